@@ -1,0 +1,77 @@
+/*
+ * arm_config.h -- the "arm:" clause of the configuration.
+ *
+ * config.c owns the file reading and calls these for every key inside an
+ * "arm:" clause, so that everything about ARM stays in the arm_* files.
+ *
+ * The struct is filled by arm_cfg_set(), checked by arm_cfg_finish() and is
+ * read-only afterwards; it owns every string and array it points to and
+ * arm_cfg_free() releases them.  Endpoints left NULL are resolved from the
+ * cloud (arm-cloud: here, else server: cloud) by arm_sync_new(), which
+ * copies what it needs, so the cfg may be freed while a sync runs.
+ * Every key is documented in docs/arm-sync.md.
+ */
+#ifndef PLINKFWD_ARM_CONFIG_H
+#define PLINKFWD_ARM_CONFIG_H
+
+#include <stddef.h>
+
+enum arm_auth_kind {
+	ARM_AUTH_MANAGED_IDENTITY = 1, /* IMDS, system- or user-assigned (client-id) */
+	ARM_AUTH_CLIENT_SECRET,        /* Entra v2 client credentials */
+	ARM_AUTH_WORKLOAD_IDENTITY     /* Entra v2 with a federated token file */
+};
+
+/* One "zone-fallback: PATTERN public|none" line. */
+struct arm_cfg_fallback {
+	char *pattern;   /* lower-case glob, no trailing dot */
+	int fallback_public;
+};
+
+struct arm_cfg {
+	int cloud;                   /* enum cfg_cloud, or -1 = take server: cloud */
+	char *arm_endpoint;          /* NULL = cloud default; no trailing slash */
+	char *login_endpoint;        /* NULL = cloud default (or AZURE_AUTHORITY_HOST) */
+	char *imds_endpoint;         /* NULL = http://169.254.169.254; no trailing slash */
+	char *audience;              /* NULL = cloud default ARM audience */
+	char *api_version;           /* default "2024-06-01" */
+	enum arm_auth_kind auth;     /* default managed identity */
+	char *client_id;             /* may be NULL */
+	char *tenant_id;             /* may be NULL */
+	char *client_secret_file;    /* path; the secret itself never appears here */
+	char *client_secret_env;     /* name of an environment variable */
+	char *federated_token_file;  /* NULL = $AZURE_FEDERATED_TOKEN_FILE */
+	char **subscriptions;        /* at least one after finish; config order = merge priority */
+	size_t nsubscriptions;
+	char **resource_groups;      /* empty = whole subscriptions; lower-case */
+	size_t nresource_groups;
+	char **zone_filters;         /* lower-case globs; empty = every zone */
+	size_t nzone_filters;
+	struct arm_cfg_fallback *fallbacks; /* first matching pattern wins */
+	size_t nfallbacks;
+	int fallback_public;         /* default for synced zones (fallback:), 0 = none */
+	int interval_s;              /* default 60 */
+	int timeout_s;               /* per HTTP request, default 30 */
+	int max_inflight;            /* HTTP requests at once, default 4 */
+	int max_retries;             /* per request on 429/5xx/timeout, default 4 */
+	int page_size;               /* $top for record-set lists, default 1000 */
+	char *ca_file;               /* NULL = system CA store */
+};
+
+/* A new arm_cfg with defaults; NULL on allocation failure. */
+struct arm_cfg *arm_cfg_new(void);
+/*
+ * Apply one "key: value" line of the arm: clause.  Returns 0, or -1 with a
+ * message (without file:line, config.c adds that) in err.
+ */
+int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *err, size_t errlen);
+/* Check the finished clause (required keys present); 0 or -1 with err. */
+int arm_cfg_finish(struct arm_cfg *ac, char *err, size_t errlen);
+void arm_cfg_free(struct arm_cfg *ac);
+
+/* fallback: setting for a synced zone (lower-case, no trailing dot). */
+int arm_cfg_zone_fallback(const struct arm_cfg *ac, const char *zone);
+/* 1 if zone (lower-case, no trailing dot) passes zone-filter:, else 0. */
+int arm_cfg_zone_wanted(const struct arm_cfg *ac, const char *zone);
+
+#endif

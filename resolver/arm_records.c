@@ -1,0 +1,542 @@
+/*
+ * arm_records.c -- ARM record set JSON to zone file text, one function per
+ * record type.
+ *
+ * Target names (CNAME, MX exchange, PTR, SRV target, SOA host and email)
+ * are absolute in Azure DNS even when written without the final dot
+ * ("contoso.com"), so a dot is added; owner names are relative to the zone.
+ */
+#include "arm_records.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common.h"
+
+/* ---------------------------------------------------------------- buffer */
+
+static int arm_buf_reserve(struct arm_buf *b, size_t more)
+{
+	size_t want;
+	char *np;
+
+	if (b->oom)
+		return -1;
+	if (b->len + more + 1 <= b->cap)
+		return 0;
+	want = b->cap ? b->cap : 4096;
+	while (want < b->len + more + 1) {
+		if (want > SIZE_MAX / 2) {
+			b->oom = 1;
+			return -1;
+		}
+		want *= 2;
+	}
+	np = realloc(b->p, want);
+	if (np == NULL) {
+		b->oom = 1;
+		return -1;
+	}
+	b->p = np;
+	b->cap = want;
+	return 0;
+}
+
+void arm_buf_add(struct arm_buf *b, const char *s, size_t n)
+{
+	if (arm_buf_reserve(b, n) < 0)
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void arm_buf_puts(struct arm_buf *b, const char *s)
+{
+	arm_buf_add(b, s, strlen(s));
+}
+
+void arm_buf_printf(struct arm_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || arm_buf_reserve(b, (size_t)n) < 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void arm_buf_free(struct arm_buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static void arm_rec_errf(char *err, size_t errlen, const char *fmt, ...) FWD_PRINTF(3, 4);
+static void arm_rec_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+int arm_json_int(const cJSON *obj, const char *key, int64_t lo, int64_t hi, int64_t *out)
+{
+	/* Case-insensitive on purpose: see the header. */
+	const cJSON *it = cJSON_GetObjectItem(obj, key);
+	int64_t v;
+
+	if (it == NULL)
+		return FWD_EPARSE;
+	if (cJSON_IsNumber(it)) {
+		double d = it->valuedouble;
+		if (!isfinite(d) || d != floor(d) || d < (double)lo || d > (double)hi)
+			return FWD_EPARSE;
+		v = (int64_t)d;
+	} else if (cJSON_IsString(it) && it->valuestring[0] != '\0') {
+		char *end;
+		long long ll;
+		errno = 0;
+		ll = strtoll(it->valuestring, &end, 10);
+		if (errno != 0 || *end != '\0')
+			return FWD_EPARSE;
+		v = (int64_t)ll;
+	} else
+		return FWD_EPARSE;
+	if (v < lo || v > hi)
+		return FWD_EPARSE;
+	*out = v;
+	return 0;
+}
+
+static const char *arm_json_str(const cJSON *obj, const char *key)
+{
+	const cJSON *it = cJSON_GetObjectItem(obj, key);
+
+	return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+int arm_records_name(struct arm_buf *out, const char *s, int absolute)
+{
+	size_t n = strlen(s);
+
+	if (n == 0)
+		return FWD_EPARSE;
+	if (absolute && strcmp(s, ".") == 0) {
+		arm_buf_puts(out, ".");
+		return 0;
+	}
+	if (s[0] == '.' || strstr(s, "..") != NULL || (!absolute && s[n - 1] == '.'))
+		return FWD_EPARSE;
+	for (const char *p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		char esc[5];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '*' || c == '.') {
+			arm_buf_add(out, (const char *)p, 1);
+			continue;
+		}
+		snprintf(esc, sizeof(esc), "\\%03u", c);
+		arm_buf_add(out, esc, 4);
+	}
+	if (absolute && s[n - 1] != '.')
+		arm_buf_puts(out, ".");
+	return 0;
+}
+
+/* One <character-string>, quoted, with '"' and '\' escaped and bytes
+ * outside printable ASCII as \DDD. */
+static void arm_records_qstring(struct arm_buf *out, const char *s, size_t n)
+{
+	arm_buf_puts(out, "\"");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[5];
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			arm_buf_add(out, esc, 2);
+		} else if (c < 0x20 || c > 0x7e) {
+			snprintf(esc, sizeof(esc), "\\%03u", c);
+			arm_buf_add(out, esc, 4);
+		} else
+			arm_buf_add(out, (const char *)&s[i], 1);
+	}
+	arm_buf_puts(out, "\"");
+}
+
+/* Line prefix "<owner>\t<ttl>\tIN\t<TYPE>\t". */
+static int arm_records_head(struct arm_buf *out, const char *owner, int64_t ttl, const char *type)
+{
+	if (strcmp(owner, "@") == 0)
+		arm_buf_puts(out, "@");
+	else if (arm_records_name(out, owner, 0) < 0)
+		return FWD_EPARSE;
+	arm_buf_printf(out, "\t%lld\tIN\t%s\t", (long long)ttl, type);
+	return 0;
+}
+
+/* The array payload named key: 0 with *arr NULL when absent or null (an
+ * empty record set), FWD_EPARSE (with err) when it is not an array. */
+static int arm_records_array(const cJSON *props, const char *key, const char *owner,
+			     const cJSON **arr, char *err, size_t errlen)
+{
+	const cJSON *it = cJSON_GetObjectItem(props, key);
+
+	*arr = NULL;
+	if (it == NULL || cJSON_IsNull(it))
+		return 0;
+	if (!cJSON_IsArray(it)) {
+		arm_rec_errf(err, errlen, "record set '%s': %s is not an array", owner, key);
+		return FWD_EPARSE;
+	}
+	*arr = it;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- per type */
+
+static int arm_records_a(const cJSON *props, const char *owner, int64_t ttl, int v6,
+			 struct arm_buf *out, char *err, size_t errlen)
+{
+	const char *akey = v6 ? "aaaaRecords" : "aRecords";
+	const char *fkey = v6 ? "ipv6Address" : "ipv4Address";
+	const cJSON *arr, *it;
+	int rc = arm_records_array(props, akey, owner, &arr, err, errlen);
+	unsigned char bin[16];
+	char txt[INET6_ADDRSTRLEN];
+
+	if (arr == NULL)
+		return rc;
+	cJSON_ArrayForEach(it, arr)
+	{
+		const char *ip = arm_json_str(it, fkey);
+		if (ip == NULL || inet_pton(v6 ? AF_INET6 : AF_INET, ip, bin) != 1) {
+			arm_rec_errf(err, errlen, "record set '%s': bad %s '%s'", owner, fkey,
+				     ip ? ip : "(missing)");
+			return FWD_EPARSE;
+		}
+		/* Re-print so the text is canonical whatever ARM sent. */
+		inet_ntop(v6 ? AF_INET6 : AF_INET, bin, txt, sizeof(txt));
+		if (arm_records_head(out, owner, ttl, v6 ? "AAAA" : "A") < 0)
+			goto badname;
+		arm_buf_printf(out, "%s\n", txt);
+	}
+	return 0;
+badname:
+	arm_rec_errf(err, errlen, "record set '%s': bad owner name", owner);
+	return FWD_EPARSE;
+}
+
+static int arm_records_cname(const cJSON *props, const char *owner, int64_t ttl,
+			     struct arm_buf *out, char *err, size_t errlen)
+{
+	const cJSON *rec = cJSON_GetObjectItem(props, "cnameRecord");
+	const char *target;
+
+	if (rec == NULL || cJSON_IsNull(rec))
+		return 0;
+	target = arm_json_str(rec, "cname");
+	if (target == NULL || arm_records_head(out, owner, ttl, "CNAME") < 0 ||
+	    arm_records_name(out, target, 1) < 0) {
+		arm_rec_errf(err, errlen, "record set '%s': bad cnameRecord", owner);
+		return FWD_EPARSE;
+	}
+	arm_buf_puts(out, "\n");
+	return 0;
+}
+
+static int arm_records_mx(const cJSON *props, const char *owner, int64_t ttl, struct arm_buf *out,
+			  char *err, size_t errlen)
+{
+	const cJSON *arr, *it;
+	int rc = arm_records_array(props, "mxRecords", owner, &arr, err, errlen);
+
+	if (arr == NULL)
+		return rc;
+	cJSON_ArrayForEach(it, arr)
+	{
+		int64_t pref;
+		const char *ex = arm_json_str(it, "exchange");
+		if (arm_json_int(it, "preference", 0, 65535, &pref) < 0 || ex == NULL ||
+		    arm_records_head(out, owner, ttl, "MX") < 0)
+			goto bad;
+		arm_buf_printf(out, "%lld ", (long long)pref);
+		if (arm_records_name(out, ex, 1) < 0)
+			goto bad;
+		arm_buf_puts(out, "\n");
+	}
+	return 0;
+bad:
+	arm_rec_errf(err, errlen, "record set '%s': bad mxRecords entry", owner);
+	return FWD_EPARSE;
+}
+
+static int arm_records_ptr(const cJSON *props, const char *owner, int64_t ttl,
+			   struct arm_buf *out, char *err, size_t errlen)
+{
+	const cJSON *arr, *it;
+	int rc = arm_records_array(props, "ptrRecords", owner, &arr, err, errlen);
+
+	if (arr == NULL)
+		return rc;
+	cJSON_ArrayForEach(it, arr)
+	{
+		const char *target = arm_json_str(it, "ptrdname");
+		if (target == NULL || arm_records_head(out, owner, ttl, "PTR") < 0 ||
+		    arm_records_name(out, target, 1) < 0) {
+			arm_rec_errf(err, errlen, "record set '%s': bad ptrRecords entry", owner);
+			return FWD_EPARSE;
+		}
+		arm_buf_puts(out, "\n");
+	}
+	return 0;
+}
+
+static int arm_records_srv(const cJSON *props, const char *owner, int64_t ttl,
+			   struct arm_buf *out, char *err, size_t errlen)
+{
+	const cJSON *arr, *it;
+	int rc = arm_records_array(props, "srvRecords", owner, &arr, err, errlen);
+
+	if (arr == NULL)
+		return rc;
+	cJSON_ArrayForEach(it, arr)
+	{
+		int64_t prio, weight, port;
+		const char *target = arm_json_str(it, "target");
+		if (arm_json_int(it, "priority", 0, 65535, &prio) < 0 ||
+		    arm_json_int(it, "weight", 0, 65535, &weight) < 0 ||
+		    arm_json_int(it, "port", 0, 65535, &port) < 0 || target == NULL ||
+		    arm_records_head(out, owner, ttl, "SRV") < 0)
+			goto bad;
+		arm_buf_printf(out, "%lld %lld %lld ", (long long)prio, (long long)weight,
+			       (long long)port);
+		if (arm_records_name(out, target, 1) < 0)
+			goto bad;
+		arm_buf_puts(out, "\n");
+	}
+	return 0;
+bad:
+	arm_rec_errf(err, errlen, "record set '%s': bad srvRecords entry", owner);
+	return FWD_EPARSE;
+}
+
+static int arm_records_txt(const cJSON *props, const char *owner, int64_t ttl,
+			   struct arm_buf *out, char *err, size_t errlen)
+{
+	const cJSON *arr, *it;
+	int rc = arm_records_array(props, "txtRecords", owner, &arr, err, errlen);
+
+	if (arr == NULL)
+		return rc;
+	cJSON_ArrayForEach(it, arr)
+	{
+		const cJSON *val = cJSON_GetObjectItem(it, "value"), *s;
+		int nstr = 0;
+		if (!cJSON_IsArray(val) || arm_records_head(out, owner, ttl, "TXT") < 0) {
+			arm_rec_errf(err, errlen, "record set '%s': bad txtRecords entry", owner);
+			return FWD_EPARSE;
+		}
+		cJSON_ArrayForEach(s, val)
+		{
+			size_t n, off = 0;
+			if (!cJSON_IsString(s)) {
+				arm_rec_errf(err, errlen, "record set '%s': TXT value is not a string",
+					     owner);
+				return FWD_EPARSE;
+			}
+			n = strlen(s->valuestring);
+			/* A <character-string> holds 255 bytes; longer values are
+			 * split the way Azure DNS documents for TXT records. */
+			do {
+				size_t chunk = n - off > 255 ? 255 : n - off;
+				if (nstr++ > 0)
+					arm_buf_puts(out, " ");
+				arm_records_qstring(out, s->valuestring + off, chunk);
+				off += chunk;
+			} while (off < n);
+		}
+		if (nstr == 0)
+			arm_buf_puts(out, "\"\"");
+		arm_buf_puts(out, "\n");
+	}
+	return 0;
+}
+
+static int arm_records_soa(const cJSON *props, const char *owner, int64_t ttl,
+			   struct arm_buf *out, char *err, size_t errlen)
+{
+	const cJSON *rec = cJSON_GetObjectItem(props, "soaRecord");
+	const char *host, *email;
+	int64_t serial, refresh, retry, expire, minimum;
+
+	if (rec == NULL || cJSON_IsNull(rec))
+		return 0;
+	host = arm_json_str(rec, "host");
+	email = arm_json_str(rec, "email");
+	if (strcmp(owner, "@") != 0) {
+		arm_rec_errf(err, errlen, "SOA record set '%s' is not at the apex", owner);
+		return FWD_EPARSE;
+	}
+	if (host == NULL || email == NULL ||
+	    arm_json_int(rec, "serialNumber", 0, UINT32_MAX, &serial) < 0 ||
+	    arm_json_int(rec, "refreshTime", 0, UINT32_MAX, &refresh) < 0 ||
+	    arm_json_int(rec, "retryTime", 0, UINT32_MAX, &retry) < 0 ||
+	    arm_json_int(rec, "expireTime", 0, UINT32_MAX, &expire) < 0 ||
+	    arm_json_int(rec, "minimumTtl", 0, UINT32_MAX, &minimum) < 0 ||
+	    arm_records_head(out, owner, ttl, "SOA") < 0 || arm_records_name(out, host, 1) < 0)
+		goto bad;
+	arm_buf_puts(out, " ");
+	if (arm_records_name(out, email, 1) < 0)
+		goto bad;
+	arm_buf_printf(out, " %lld %lld %lld %lld %lld\n", (long long)serial, (long long)refresh,
+		       (long long)retry, (long long)expire, (long long)minimum);
+	return 0;
+bad:
+	arm_rec_errf(err, errlen, "record set '%s': bad soaRecord", owner);
+	return FWD_EPARSE;
+}
+
+/* ---------------------------------------------------------------- public */
+
+static const struct {
+	const char *name;
+	uint16_t type;
+} arm_records_types[] = {
+	{"A", ARM_RR_A},     {"AAAA", ARM_RR_AAAA}, {"CNAME", ARM_RR_CNAME}, {"MX", ARM_RR_MX},
+	{"PTR", ARM_RR_PTR}, {"SOA", ARM_RR_SOA},   {"SRV", ARM_RR_SRV},     {"TXT", ARM_RR_TXT},
+};
+
+static int arm_records_type_word(const char *w, size_t n, uint16_t *type)
+{
+	for (size_t i = 0; i < FWD_ARRAY_LEN(arm_records_types); i++) {
+		if (strlen(arm_records_types[i].name) == n &&
+		    strncasecmp(arm_records_types[i].name, w, n) == 0) {
+			*type = arm_records_types[i].type;
+			return 0;
+		}
+	}
+	return FWD_ENOENT;
+}
+
+int arm_records_type(const cJSON *rs, uint16_t *type)
+{
+	const char *t = arm_json_str(rs, "type");
+	const char *id, *p, *q;
+	static const char zones[] = "/privateDnsZones/";
+
+	if (t != NULL) {
+		const char *slash = strrchr(t, '/');
+		/* "Microsoft.Network/privateDnsZones/A": the zone type itself has
+		 * only one slash, a record set type has two. */
+		if (slash != NULL && slash != strchr(t, '/'))
+			return arm_records_type_word(slash + 1, strlen(slash + 1), type);
+	}
+	/* id: .../privateDnsZones/<zone>/<TYPE>/<name> */
+	id = arm_json_str(rs, "id");
+	if (id == NULL || (p = strcasestr(id, zones)) == NULL)
+		return FWD_EPARSE;
+	p += sizeof(zones) - 1;
+	if ((p = strchr(p, '/')) == NULL)
+		return FWD_EPARSE;
+	p++;
+	if ((q = strchr(p, '/')) == NULL)
+		return FWD_EPARSE;
+	return arm_records_type_word(p, (size_t)(q - p), type);
+}
+
+int arm_records_rrset(const cJSON *rs, struct arm_buf *out, char *err, size_t errlen)
+{
+	const cJSON *props;
+	const char *owner;
+	uint16_t type;
+	int64_t ttl;
+	int rc;
+
+	if (!cJSON_IsObject(rs)) {
+		arm_rec_errf(err, errlen, "record set is not a JSON object");
+		return FWD_EPARSE;
+	}
+	owner = arm_json_str(rs, "name");
+	if (owner == NULL || owner[0] == '\0') {
+		arm_rec_errf(err, errlen, "record set without a name");
+		return FWD_EPARSE;
+	}
+	rc = arm_records_type(rs, &type);
+	if (rc == FWD_EPARSE) {
+		arm_rec_errf(err, errlen, "record set '%s': no record type in type or id", owner);
+		return rc;
+	}
+	if (rc < 0)
+		return rc;
+	props = cJSON_GetObjectItem(rs, "properties");
+	if (!cJSON_IsObject(props)) {
+		arm_rec_errf(err, errlen, "record set '%s': no properties object", owner);
+		return FWD_EPARSE;
+	}
+	/* RFC 2181 section 8: a TTL is 0 .. 2^31-1. */
+	if (arm_json_int(props, "ttl", 0, INT32_MAX, &ttl) < 0) {
+		arm_rec_errf(err, errlen, "record set '%s': missing or bad ttl", owner);
+		return FWD_EPARSE;
+	}
+	switch (type) {
+	case ARM_RR_A:
+		rc = arm_records_a(props, owner, ttl, 0, out, err, errlen);
+		break;
+	case ARM_RR_AAAA:
+		rc = arm_records_a(props, owner, ttl, 1, out, err, errlen);
+		break;
+	case ARM_RR_CNAME:
+		rc = arm_records_cname(props, owner, ttl, out, err, errlen);
+		break;
+	case ARM_RR_MX:
+		rc = arm_records_mx(props, owner, ttl, out, err, errlen);
+		break;
+	case ARM_RR_PTR:
+		rc = arm_records_ptr(props, owner, ttl, out, err, errlen);
+		break;
+	case ARM_RR_SRV:
+		rc = arm_records_srv(props, owner, ttl, out, err, errlen);
+		break;
+	case ARM_RR_TXT:
+		rc = arm_records_txt(props, owner, ttl, out, err, errlen);
+		break;
+	case ARM_RR_SOA:
+		rc = arm_records_soa(props, owner, ttl, out, err, errlen);
+		break;
+	default:
+		return FWD_ENOENT;
+	}
+	if (rc == 0 && out->oom)
+		return FWD_ENOMEM;
+	return rc;
+}
+
+void arm_records_soa_default(struct arm_buf *out)
+{
+	/* The values Azure puts in every new private zone (SDK recordings). */
+	arm_buf_puts(out, "@\t3600\tIN\tSOA\tazureprivatedns.net. azureprivatedns-host.microsoft.com. "
+			  "1 3600 300 2419200 10\n");
+}

@@ -1,0 +1,91 @@
+/*
+ * arm_records.h -- one ARM record set (JSON) to RFC 1035 zone file lines.
+ *
+ * ARM returns record sets as {"name", "type", "properties": {"ttl", and
+ * exactly one payload: aRecords, aaaaRecords, cnameRecord, mxRecords,
+ * ptrRecords, srvRecords, txtRecords or soaRecord}}.  We write them as
+ * text with names relative to the zone ("@" = apex, $ORIGIN is the zone) so
+ * that the same text is what zone_load_text() compiles and what is saved in
+ * the state directory: there is one path from ARM to the answers, and the
+ * file on disk can be read (and served) by any DNS server.
+ *
+ * Numbers are accepted as JSON numbers or as numeric strings, and keys are
+ * matched case-insensitively (published examples spell the SOA key both
+ * "minimumTtl" and "minimumTTL").
+ */
+#ifndef PLINKFWD_ARM_RECORDS_H
+#define PLINKFWD_ARM_RECORDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cJSON;
+
+/*
+ * A growable text buffer.  Owned by whoever declared it; free with
+ * arm_buf_free().  An allocation failure sets oom and makes every later
+ * append a no-op, so a builder checks once at the end.
+ */
+struct arm_buf {
+	char *p;    /* NUL-terminated when len > 0 */
+	size_t len;
+	size_t cap;
+	int oom;
+};
+
+void arm_buf_add(struct arm_buf *b, const char *s, size_t n);
+void arm_buf_puts(struct arm_buf *b, const char *s);
+void arm_buf_printf(struct arm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void arm_buf_free(struct arm_buf *b);
+
+/* DNS type numbers of the record sets we serve. */
+enum arm_rr_type {
+	ARM_RR_A = 1,
+	ARM_RR_CNAME = 5,
+	ARM_RR_SOA = 6,
+	ARM_RR_PTR = 12,
+	ARM_RR_MX = 15,
+	ARM_RR_TXT = 16,
+	ARM_RR_AAAA = 28,
+	ARM_RR_SRV = 33
+};
+
+/*
+ * The DNS type of a record set, from the suffix of "type"
+ * ("Microsoft.Network/privateDnsZones/A") or else the id path.
+ * 0, FWD_ENOENT for a type we do not serve (caller skips it), or
+ * FWD_EPARSE when neither field says.
+ */
+int arm_records_type(const struct cJSON *rs, uint16_t *type);
+
+/*
+ * Append the zone file lines of record set rs to out, one record per line:
+ *   "<owner>\t<ttl>\tIN\t<TYPE>\t<rdata>\n"
+ * An empty record set appends nothing.  Returns 0, FWD_ENOENT for an
+ * unsupported type (nothing appended), FWD_EPARSE with a message in err for
+ * a malformed record set (out may hold a partial line: callers discard the
+ * whole zone then), FWD_ENOMEM.
+ */
+int arm_records_rrset(const struct cJSON *rs, struct arm_buf *out, char *err, size_t errlen);
+
+/*
+ * Append the SOA used when ARM returned none (never seen from ARM, but a
+ * zone must have one to give negative answers): Azure's own defaults.
+ */
+void arm_records_soa_default(struct arm_buf *out);
+
+/*
+ * A JSON integer that may also arrive as a numeric string; 0 or FWD_EPARSE
+ * when absent, not integral, or outside [lo, hi].  Shared with arm_auth.c
+ * for expires_in / expires_on.
+ */
+int arm_json_int(const struct cJSON *obj, const char *key, int64_t lo, int64_t hi, int64_t *out);
+
+/*
+ * Append name s as zone file text: bytes outside letters, digits and "-_*."
+ * are written as \DDD; with absolute, a missing final dot is added.
+ * FWD_EPARSE for an empty name or an empty label.
+ */
+int arm_records_name(struct arm_buf *out, const char *s, int absolute);
+
+#endif

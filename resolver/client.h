@@ -1,0 +1,32 @@
+/*
+ * client.h -- how to reach the client of a query that is answered later.
+ *
+ * A struct client is a small value (no pointers it owns) copied into the
+ * upstream pending slot, so that the answer can be sent when the upstream
+ * reply arrives.  For TCP the connection may be gone by then: conn_gen is
+ * compared with the connection's current generation before sending.
+ */
+#ifndef PLINKFWD_CLIENT_H
+#define PLINKFWD_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct tcp_conn;
+
+enum client_transport { CLIENT_UDP = 0, CLIENT_TCP = 1 };
+
+struct client {
+	enum client_transport transport;
+	int fd;                          /* UDP: the socket the query came in on */
+	struct sockaddr_storage addr;    /* client address */
+	socklen_t addrlen;
+	struct tcp_conn *conn;           /* TCP: the connection (pool object) */
+	uint64_t conn_gen;               /* TCP: generation when the query came */
+	uint16_t id;                     /* the client's query ID */
+	uint16_t udp_limit;              /* reply size limit (UDP) */
+	uint64_t start_us;               /* arrival time, for latency */
+};
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * common.c -- error strings, clocks and randomness.
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <sys/random.h>
+#include <time.h>
+
+const char *fwd_strerror(int err)
+{
+	switch (err) {
+	case FWD_OK: return "ok";
+	case FWD_ENOMEM: return "out of memory";
+	case FWD_EINVAL: return "invalid argument";
+	case FWD_EIO: return "system call failed";
+	case FWD_EPARSE: return "parse error";
+	case FWD_ENOENT: return "not found";
+	case FWD_EFULL: return "pool exhausted";
+	case FWD_ETIMEDOUT: return "timed out";
+	default: return "unknown error";
+	}
+}
+
+uint64_t fwd_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t fwd_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void fwd_random(void *buf, size_t len)
+{
+	/* getrandom() only fails with EINTR before the pool is ready or on a
+	 * signal; query IDs and ports must be unpredictable (RFC 5452), so we
+	 * retry instead of falling back to a weak generator. */
+	unsigned char *p = buf;
+	while (len > 0) {
+		ssize_t n = getrandom(p, len, 0);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+uint32_t fwd_random_u32(void)
+{
+	uint32_t v;
+	fwd_random(&v, sizeof(v));
+	return v;
+}

@@ -1,0 +1,130 @@
+/*
+ * config.h -- the configuration file: parsed once into an immutable struct cfg.
+ *
+ * A struct cfg is built by cfg_load(), never changed afterwards, and freed by
+ * cfg_free() (which frees every string and array it holds).  Reload builds a
+ * new one aside; the running one is untouched until the swap.
+ *
+ * File shape (unbound-like clauses, '#' comments, "key: value" lines):
+ *   server:  listen allow deny workers cloud state-dir ...
+ *   upstream: NAME   server: addr[@port]   (repeatable)
+ *   forward: SUFFIX  to: GROUP
+ *   zone: NAME       file: PATH   fallback: public|none
+ *   arm:             keys parsed by arm_config.c (see arm_config.h)
+ * Every key is documented in docs/configuration.md and conf/plinkfwd.conf.
+ */
+#ifndef PLINKFWD_CONFIG_H
+#define PLINKFWD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct arm_cfg; /* arm_config.h */
+
+enum cfg_cloud { CLOUD_NONE = 0, CLOUD_AZURE, CLOUD_USGOV, CLOUD_CHINA };
+
+struct cfg_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int line;
+};
+
+struct cfg_cidr {
+	int family;        /* AF_INET or AF_INET6 */
+	uint8_t addr[16];  /* network address, host bits cleared */
+	int prefix;        /* 0..32 or 0..128 */
+	int line;
+};
+
+struct cfg_upstream {
+	char *name;
+	struct cfg_addr *servers;
+	size_t nservers;
+	int line;
+};
+
+struct cfg_forward {
+	char *suffix;      /* text, lower-case, with trailing dot */
+	char *to;          /* group name; resolved to group_index */
+	size_t group_index;
+	int line;
+};
+
+struct cfg_zone {
+	char *name;        /* text, lower-case, with trailing dot */
+	char *file;        /* as written; relative paths are relative to the config file's directory */
+	char *path;        /* resolved path actually opened */
+	int fallback_public;
+	int line;
+};
+
+struct cfg {
+	char *file;                     /* path of the config file */
+	/* server: */
+	struct cfg_addr *listen;        /* default: 127.0.0.1@53 and ::1@53 */
+	size_t nlisten;
+	struct cfg_cidr *allow;
+	size_t nallow;
+	struct cfg_cidr *deny;
+	size_t ndeny;
+	int workers;                    /* default 1 */
+	enum cfg_cloud cloud;           /* default AzureCloud */
+	char *state_dir;                /* may be NULL */
+	char *control_socket;           /* may be NULL */
+	char *http_listen;              /* may be NULL */
+	char *pidfile;                  /* may be NULL */
+	char *user;                     /* may be NULL */
+	char *log_level;                /* "info" by default */
+	int use_syslog;
+	/* forwarding behaviour */
+	int upstream_timeout_ms;        /* per attempt, default 1000 */
+	int query_timeout_ms;           /* whole forwarded query, default 3000 */
+	int max_pending;                /* per worker, default 4096 */
+	int tcp_idle_timeout_ms;        /* default 10000 */
+	int tcp_max_conns;              /* per worker, default 256 */
+	int max_tcp_per_conn;           /* queries in flight per TCP conn, default 32 */
+	uint64_t cache_size;            /* bytes, default 64 MiB */
+	/* groups: "azure" and "default" always exist (maybe with no server) */
+	struct cfg_upstream *upstreams;
+	size_t nupstreams;
+	size_t group_azure;             /* index of "azure" in upstreams */
+	size_t group_default;           /* index of "default" in upstreams */
+	struct cfg_forward *forwards;
+	size_t nforwards;
+	struct cfg_zone *zones;
+	size_t nzones;
+	struct arm_cfg *arm;            /* NULL when no arm: clause */
+};
+
+/*
+ * Parse path into a new struct cfg.  On failure returns a negative
+ * enum fwd_err, *out is untouched, and err holds "file:line: message".
+ * Zone files are NOT read here (snapshot.c loads them); their paths are
+ * resolved and checked for readability only by cfg_check_files().
+ */
+int cfg_load(const char *path, struct cfg **out, char *err, size_t errlen);
+void cfg_free(struct cfg *cfg);
+
+/*
+ * Check that every zone file named by cfg can be opened for reading (for
+ * "plinkfwd -t" and a clearer message before the zone loader runs).
+ * 0, or FWD_EIO with "file:line: zone NAME: cannot read PATH: reason" in err.
+ */
+int cfg_check_files(const struct cfg *cfg, char *err, size_t errlen);
+
+/* Group index by name, or -1. */
+long cfg_group_find(const struct cfg *cfg, const char *name);
+
+/* "AzureCloud" etc. <-> enum; parse returns -1 when unknown. */
+int cfg_cloud_parse(const char *s);
+const char *cfg_cloud_name(enum cfg_cloud c);
+
+/* Parse "addr[@port]" (IPv6 may be bracketed); 0 or -1. */
+int cfg_parse_addr(const char *s, int default_port, struct cfg_addr *out);
+/* Parse "addr/prefix" (prefix optional = host); 0 or -1. */
+int cfg_parse_cidr(const char *s, struct cfg_cidr *out);
+/* Parse a size like "64m", "512k", "1g", "1000"; 0 or -1. */
+int cfg_parse_size(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * daemon.c -- publishing snapshots and reloading (see daemon.h).
+ */
+#include "daemon.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "snapshot.h"
+
+struct snapshot *daemon_acquire(struct daemon *d)
+{
+	pthread_mutex_lock(&d->lock);
+	struct snapshot *s = d->current;
+	snapshot_ref(s);
+	pthread_mutex_unlock(&d->lock);
+	return s;
+}
+
+void daemon_publish(struct daemon *d, struct snapshot *s)
+{
+	pthread_mutex_lock(&d->lock);
+	struct snapshot *old = d->current;
+	s->generation = atomic_load(&d->generation) + 1;
+	d->current = s;
+	pthread_mutex_unlock(&d->lock);
+	atomic_fetch_add_explicit(&d->generation, 1, memory_order_release);
+	/* workers still serving with old hold their own references; queries in
+	 * flight upstream hold theirs, so nothing they use goes away here */
+	snapshot_unref(old);
+}
+
+/* Same listen set?  Sockets are opened once per worker at start-up. */
+static int same_listen(const struct cfg *a, const struct cfg *b)
+{
+	if (a->nlisten != b->nlisten || a->workers != b->workers)
+		return 0;
+	for (size_t i = 0; i < a->nlisten; i++)
+		if (a->listen[i].len != b->listen[i].len ||
+		    memcmp(&a->listen[i].ss, &b->listen[i].ss, a->listen[i].len) != 0)
+			return 0;
+	return 1;
+}
+
+int daemon_reload(struct daemon *d)
+{
+	char err[512] = "";
+	struct snapshot *cur = daemon_acquire(d);
+	/* ARM zones survive a reload: they are not in any file */
+	struct snapshot *s = snapshot_build(d->cfgpath, cur->zones + cur->nfile_zones,
+					    cur->nzones - cur->nfile_zones, err, sizeof(err));
+	if (!s) {
+		d->reloads_failed++;
+		snprintf(d->last_reload_error, sizeof(d->last_reload_error), "%s", err);
+		log_err("reload failed, still serving the previous configuration: %s", err);
+		snapshot_unref(cur);
+		return -1;
+	}
+	if (!same_listen(cur->cfg, s->cfg))
+		log_warn("reload: listen: and workers: changes take effect only after a restart");
+	snapshot_unref(cur);
+	int lvl = s->cfg->log_level ? log_level_parse(s->cfg->log_level) : -1;
+	if (lvl >= 0)
+		log_set_level((enum log_level)lvl);
+	daemon_publish(d, s);
+	d->reloads_ok++;
+	d->last_reload_error[0] = '\0';
+	log_info("reloaded %s (generation %llu, %zu zones)", d->cfgpath,
+		 (unsigned long long)s->generation, s->nzones);
+	return 0;
+}

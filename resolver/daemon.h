@@ -1,0 +1,47 @@
+/*
+ * daemon.h -- the root object: one per process, owned by main.c.
+ *
+ * It holds the published snapshot and the workers.  Only the main thread
+ * publishes (start-up, SIGHUP reload, ARM publish); workers only read.
+ * Publication protocol: the main thread swaps `current` under `lock` and
+ * then bumps `generation`; a worker that sees a new generation takes the lock
+ * just long enough to take a reference on `current`.  The lock is therefore
+ * never touched on the per-query path.
+ */
+#ifndef PLINKFWD_DAEMON_H
+#define PLINKFWD_DAEMON_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+struct snapshot;
+struct worker;
+struct event_base;
+struct arm_sync;
+
+struct daemon {
+	const char *cfgpath;             /* argv, not owned */
+	pthread_mutex_t lock;            /* guards current */
+	struct snapshot *current;        /* one reference owned by the daemon */
+	atomic_uint_fast64_t generation; /* bumped after each publish */
+	struct event_base *base;         /* main thread loop (signals, ARM, control) */
+	struct worker *workers;          /* array of nworkers */
+	int nworkers;
+	time_t started;
+	uint64_t reloads_ok, reloads_failed;
+	char last_reload_error[512];
+	struct arm_sync *arm;            /* NULL without an arm: clause */
+};
+
+/* Take a reference on the current snapshot (worker threads). */
+struct snapshot *daemon_acquire(struct daemon *d);
+/* Install s (its reference passes to the daemon) and drop the old one.
+ * Main thread only. */
+void daemon_publish(struct daemon *d, struct snapshot *s);
+/* Re-read the config file and publish it; on any error log it with
+ * file:line, keep the current snapshot and return -1.  Main thread only. */
+int daemon_reload(struct daemon *d);
+
+#endif

@@ -1,0 +1,235 @@
+/*
+ * main.c -- command line, daemonizing, signals and the main loop.
+ *
+ * The main thread owns the daemon object and runs an event loop for
+ * signals (SIGHUP reload, SIGTERM/SIGINT stop, SIGUSR1 ARM sync) and ARM
+ * sync; each worker thread serves queries on its own loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "common.h"
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "snapshot.h"
+#include "worker.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG SYSCONFDIR "/plinkfwd/plinkfwd.conf"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: plinkfwd [-f] [-t] [-c FILE]\n"
+		"  -c, --config FILE  configuration file (default " DEFAULT_CONFIG ")\n"
+		"  -f, --foreground   stay in the foreground, log to stderr\n"
+		"  -t, --check        check the configuration and every zone it names, then exit\n"
+		"  -v, --version      print the version and exit\n"
+		"  -h, --help         this text\n"
+		"signals: HUP reload, TERM/INT stop, USR1 sync ARM zones now\n");
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	switch (sig) {
+	case SIGHUP:
+		log_info("SIGHUP: reloading %s", d->cfgpath);
+		daemon_reload(d);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		log_info("signal %d: shutting down", (int)sig);
+		event_base_loopbreak(d->base);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Fork into the background.  The parent waits on a pipe until the child
+ * says it is serving (or dies), so `plinkfwd -c X` exits non-zero when the
+ * daemon could not start, as an init system or an admin expects.
+ */
+static int daemonize(int *ready_fd)
+{
+	int p[2];
+	if (pipe(p) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		char c;
+		close(p[1]);
+		ssize_t n = read(p[0], &c, 1);
+		_exit(n == 1 ? 0 : 1);
+	}
+	close(p[0]);
+	if (setsid() < 0)
+		return -1;
+	int fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	*ready_fd = p[1];
+	return 0;
+}
+
+static int write_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		log_err("pidfile %s: %s", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'}, {"foreground", no_argument, NULL, 'f'},
+		{"check", no_argument, NULL, 't'},        {"version", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+	const char *cfgpath = DEFAULT_CONFIG;
+	int foreground = 0, check = 0, c;
+	char err[512] = "";
+
+	while ((c = getopt_long(argc, argv, "c:fthv", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': cfgpath = optarg; break;
+		case 'f': foreground = 1; break;
+		case 't': check = 1; break;
+		case 'v': printf("plinkfwd %s\n", PACKAGE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	struct snapshot *snap = snapshot_build(cfgpath, NULL, 0, err, sizeof(err));
+	if (!snap) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("%s: ok (%zu zones, %zu upstream groups)\n", cfgpath, snap->nzones,
+		       snap->cfg->nupstreams);
+		snapshot_unref(snap);
+		return 0;
+	}
+	if (snap->cfg->log_level) {
+		int lvl = log_level_parse(snap->cfg->log_level);
+		if (lvl >= 0)
+			log_set_level((enum log_level)lvl);
+	}
+
+	int ready_fd = -1;
+	if (!foreground) {
+		if (daemonize(&ready_fd) < 0) {
+			fprintf(stderr, "plinkfwd: cannot daemonize: %s\n", strerror(errno));
+			return 1;
+		}
+	}
+	if (snap->cfg->use_syslog || !foreground)
+		log_use_syslog(1, "plinkfwd");
+
+	signal(SIGPIPE, SIG_IGN);
+	evthread_use_pthreads();
+
+	struct daemon d;
+	memset(&d, 0, sizeof(d));
+	d.cfgpath = cfgpath;
+	pthread_mutex_init(&d.lock, NULL);
+	d.current = snap;
+	atomic_init(&d.generation, 1);
+	snap->generation = 1;
+	d.started = time(NULL);
+	d.base = event_base_new();
+	int rc = 1;
+	struct event *sigs[4] = {NULL};
+	if (!d.base) {
+		log_err("cannot create the main event loop");
+		goto out;
+	}
+	d.nworkers = snap->cfg->workers > 0 ? snap->cfg->workers : 1;
+	d.workers = calloc((size_t)d.nworkers, sizeof(*d.workers));
+	if (!d.workers)
+		goto out;
+	for (int i = 0; i < d.nworkers; i++) {
+		int r = worker_init(&d.workers[i], &d, i, snap);
+		if (r != 0) {
+			log_err("worker %d: cannot start: %s", i, fwd_strerror(r));
+			goto out;
+		}
+	}
+	static const int signums[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1};
+	for (size_t i = 0; i < FWD_ARRAY_LEN(signums); i++) {
+		sigs[i] = evsignal_new(d.base, signums[i], on_signal, &d);
+		if (!sigs[i] || event_add(sigs[i], NULL) < 0)
+			goto out;
+	}
+	if (snap->cfg->pidfile && write_pidfile(snap->cfg->pidfile) < 0)
+		goto out;
+	for (int i = 0; i < d.nworkers; i++)
+		if (worker_start(&d.workers[i]) != 0) {
+			log_err("worker %d: cannot create thread", i);
+			goto out;
+		}
+	log_info("plinkfwd %s serving with %d worker(s), %zu zone(s), config %s", PACKAGE_VERSION,
+		 d.nworkers, snap->nzones, cfgpath);
+	if (ready_fd >= 0) {
+		ssize_t w = write(ready_fd, "1", 1);
+		(void)w;
+		close(ready_fd);
+		ready_fd = -1;
+	}
+	event_base_dispatch(d.base);
+	rc = 0;
+out:
+	if (d.workers) {
+		for (int i = 0; i < d.nworkers; i++)
+			worker_stop(&d.workers[i]);
+		for (int i = 0; i < d.nworkers; i++)
+			if (d.workers[i].base || d.workers[i].snap)
+				worker_destroy(&d.workers[i]);
+		free(d.workers);
+	}
+	for (size_t i = 0; i < FWD_ARRAY_LEN(sigs); i++)
+		if (sigs[i])
+			event_free(sigs[i]);
+	if (d.base)
+		event_base_free(d.base);
+	if (d.current->cfg->pidfile && rc == 0)
+		unlink(d.current->cfg->pidfile);
+	snapshot_unref(d.current);
+	pthread_mutex_destroy(&d.lock);
+	libevent_global_shutdown();
+	return rc;
+}

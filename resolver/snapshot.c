@@ -1,0 +1,159 @@
+/*
+ * snapshot.c -- building and releasing the immutable serving state.
+ *
+ * Build order: config -> ACL -> zone files -> route table.  Any failure
+ * frees what was built and reports "file:line: message"; the caller keeps
+ * serving with the snapshot it has.
+ */
+#include "snapshot.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acl.h"
+#include "common.h"
+#include "config.h"
+#include "log.h"
+#include "zone.h"
+
+struct snapshot_base {
+	atomic_int refs;
+	struct cfg *cfg;
+	struct acl *acl;
+};
+
+static void base_unref(struct snapshot_base *b)
+{
+	if (!b || atomic_fetch_sub(&b->refs, 1) != 1)
+		return;
+	acl_free(b->acl);
+	cfg_free(b->cfg);
+	free(b);
+}
+
+void snapshot_ref(struct snapshot *s) { atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed); }
+
+void snapshot_unref(struct snapshot *s)
+{
+	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	route_free(s->routes);
+	for (size_t i = 0; i < s->nzones; i++)
+		zone_unref(s->zones[i].zone);
+	free(s->zones);
+	base_unref(s->base);
+	free(s);
+}
+
+/*
+ * Assemble a snapshot from a base (reference passed in) and zone lists:
+ * file zones (references passed in) and ARM zones (borrowed).
+ */
+static struct snapshot *assemble(struct snapshot_base *base, struct route_zone *fz, size_t nfz,
+				 const struct route_zone *arm, size_t narm, char *err, size_t errlen)
+{
+	struct snapshot *s = calloc(1, sizeof(*s));
+	struct route_zone *all = calloc(nfz + narm + 1, sizeof(*all));
+	if (!s || !all) {
+		snprintf(err, errlen, "out of memory building snapshot");
+		goto fail;
+	}
+	memcpy(all, fz, nfz * sizeof(*fz));
+	for (size_t i = 0; i < narm; i++) {
+		all[nfz + i] = arm[i];
+		zone_ref(arm[i].zone);
+	}
+	free(fz);
+	fz = NULL;
+	atomic_init(&s->refs, 1);
+	s->base = base;
+	s->cfg = base->cfg;
+	s->acl = base->acl;
+	s->zones = all;
+	s->nzones = nfz + narm;
+	s->nfile_zones = nfz;
+	/* route_build takes its own zone references; files first so a file
+	 * zone wins over an ARM zone of the same name */
+	s->routes = route_build(base->cfg, all, s->nzones, err, errlen);
+	if (!s->routes) {
+		snapshot_unref(s);
+		return NULL;
+	}
+	return s;
+fail:
+	if (fz) {
+		for (size_t i = 0; i < nfz; i++)
+			zone_unref(fz[i].zone);
+		free(fz);
+	}
+	free(all);
+	free(s);
+	base_unref(base);
+	return NULL;
+}
+
+struct snapshot *snapshot_build_cfg(struct cfg *cfg, const struct route_zone *arm_zones, size_t narm,
+				    char *err, size_t errlen)
+{
+	struct snapshot_base *base = calloc(1, sizeof(*base));
+	struct route_zone *fz = NULL;
+	if (!base) {
+		cfg_free(cfg);
+		snprintf(err, errlen, "out of memory building snapshot");
+		return NULL;
+	}
+	atomic_init(&base->refs, 1);
+	base->cfg = cfg;
+	base->acl = acl_build(cfg);
+	if (!base->acl) {
+		snprintf(err, errlen, "out of memory building the ACL");
+		base_unref(base);
+		return NULL;
+	}
+	fz = calloc(cfg->nzones + 1, sizeof(*fz));
+	if (!fz) {
+		snprintf(err, errlen, "out of memory building snapshot");
+		base_unref(base);
+		return NULL;
+	}
+	for (size_t i = 0; i < cfg->nzones; i++) {
+		const struct cfg_zone *cz = &cfg->zones[i];
+		fz[i].zone = zone_load_file(cz->name, cz->path, err, errlen);
+		if (!fz[i].zone) {
+			for (size_t j = 0; j < i; j++)
+				zone_unref(fz[j].zone);
+			free(fz);
+			base_unref(base);
+			return NULL;
+		}
+		fz[i].origin = ORIGIN_ZONE_FILE;
+		fz[i].fallback_public = cz->fallback_public;
+	}
+	return assemble(base, fz, cfg->nzones, arm_zones, narm, err, errlen);
+}
+
+struct snapshot *snapshot_build(const char *cfgpath, const struct route_zone *arm_zones, size_t narm,
+				char *err, size_t errlen)
+{
+	struct cfg *cfg = NULL;
+	if (cfg_load(cfgpath, &cfg, err, errlen) != 0)
+		return NULL;
+	return snapshot_build_cfg(cfg, arm_zones, narm, err, errlen);
+}
+
+struct snapshot *snapshot_with_arm(const struct snapshot *prev, const struct route_zone *arm_zones,
+				   size_t narm, char *err, size_t errlen)
+{
+	struct route_zone *fz = calloc(prev->nfile_zones + 1, sizeof(*fz));
+	if (!fz) {
+		snprintf(err, errlen, "out of memory building snapshot");
+		return NULL;
+	}
+	for (size_t i = 0; i < prev->nfile_zones; i++) {
+		fz[i] = prev->zones[i];
+		zone_ref(fz[i].zone);
+	}
+	atomic_fetch_add(&prev->base->refs, 1);
+	return assemble(prev->base, fz, prev->nfile_zones, arm_zones, narm, err, errlen);
+}

@@ -1,0 +1,58 @@
+/*
+ * snapshot.h -- everything a query needs, swapped as one pointer.
+ *
+ * A snapshot is the immutable state the hot path reads: config, ACL, route
+ * table and zones.  It is built aside (start-up, SIGHUP reload, ARM publish),
+ * then published with snapshot_publish(); workers pick the new pointer up
+ * between event batches.  Whoever holds a snapshot holds a reference: the
+ * daemon (current), each worker (the one it serves with) and each upstream
+ * pending slot (the one its query started with).  The last unref frees it.
+ */
+#ifndef PLINKFWD_SNAPSHOT_H
+#define PLINKFWD_SNAPSHOT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "route.h"
+
+struct cfg;
+struct acl;
+struct zone;
+
+/* What a reload replaces but an ARM publish shares: config, ACL and the
+ * zones loaded from files.  Reference counted by the snapshots using it. */
+struct snapshot_base;
+
+struct snapshot {
+	atomic_int refs;
+	uint64_t generation;        /* set by the daemon when published */
+	struct snapshot_base *base; /* one reference */
+	const struct cfg *cfg;      /* == base's; for the hot path */
+	const struct acl *acl;      /* == base's */
+	struct route_table *routes; /* owned; holds its own zone references */
+	struct route_zone *zones;   /* owned array (files first, then ARM); one zone reference each */
+	size_t nzones;
+	size_t nfile_zones;         /* zones[0..nfile_zones) came from zone: files */
+};
+
+/*
+ * Build a snapshot from a config file: parse it, load every zone file, add
+ * the ARM zones given (borrowed; references are taken), build ACL and routes.
+ * NULL with "file:line: message" in err on any failure.
+ */
+struct snapshot *snapshot_build(const char *cfgpath, const struct route_zone *arm_zones,
+				size_t narm, char *err, size_t errlen);
+/* The same from an already parsed config (ownership of cfg passes to the
+ * snapshot, also on failure). */
+struct snapshot *snapshot_build_cfg(struct cfg *cfg, const struct route_zone *arm_zones, size_t narm,
+				    char *err, size_t errlen);
+/* A new snapshot sharing prev's config but with a new set of ARM zones. */
+struct snapshot *snapshot_with_arm(const struct snapshot *prev, const struct route_zone *arm_zones,
+				   size_t narm, char *err, size_t errlen);
+
+void snapshot_ref(struct snapshot *s);
+void snapshot_unref(struct snapshot *s);
+
+#endif

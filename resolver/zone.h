@@ -1,0 +1,82 @@
+/*
+ * zone.h -- an authoritative zone held as precomputed wire answers.
+ *
+ * Zones are read with ldns (from a file, or from RFC 1035 text that ARM sync
+ * produced) and then compiled: for every owner name and type the answer
+ * section is stored as ready wire data, so answering a query is a hash
+ * lookup and a few memcpy()s, with no allocation.
+ *
+ * Lifetime: a zone is immutable once built and reference counted, because
+ * several snapshots (the running one and one being built by a reload or an
+ * ARM publish) can share it.  zone_unref() frees it when the last reference
+ * goes.  References may be taken and dropped from any thread.
+ *
+ * Answer rules (RFC 1034 4.3.2, RFC 4592):
+ *  - AA set; names compared case-insensitively; the question echoed as sent;
+ *  - CNAME at the name: the CNAME, then its target followed inside the zone
+ *    (up to 8 steps); a target outside the zone ends the chain (status
+ *    ZONE_CNAME_OUT);
+ *  - name exists, type not: NODATA (NOERROR, SOA in authority);
+ *  - name absent (no wildcard covers it): NXDOMAIN with SOA in authority;
+ *  - "*.<name>" wildcards synthesise the owner as the query name, except
+ *    below existing names (empty non-terminals count as existing);
+ *  - ANY: every RRset at the name.
+ */
+#ifndef PLINKFWD_ZONE_H
+#define PLINKFWD_ZONE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct wire_query;
+struct zone;
+
+enum zone_status {
+	ZONE_ANSWER = 0,  /* answer section has data of the asked type */
+	ZONE_CNAME_OUT,   /* answer is a CNAME chain leaving the zone */
+	ZONE_NODATA,      /* NOERROR, no data, SOA in authority */
+	ZONE_NXDOMAIN     /* NXDOMAIN, SOA in authority */
+};
+
+/*
+ * Load the zone "apex" (text, trailing dot optional) from an RFC 1035 zone
+ * file.  $ORIGIN defaults to the apex; an SOA at the apex is required;
+ * records outside the apex are errors.  Returns a zone with one reference,
+ * or NULL with "path:line: message" in err.
+ */
+struct zone *zone_load_file(const char *apex, const char *path, char *err, size_t errlen);
+
+/* The same from a text buffer; srcname is used in error messages. */
+struct zone *zone_load_text(const char *apex, const char *text, const char *srcname,
+			    char *err, size_t errlen);
+
+void zone_ref(struct zone *z);
+void zone_unref(struct zone *z);
+
+/* Apex in lower-cased wire form (owned by the zone). */
+const uint8_t *zone_apex(const struct zone *z, size_t *len);
+/* Number of resource records loaded, and the SOA serial. */
+size_t zone_rr_count(const struct zone *z);
+uint32_t zone_serial(const struct zone *z);
+
+/*
+ * Build the complete reply to q (whose name is at or below the apex) into
+ * out[0..cap): header (ID from q, QR AA, RD copied), question echoed,
+ * answer/authority, OPT when q had EDNS.  A reply longer than limit (the
+ * client's UDP limit, or 65535 on TCP) is truncated with TC set.
+ * Returns the length (0 only if cap < 512) and sets *status.
+ * Allocation-free and safe to call from several threads at once.
+ */
+size_t zone_answer(const struct zone *z, const struct wire_query *q, size_t limit, uint8_t *out,
+		   size_t cap, enum zone_status *status);
+
+/*
+ * Lookup for CNAME splicing and explain: append the answer-section records
+ * for (name, qtype) as wire RRs with uncompressed owner names to out, and
+ * return their count via *count.  Same status rules as zone_answer.
+ * Returns bytes written (0 with ZONE_NXDOMAIN/ZONE_NODATA).
+ */
+size_t zone_lookup_rrs(const struct zone *z, const uint8_t *name, size_t name_len, uint16_t qtype,
+		       uint8_t *out, size_t cap, uint16_t *count, enum zone_status *status);
+
+#endif

@@ -1,0 +1,185 @@
+/*
+ * test_wire.c -- the hand-written wire parser and reply builders.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tap.h"
+#include "wire.h"
+
+/* Build a query: header, name from text, type, class, optional OPT. */
+static size_t mkquery(uint8_t *buf, uint16_t id, uint16_t flags, const char *name, uint16_t type,
+		      int edns, uint8_t version, int do_bit)
+{
+	uint8_t wname[WIRE_MAX_NAME];
+	int nl = wire_name_from_text(name, wname);
+	size_t n = 12;
+	wire_put_header(buf, id, flags, 1, 0, 0, edns ? 1 : 0);
+	memcpy(buf + n, wname, (size_t)nl);
+	n += (size_t)nl;
+	wire_put16(buf + n, type);
+	wire_put16(buf + n + 2, CLASS_IN);
+	n += 4;
+	if (edns) {
+		buf[n] = 0;
+		wire_put16(buf + n + 1, TYPE_OPT);
+		wire_put16(buf + n + 3, 4096);
+		buf[n + 5] = 0;
+		buf[n + 6] = version;
+		buf[n + 7] = do_bit ? 0x80 : 0;
+		buf[n + 8] = 0;
+		wire_put16(buf + n + 9, 0);
+		n += 11;
+	}
+	return n;
+}
+
+static void test_parse_ok(void)
+{
+	uint8_t buf[512];
+	struct wire_query q;
+	size_t n = mkquery(buf, 0x1234, WIRE_RD, "Acct.OpenAI.Azure.COM", TYPE_A, 0, 0, 0);
+	buf[13] = 'A'; /* mkquery lower-cases; put a capital back */
+	buf[18] = 'O';
+	is_int(wire_parse_query(buf, n, &q), WIRE_OK, "plain query parses");
+	is_int(q.id, 0x1234, "id");
+	is_int(q.qtype, TYPE_A, "qtype");
+	is_int(q.qclass, CLASS_IN, "qclass");
+	is_int(q.nlabels, 4, "4 labels");
+	is_int(q.qname_len, 23, "qname wire length");
+	ok(memcmp(q.qname, "\x04" "acct" "\x06" "openai" "\x05" "azure" "\x03" "com", 23) == 0,
+	   "qname lower-cased");
+	ok(memcmp(buf + 13, "Acct", 4) == 0, "packet itself untouched (case kept for echo)");
+	is_int(q.label_off[1], 5, "label offsets");
+	is_int(q.q_end, n, "question end");
+	is_int(q.has_edns, 0, "no EDNS");
+	is_int(wire_udp_limit(&q), 512, "limit 512 without EDNS");
+
+	n = mkquery(buf, 1, 0, "a.b.", TYPE_AAAA, 1, 0, 1);
+	is_int(wire_parse_query(buf, n, &q), WIRE_OK, "EDNS query parses");
+	is_int(q.has_edns, 1, "EDNS seen");
+	is_int(q.do_bit, 1, "DO bit");
+	is_int(wire_udp_limit(&q), WIRE_EDNS_UDP, "limit capped at our size");
+
+	n = mkquery(buf, 1, 0, ".", TYPE_NS, 0, 0, 0);
+	is_int(wire_parse_query(buf, n, &q), WIRE_OK, "root query parses");
+	is_int(q.qname_len, 1, "root name length 1");
+}
+
+static void test_parse_bad(void)
+{
+	uint8_t buf[512];
+	struct wire_query q;
+	size_t n = mkquery(buf, 7, 0, "x.example.", TYPE_A, 0, 0, 0);
+
+	is_int(wire_parse_query(buf, 11, &q), WIRE_DROP, "short packet dropped");
+	buf[2] |= 0x80;
+	is_int(wire_parse_query(buf, n, &q), WIRE_DROP, "QR=1 dropped");
+	buf[2] &= 0x7f;
+	buf[2] |= (uint8_t)(4 << 3);
+	is_int(wire_parse_query(buf, n, &q), WIRE_NOTIMP, "NOTIFY opcode -> NOTIMP");
+	buf[2] = 0;
+	wire_put16(buf + 4, 0);
+	is_int(wire_parse_query(buf, n, &q), WIRE_FORMERR, "QDCOUNT 0 -> FORMERR");
+	wire_put16(buf + 4, 2);
+	is_int(wire_parse_query(buf, n, &q), WIRE_FORMERR, "QDCOUNT 2 -> FORMERR");
+	wire_put16(buf + 4, 1);
+	is_int(wire_parse_query(buf, n - 2, &q), WIRE_FORMERR, "truncated question -> FORMERR");
+	is_int(wire_parse_query(buf, 15, &q), WIRE_FORMERR, "truncated name -> FORMERR");
+
+	/* compression pointer in the question */
+	uint8_t p[] = {0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 0x0c, 0, 1, 0, 1};
+	is_int(wire_parse_query(p, sizeof(p), &q), WIRE_FORMERR, "pointer in question -> FORMERR");
+	/* label length 64 */
+	uint8_t l64[12 + 1 + 64 + 1 + 4];
+	memset(l64, 'a', sizeof(l64));
+	wire_put_header(l64, 1, 0, 1, 0, 0, 0);
+	l64[12] = 64;
+	l64[12 + 65] = 0;
+	is_int(wire_parse_query(l64, sizeof(l64), &q), WIRE_FORMERR, "64-byte label -> FORMERR");
+
+	n = mkquery(buf, 1, 0, "a.b.", TYPE_A, 1, 1, 0);
+	is_int(wire_parse_query(buf, n, &q), WIRE_BADVERS, "EDNS version 1 -> BADVERS");
+	n = mkquery(buf, 1, 0, "a.b.", TYPE_A, 1, 0, 0);
+	is_int(wire_parse_query(buf, n - 1, &q), WIRE_FORMERR, "cut OPT -> FORMERR");
+	/* two OPT records */
+	memcpy(buf + n, buf + n - 11, 11);
+	wire_put16(buf + 10, 2);
+	is_int(wire_parse_query(buf, n + 11, &q), WIRE_FORMERR, "two OPTs -> FORMERR");
+	/* OPT with a non-root owner */
+	n = mkquery(buf, 1, 0, "a.b.", TYPE_A, 0, 0, 0);
+	wire_put16(buf + 10, 1);
+	uint8_t opt[] = {1, 'x', 0, 0, 41, 16, 0, 0, 0, 0, 0, 0, 0};
+	memcpy(buf + n, opt, sizeof(opt));
+	is_int(wire_parse_query(buf, n + sizeof(opt), &q), WIRE_FORMERR, "OPT not at root -> FORMERR");
+}
+
+static void test_replies(void)
+{
+	uint8_t buf[512], out[600];
+	struct wire_query q;
+	size_t n = mkquery(buf, 0xbeef, WIRE_RD | WIRE_CD, "x.Example.", TYPE_A, 1, 0, 1);
+	buf[15] = 'E';
+	wire_parse_query(buf, n, &q);
+	size_t r = wire_reply_error(&q, RCODE_REFUSED, WIRE_RA, out, sizeof(out));
+	is_int(r, n, "REFUSED reply: header + question + OPT");
+	is_int(wire_get16(out), 0xbeef, "id echoed");
+	uint16_t f = wire_get16(out + 2);
+	ok((f & WIRE_QR) && (f & WIRE_RD) && (f & WIRE_CD) && (f & WIRE_RA), "QR RD CD RA set");
+	is_int(WIRE_RCODE(f), RCODE_REFUSED, "rcode REFUSED");
+	ok(memcmp(out + 12, buf + 12, q.q_end - 12) == 0, "question echoed with original case");
+	is_int(wire_get16(out + 10), 1, "ARCOUNT 1 (OPT)");
+	is_int(out[q.q_end + 7], 0x80, "DO echoed in OPT");
+
+	n = mkquery(buf, 2, 0, "a.b.", TYPE_A, 1, 1, 0);
+	is_int(wire_parse_query(buf, n, &q), WIRE_BADVERS, "BADVERS parse");
+	r = wire_reply_error(&q, RCODE_BADVERS, 0, out, sizeof(out));
+	is_int(WIRE_RCODE(wire_get16(out + 2)), 0, "BADVERS low bits 0");
+	is_int(out[r - 11 + 5], 1, "BADVERS upper bits 1 in OPT");
+
+	/* truncation */
+	n = mkquery(buf, 3, 0, "a.b.", TYPE_A, 0, 0, 0);
+	wire_parse_query(buf, n, &q);
+	memcpy(out, buf, n);
+	wire_put16(out + 6, 40);
+	r = wire_truncate(&q, out, 580, 512);
+	is_int(r, n, "truncated to header + question");
+	ok(wire_get16(out + 2) & WIRE_TC, "TC set");
+	is_int(wire_get16(out + 6), 0, "ANCOUNT 0");
+	is_int(wire_truncate(&q, out, 100, 512), 100, "short reply untouched");
+}
+
+static void test_names(void)
+{
+	uint8_t w[WIRE_MAX_NAME], w2[WIRE_MAX_NAME];
+	char t[1100];
+	is_int(wire_name_from_text("Foo.Bar", w), 9, "from text, no trailing dot");
+	is_str(wire_name_to_text(w, t, sizeof(t)), "foo.bar.", "to text lower-case with dot");
+	is_int(wire_name_from_text(".", w), 1, "root");
+	is_str(wire_name_to_text(w, t, sizeof(t)), ".", "root to text");
+	is_int(wire_name_from_text("a..b", w), -1, "empty label rejected");
+	char big[300];
+	memset(big, 'a', 64);
+	big[64] = 0;
+	is_int(wire_name_from_text(big, w), -1, "64-char label rejected");
+	is_int(wire_name_from_text("a\\.b.c", w), 7, "escaped dot");
+	is_str(wire_name_to_text(w, t, sizeof(t)), "a\\.b.c.", "escaped dot round trip");
+	is_int(wire_name_labels(w), 2, "labels counted");
+	/* compressed read */
+	uint8_t pkt[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 'A', 1, 'b', 0, 1, 'c', 0xc0, 12};
+	is_int(wire_read_name(pkt, sizeof(pkt), 17, w2), 7, "compressed name expanded");
+	ok(memcmp(w2, "\x01" "c" "\x01" "a" "\x01" "b", 7) == 0, "expanded and lower-cased");
+	is_int(wire_skip_name(pkt, sizeof(pkt), 17), 21, "skip compressed name");
+	uint8_t loop[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xc0, 12};
+	is_int(wire_read_name(loop, sizeof(loop), 12, w2), -1, "pointer loop refused");
+	ok(wire_hash((const uint8_t *)"abc", 3) != wire_hash((const uint8_t *)"abd", 3), "hash differs");
+}
+
+int main(void)
+{
+	test_parse_ok();
+	test_parse_bad();
+	test_replies();
+	test_names();
+	return tap_done();
+}
