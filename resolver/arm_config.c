@@ -467,6 +467,70 @@ int arm_cfg_finish(struct arm_cfg *ac, char *err, size_t errlen)
 	return 0;
 }
 
+static int arm_cfg_dup_str(char **dst, const char *src)
+{
+	*dst = NULL;
+	if (src == NULL)
+		return 0;
+	*dst = strdup(src);
+	return *dst ? 0 : -1;
+}
+
+static int arm_cfg_dup_list(char ***dst, size_t *ndst, char *const *src, size_t n)
+{
+	*dst = NULL;
+	*ndst = 0;
+	for (size_t i = 0; i < n; i++)
+		if (arm_cfg_push(dst, ndst, src[i]) < 0)
+			return -1;
+	return 0;
+}
+
+struct arm_cfg *arm_cfg_dup(const struct arm_cfg *ac)
+{
+	struct arm_cfg *d = calloc(1, sizeof(*d));
+	int bad = 0;
+
+	if (d == NULL)
+		return NULL;
+	*d = *ac;
+	/* Every pointer is replaced below, so a failure frees only copies. */
+	bad |= arm_cfg_dup_str(&d->arm_endpoint, ac->arm_endpoint);
+	bad |= arm_cfg_dup_str(&d->login_endpoint, ac->login_endpoint);
+	bad |= arm_cfg_dup_str(&d->imds_endpoint, ac->imds_endpoint);
+	bad |= arm_cfg_dup_str(&d->audience, ac->audience);
+	bad |= arm_cfg_dup_str(&d->api_version, ac->api_version);
+	bad |= arm_cfg_dup_str(&d->client_id, ac->client_id);
+	bad |= arm_cfg_dup_str(&d->tenant_id, ac->tenant_id);
+	bad |= arm_cfg_dup_str(&d->client_secret_file, ac->client_secret_file);
+	bad |= arm_cfg_dup_str(&d->client_secret_env, ac->client_secret_env);
+	bad |= arm_cfg_dup_str(&d->federated_token_file, ac->federated_token_file);
+	bad |= arm_cfg_dup_str(&d->ca_file, ac->ca_file);
+	bad |= arm_cfg_dup_list(&d->subscriptions, &d->nsubscriptions, ac->subscriptions,
+				ac->nsubscriptions);
+	bad |= arm_cfg_dup_list(&d->resource_groups, &d->nresource_groups, ac->resource_groups,
+				ac->nresource_groups);
+	bad |= arm_cfg_dup_list(&d->zone_filters, &d->nzone_filters, ac->zone_filters,
+				ac->nzone_filters);
+	d->fallbacks = NULL;
+	d->nfallbacks = 0;
+	if (ac->nfallbacks > 0) {
+		d->fallbacks = calloc(ac->nfallbacks, sizeof(*d->fallbacks));
+		if (d->fallbacks == NULL)
+			bad = 1;
+		for (size_t i = 0; d->fallbacks != NULL && i < ac->nfallbacks; i++) {
+			d->fallbacks[i].fallback_public = ac->fallbacks[i].fallback_public;
+			bad |= arm_cfg_dup_str(&d->fallbacks[i].pattern, ac->fallbacks[i].pattern);
+			d->nfallbacks = i + 1;
+		}
+	}
+	if (bad) {
+		arm_cfg_free(d);
+		return NULL;
+	}
+	return d;
+}
+
 int arm_cfg_zone_fallback(const struct arm_cfg *ac, const char *zone)
 {
 	for (size_t i = 0; i < ac->nfallbacks; i++)

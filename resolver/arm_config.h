@@ -68,6 +68,9 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 /* Check the finished clause (required keys present); 0 or -1 with err. */
 int arm_cfg_finish(struct arm_cfg *ac, char *err, size_t errlen);
 void arm_cfg_free(struct arm_cfg *ac);
+/* A deep copy (arm_sync keeps one so the config may be freed); NULL on
+ * allocation failure. */
+struct arm_cfg *arm_cfg_dup(const struct arm_cfg *ac);
 
 /* fallback: setting for a synced zone (lower-case, no trailing dot). */
 int arm_cfg_zone_fallback(const struct arm_cfg *ac, const char *zone);

@@ -371,29 +371,29 @@ static int name_norm(const char *in, char **out, const char **why)
 		len--;
 	if (len == 0) {
 		*why = "the root is not allowed here";
-		return -1;
+		return FWD_EPARSE;
 	}
 	if (len > CFG_NAME_MAX) {
 		*why = "name longer than 253 characters";
-		return -1;
+		return FWD_EPARSE;
 	}
 	for (i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)in[i];
 		if (ch == '.') {
 			if (label == 0) {
 				*why = "empty label";
-				return -1;
+				return FWD_EPARSE;
 			}
 			label = 0;
 			continue;
 		}
 		if (!isalnum(ch) && ch != '-' && ch != '_') {
 			*why = "invalid character in name";
-			return -1;
+			return FWD_EPARSE;
 		}
 		if (++label > CFG_LABEL_MAX) {
 			*why = "label longer than 63 characters";
-			return -1;
+			return FWD_EPARSE;
 		}
 	}
 	s = malloc(len + 2);
@@ -415,13 +415,13 @@ static int group_norm(const char *in, char **out, const char **why)
 
 	if (len == 0 || len > CFG_LABEL_MAX) {
 		*why = "a group name is 1 to 63 characters";
-		return -1;
+		return FWD_EPARSE;
 	}
 	for (i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)in[i];
 		if (!isalnum(ch) && ch != '-' && ch != '_') {
 			*why = "a group name has only letters, digits, '-' and '_'";
-			return -1;
+			return FWD_EPARSE;
 		}
 	}
 	s = strdup(in);
@@ -474,21 +474,25 @@ static int line_split(char *s, char **key, char **val, const char **why)
 		s++;
 		*w = '\0';
 	} else {
+		/*
+		 * Unquoted: the rest of the line up to a comment, blanks inside
+		 * kept (as unbound does), so that two-word values such as
+		 * "zone-fallback: PATTERN public" need no quotes.
+		 */
 		v = s;
-		while (*s && *s != '#' && *s != '"' && !isspace((unsigned char)*s))
+		while (*s && *s != '#' && *s != '"')
 			s++;
 		if (*s == '"') {
-			*why = "stray '\"' in value";
+			*why = "stray '\"' in value (quote the whole value)";
 			return -1;
 		}
 		w = s;
-		while (isspace((unsigned char)*s))
-			s++;
-		if (*s != '\0' && *s != '#') {
-			*why = "unexpected text after the value (quote a value that contains blanks)";
-			return -1;
-		}
+		while (w > v && isspace((unsigned char)w[-1]))
+			w--;
 		*w = '\0';
+		*key = k;
+		*val = v;
+		return 1;
 	}
 	while (isspace((unsigned char)*s))
 		s++;
@@ -535,7 +539,8 @@ static int clause_finish(struct parser *p)
 	case CL_ARM:
 		msg[0] = '\0';
 		if (arm_cfg_finish(cfg->arm, msg, sizeof(msg)) != 0) {
-			perr(p, p->clause_line, "arm: %s", msg[0] ? msg : "incomplete clause");
+			/* arm_config.c's messages already name the clause. */
+			perr(p, p->clause_line, "%s", msg[0] ? msg : "arm: incomplete clause");
 			return FWD_EPARSE;
 		}
 		break;
@@ -1089,7 +1094,7 @@ static int default_listen(struct parser *p)
 static int finish_file(struct parser *p)
 {
 	struct cfg *cfg = p->cfg;
-	size_t i, iut, iqt;
+	size_t i, iut = 0, iqt = 0;
 	long g;
 	int rc;
 

@@ -102,15 +102,27 @@ like "$R" '^id=772 rcode=FORMERR ' "OPT record cut short: FORMERR"
 raw "0305 0000 0001 0000 0000 0001 $Q"
 like "$R" '^id=773 rcode=FORMERR ' "ARCOUNT=1 with no record present: FORMERR"
 
+# Well-formed but not served: class other than IN, zone transfers.
+raw "0401 0000 0001 0000 0000 0000 0776657273696f6e0462696e6400 0010 0003"
+like "$R" '^id=1025 rcode=REFUSED .*flags=qr' "class CH (version.bind): REFUSED"
+raw "0402 0000 0001 0000 0000 0000 $QNAME 0001 00ff"
+like "$R" '^id=1026 rcode=REFUSED ' "class ANY: REFUSED"
+raw "$($SENDRAW build lab.test TYPE252 --id 1027)"
+like "$R" '^id=1027 rcode=NOTIMP ' "AXFR over UDP: NOTIMP"
+R=$($SENDRAW tcp-hold 127.0.0.1 "$PORT" "001a $($SENDRAW build lab.test TYPE252 --id 1028)" 2)
+like "$R" '^reply id=1028 rcode=NOTIMP ' "AXFR over TCP: NOTIMP"
+raw "$($SENDRAW build lab.test TYPE251 --id 1029)"
+like "$R" '^id=1029 rcode=NOTIMP ' "IXFR: NOTIMP"
+
 ok "plinkfwd alive after the malformed set" plinkfwd_alive
 q www.lab.test A
 like "$Q_ANSWER" ' IN A 192\.0\.2\.1$' "normal query answered after the malformed set"
 
 # Same shapes over TCP: the message is framed, the policy is the same.
-R=$($SENDRAW tcp-hold 127.0.0.1 "$PORT" "000c 0401 0000 0000 0000 0000 0000" 2)
-like "$R" '^reply id=1025 rcode=FORMERR ' "TCP: QDCOUNT=0: FORMERR"
-R=$($SENDRAW tcp-hold 127.0.0.1 "$PORT" "001e 0402 2000 0001 0000 0000 0000 $Q" 2)
-like "$R" '^reply id=1026 rcode=NOTIMP ' "TCP: NOTIFY: NOTIMP"
+R=$($SENDRAW tcp-hold 127.0.0.1 "$PORT" "000c 0501 0000 0000 0000 0000 0000" 2)
+like "$R" '^reply id=1281 rcode=FORMERR ' "TCP: QDCOUNT=0: FORMERR"
+R=$($SENDRAW tcp-hold 127.0.0.1 "$PORT" "001e 0502 2000 0001 0000 0000 0000 $Q" 2)
+like "$R" '^reply id=1282 rcode=NOTIMP ' "TCP: NOTIFY: NOTIMP"
 
 # Garbage flood (random and mutated packets, UDP and TCP).
 mark=$(log_mark)

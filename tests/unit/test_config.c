@@ -12,9 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* By path: a bare "config.h" would find autoconf's header in the build dir. */
-#include "../../resolver/common.h"
-#include "../../resolver/config.h"
+#include "common.h"
+#include "config.h"
 #include "tap.h"
 
 static char tmpdir[64];
@@ -285,7 +284,7 @@ static const struct bad_case bad_cases[] = {
 	{ "server\n", 1, "expected 'key: value'" },
 	{ "server:\n  listen 127.0.0.1\n", 2, "expected 'key: value'" },
 	{ "server:\n  state-dir: \"/tmp/x\n", 2, "unterminated quoted value" },
-	{ "server:\n  listen: 127.0.0.1 53\n", 2, "unexpected text after the value" },
+	{ "server:\n  listen: 127.0.0.1 53\n", 2, "bad address '127.0.0.1 53'" },
 	{ "server:\n  user: \"a\" b\n", 2, "unexpected text after the quoted value" },
 	{ "server:\n  user: a\"b\n", 2, "stray" },
 	{ "server:\n  workers:\n", 2, "needs a value" },
@@ -341,7 +340,7 @@ static const struct bad_case bad_cases[] = {
 	{ "forward: corp.test\nserver:\n", 1, "forward: corp.test. has no 'to:' line" },
 	{ "forward: corp.test\n", 1, "has no 'to:' line" },
 	{ "forward: corp.test\n to: on.prem\n", 2, "bad group name" },
-	{ "upstream: on prem\n", 1, "unexpected text after the value" },
+	{ "upstream: on prem\n", 1, "bad group name 'on prem'" },
 	{ "upstream: on/prem\n", 1, "bad group name" },
 	{ "zone: z.test\n fallback: public\nupstream: u\n", 1, "zone: z.test. has no 'file:' line" },
 	{ "server:\n workers: 1\nzone: z.test\n", 3, "has no 'file:' line" },
@@ -353,7 +352,8 @@ static const struct bad_case bad_cases[] = {
 	  "label longer than 63" },
 	/* arm: delegated to arm_config.c, errors prefixed with file:line */
 	{ "arm:\n  no-such-arm-key: 1\n", 2, "" },
-	{ "server:\n workers: 1\narm:\nserver:\n", 3, "arm: " },
+	{ "server:\n workers: 1\narm:\nserver:\n", 3, "subscription" },
+	{ "arm:\n  auth: managed-identity\n", 1, "subscription" },
 	{ "arm:\n auth: managed-identity\n subscription: 00000000-0000-0000-0000-000000000000\narm:\n", 4,
 	  "duplicate arm: clause (first at line 1)" },
 };
