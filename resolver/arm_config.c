@@ -72,6 +72,7 @@ void arm_cfg_free(struct arm_cfg *ac)
 	free(ac->client_secret_file);
 	free(ac->client_secret_env);
 	free(ac->federated_token_file);
+	free(ac->ca_file);
 	arm_cfg_free_list(ac->subscriptions, ac->nsubscriptions);
 	arm_cfg_free_list(ac->resource_groups, ac->nresource_groups);
 	arm_cfg_free_list(ac->zone_filters, ac->nzone_filters);
@@ -364,7 +365,6 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 			arm_cfg_errf(err, errlen, "subscription: expected a subscription id, got '%s'", v);
 			return -1;
 		}
-		strcpy(buf, v);
 		arm_cfg_lower(buf);
 		for (size_t i = 0; i < ac->nsubscriptions; i++) {
 			if (strcmp(ac->subscriptions[i], buf) == 0) {
@@ -380,7 +380,6 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 			arm_cfg_errf(err, errlen, "resource-group: bad resource group name '%s'", v);
 			return -1;
 		}
-		strcpy(buf, v);
 		arm_cfg_lower(buf);
 		if (arm_cfg_push(&ac->resource_groups, &ac->nresource_groups, buf) < 0)
 			goto nomem;

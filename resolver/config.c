@@ -1187,7 +1187,11 @@ int cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
 			break;
 		}
 		why = NULL;
-		r = line_split(buf, &key, &val, &why);
+		/* A UTF-8 byte order mark, as some editors write, is not part of the first key. */
+		if (p.line == 1 && strncmp(buf, "\xef\xbb\xbf", 3) == 0)
+			r = line_split(buf + 3, &key, &val, &why);
+		else
+			r = line_split(buf, &key, &val, &why);
 		if (r == 0)
 			continue;
 		if (r < 0) {
@@ -1198,7 +1202,7 @@ int cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
 		if ((rc = handle_line(&p, key, val)) != 0)
 			break;
 	}
-	if (rc == 0 && ferror(fp)) {
+	if (rc == 0 && (ferror(fp) || !feof(fp))) {
 		perr(&p, p.line, "read error: %s", strerror(errno));
 		rc = FWD_EIO;
 	}

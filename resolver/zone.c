@@ -212,7 +212,8 @@ static void zone_select(const struct zone *z, const uint8_t *name, size_t len, u
 static void zone_put_answer(const struct zsel *a, uint8_t *out)
 {
 	if (!a->any) {
-		memcpy(out, a->data, a->len);
+		if (a->len)
+			memcpy(out, a->data, a->len);
 		return;
 	}
 	const uint8_t *p = node_sets(a->node);
@@ -241,20 +242,8 @@ size_t zone_answer(const struct zone *z, const struct wire_query *q, size_t limi
 	size_t total = WIRE_HDR_LEN + qlen + a.len + (soa ? z->soa_len : 0) + opt;
 	if (limit > cap)
 		limit = cap;
-
-	if (total > cap) {
-		/* Cannot even be built here: send what TC asks for, the header
-		 * and question, so the client retries over TCP. */
-		if (WIRE_HDR_LEN + qlen + opt > cap)
-			return 0;
-		wire_put_header(out, q->id, wire_reply_flags(q, WIRE_AA | WIRE_TC, rcode), qlen ? 1 : 0,
-				0, 0, opt ? 1 : 0);
-		memcpy(out + WIRE_HDR_LEN, q->pkt + WIRE_HDR_LEN, qlen);
-		size_t n = WIRE_HDR_LEN + qlen;
-		if (opt)
-			n += wire_put_opt(out + n, 11, rcode, q->do_bit);
-		return n;
-	}
+	if (WIRE_HDR_LEN + qlen + 11 > cap)
+		return 0; /* only a hand-made q gets here: parsed questions are short */
 
 	wire_put_header(out, q->id, wire_reply_flags(q, WIRE_AA, rcode), qlen ? 1 : 0,
 			(uint16_t)a.count, soa ? 1 : 0, opt ? 1 : 0);
@@ -262,6 +251,8 @@ size_t zone_answer(const struct zone *z, const struct wire_query *q, size_t limi
 	/* verbatim, so the client sees its own case (0x20 randomisation) */
 	memcpy(out + n, q->pkt + WIRE_HDR_LEN, qlen);
 	n += qlen;
+	if (total > cap || a.count > 0xffff)
+		return wire_truncate(q, out, total, 0); /* cannot be built here: TC */
 	zone_put_answer(&a, out + n);
 	n += a.len;
 	if (soa) {
@@ -688,12 +679,18 @@ static int node_add(struct zone *z, const uint8_t *rel, size_t rel_len, uint8_t 
 	return 0;
 }
 
+/* The header of a temporary record (they are byte-packed, so copy it). */
+static inline struct trec th(const uint8_t *r)
+{
+	struct trec h;
+	memcpy(&h, r, sizeof(h));
+	return h;
+}
+
 static int trec_cmp(const void *a, const void *b)
 {
 	const uint8_t *x = *(const uint8_t *const *)a, *y = *(const uint8_t *const *)b;
-	struct trec hx, hy;
-	memcpy(&hx, x, sizeof(hx));
-	memcpy(&hy, y, sizeof(hy));
+	struct trec hx = th(x), hy = th(y);
 	if (hx.olen != hy.olen)
 		return hx.olen < hy.olen ? -1 : 1;
 	int c = memcmp(x + sizeof(hx), y + sizeof(hy), hx.olen);
@@ -706,37 +703,18 @@ static int trec_cmp(const void *a, const void *b)
 
 static int same_owner(const uint8_t *x, const uint8_t *y)
 {
-	struct trec a, b;
-	memcpy(&a, x, sizeof(a));
-	memcpy(&b, y, sizeof(b));
+	struct trec a = th(x), b = th(y);
 	return a.olen == b.olen && memcmp(x + sizeof(a), y + sizeof(b), a.olen) == 0;
 }
 
-static inline const uint8_t *trec_rdata(const uint8_t *r, const struct trec *h)
+static inline const uint8_t *trec_rdata(const uint8_t *r)
 {
-	return r + sizeof(*h) + h->olen;
-}
-
-static inline uint16_t trec_type(const uint8_t *r)
-{
-	struct trec h;
-	memcpy(&h, r, sizeof(h));
-	return h.type;
-}
-
-static inline int trec_line(const uint8_t *r)
-{
-	struct trec h;
-	memcpy(&h, r, sizeof(h));
-	return (int)h.line;
+	return r + sizeof(struct trec) + th(r).olen;
 }
 
 static int same_rdata(const uint8_t *x, const uint8_t *y)
 {
-	struct trec a, b;
-	memcpy(&a, x, sizeof(a));
-	memcpy(&b, y, sizeof(b));
-	return a.rdlen == b.rdlen && memcmp(trec_rdata(x, &a), trec_rdata(y, &b), a.rdlen) == 0;
+	return th(x).rdlen == th(y).rdlen && memcmp(trec_rdata(x), trec_rdata(y), th(x).rdlen) == 0;
 }
 
 /*
@@ -758,15 +736,15 @@ static int compile_owner(struct loader *L, const uint8_t **idx, size_t lo, size_
 	size_t i, j, k, m;
 	int r;
 
-	memcpy(&h0, idx[lo], sizeof(h0));
+	h0 = th(idx[lo]);
 	const uint8_t *rel = idx[lo] + sizeof(h0);
 	for (i = lo; i < hi; i = j) {
-		memcpy(&h, idx[i], sizeof(h));
-		for (j = i + 1; j < hi && trec_type(idx[j]) == h.type; j++)
+		h = th(idx[i]);
+		for (j = i + 1; j < hi && th(idx[j]).type == h.type; j++)
 			;
 		/* every RR takes at least 12 bytes: bound the quadratic scan below */
 		if ((j - i) * 12 > 65535)
-			return load_fail(L, trec_line(idx[i + 65535 / 12]), "RRset %s/%u exceeds 64 KiB",
+			return load_fail(L, (int)th(idx[i + 65535 / 12]).line, "RRset %s/%u exceeds 64 KiB",
 					 rel_text(z, rel, h0.olen, txt), h.type);
 		for (k = i + 1; k < j; k++)
 			for (m = i; m < k; m++)
@@ -779,7 +757,7 @@ static int compile_owner(struct loader *L, const uint8_t **idx, size_t lo, size_
 			cname_line = (int)h.line;
 			for (k = i + 1; k < j; k++)
 				if (idx[k])
-					return load_fail(L, trec_line(idx[k]), "%s has more than one CNAME record",
+					return load_fail(L, (int)th(idx[k]).line, "%s has more than one CNAME record",
 							 rel_text(z, rel, h0.olen, txt));
 		} else if (!other_line || (int)h.line < other_line) {
 			other_line = (int)h.line;
@@ -802,14 +780,13 @@ static int compile_owner(struct loader *L, const uint8_t **idx, size_t lo, size_
 	}
 
 	for (i = lo; i < hi; i = j) {
-		memcpy(&h, idx[i], sizeof(h));
+		h = th(idx[i]);
 		uint32_t ttl = h.ttl;
 		size_t len = 0, n = 0;
-		for (j = i; j < hi && (!idx[j] || trec_type(idx[j]) == h.type); j++) {
-			struct trec hj;
+		for (j = i; j < hi && (!idx[j] || th(idx[j]).type == h.type); j++) {
 			if (!idx[j])
 				continue;
-			memcpy(&hj, idx[j], sizeof(hj));
+			struct trec hj = th(idx[j]);
 			if (hj.ttl != ttl) {
 				log_warn("%s:%u: TTL %u differs from the RRset's %u; using the lower",
 					 L->src, hj.line, hj.ttl, ttl);
@@ -829,16 +806,15 @@ static int compile_owner(struct loader *L, const uint8_t **idx, size_t lo, size_
 		if (arena_put(z, sh, SET_HDR) < 0)
 			return load_fail(L, (int)h.line, "out of memory or zone too large");
 		for (k = i; k < j; k++) {
-			struct trec hk;
 			uint8_t rh[12] = {0xc0, 0x0c};
 			if (!idx[k])
 				continue;
-			memcpy(&hk, idx[k], sizeof(hk));
+			struct trec hk = th(idx[k]);
 			wire_put16(rh + 2, hk.type);
 			wire_put16(rh + 4, CLASS_IN);
 			wire_put32(rh + 6, ttl);
 			wire_put16(rh + 10, hk.rdlen);
-			if (arena_put(z, rh, 12) < 0 || arena_put(z, trec_rdata(idx[k], &hk), hk.rdlen) < 0)
+			if (arena_put(z, rh, 12) < 0 || arena_put(z, trec_rdata(idx[k]), hk.rdlen) < 0)
 				return load_fail(L, (int)hk.line, "out of memory or zone too large");
 			z->nrr++;
 		}
@@ -1000,10 +976,8 @@ static int compile(struct loader *L)
 	if (!idx)
 		return load_fail(L, 1, "out of memory");
 	for (i = 0, j = 0; i < L->nrecs; i++) {
-		struct trec h;
 		idx[i] = L->recs.p + j;
-		memcpy(&h, idx[i], sizeof(h));
-		j += sizeof(h) + h.olen + h.rdlen;
+		j += sizeof(struct trec) + th(idx[i]).olen + th(idx[i]).rdlen;
 	}
 	qsort(idx, L->nrecs, sizeof(*idx), trec_cmp);
 	for (i = 0; i < L->nrecs; i = j) {
@@ -1026,13 +1000,9 @@ static int compile(struct loader *L)
 		r = compile_owner(L, idx, i, j);
 	}
 	/* compile_owner() may have cleared duplicates; the first of a group never is */
-	for (i = 0; i < L->nrecs && r == 0; i++) {
-		struct trec a;
-		if (!idx[i])
-			continue;
-		memcpy(&a, idx[i], sizeof(a));
-		r = add_ents(L, idx[i] + sizeof(a), a.olen, (int)a.line);
-	}
+	for (i = 0; i < L->nrecs && r == 0; i++)
+		if (idx[i])
+			r = add_ents(L, idx[i] + sizeof(struct trec), th(idx[i]).olen, (int)th(idx[i]).line);
 	if (r < 0)
 		goto out;
 	for (i = 0; i <= z->mask; i++) {
@@ -1133,41 +1103,25 @@ struct zone *zone_load_text(const char *apex, const char *text, const char *srcn
 struct zone *zone_load_file(const char *apex, const char *path, char *err, size_t errlen)
 {
 	/* Read it whole: line numbers come from scanning the text (line_at),
-	 * and the text is much smaller than the compiled zone anyway. */
+	 * and the text is smaller than the compiled zone anyway. */
 	FILE *fp = fopen(path, "r");
 	char *text = NULL;
-	size_t len = 0, cap = 0;
+	long len = -1;
 
 	if (!fp) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	for (;;) {
-		if (len + 65536 + 1 > cap) {
-			size_t ncap = cap ? cap * 2 : 65536 * 2;
-			char *p = realloc(text, ncap);
-			if (!p) {
-				snprintf(err, errlen, "%s: out of memory", path);
-				goto fail;
-			}
-			text = p;
-			cap = ncap;
-		}
-		size_t n = fread(text + len, 1, cap - len - 1, fp);
-		len += n;
-		if (n == 0)
-			break;
+	if (fseek(fp, 0, SEEK_END) == 0 && (len = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0 &&
+	    (text = malloc((size_t)len + 1)) != NULL && fread(text, 1, (size_t)len, fp) == (size_t)len) {
+		fclose(fp);
+		text[len] = '\0';
+		struct zone *z = load_buffer(apex, text, (size_t)len, path, err, errlen);
+		free(text);
+		return z;
 	}
-	if (ferror(fp)) {
-		snprintf(err, errlen, "%s: read error", path);
-		goto fail;
-	}
-	fclose(fp);
-	text[len] = '\0';
-	struct zone *z = load_buffer(apex, text, len, path, err, errlen);
-	free(text);
-	return z;
-fail:
+	snprintf(err, errlen, "%s: %s", path,
+		 len < 0 ? strerror(errno) : text ? "read error" : "out of memory");
 	fclose(fp);
 	free(text);
 	return NULL;

@@ -15,7 +15,9 @@
  *  - AA set; names compared case-insensitively; the question echoed as sent;
  *  - CNAME at the name: the CNAME, then its target followed inside the zone
  *    (up to 8 steps); a target outside the zone ends the chain (status
- *    ZONE_CNAME_OUT);
+ *    ZONE_CNAME_OUT); a chain ending at a name without the type, at a
+ *    missing name, or in a loop keeps its CNAMEs with ZONE_NODATA /
+ *    ZONE_NXDOMAIN (RFC 6604: the rcode is that of the last name);
  *  - name exists, type not: NODATA (NOERROR, SOA in authority);
  *  - name absent (no wildcard covers it): NXDOMAIN with SOA in authority;
  *  - "*.<name>" wildcards synthesise the owner as the query name, except
@@ -74,7 +76,9 @@ size_t zone_answer(const struct zone *z, const struct wire_query *q, size_t limi
  * Lookup for CNAME splicing and explain: append the answer-section records
  * for (name, qtype) as wire RRs with uncompressed owner names to out, and
  * return their count via *count.  Same status rules as zone_answer.
- * Returns bytes written (0 with ZONE_NXDOMAIN/ZONE_NODATA).
+ * Returns bytes written: 0 with ZONE_NXDOMAIN/ZONE_NODATA unless a CNAME
+ * chain led there (then the chain), and 0 with *count 0 when the records
+ * do not fit in cap.
  */
 size_t zone_lookup_rrs(const struct zone *z, const uint8_t *name, size_t name_len, uint16_t qtype,
 		       uint8_t *out, size_t cap, uint16_t *count, enum zone_status *status);

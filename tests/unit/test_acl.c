@@ -3,6 +3,10 @@
  * prefix boundaries, v4-mapped sources, and large lists against a naive check.
  * No packet is sent: addresses here are only data.
  */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* mkstemp, mkdtemp, inet_pton */
+#endif
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>

@@ -2,6 +2,10 @@
  * test_config.c -- the configuration parser: every key, every error class with
  * its file:line, defaults, paths, and the shipped conf/plinkfwd.conf.
  */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* mkstemp, mkdtemp, inet_pton */
+#endif
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -249,6 +253,16 @@ static void test_defaults(void)
 	       0, "server: may appear twice");
 	if (cfg != NULL) {
 		ok(cfg->workers == 2 && cfg->cloud == CLOUD_NONE, "both server: clauses applied");
+		cfg_free(cfg);
+	}
+
+	/* A byte order mark and CRLF line ends, as Windows editors write them. */
+	cfg = NULL;
+	is_int(load_text("\xef\xbb\xbfserver:\r\n  workers: 3\r\n  user: \"x y\"\r\n", &cfg, err, sizeof(err),
+			 path),
+	       0, "BOM and CRLF accepted");
+	if (cfg != NULL) {
+		ok(cfg->workers == 3 && cfg->user && strcmp(cfg->user, "x y") == 0, "values read through CRLF");
 		cfg_free(cfg);
 	}
 

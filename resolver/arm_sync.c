@@ -1,0 +1,1768 @@
+/*
+ * arm_sync.c -- the ARM sync rounds (see arm_sync.h for the contract, the
+ * merge rule and the threading model).
+ *
+ * Requests are "jobs": one job lists one collection (the zones of a
+ * subscription or resource group, or the record sets of one zone), page
+ * after page, so a job has at most one request in flight.  Ready jobs wait
+ * in a FIFO; the scheduler starts them while fewer than max-inflight are
+ * out, no 429 hold is pending and a token is at hand.
+ *
+ * Faults, per request: 401 -> new token, retry once; 429 -> every ARM
+ * request waits until Retry-After has passed (the budget is per
+ * subscription and caller, so one throttled request means all of them are);
+ * 5xx / timeout / transport error -> retry after an exponential backoff with
+ * jitter; after max-retries, or on 403/404/other 4xx/malformed JSON, the job
+ * fails and the zones it covers keep their last good copy.
+ */
+#include "arm_sync.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arm_auth.h"
+#include "arm_config.h"
+#include "arm_http.h"
+#include "arm_records.h"
+#include "common.h"
+#include "config.h"
+#include "log.h"
+#include "zone.h"
+
+#define ARM_SYNC_MAGIC "; plinkfwd arm-sync zone file: "
+#define ARM_SYNC_MAX_PAGES 100000   /* per job: a nextLink loop guard */
+#define ARM_SYNC_BACKOFF_CAP_MS 60000
+#define ARM_SYNC_MAX_STATE_FILE (512u * 1024u * 1024u)
+
+/* ---------------------------------------------------------------- types */
+
+struct arm_ent {            /* one record set's lines inside arm_src.text */
+	size_t off, len;
+	uint16_t type;
+};
+
+struct arm_src {            /* one zone resource in one subscription */
+	char *id;           /* resource id, as ARM gave it */
+	char *zone;         /* lower-case, no trailing dot */
+	size_t sub;         /* index into cfg->subscriptions */
+	struct arm_buf text; /* record lines, the SOA excluded */
+	struct arm_buf soa;
+	struct arm_ent *ents;
+	size_t nents, cap;
+	size_t nsets, nskipped;
+	int listed;         /* a record-listing job was started */
+	int failed;
+};
+
+enum arm_job_kind { ARM_JOB_ZONES = 1, ARM_JOB_RECORDS };
+
+struct arm_job {
+	struct arm_sync *s;
+	enum arm_job_kind kind;
+	size_t sub;               /* ZONES: subscription index */
+	const char *rg;           /* ZONES: resource group, or NULL */
+	struct arm_src *src;      /* RECORDS */
+	char *url;                /* the page to fetch next */
+	int page;
+	int attempt;              /* retries used for this page */
+	int auth_retried;         /* the one 401 retry was used */
+	uint64_t tok_gen;         /* token generation the request carried */
+	uint64_t not_before_ms;   /* backoff */
+	struct arm_job *next;     /* run queue */
+};
+
+struct arm_round {
+	uint64_t started_ms;
+	char *only;               /* restrict record listing to this zone */
+	uint8_t *sub_failed;      /* per subscription: a zone listing failed */
+	int phase;                /* 1 = discovery, 2 = record sets */
+	size_t pending;           /* unfinished jobs in this phase */
+	struct arm_src **srcs;
+	size_t nsrcs, srccap;
+	struct arm_job **jobs;    /* every job, for freeing */
+	size_t njobs, jobcap;
+	int any_failed;
+};
+
+struct arm_pub {            /* a published zone */
+	char *name;
+	struct zone *zone;        /* one reference */
+	uint64_t hash;            /* of the zone text body */
+	int fallback_public;
+	uint8_t *subs;            /* per subscription: the zone came from it */
+};
+
+struct arm_sync {
+	struct event_base *base;
+	struct arm_cfg *cfg;      /* own copy */
+	char *arm;                /* ARM endpoint, no trailing slash */
+	char *state_dir;
+	arm_publish_fn publish;
+	void *ctx;
+	struct arm_http *http;
+	struct arm_auth *auth;
+
+	struct arm_pub *pubs;     /* sorted by name */
+	size_t npubs;
+
+	struct arm_round *round;
+	struct event *tick_ev;    /* next round */
+	struct event *kick_ev;    /* deferred start (trigger) */
+	int again;                /* a trigger arrived during a round */
+	char *again_zone;         /* its zone, NULL = all */
+	int started;
+
+	struct arm_job *qhead, *qtail;
+	size_t inflight;
+	uint64_t hold_until_ms;   /* 429: no ARM request before this */
+	struct event *sched_ev;
+	int token_wait;
+	uint64_t tok_gen;
+	int in_sched, sched_again;
+
+	struct arm_sync_stats st;
+};
+
+static void arm_sched_run(struct arm_sync *s);
+static void arm_job_finish(struct arm_sync *s, struct arm_job *j, int ok);
+static void arm_round_start(struct arm_sync *s, const char *only);
+
+/* ---------------------------------------------------------------- helpers */
+
+static uint64_t arm_fnv(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static void arm_lower(char *p)
+{
+	for (; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+}
+
+/* A zone name fit to be a DNS name and a file name. */
+static int arm_zone_name_ok(const char *z)
+{
+	size_t n = strlen(z);
+
+	if (n == 0 || n > 253 || z[0] == '.' || z[n - 1] == '.' || strstr(z, "..") != NULL)
+		return 0;
+	for (; *z; z++) {
+		char c = *z;
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+/* "text" of a value between "/<key>/" and the next '/' in a resource id,
+ * case-insensitive on the key; copies at most cap-1 bytes, lower-cased. */
+static int arm_id_part(const char *id, const char *key, char *out, size_t cap)
+{
+	size_t kl = strlen(key);
+	const char *p = id;
+
+	while ((p = strchr(p, '/')) != NULL) {
+		p++;
+		if (strncasecmp(p, key, kl) == 0 && p[kl] == '/') {
+			const char *v = p + kl + 1, *e = strchr(v, '/');
+			size_t n = e ? (size_t)(e - v) : strlen(v);
+			if (n == 0 || n >= cap)
+				return -1;
+			memcpy(out, v, n);
+			out[n] = '\0';
+			arm_lower(out);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* A resource id as a URL path: reject what could change the request,
+ * percent-encode anything unusual. */
+static int arm_id_to_path(struct arm_buf *b, const char *id)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	if (strncasecmp(id, "/subscriptions/", 15) != 0 || strstr(id, "/../") != NULL ||
+	    strstr(id, "/./") != NULL)
+		return -1;
+	for (const char *p = id; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("-._~/()!$&'*+,;=:@", c) != NULL) {
+			arm_buf_add(b, (const char *)p, 1);
+		} else {
+			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+			if (c == '?' || c == '#' || c < 0x20)
+				return -1;
+			arm_buf_add(b, e, 3);
+		}
+	}
+	return 0;
+}
+
+/* nextLink must point at the ARM endpoint we were configured with: the
+ * bearer token goes with it.  ":443" and no port are the same thing. */
+static int arm_same_origin(const char *a, const char *b)
+{
+	CURLU *ua = curl_url(), *ub = curl_url();
+	char *sa = NULL, *sb = NULL, *ha = NULL, *hb = NULL, *pa = NULL, *pb = NULL;
+	int same = 0;
+
+	if (ua == NULL || ub == NULL)
+		goto out;
+	if (curl_url_set(ua, CURLUPART_URL, a, 0) != CURLUE_OK ||
+	    curl_url_set(ub, CURLUPART_URL, b, 0) != CURLUE_OK)
+		goto out;
+	if (curl_url_get(ua, CURLUPART_SCHEME, &sa, 0) != CURLUE_OK ||
+	    curl_url_get(ub, CURLUPART_SCHEME, &sb, 0) != CURLUE_OK ||
+	    curl_url_get(ua, CURLUPART_HOST, &ha, 0) != CURLUE_OK ||
+	    curl_url_get(ub, CURLUPART_HOST, &hb, 0) != CURLUE_OK ||
+	    curl_url_get(ua, CURLUPART_PORT, &pa, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+	    curl_url_get(ub, CURLUPART_PORT, &pb, CURLU_DEFAULT_PORT) != CURLUE_OK)
+		goto out;
+	same = strcasecmp(sa, sb) == 0 && strcasecmp(ha, hb) == 0 && strcmp(pa, pb) == 0;
+out:
+	curl_free(sa);
+	curl_free(sb);
+	curl_free(ha);
+	curl_free(hb);
+	curl_free(pa);
+	curl_free(pb);
+	curl_url_cleanup(ua);
+	curl_url_cleanup(ub);
+	return same;
+}
+
+static const char *arm_cloud_arm(int cloud)
+{
+	switch (cloud) {
+	case CLOUD_AZURE:
+		return "https://management.azure.com";
+	case CLOUD_USGOV:
+		return "https://management.usgovcloudapi.net";
+	case CLOUD_CHINA:
+		return "https://management.chinacloudapi.cn";
+	}
+	return NULL;
+}
+
+static const char *arm_cloud_login(int cloud)
+{
+	switch (cloud) {
+	case CLOUD_AZURE:
+		return "https://login.microsoftonline.com";
+	case CLOUD_USGOV:
+		return "https://login.microsoftonline.us";
+	case CLOUD_CHINA:
+		return "https://login.chinacloudapi.cn";
+	}
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- published set */
+
+static void arm_pub_clear(struct arm_pub *p)
+{
+	free(p->name);
+	if (p->zone != NULL)
+		zone_unref(p->zone);
+	free(p->subs);
+	memset(p, 0, sizeof(*p));
+}
+
+static int arm_pub_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct arm_pub *)a)->name, ((const struct arm_pub *)b)->name);
+}
+
+static void arm_publish_now(struct arm_sync *s)
+{
+	struct route_zone *rz = calloc(s->npubs ? s->npubs : 1, sizeof(*rz));
+	size_t records = 0;
+
+	if (rz == NULL) {
+		log_err("arm: out of memory publishing %zu zones", s->npubs);
+		return;
+	}
+	for (size_t i = 0; i < s->npubs; i++) {
+		rz[i].zone = s->pubs[i].zone;
+		rz[i].origin = ORIGIN_ZONE_ARM;
+		rz[i].fallback_public = s->pubs[i].fallback_public;
+		records += zone_rr_count(s->pubs[i].zone);
+	}
+	s->st.zones = s->npubs;
+	s->st.records = records;
+	s->publish(s->ctx, rz, s->npubs);
+	free(rz);
+}
+
+/* ---------------------------------------------------------------- state dir */
+
+static int arm_state_path(const struct arm_sync *s, const char *zone, const char *suffix, char *out,
+			  size_t cap)
+{
+	int n = snprintf(out, cap, "%s/%s.zone%s", s->state_dir, zone, suffix);
+
+	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}
+
+/* temp file + fsync + rename + fsync of the directory: after a crash the
+ * file is the old copy or the new one, never a torn mix. */
+static int arm_state_write(struct arm_sync *s, const char *zone, const char *text, size_t len)
+{
+	char tmp[4096], path[4096], suffix[32];
+	size_t off = 0;
+	int fd, dfd;
+
+	snprintf(suffix, sizeof(suffix), ".tmp.%ld", (long)getpid());
+	if (arm_state_path(s, zone, suffix, tmp, sizeof(tmp)) < 0 ||
+	    arm_state_path(s, zone, "", path, sizeof(path)) < 0) {
+		log_err("arm: state-dir path too long for zone %s", zone);
+		return FWD_EINVAL;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		log_err("arm: cannot write %s: %s", tmp, strerror(errno));
+		return FWD_EIO;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_err("arm: cannot write %s: %s", tmp, strerror(errno));
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) < 0) {
+		log_err("arm: fsync %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		log_err("arm: rename %s to %s: %s", tmp, path, strerror(errno));
+		unlink(tmp);
+		return FWD_EIO;
+	}
+	dfd = open(s->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+fail:
+	close(fd);
+	unlink(tmp);
+	return FWD_EIO;
+}
+
+static void arm_state_remove(struct arm_sync *s, const char *zone)
+{
+	char path[4096];
+
+	if (s->state_dir == NULL || arm_state_path(s, zone, "", path, sizeof(path)) < 0)
+		return;
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warn("arm: cannot remove %s: %s", path, strerror(errno));
+}
+
+/* Which configured subscriptions a saved or listed source id belongs to,
+ * honouring resource-group:.  -1 when it is not wanted any more. */
+static long arm_source_sub(const struct arm_sync *s, const char *id)
+{
+	char sub[128], rg[128];
+
+	if (arm_id_part(id, "subscriptions", sub, sizeof(sub)) < 0)
+		return -1;
+	for (size_t i = 0; i < s->cfg->nsubscriptions; i++) {
+		if (strcmp(s->cfg->subscriptions[i], sub) != 0)
+			continue;
+		if (s->cfg->nresource_groups == 0)
+			return (long)i;
+		if (arm_id_part(id, "resourcegroups", rg, sizeof(rg)) < 0)
+			return -1;
+		for (size_t k = 0; k < s->cfg->nresource_groups; k++)
+			if (strcmp(s->cfg->resource_groups[k], rg) == 0)
+				return (long)i;
+		return -1;
+	}
+	return -1;
+}
+
+static char *arm_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rbe");
+	char *buf = NULL;
+	struct stat sb;
+
+	if (f == NULL)
+		return NULL;
+	if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (uint64_t)sb.st_size < ARM_SYNC_MAX_STATE_FILE) {
+		buf = malloc((size_t)sb.st_size + 1);
+		if (buf != NULL && fread(buf, 1, (size_t)sb.st_size, f) != (size_t)sb.st_size) {
+			free(buf);
+			buf = NULL;
+		}
+		if (buf != NULL) {
+			buf[sb.st_size] = '\0';
+			*len = (size_t)sb.st_size;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Load one saved zone; 1 loaded, 0 skipped (not ours / not wanted), <0 bad. */
+static int arm_state_load_one(struct arm_sync *s, const char *fname, struct arm_pub *out)
+{
+	char path[4096], zone[256], err[512];
+	size_t flen = strlen(fname), len = 0;
+	char *text, *body, *line;
+	uint8_t *subs;
+	int wanted = 0;
+	struct zone *z;
+
+	if (flen <= 5 || strcmp(fname + flen - 5, ".zone") != 0 || flen - 5 >= sizeof(zone))
+		return 0;
+	memcpy(zone, fname, flen - 5);
+	zone[flen - 5] = '\0';
+	if (!arm_zone_name_ok(zone) || !arm_cfg_zone_wanted(s->cfg, zone))
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", s->state_dir, fname);
+	text = arm_read_file(path, &len);
+	if (text == NULL) {
+		log_warn("arm: cannot read saved zone %s: %s", path, strerror(errno));
+		return FWD_EIO;
+	}
+	if (strncmp(text, ARM_SYNC_MAGIC, sizeof(ARM_SYNC_MAGIC) - 1) != 0) {
+		/* Not written by us: leave whatever it is alone. */
+		free(text);
+		return 0;
+	}
+	subs = calloc(s->cfg->nsubscriptions, 1);
+	if (subs == NULL) {
+		free(text);
+		return FWD_ENOMEM;
+	}
+	/* The header names the sources; a zone from a subscription or
+	 * resource group no longer configured is not served again. */
+	for (line = text; line != NULL && *line == ';'; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		if (strncmp(line, "; source: ", 10) == 0) {
+			char id[1024];
+			size_t n = strcspn(line + 10, "\n");
+			long sub;
+			if (n >= sizeof(id))
+				continue;
+			memcpy(id, line + 10, n);
+			id[n] = '\0';
+			sub = arm_source_sub(s, id);
+			if (sub >= 0) {
+				subs[sub] = 1;
+				wanted = 1;
+			}
+		}
+	}
+	body = strstr(text, "\n$ORIGIN ");
+	if (!wanted || body == NULL) {
+		if (body == NULL)
+			log_warn("arm: saved zone %s has no $ORIGIN line; ignored", path);
+		free(subs);
+		free(text);
+		return body == NULL ? FWD_EPARSE : 0;
+	}
+	body++;
+	z = zone_load_text(zone, body, path, err, sizeof(err));
+	if (z == NULL) {
+		log_warn("arm: saved zone %s does not load: %s", path, err);
+		free(subs);
+		free(text);
+		return FWD_EPARSE;
+	}
+	out->name = strdup(zone);
+	if (out->name == NULL) {
+		zone_unref(z);
+		free(subs);
+		free(text);
+		return FWD_ENOMEM;
+	}
+	out->zone = z;
+	out->hash = arm_fnv(body, len - (size_t)(body - text));
+	out->fallback_public = arm_cfg_zone_fallback(s->cfg, zone);
+	out->subs = subs;
+	free(text);
+	return 1;
+}
+
+int arm_sync_load_state(struct arm_sync *s)
+{
+	DIR *d;
+	struct dirent *de;
+	size_t n = 0, cap = 0;
+	struct arm_pub *pubs = NULL;
+
+	if (s->state_dir == NULL)
+		return 0;
+	d = opendir(s->state_dir);
+	if (d == NULL) {
+		if (errno == ENOENT) {
+			log_info("arm: state-dir %s does not exist yet; nothing saved to load",
+				 s->state_dir);
+			return 0;
+		}
+		log_err("arm: cannot open state-dir %s: %s", s->state_dir, strerror(errno));
+		return FWD_EIO;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct arm_pub p = {0};
+		int rc;
+		if (de->d_name[0] == '.')
+			continue;
+		rc = arm_state_load_one(s, de->d_name, &p);
+		if (rc <= 0)
+			continue;
+		if (n == cap) {
+			struct arm_pub *np = realloc(pubs, (cap ? cap * 2 : 16) * sizeof(*np));
+			if (np == NULL) {
+				arm_pub_clear(&p);
+				break;
+			}
+			pubs = np;
+			cap = cap ? cap * 2 : 16;
+		}
+		pubs[n++] = p;
+		log_info("arm: loaded saved zone %s (%zu records)", p.name, zone_rr_count(p.zone));
+	}
+	closedir(d);
+	if (n == 0) {
+		free(pubs);
+		return 0;
+	}
+	qsort(pubs, n, sizeof(*pubs), arm_pub_cmp);
+	for (size_t i = 0; i < s->npubs; i++)
+		arm_pub_clear(&s->pubs[i]);
+	free(s->pubs);
+	s->pubs = pubs;
+	s->npubs = n;
+	arm_publish_now(s);
+	return (int)n;
+}
+
+/* ---------------------------------------------------------------- round bookkeeping */
+
+static void arm_src_free(struct arm_src *src)
+{
+	if (src == NULL)
+		return;
+	free(src->id);
+	free(src->zone);
+	arm_buf_free(&src->text);
+	arm_buf_free(&src->soa);
+	free(src->ents);
+	free(src);
+}
+
+static void arm_round_free(struct arm_round *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->nsrcs; i++)
+		arm_src_free(r->srcs[i]);
+	free(r->srcs);
+	for (size_t i = 0; i < r->njobs; i++) {
+		free(r->jobs[i]->url);
+		free(r->jobs[i]);
+	}
+	free(r->jobs);
+	free(r->sub_failed);
+	free(r->only);
+	free(r);
+}
+
+static struct arm_job *arm_job_new(struct arm_sync *s, enum arm_job_kind kind, char *url)
+{
+	struct arm_round *r = s->round;
+	struct arm_job *j;
+
+	if (r->njobs == r->jobcap) {
+		size_t cap = r->jobcap ? r->jobcap * 2 : 16;
+		struct arm_job **nj = realloc(r->jobs, cap * sizeof(*nj));
+		if (nj == NULL)
+			goto nomem;
+		r->jobs = nj;
+		r->jobcap = cap;
+	}
+	j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		goto nomem;
+	j->s = s;
+	j->kind = kind;
+	j->url = url;
+	r->jobs[r->njobs++] = j;
+	r->pending++;
+	return j;
+nomem:
+	free(url);
+	log_err("arm: out of memory starting a listing");
+	return NULL;
+}
+
+static void arm_queue_push(struct arm_sync *s, struct arm_job *j)
+{
+	j->next = NULL;
+	if (s->qtail != NULL)
+		s->qtail->next = j;
+	else
+		s->qhead = j;
+	s->qtail = j;
+}
+
+static const char *arm_job_what(const struct arm_job *j, char *buf, size_t cap)
+{
+	const struct arm_sync *s = j->s;
+
+	if (j->kind == ARM_JOB_ZONES) {
+		if (j->rg != NULL)
+			snprintf(buf, cap, "listing private DNS zones of subscription %s resource group %s",
+				 s->cfg->subscriptions[j->sub], j->rg);
+		else
+			snprintf(buf, cap, "listing private DNS zones of subscription %s",
+				 s->cfg->subscriptions[j->sub]);
+	} else {
+		snprintf(buf, cap, "listing record sets of zone %s (%s)", j->src->zone, j->src->id);
+	}
+	return buf;
+}
+
+/* ---------------------------------------------------------------- scheduler */
+
+static void arm_sched_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	arm_sched_run(arg);
+}
+
+static void arm_http_done_cb(void *arg, const struct arm_http_result *res);
+
+static void arm_job_send(struct arm_sync *s, struct arm_job *j, const char *tok)
+{
+	char *hdr = NULL;
+	const char *hdrs[3];
+	int n;
+
+	n = asprintf(&hdr, "Authorization: Bearer %s", tok);
+	if (n < 0) {
+		log_err("arm: out of memory sending a request");
+		arm_job_finish(s, j, 0);
+		return;
+	}
+	hdrs[0] = hdr;
+	hdrs[1] = "Accept: application/json";
+	hdrs[2] = NULL;
+	j->tok_gen = s->tok_gen;
+	s->inflight++;
+	s->st.requests++;
+	log_debug("arm: GET %s", j->url);
+	if (arm_http_request(s->http, j->url, hdrs, NULL, 0, 0, arm_http_done_cb, j) < 0) {
+		s->inflight--;
+		explicit_bzero(hdr, (size_t)n);
+		free(hdr);
+		arm_job_finish(s, j, 0);
+		return;
+	}
+	explicit_bzero(hdr, (size_t)n);
+	free(hdr);
+}
+
+static void arm_sched_run(struct arm_sync *s)
+{
+	uint64_t now, wake = 0;
+
+	if (s->in_sched) {
+		s->sched_again = 1;
+		return;
+	}
+	s->in_sched = 1;
+	do {
+		s->sched_again = 0;
+		now = fwd_now_ms();
+		wake = 0;
+		while (!s->token_wait && s->inflight < (size_t)s->cfg->max_inflight && s->qhead != NULL) {
+			struct arm_job *j, *prev = NULL;
+			uint64_t min_nb = UINT64_MAX;
+			const char *tok;
+
+			if (s->hold_until_ms > now) {
+				wake = s->hold_until_ms;
+				break;
+			}
+			for (j = s->qhead; j != NULL && j->not_before_ms > now; prev = j, j = j->next)
+				if (j->not_before_ms < min_nb)
+					min_nb = j->not_before_ms;
+			if (j == NULL) {
+				wake = min_nb;
+				break;
+			}
+			tok = arm_auth_token(s->auth);
+			if (tok == NULL) {
+				s->token_wait = 1;
+				arm_auth_refresh(s->auth);
+				break;
+			}
+			if (prev != NULL)
+				prev->next = j->next;
+			else
+				s->qhead = j->next;
+			if (s->qtail == j)
+				s->qtail = prev;
+			j->next = NULL;
+			arm_job_send(s, j, tok);
+		}
+	} while (s->sched_again);
+	s->in_sched = 0;
+	if (wake != 0) {
+		struct timeval tv;
+		uint64_t d = wake > now ? wake - now : 0;
+		tv.tv_sec = (time_t)(d / 1000);
+		tv.tv_usec = (suseconds_t)((d % 1000) * 1000);
+		evtimer_add(s->sched_ev, &tv);
+	}
+}
+
+static void arm_auth_ready_cb(void *arg, int ok)
+{
+	struct arm_sync *s = arg;
+	struct arm_job *q;
+
+	s->token_wait = 0;
+	if (ok) {
+		s->tok_gen++;
+		arm_sched_run(s);
+		return;
+	}
+	/* No token: every waiting request fails now (their zones keep their
+	 * last good copy); the next round tries again. */
+	q = s->qhead;
+	s->qhead = s->qtail = NULL;
+	while (q != NULL) {
+		struct arm_job *next = q->next;
+		q->next = NULL;
+		arm_job_finish(s, q, 0);
+		q = next;
+	}
+}
+
+/* Delay for retry number attempt (1-based): exponential, capped, with
+ * "equal jitter" so that many clients do not retry in lockstep. */
+static uint64_t arm_backoff_ms(int attempt)
+{
+	uint64_t base = 1000ULL << (attempt - 1 < 6 ? attempt - 1 : 6);
+
+	if (base > ARM_SYNC_BACKOFF_CAP_MS)
+		base = ARM_SYNC_BACKOFF_CAP_MS;
+	return base / 2 + fwd_random_u32() % (base / 2 + 1);
+}
+
+/* ARM's error envelope {"error": {"code", "message"}}. */
+static void arm_error_text(const struct arm_http_result *res, char *code, size_t ccap, char *msg,
+			   size_t mcap)
+{
+	cJSON *j = res->len ? cJSON_Parse(res->body) : NULL;
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "code");
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+
+	snprintf(code, ccap, "%s", cJSON_IsString(c) ? c->valuestring : "(no error code)");
+	if (cJSON_IsString(m)) {
+		size_t n = strcspn(m->valuestring, "\r\n");
+		snprintf(msg, mcap, "%.*s", (int)(n > 400 ? 400 : n), m->valuestring);
+	} else {
+		snprintf(msg, mcap, "(%zu-byte body without an ARM error message)", res->len);
+	}
+	cJSON_Delete(j);
+}
+
+/* ---------------------------------------------------------------- pages */
+
+static int arm_src_add_set(struct arm_src *src, const cJSON *rs, char *err, size_t errlen)
+{
+	uint16_t type;
+	int rc = arm_records_type(rs, &type);
+	size_t before;
+
+	if (rc == FWD_ENOENT) {
+		src->nskipped++;
+		return 0;
+	}
+	if (rc == 0 && type == ARM_RR_SOA) {
+		if (src->soa.len > 0) {
+			snprintf(err, errlen, "two SOA record sets");
+			return FWD_EPARSE;
+		}
+		rc = arm_records_rrset(rs, &src->soa, err, errlen);
+		src->nsets++;
+		return rc == FWD_ENOENT ? 0 : rc;
+	}
+	before = src->text.len;
+	rc = arm_records_rrset(rs, &src->text, err, errlen);
+	if (rc == FWD_ENOENT) {
+		src->nskipped++;
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	src->nsets++;
+	if (src->text.len == before)
+		return 0;
+	if (src->nents == src->cap) {
+		size_t cap = src->cap ? src->cap * 2 : 256;
+		struct arm_ent *ne = realloc(src->ents, cap * sizeof(*ne));
+		if (ne == NULL)
+			return FWD_ENOMEM;
+		src->ents = ne;
+		src->cap = cap;
+	}
+	src->ents[src->nents].off = before;
+	src->ents[src->nents].len = src->text.len - before;
+	src->ents[src->nents].type = type;
+	src->nents++;
+	return 0;
+}
+
+static int arm_round_add_src(struct arm_sync *s, struct arm_job *j, const cJSON *item)
+{
+	struct arm_round *r = s->round;
+	const cJSON *jn = cJSON_GetObjectItemCaseSensitive(item, "name");
+	const cJSON *ji = cJSON_GetObjectItemCaseSensitive(item, "id");
+	char name[256], sub[128];
+	struct arm_src *src;
+	size_t n;
+
+	if (!cJSON_IsString(jn) || !cJSON_IsString(ji)) {
+		log_err("arm: zone entry without name or id while listing subscription %s",
+			s->cfg->subscriptions[j->sub]);
+		return FWD_EPARSE;
+	}
+	n = strlen(jn->valuestring);
+	if (n >= sizeof(name)) {
+		log_warn("arm: zone name too long in subscription %s; skipped",
+			 s->cfg->subscriptions[j->sub]);
+		return 0;
+	}
+	memcpy(name, jn->valuestring, n + 1);
+	arm_lower(name);
+	if (n > 0 && name[n - 1] == '.')
+		name[n - 1] = '\0';
+	if (!arm_zone_name_ok(name)) {
+		log_warn("arm: zone '%s' in subscription %s is not a usable DNS name; skipped", name,
+			 s->cfg->subscriptions[j->sub]);
+		return 0;
+	}
+	if (!arm_cfg_zone_wanted(s->cfg, name))
+		return 0;
+	if (arm_id_part(ji->valuestring, "subscriptions", sub, sizeof(sub)) < 0 ||
+	    strcmp(sub, s->cfg->subscriptions[j->sub]) != 0 || strchr(ji->valuestring, '?') != NULL) {
+		log_warn("arm: zone %s has id '%s' outside subscription %s; skipped", name,
+			 ji->valuestring, s->cfg->subscriptions[j->sub]);
+		return 0;
+	}
+	for (size_t i = 0; i < r->nsrcs; i++)
+		if (strcasecmp(r->srcs[i]->id, ji->valuestring) == 0)
+			return 0; /* the same zone on two pages */
+	if (r->nsrcs == r->srccap) {
+		size_t cap = r->srccap ? r->srccap * 2 : 16;
+		struct arm_src **ns = realloc(r->srcs, cap * sizeof(*ns));
+		if (ns == NULL)
+			return FWD_ENOMEM;
+		r->srcs = ns;
+		r->srccap = cap;
+	}
+	src = calloc(1, sizeof(*src));
+	if (src == NULL)
+		return FWD_ENOMEM;
+	src->id = strdup(ji->valuestring);
+	src->zone = strdup(name);
+	src->sub = j->sub;
+	if (src->id == NULL || src->zone == NULL) {
+		arm_src_free(src);
+		return FWD_ENOMEM;
+	}
+	r->srcs[r->nsrcs++] = src;
+	return 0;
+}
+
+/* One 200 page: 0 ok (job continues or completes), <0 failed (logged). */
+static int arm_job_page(struct arm_sync *s, struct arm_job *j, const struct arm_http_result *res)
+{
+	char what[600], err[300];
+	cJSON *root = cJSON_ParseWithLength(res->body, res->len);
+	const cJSON *value, *item, *next;
+	int rc = 0;
+
+	value = cJSON_GetObjectItemCaseSensitive(root, "value");
+	if (root == NULL || !cJSON_IsArray(value)) {
+		log_err("arm: malformed JSON from ARM while %s (page %d, %zu bytes); %s",
+			arm_job_what(j, what, sizeof(what)), j->page + 1, res->len,
+			j->kind == ARM_JOB_RECORDS ? "keeping the last good copy of the zone"
+						   : "zones of this subscription keep their last good copy");
+		cJSON_Delete(root);
+		return FWD_EPARSE;
+	}
+	cJSON_ArrayForEach(item, value)
+	{
+		if (j->kind == ARM_JOB_ZONES)
+			rc = arm_round_add_src(s, j, item);
+		else
+			rc = arm_src_add_set(j->src, item, err, sizeof(err));
+		if (rc < 0)
+			break;
+	}
+	if (rc < 0) {
+		if (j->kind == ARM_JOB_RECORDS)
+			log_err("arm: zone %s: %s (page %d of %s); keeping the last good copy",
+				j->src->zone, rc == FWD_ENOMEM ? "out of memory" : err, j->page + 1,
+				j->src->id);
+		cJSON_Delete(root);
+		return rc;
+	}
+	next = cJSON_GetObjectItemCaseSensitive(root, "nextLink");
+	if (cJSON_IsString(next) && next->valuestring[0] != '\0') {
+		char *url;
+		if (!arm_same_origin(next->valuestring, s->arm)) {
+			log_err("arm: nextLink while %s points away from %s; not followed, listing "
+				"failed",
+				arm_job_what(j, what, sizeof(what)), s->arm);
+			cJSON_Delete(root);
+			return FWD_EINVAL;
+		}
+		if (strcmp(next->valuestring, j->url) == 0 || j->page + 1 >= ARM_SYNC_MAX_PAGES) {
+			log_err("arm: nextLink loop while %s; listing failed",
+				arm_job_what(j, what, sizeof(what)));
+			cJSON_Delete(root);
+			return FWD_EINVAL;
+		}
+		/* Verbatim: it already carries api-version, $top and $skipToken. */
+		url = strdup(next->valuestring);
+		cJSON_Delete(root);
+		if (url == NULL)
+			return FWD_ENOMEM;
+		free(j->url);
+		j->url = url;
+		j->page++;
+		j->attempt = 0;
+		j->auth_retried = 0;
+		j->not_before_ms = 0;
+		arm_queue_push(s, j);
+		return 0;
+	}
+	cJSON_Delete(root);
+	arm_job_finish(s, j, 1);
+	return 0;
+}
+
+static void arm_http_done_cb(void *arg, const struct arm_http_result *res)
+{
+	struct arm_job *j = arg;
+	struct arm_sync *s = j->s;
+	char what[600], code[128] = "", msg[512] = "";
+	int transient;
+
+	s->inflight--;
+	if (res->err == 0 && res->status == 200) {
+		if (arm_job_page(s, j, res) < 0)
+			arm_job_finish(s, j, 0);
+		arm_sched_run(s);
+		return;
+	}
+	arm_job_what(j, what, sizeof(what));
+	if (res->err == 0)
+		arm_error_text(res, code, sizeof(code), msg, sizeof(msg));
+
+	if (res->err == 0 && res->status == 401) {
+		if (!j->auth_retried) {
+			log_warn("arm: HTTP 401 %s while %s; getting a new token and retrying once", code,
+				 what);
+			/* Only drop the token this request carried, not a newer
+			 * one another request already fetched. */
+			if (j->tok_gen == s->tok_gen)
+				arm_auth_invalidate(s->auth);
+			j->auth_retried = 1;
+			s->st.retries++;
+			arm_queue_push(s, j);
+		} else {
+			log_err("arm: HTTP 401 %s while %s, again with a fresh token: %s -- ARM does not "
+				"accept the token (wrong tenant, cloud or audience?)",
+				code, what, msg);
+			arm_job_finish(s, j, 0);
+		}
+		arm_sched_run(s);
+		return;
+	}
+	if (res->err == 0 && res->status == 403) {
+		log_err("arm: HTTP 403 %s while %s: %s -- the identity needs read access: assign the "
+			"Reader role (it grants Microsoft.Network/privateDnsZones/read and "
+			"privateDnsZones/ALL/read) on the subscription, resource group or zone; "
+			"\"Private DNS Zone Contributor\" is not needed",
+			code, what, msg);
+		arm_job_finish(s, j, 0);
+		arm_sched_run(s);
+		return;
+	}
+	if (res->err == 0 && res->status == 404) {
+		if (j->kind == ARM_JOB_ZONES)
+			log_err("arm: HTTP 404 %s while %s: %s -- check the subscription id and "
+				"resource-group names, and that the identity has the Reader role there",
+				code, what, msg);
+		else
+			log_err("arm: HTTP 404 %s while %s: %s -- the zone was deleted or moved since it "
+				"was listed; keeping the last good copy until a listing without it",
+				code, what, msg);
+		arm_job_finish(s, j, 0);
+		arm_sched_run(s);
+		return;
+	}
+	transient = res->err == FWD_ETIMEDOUT || res->err == FWD_EIO || res->status == 429 ||
+		    res->status >= 500;
+	if (!transient || j->attempt >= s->cfg->max_retries) {
+		if (res->err != 0)
+			log_err("arm: %s failed: %s%s", what, res->errmsg,
+				transient ? " (retries exhausted)" : "");
+		else
+			log_err("arm: HTTP %ld %s while %s: %s%s", res->status, code, what, msg,
+				transient ? " (retries exhausted)" : "");
+		arm_job_finish(s, j, 0);
+		arm_sched_run(s);
+		return;
+	}
+	j->attempt++;
+	s->st.retries++;
+	if (res->err == 0 && res->status == 429) {
+		/* Retry-After is the subscription's read budget: nobody asks
+		 * before it passes.  Without the header, back off as for 5xx. */
+		uint64_t wait = res->retry_after_s >= 0 ? (uint64_t)res->retry_after_s * 1000
+							: arm_backoff_ms(j->attempt);
+		uint64_t until = fwd_now_ms() + wait;
+		s->st.throttled++;
+		if (until > s->hold_until_ms)
+			s->hold_until_ms = until;
+		log_warn("arm: throttled (HTTP 429 %s) while %s; no ARM request for %llu ms%s", code,
+			 what, (unsigned long long)wait,
+			 res->retry_after_s >= 0 ? " (Retry-After)" : "");
+	} else {
+		uint64_t wait = arm_backoff_ms(j->attempt);
+		if (res->err == 0 && res->retry_after_s >= 0 &&
+		    (uint64_t)res->retry_after_s * 1000 > wait)
+			wait = (uint64_t)res->retry_after_s * 1000;
+		j->not_before_ms = fwd_now_ms() + wait;
+		if (res->err != 0)
+			log_warn("arm: %s failed: %s; retry %d of %d in %llu ms", what, res->errmsg,
+				 j->attempt, s->cfg->max_retries, (unsigned long long)wait);
+		else
+			log_warn("arm: HTTP %ld %s while %s; retry %d of %d in %llu ms", res->status,
+				 code, what, j->attempt, s->cfg->max_retries,
+				 (unsigned long long)wait);
+	}
+	arm_queue_push(s, j);
+	arm_sched_run(s);
+}
+
+/* ---------------------------------------------------------------- round */
+
+static char *arm_url_zones(struct arm_sync *s, size_t sub, const char *rg)
+{
+	char *url = NULL;
+	int n;
+
+	if (rg != NULL)
+		n = asprintf(&url,
+			     "%s/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/"
+			     "privateDnsZones?api-version=%s",
+			     s->arm, s->cfg->subscriptions[sub], rg, s->cfg->api_version);
+	else
+		n = asprintf(&url,
+			     "%s/subscriptions/%s/providers/Microsoft.Network/privateDnsZones?api-version=%s",
+			     s->arm, s->cfg->subscriptions[sub], s->cfg->api_version);
+	return n < 0 ? NULL : url;
+}
+
+static char *arm_url_records(struct arm_sync *s, const char *id)
+{
+	struct arm_buf b = {0};
+
+	arm_buf_puts(&b, s->arm);
+	if (arm_id_to_path(&b, id) < 0) {
+		arm_buf_free(&b);
+		return NULL;
+	}
+	arm_buf_printf(&b, "/ALL?api-version=%s&$top=%d", s->cfg->api_version, s->cfg->page_size);
+	if (b.oom) {
+		arm_buf_free(&b);
+		return NULL;
+	}
+	return b.p;
+}
+
+static int arm_src_order(const void *a, const void *b)
+{
+	const struct arm_src *x = *(struct arm_src *const *)a, *y = *(struct arm_src *const *)b;
+	int c = strcmp(x->zone, y->zone);
+
+	if (c != 0)
+		return c;
+	if (x->sub != y->sub)
+		return x->sub < y->sub ? -1 : 1;
+	return strcasecmp(x->id, y->id);
+}
+
+static void arm_round_records(struct arm_sync *s)
+{
+	struct arm_round *r = s->round;
+
+	r->phase = 2;
+	qsort(r->srcs, r->nsrcs, sizeof(*r->srcs), arm_src_order);
+	for (size_t i = 0; i < r->nsrcs; i++) {
+		struct arm_src *src = r->srcs[i];
+		struct arm_job *j;
+		char *url;
+		if (r->only != NULL && strcmp(r->only, src->zone) != 0)
+			continue;
+		url = arm_url_records(s, src->id);
+		if (url == NULL) {
+			log_err("arm: zone %s has an unusable resource id '%s'; skipped", src->zone,
+				src->id);
+			src->failed = 1;
+			continue;
+		}
+		j = arm_job_new(s, ARM_JOB_RECORDS, url);
+		if (j == NULL) {
+			src->failed = 1;
+			continue;
+		}
+		j->src = src;
+		src->listed = 1;
+		arm_queue_push(s, j);
+	}
+}
+
+/* Owner-name table for merging several sources of one zone. */
+struct arm_owner {
+	const char *name;
+	size_t len;
+	uint32_t mask_all;     /* types from every source so far */
+	uint32_t mask_before;  /* types from sources before last_src */
+	size_t last_src;
+};
+
+static uint32_t arm_type_bit(uint16_t t)
+{
+	switch (t) {
+	case ARM_RR_A:
+		return 1;
+	case ARM_RR_AAAA:
+		return 2;
+	case ARM_RR_CNAME:
+		return 4;
+	case ARM_RR_MX:
+		return 8;
+	case ARM_RR_PTR:
+		return 16;
+	case ARM_RR_SRV:
+		return 32;
+	case ARM_RR_TXT:
+		return 64;
+	}
+	return 128;
+}
+
+/* Append the merged record lines of srcs[0..n) (config order) to out. */
+static int arm_merge(const char *zone, struct arm_src **srcs, size_t n, struct arm_buf *out)
+{
+	size_t total = 0, cap = 16, dropped = 0;
+	struct arm_owner *tab;
+
+	for (size_t i = 0; i < n; i++)
+		total += srcs[i]->nents;
+	while (cap < total * 2)
+		cap *= 2;
+	tab = calloc(cap, sizeof(*tab));
+	if (tab == NULL)
+		return FWD_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct arm_src *src = srcs[i];
+		for (size_t k = 0; k < src->nents; k++) {
+			const struct arm_ent *e = &src->ents[k];
+			const char *line = src->text.p + e->off;
+			size_t olen = strcspn(line, "\t");
+			uint64_t h = arm_fnv(line, olen);
+			size_t slot = (size_t)h & (cap - 1);
+			uint32_t bit = arm_type_bit(e->type);
+			struct arm_owner *o;
+
+			while (tab[slot].name != NULL &&
+			       !(tab[slot].len == olen && memcmp(tab[slot].name, line, olen) == 0))
+				slot = (slot + 1) & (cap - 1);
+			o = &tab[slot];
+			if (o->name == NULL) {
+				o->name = line;
+				o->len = olen;
+				o->last_src = i;
+			}
+			if (o->last_src != i) {
+				o->mask_before = o->mask_all;
+				o->last_src = i;
+			}
+			if ((o->mask_before & bit) || (bit == 4 && o->mask_before) || (o->mask_before & 4)) {
+				if (dropped++ < 20)
+					log_warn("arm: zone %s: record set '%.*s' type %u from %s conflicts "
+						 "with an earlier subscription; dropped",
+						 zone, (int)olen, line, e->type, src->id);
+				continue;
+			}
+			o->mask_all |= bit;
+			arm_buf_add(out, line, e->len);
+		}
+	}
+	if (dropped > 20)
+		log_warn("arm: zone %s: %zu conflicting record sets dropped in all", zone, dropped);
+	free(tab);
+	return out->oom ? FWD_ENOMEM : 0;
+}
+
+/* Build the zone from its sources; 1 = new pub in *np, 0 = unchanged,
+ * <0 = failed (logged; the old copy stays). */
+static int arm_build_zone(struct arm_sync *s, struct arm_src **srcs, size_t n,
+			  const struct arm_pub *old, struct arm_pub *np)
+{
+	const char *zone = srcs[0]->zone;
+	struct arm_buf txt = {0};
+	size_t body_off, nsets = 0, nskipped = 0;
+	const struct arm_buf *soa = NULL;
+	char err[512], stamp[64], srcname[300];
+	struct zone *z;
+	time_t now = time(NULL);
+	struct tm tm;
+	uint64_t hash;
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	arm_buf_printf(&txt, ARM_SYNC_MAGIC "%s\n; Copied from Azure Resource Manager; replaced at every "
+			     "sync, do not edit.\n",
+		       zone);
+	for (size_t i = 0; i < n; i++) {
+		arm_buf_printf(&txt, "; source: %s\n", srcs[i]->id);
+		nsets += srcs[i]->nsets;
+		nskipped += srcs[i]->nskipped;
+		if (soa == NULL && srcs[i]->soa.len > 0)
+			soa = &srcs[i]->soa;
+	}
+	arm_buf_printf(&txt, "; synced: %s\n", stamp);
+	body_off = txt.len;
+	arm_buf_printf(&txt, "$ORIGIN %s.\n", zone);
+	if (soa != NULL) {
+		arm_buf_add(&txt, soa->p, soa->len);
+	} else {
+		log_info("arm: zone %s has no SOA record set in ARM; serving a synthesized SOA (Azure's "
+			 "defaults)",
+			 zone);
+		arm_records_soa_default(&txt);
+	}
+	if (n == 1) {
+		if (srcs[0]->text.len > 0)
+			arm_buf_add(&txt, srcs[0]->text.p, srcs[0]->text.len);
+	} else if (arm_merge(zone, srcs, n, &txt) < 0) {
+		arm_buf_free(&txt);
+		log_err("arm: out of memory merging zone %s", zone);
+		return FWD_ENOMEM;
+	}
+	if (txt.oom) {
+		arm_buf_free(&txt);
+		log_err("arm: out of memory building zone %s", zone);
+		return FWD_ENOMEM;
+	}
+	if (nskipped > 0)
+		log_info("arm: zone %s: %zu record sets of types not served were skipped", zone, nskipped);
+	hash = arm_fnv(txt.p + body_off, txt.len - body_off);
+	if (old != NULL && old->hash == hash) {
+		arm_buf_free(&txt);
+		return 0;
+	}
+	snprintf(srcname, sizeof(srcname), "arm:%s", zone);
+	z = zone_load_text(zone, txt.p + body_off, srcname, err, sizeof(err));
+	if (z == NULL) {
+		log_err("arm: zone %s from ARM does not compile: %s; %s", zone, err,
+			old ? "keeping the last good copy" : "not served");
+		arm_buf_free(&txt);
+		return FWD_EPARSE;
+	}
+	if (s->state_dir != NULL)
+		arm_state_write(s, zone, txt.p, txt.len); /* failure logged; still serve */
+	arm_buf_free(&txt);
+	np->name = strdup(zone);
+	np->subs = calloc(s->cfg->nsubscriptions, 1);
+	if (np->name == NULL || np->subs == NULL) {
+		zone_unref(z);
+		free(np->name);
+		free(np->subs);
+		log_err("arm: out of memory publishing zone %s", zone);
+		return FWD_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		np->subs[srcs[i]->sub] = 1;
+	np->zone = z;
+	np->hash = hash;
+	np->fallback_public = arm_cfg_zone_fallback(s->cfg, zone);
+	log_info("arm: zone %s %s: %zu record sets, %zu records", zone, old ? "updated" : "added", nsets,
+		 zone_rr_count(z));
+	return 1;
+}
+
+/* Did discovery fail for a subscription this zone came from? */
+static int arm_pub_touched_by_failure(const struct arm_sync *s, const struct arm_pub *p)
+{
+	const struct arm_round *r = s->round;
+
+	for (size_t i = 0; i < s->cfg->nsubscriptions; i++)
+		if (r->sub_failed[i] && p->subs[i])
+			return 1;
+	return 0;
+}
+
+static void arm_round_end(struct arm_sync *s)
+{
+	struct arm_round *r = s->round;
+	struct arm_pub *out;
+	size_t nout = 0, added = 0, updated = 0, removed = 0, failed = 0, kept = 0;
+	size_t i = 0, k = 0;
+	int discovery_ok = 1;
+	uint64_t ms;
+
+	for (size_t x = 0; x < s->cfg->nsubscriptions; x++)
+		if (r->sub_failed[x])
+			discovery_ok = 0;
+	/* Upper bound: every old zone plus every listed one. */
+	out = calloc(s->npubs + r->nsrcs + 1, sizeof(*out));
+	if (out == NULL) {
+		log_err("arm: out of memory finishing a sync round; nothing published");
+		r->any_failed = 1;
+		goto done;
+	}
+	/* Walk old pubs and zone groups (both sorted by name) together. */
+	while (i < r->nsrcs || k < s->npubs) {
+		int c;
+		if (i >= r->nsrcs)
+			c = 1;
+		else if (k >= s->npubs)
+			c = -1;
+		else
+			c = strcmp(r->srcs[i]->zone, s->pubs[k].name);
+		if (c > 0) {
+			/* Published, absent from this listing. */
+			struct arm_pub *p = &s->pubs[k++];
+			int may_delete = discovery_ok && (r->only == NULL || strcmp(r->only, p->name) == 0);
+			if (may_delete) {
+				log_info("arm: zone %s is no longer in ARM (or no longer matches the "
+					 "filters); removed",
+					 p->name);
+				arm_state_remove(s, p->name);
+				arm_pub_clear(p);
+				removed++;
+			} else {
+				out[nout++] = *p;
+				memset(p, 0, sizeof(*p));
+				kept++;
+			}
+			continue;
+		}
+		{
+			size_t g = i, gn;
+			struct arm_pub *old = c == 0 ? &s->pubs[k] : NULL;
+			int listed = 1, bad = 0, rc;
+			struct arm_pub np = {0};
+			while (g < r->nsrcs && strcmp(r->srcs[g]->zone, r->srcs[i]->zone) == 0) {
+				if (!r->srcs[g]->listed)
+					listed = 0;
+				if (r->srcs[g]->failed)
+					bad = 1;
+				g++;
+			}
+			gn = g - i;
+			if (!listed || bad || (old != NULL && arm_pub_touched_by_failure(s, old))) {
+				if (bad)
+					failed++;
+				else if (old != NULL)
+					kept++;
+				rc = -1;
+			} else {
+				rc = arm_build_zone(s, &r->srcs[i], gn, old, &np);
+				if (rc < 0)
+					failed++;
+			}
+			if (rc == 1) {
+				out[nout++] = np;
+				if (old != NULL) {
+					arm_pub_clear(old);
+					updated++;
+				} else {
+					added++;
+				}
+			} else if (old != NULL) {
+				if (rc == 0) {
+					/* Unchanged: sources may still have moved. */
+					memset(old->subs, 0, s->cfg->nsubscriptions);
+					for (size_t x = i; x < g; x++)
+						old->subs[r->srcs[x]->sub] = 1;
+					kept++;
+				}
+				out[nout++] = *old;
+				memset(old, 0, sizeof(*old));
+			}
+			if (bad)
+				r->any_failed = 1;
+			i = g;
+			if (c == 0)
+				k++;
+		}
+	}
+	for (size_t x = 0; x < s->npubs; x++)
+		arm_pub_clear(&s->pubs[x]);
+	free(s->pubs);
+	s->pubs = out;
+	s->npubs = nout;
+	if (added + updated + removed > 0)
+		arm_publish_now(s);
+done:
+	ms = fwd_now_ms() - r->started_ms;
+	if (!discovery_ok)
+		r->any_failed = 1;
+	s->st.rounds++;
+	s->st.last_duration_ms = ms;
+	if (r->any_failed)
+		s->st.rounds_failed++;
+	else
+		s->st.last_success_unix = (int64_t)time(NULL);
+	log_info("arm: sync %s in %llu ms: %zu zones served (%zu added, %zu updated, %zu removed, "
+		 "%zu unchanged or kept, %zu failed)",
+		 r->any_failed ? "finished with errors" : "done", (unsigned long long)ms, s->npubs,
+		 added, updated, removed, kept, failed);
+	arm_round_free(r);
+	s->round = NULL;
+	s->st.running = 0;
+	/* Next round: interval after this one started, or now if triggered. */
+	if (s->again) {
+		char *z = s->again_zone;
+		s->again = 0;
+		s->again_zone = NULL;
+		arm_round_start(s, z);
+		free(z);
+	} else if (s->started) {
+		struct timeval tv = {s->cfg->interval_s, 0};
+		uint64_t iv = (uint64_t)s->cfg->interval_s * 1000;
+		if (ms < iv) {
+			tv.tv_sec = (time_t)((iv - ms) / 1000);
+			tv.tv_usec = (suseconds_t)(((iv - ms) % 1000) * 1000);
+		} else {
+			tv.tv_sec = 0;
+		}
+		evtimer_add(s->tick_ev, &tv);
+	}
+}
+
+/* A job is over: ok = listing complete.  Advances the round's phases. */
+static void arm_job_finish(struct arm_sync *s, struct arm_job *j, int ok)
+{
+	struct arm_round *r = s->round;
+
+	if (!ok) {
+		if (j->kind == ARM_JOB_ZONES)
+			r->sub_failed[j->sub] = 1;
+		else
+			j->src->failed = 1;
+		r->any_failed = 1;
+	}
+	if (--r->pending > 0)
+		return;
+	if (r->phase == 1) {
+		arm_round_records(s);
+		if (r->pending > 0) {
+			arm_sched_run(s);
+			return;
+		}
+	}
+	arm_round_end(s);
+}
+
+static void arm_round_start(struct arm_sync *s, const char *only)
+{
+	struct arm_round *r;
+	size_t nscopes;
+
+	if (s->round != NULL) {
+		/* Coalesce: one more round after this one, for all zones if
+		 * any trigger asked for all. */
+		if (!s->again) {
+			s->again = 1;
+			s->again_zone = only ? strdup(only) : NULL;
+		} else if (only == NULL || s->again_zone == NULL || strcmp(only, s->again_zone) != 0) {
+			free(s->again_zone);
+			s->again_zone = NULL;
+		}
+		return;
+	}
+	evtimer_del(s->tick_ev);
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		goto nomem;
+	r->sub_failed = calloc(s->cfg->nsubscriptions, 1);
+	if (r->sub_failed == NULL || (only != NULL && (r->only = strdup(only)) == NULL)) {
+		arm_round_free(r);
+		goto nomem;
+	}
+	r->started_ms = fwd_now_ms();
+	r->phase = 1;
+	if (only == NULL) {
+		/* A full round answers every trigger that is still waiting. */
+		s->again = 0;
+		free(s->again_zone);
+		s->again_zone = NULL;
+	}
+	s->round = r;
+	s->st.running = 1;
+	log_info("arm: sync started%s%s", only ? " for zone " : "", only ? only : "");
+	nscopes = s->cfg->nresource_groups ? s->cfg->nresource_groups : 1;
+	for (size_t sub = 0; sub < s->cfg->nsubscriptions; sub++) {
+		for (size_t g = 0; g < nscopes; g++) {
+			const char *rg = s->cfg->nresource_groups ? s->cfg->resource_groups[g] : NULL;
+			char *url = arm_url_zones(s, sub, rg);
+			struct arm_job *j = url ? arm_job_new(s, ARM_JOB_ZONES, url) : NULL;
+			if (j == NULL) {
+				r->sub_failed[sub] = 1;
+				continue;
+			}
+			j->sub = sub;
+			j->rg = rg;
+			arm_queue_push(s, j);
+		}
+	}
+	if (r->pending == 0) {
+		arm_round_end(s);
+		return;
+	}
+	arm_sched_run(s);
+	return;
+nomem:
+	log_err("arm: out of memory starting a sync round");
+}
+
+/* ---------------------------------------------------------------- events */
+
+static void arm_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	arm_round_start(arg, NULL);
+}
+
+static void arm_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct arm_sync *s = arg;
+	char *z = s->again_zone;
+
+	(void)fd;
+	(void)what;
+	if (!s->again)
+		return;
+	s->again = 0;
+	s->again_zone = NULL;
+	arm_round_start(s, z);
+	free(z);
+}
+
+/* ---------------------------------------------------------------- public */
+
+static const char *arm_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return (v != NULL && *v != '\0') ? v : NULL;
+}
+
+struct arm_sync *arm_sync_new(struct event_base *main_base, const struct arm_cfg *ac, int cloud,
+			      const char *state_dir, arm_publish_fn publish, void *ctx)
+{
+	struct arm_sync *s = calloc(1, sizeof(*s));
+	struct arm_auth_params ap;
+	const char *arm, *login, *audience;
+	int eff_cloud;
+
+	if (s == NULL)
+		goto nomem;
+	s->base = main_base;
+	s->publish = publish;
+	s->ctx = ctx;
+	s->cfg = arm_cfg_dup(ac);
+	if (s->cfg == NULL)
+		goto nomem_free;
+	eff_cloud = ac->cloud >= 0 ? ac->cloud : cloud;
+	arm = ac->arm_endpoint ? ac->arm_endpoint : arm_cloud_arm(eff_cloud);
+	audience = ac->audience ? ac->audience : arm_cloud_arm(eff_cloud);
+	login = ac->login_endpoint;
+	memset(&ap, 0, sizeof(ap));
+	ap.kind = ac->auth;
+	ap.imds_endpoint = ac->imds_endpoint ? ac->imds_endpoint : "http://169.254.169.254";
+	ap.client_id = ac->client_id;
+	ap.tenant_id = ac->tenant_id;
+	ap.secret_file = ac->client_secret_file;
+	ap.secret_env = ac->client_secret_env;
+	ap.max_retries = ac->max_retries;
+	if (ac->auth == ARM_AUTH_WORKLOAD_IDENTITY) {
+		/* The webhook's variables; explicit config keys win. */
+		if (login == NULL)
+			login = arm_env("AZURE_AUTHORITY_HOST");
+		if (ap.tenant_id == NULL)
+			ap.tenant_id = arm_env("AZURE_TENANT_ID");
+		if (ap.client_id == NULL)
+			ap.client_id = arm_env("AZURE_CLIENT_ID");
+		ap.federated_token_file = ac->federated_token_file ? ac->federated_token_file
+								   : arm_env("AZURE_FEDERATED_TOKEN_FILE");
+		if (ap.tenant_id == NULL || ap.client_id == NULL || ap.federated_token_file == NULL) {
+			log_err("arm: auth: workload-identity needs a tenant (tenant-id: or "
+				"AZURE_TENANT_ID), a client id (client-id: or AZURE_CLIENT_ID) and a token "
+				"file (federated-token-file: or AZURE_FEDERATED_TOKEN_FILE)");
+			goto fail;
+		}
+	}
+	if (login == NULL)
+		login = arm_cloud_login(eff_cloud);
+	ap.login_endpoint = login;
+	ap.audience = audience;
+	if (arm == NULL || audience == NULL || (ac->auth != ARM_AUTH_MANAGED_IDENTITY && login == NULL)) {
+		log_err("arm: no cloud to take endpoints from (server: cloud is none); set arm-cloud:, "
+			"or arm-endpoint:, audience: and login-endpoint:");
+		goto fail;
+	}
+	s->arm = strdup(arm);
+	if (s->arm == NULL)
+		goto nomem_free;
+	while (strlen(s->arm) > 0 && s->arm[strlen(s->arm) - 1] == '/')
+		s->arm[strlen(s->arm) - 1] = '\0';
+	if (state_dir != NULL && (s->state_dir = strdup(state_dir)) == NULL)
+		goto nomem_free;
+	if (state_dir == NULL)
+		log_warn("arm: no state-dir: synced zones are not saved and a restart with ARM out of "
+			 "reach serves none of them");
+	s->http = arm_http_new(main_base, ac->ca_file, ac->timeout_s);
+	if (s->http == NULL)
+		goto fail;
+	s->auth = arm_auth_new(main_base, s->http, &ap, arm_auth_ready_cb, s);
+	if (s->auth == NULL)
+		goto fail;
+	s->tick_ev = evtimer_new(main_base, arm_tick_cb, s);
+	s->kick_ev = event_new(main_base, -1, 0, arm_kick_cb, s);
+	s->sched_ev = evtimer_new(main_base, arm_sched_cb, s);
+	if (s->tick_ev == NULL || s->kick_ev == NULL || s->sched_ev == NULL)
+		goto nomem_free;
+	log_info("arm: syncing %zu subscription(s) from %s every %d s (%s)", ac->nsubscriptions, s->arm,
+		 ac->interval_s,
+		 ac->auth == ARM_AUTH_MANAGED_IDENTITY  ? "managed identity"
+		 : ac->auth == ARM_AUTH_CLIENT_SECRET ? "client secret"
+						      : "workload identity");
+	return s;
+nomem_free:
+	log_err("arm: out of memory setting up the sync");
+fail:
+	arm_sync_free(s);
+	return NULL;
+nomem:
+	log_err("arm: out of memory setting up the sync");
+	return NULL;
+}
+
+void arm_sync_start(struct arm_sync *s)
+{
+	s->started = 1;
+	arm_sync_trigger(s, NULL);
+}
+
+void arm_sync_trigger(struct arm_sync *s, const char *zone)
+{
+	char name[256];
+
+	if (zone != NULL) {
+		size_t n = strlen(zone);
+		if (n >= sizeof(name)) {
+			log_warn("arm: sync requested for an over-long zone name; ignored");
+			return;
+		}
+		memcpy(name, zone, n + 1);
+		arm_lower(name);
+		if (n > 1 && name[n - 1] == '.')
+			name[n - 1] = '\0';
+		zone = name;
+	}
+	if (s->round != NULL) {
+		arm_round_start(s, zone); /* queues another round */
+		return;
+	}
+	/* Start from the loop, not from inside the caller (a signal
+	 * handler event or a control request). */
+	if (!s->again) {
+		s->again = 1;
+		s->again_zone = zone ? strdup(zone) : NULL;
+	} else if (zone == NULL || s->again_zone == NULL || strcmp(zone, s->again_zone) != 0) {
+		free(s->again_zone);
+		s->again_zone = NULL;
+	}
+	event_active(s->kick_ev, EV_TIMEOUT, 0);
+}
+
+void arm_sync_free(struct arm_sync *s)
+{
+	if (s == NULL)
+		return;
+	/* HTTP first: its requests point at jobs of the round. */
+	arm_http_free(s->http);
+	arm_auth_free(s->auth);
+	arm_round_free(s->round);
+	if (s->tick_ev != NULL)
+		event_free(s->tick_ev);
+	if (s->kick_ev != NULL)
+		event_free(s->kick_ev);
+	if (s->sched_ev != NULL)
+		event_free(s->sched_ev);
+	for (size_t i = 0; i < s->npubs; i++)
+		arm_pub_clear(&s->pubs[i]);
+	free(s->pubs);
+	free(s->again_zone);
+	free(s->arm);
+	free(s->state_dir);
+	arm_cfg_free(s->cfg);
+	free(s);
+}
+
+void arm_sync_stats(const struct arm_sync *s, struct arm_sync_stats *out)
+{
+	*out = s->st;
+}

@@ -1,0 +1,554 @@
+#!/usr/bin/env python3
+"""fake_arm.py -- a loopback HTTPS stand-in for the parts of Azure that ARM
+sync talks to: the Private DNS read API of Azure Resource Manager, the IMDS
+managed-identity token endpoint and the Entra ID v2 token endpoint.
+
+It replays the published formats (tests/fixtures/arm: REST examples and SDK
+recordings) and generates large zones.  Tests steer it through a control
+endpoint and read its request log.
+
+  fake_arm.py --cert server.pem --key server.key --fixtures DIR \
+              --port-file F --log F [--port N] [--dataset SPEC]...
+
+Datasets (also loadable later with {"op": "dataset"}):
+  examples:SUB:RG        zone privatezone1.com from the published examples
+                         (every record type) and scenario_privatezone.com from
+                         the Go SDK recording
+  big:SUB:RG:ZONE:N      ZONE with N A record sets (plus its SOA)
+  many:SUB:RG:Z:R        Z zones zone<i>.many.test with R A record sets each
+
+Control (POST /_control, JSON body; answers {"ok": true, ...}):
+  {"op": "set", KEY: VALUE, ...}    settings, see SETTINGS below
+  {"op": "dataset", "spec": SPEC}
+  {"op": "add_zone", "sub", "rg", "zone", "a": {"name": "ip", ...}, "ttl": N}
+  {"op": "set_a", "sub", "zone", "name", "ip", "ttl"}   add or replace an A set
+  {"op": "delete_zone", "sub", "zone"}
+  {"op": "fail", "match": SUBSTRING, "count": N (-1 = forever), "status": CODE,
+                 "retry_after": S, "malformed": true, "hang": S, "code": "...",
+                 "message": "..."}
+  {"op": "clear_faults"}   {"op": "revoke_tokens"}
+GET /_state: counters, settings, the assertion/secret digests seen.
+
+Request log (JSON lines, one per request): t (unix time, float), kind
+(arm|imds|token|control), method, path, status, auth (first 16 hex digits of
+the SHA-256 of the Authorization header, never the header).
+"""
+
+import argparse
+import base64
+import copy
+import hashlib
+import json
+import os
+import socket
+import ssl
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+SETTINGS = {
+    "zone_page": 100,             # max zones per page
+    "record_page": 1000,          # max record sets per page (and $top)
+    "trailing_empty_page": False,  # end listings with an extra {"value": []} page
+    "token_lifetime": 3599,
+    "v2_strings": False,          # v2 token endpoint sends numbers as strings
+    "expires_on_only": False,     # omit expires_in, send expires_on
+    "expires_on_date": False,     # expires_on as a date string
+    "imds_client_id": None,       # if set, IMDS requires this client_id
+    "tenant": None,               # v2: expected tenant in the path
+    "client_id": None,            # v2: expected client_id
+    "secret": None,               # v2: expected client_secret
+    "assertion": None,            # v2: expected client_assertion
+    "assertion_file": None,       # v2: expected client_assertion = this file's content
+}
+
+LOCK = threading.RLock()
+STATE = {
+    "subs": {},        # sub (lower) -> {zone (lower): {"rg", "name", "sets": [...]}}
+    "tokens": {},      # token -> expiry (unix)
+    "faults": [],
+    "counters": {"token_requests": 0, "arm_requests": 0, "tokens_issued": 0},
+    "assertions": [],  # digests of the client assertions received, in order
+}
+LOG = None
+FIXTURES = None
+API = "2024-06-01"
+
+
+def log_request(kind, method, path, status, auth):
+    rec = {
+        "t": time.time(),
+        "kind": kind,
+        "method": method,
+        "path": path,
+        "status": status,
+        "auth": hashlib.sha256(auth.encode()).hexdigest()[:16] if auth else "",
+    }
+    with LOCK:
+        LOG.write(json.dumps(rec) + "\n")
+        LOG.flush()
+
+
+# ------------------------------------------------------------ data
+
+def zone_id(sub, rg, zone):
+    return ("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/privateDnsZones/%s"
+            % (sub, rg, zone))
+
+
+def make_set(sub, rg, zone, rtype, name, ttl, payload_key, payload):
+    fqdn = (zone + ".") if name == "@" else "%s.%s." % (name, zone)
+    return {
+        "id": "%s/%s/%s" % (zone_id(sub, rg, zone), rtype, name),
+        "name": name,
+        "type": "Microsoft.Network/privateDnsZones/" + rtype,
+        "etag": "00000000-0000-0000-0000-000000000000",
+        "properties": {"fqdn": fqdn, "ttl": ttl, payload_key: payload,
+                       "isAutoRegistered": False},
+    }
+
+
+def soa_set(sub, rg, zone):
+    # The values of the real SOA in the Go SDK recording.
+    return make_set(sub, rg, zone, "SOA", "@", 3600, "soaRecord", {
+        "email": "azureprivatedns-host.microsoft.com", "expireTime": 2419200,
+        "host": "azureprivatedns.net", "minimumTtl": 10, "refreshTime": 3600,
+        "retryTime": 300, "serialNumber": 1})
+
+
+def a_set(sub, rg, zone, name, ip, ttl=3600):
+    return make_set(sub, rg, zone, "A", name, ttl, "aRecords", [{"ipv4Address": ip}])
+
+
+def put_zone(sub, rg, zone, sets):
+    with LOCK:
+        STATE["subs"].setdefault(sub.lower(), {})[zone.lower()] = {
+            "rg": rg, "name": zone, "sets": sets, "sub": sub}
+
+
+def fixture(rel):
+    with open(os.path.join(FIXTURES, rel)) as f:
+        return json.load(f)
+
+
+def retarget(rs, sub, rg, zone):
+    """A fixture record set moved into our zone (ids rewritten)."""
+    rs = copy.deepcopy(rs)
+    rtype = rs["type"].split("/")[-1]
+    rs["id"] = "%s/%s/%s" % (zone_id(sub, rg, zone), rtype, rs["name"])
+    return rs
+
+
+def load_examples(sub, rg):
+    zone = "privatezone1.com"
+    sets = []
+    for t in ("SOA", "A", "AAAA", "CNAME", "MX", "PTR", "SRV", "TXT"):
+        body = fixture("examples/RecordSet%sList.json" % t)["responses"]["200"]["body"]
+        for rs in body["value"]:
+            sets.append(retarget(rs, sub, rg, zone))
+    put_zone(sub, rg, zone, sets)
+    rec = fixture("recordings/TestPrivatednsTestSuite.json")
+    for e in rec["Entries"]:
+        if e["RequestMethod"] == "GET" and "/ALL?" in e["RequestUri"]:
+            sets = [retarget(rs, sub, rg, "scenario_privatezone.com")
+                    for rs in e["ResponseBody"]["value"]]
+            put_zone(sub, rg, "scenario_privatezone.com", sets)
+            break
+
+
+def ip_for(i):
+    return "10.%d.%d.%d" % ((i >> 16) & 255, (i >> 8) & 255, (i & 255) or 1)
+
+
+def load_dataset(spec):
+    parts = spec.split(":")
+    kind = parts[0]
+    if kind == "examples":
+        load_examples(parts[1], parts[2])
+    elif kind == "big":
+        sub, rg, zone, n = parts[1], parts[2], parts[3], int(parts[4])
+        sets = [soa_set(sub, rg, zone)]
+        sets += [a_set(sub, rg, zone, "host%d" % i, ip_for(i + 1), 300) for i in range(n - 1)]
+        put_zone(sub, rg, zone, sets)
+    elif kind == "many":
+        sub, rg, nz, nr = parts[1], parts[2], int(parts[3]), int(parts[4])
+        for z in range(nz):
+            zone = "zone%d.many.test" % z
+            sets = [soa_set(sub, rg, zone)]
+            sets += [a_set(sub, rg, zone, "host%d" % i, ip_for(z * nr + i + 1), 300)
+                     for i in range(nr - 1)]
+            put_zone(sub, rg, zone, sets)
+    else:
+        raise ValueError("unknown dataset " + spec)
+
+
+# ------------------------------------------------------------ faults
+
+def take_fault(path):
+    with LOCK:
+        for f in STATE["faults"]:
+            if f.get("match", "").lower() in path.lower():
+                if f.get("count", 1) == 0:
+                    continue
+                if f.get("count", 1) > 0:
+                    f["count"] = f.get("count", 1) - 1
+                return dict(f)
+    return None
+
+
+# ------------------------------------------------------------ handler
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-arm/1"
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out in separate writes: without this, Nagle
+        # and the client's delayed ACK add 40 ms to every response.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, fmt, *args):  # quiet; we keep our own log
+        pass
+
+    def send_json(self, status, obj, kind, extra=None, raw=None):
+        body = raw if raw is not None else json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+        log_request(kind, self.command, self.path, status, self.headers.get("Authorization"))
+
+    def arm_error(self, status, code, message, kind="arm", extra=None):
+        self.send_json(status, {"error": {"code": code, "message": message}}, kind, extra)
+
+    def read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def apply_fault(self, kind):
+        f = take_fault(self.path)
+        if f is None:
+            return False
+        if f.get("hang"):
+            time.sleep(f["hang"])
+            log_request(kind, self.command, self.path, 0, self.headers.get("Authorization"))
+            self.close_connection = True
+            return True
+        extra = {}
+        if f.get("retry_after") is not None:
+            extra["Retry-After"] = str(f["retry_after"])
+        if f.get("malformed"):
+            self.send_json(200, None, kind, raw=b'{"value": [{"id": "/subscriptions/x", "name": ')
+            return True
+        status = f.get("status", 500)
+        code = f.get("code") or {429: "SubscriptionRequestsThrottled", 401: "ExpiredAuthenticationToken",
+                                 403: "AuthorizationFailed", 404: "ResourceNotFound"}.get(
+                                     status, "InternalServerError")
+        msg = f.get("message") or {
+            429: "Number of 'read' requests for subscription exceeded. Please try again after '%s' seconds."
+                 % f.get("retry_after", 10),
+            401: "The access token expiry UTC time is earlier than current UTC time.",
+            403: "The client does not have authorization to perform action "
+                 "'Microsoft.Network/privateDnsZones/read' over scope '%s'." % self.path.split("?")[0],
+        }.get(status, "The server encountered an internal error.")
+        self.arm_error(status, code, msg, kind, extra)
+        return True
+
+    # -------------------------------------------------- routing
+    def do_GET(self):
+        self.route("GET", b"")
+
+    def do_POST(self):
+        self.route("POST", self.read_body())
+
+    def route(self, method, body):
+        url = urllib.parse.urlsplit(self.path)
+        path = url.path
+        query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+        low = path.lower()
+        if low == "/_control" and method == "POST":
+            return self.control(body)
+        if low == "/_state":
+            with LOCK:
+                st = {"settings": SETTINGS, "counters": STATE["counters"],
+                      "assertions": STATE["assertions"],
+                      "zones": {s: sorted(z) for s, z in STATE["subs"].items()}}
+            return self.send_json(200, st, "control")
+        if low == "/metadata/identity/oauth2/token" and method == "GET":
+            return self.imds(query)
+        if low.endswith("/oauth2/v2.0/token") and method == "POST":
+            return self.entra(path, body)
+        if low.startswith("/subscriptions/") and method == "GET":
+            return self.arm(path, query)
+        self.arm_error(404, "NotFound", "no such endpoint", "arm")
+
+    def control(self, body):
+        try:
+            req = json.loads(body or b"{}")
+            op = req.get("op")
+            with LOCK:
+                if op == "set":
+                    for k, v in req.items():
+                        if k != "op":
+                            if k not in SETTINGS:
+                                raise ValueError("unknown setting " + k)
+                            SETTINGS[k] = v
+                elif op == "dataset":
+                    load_dataset(req["spec"])
+                elif op == "add_zone":
+                    sub, rg, zone = req["sub"], req["rg"], req["zone"]
+                    sets = [soa_set(sub, rg, zone)]
+                    sets += [a_set(sub, rg, zone, n, ip, req.get("ttl", 300))
+                             for n, ip in req.get("a", {}).items()]
+                    put_zone(sub, rg, zone, sets)
+                elif op == "set_a":
+                    z = STATE["subs"][req["sub"].lower()][req["zone"].lower()]
+                    z["sets"] = [s for s in z["sets"] if not (
+                        s["name"] == req["name"] and s["type"].endswith("/A"))]
+                    z["sets"].append(a_set(z["sub"], z["rg"], z["name"], req["name"], req["ip"],
+                                           req.get("ttl", 300)))
+                elif op == "delete_zone":
+                    del STATE["subs"][req["sub"].lower()][req["zone"].lower()]
+                elif op == "fail":
+                    STATE["faults"].append({k: v for k, v in req.items() if k != "op"})
+                elif op == "clear_faults":
+                    STATE["faults"] = []
+                elif op == "revoke_tokens":
+                    STATE["tokens"] = {}
+                else:
+                    raise ValueError("unknown op %r" % op)
+            self.send_json(200, {"ok": True}, "control")
+        except (ValueError, KeyError, TypeError) as e:
+            self.send_json(400, {"ok": False, "error": str(e)}, "control")
+
+    # -------------------------------------------------- tokens
+    def issue(self):
+        tok = "tok-" + base64.urlsafe_b64encode(os.urandom(24)).decode().rstrip("=")
+        life = int(SETTINGS["token_lifetime"])
+        with LOCK:
+            STATE["tokens"][tok] = time.time() + life
+            STATE["counters"]["tokens_issued"] += 1
+        return tok, life
+
+    def imds(self, query):
+        with LOCK:
+            STATE["counters"]["token_requests"] += 1
+        if self.apply_fault("imds"):
+            return
+        if self.headers.get("Metadata") != "true":
+            return self.send_json(400, {"error": "invalid_request",
+                                        "error_description": "Required metadata header not specified"},
+                                  "imds")
+        if query.get("resource", [""])[0].rstrip("/") == "":
+            return self.send_json(400, {"error": "invalid_resource",
+                                        "error_description": "AADSTS50001: resource is missing"}, "imds")
+        want = SETTINGS["imds_client_id"]
+        got = query.get("client_id", [None])[0]
+        if want is not None and got != want:
+            return self.send_json(400, {"error": "invalid_request",
+                                        "error_description": "Identity not found"}, "imds")
+        tok, life = self.issue()
+        now = int(time.time())
+        # IMDS sends every number as a string (documented sample, real capture).
+        self.send_json(200, {"access_token": tok, "client_id": got or "system",
+                             "expires_in": str(life), "expires_on": str(now + life),
+                             "ext_expires_in": str(life), "not_before": str(now),
+                             "resource": query["resource"][0], "token_type": "Bearer"}, "imds")
+
+    def entra(self, path, body):
+        with LOCK:
+            STATE["counters"]["token_requests"] += 1
+        if self.apply_fault("token"):
+            return
+        if "//" in path:
+            return self.send_json(400, {"error": "invalid_request",
+                                        "error_description": "AADSTS900023: Specified tenant identifier is "
+                                        "neither a valid DNS name, nor a valid external domain."}, "token")
+        tenant = path.strip("/").split("/")[0]
+        form = urllib.parse.parse_qs(body.decode(), keep_blank_values=True)
+        f = {k: v[0] for k, v in form.items()}
+        if self.headers.get("Content-Type", "").split(";")[0] != "application/x-www-form-urlencoded":
+            return self.send_json(400, {"error": "invalid_request",
+                                        "error_description": "AADSTS900144: bad content type"}, "token")
+        if SETTINGS["tenant"] and tenant != SETTINGS["tenant"]:
+            return self.send_json(400, {"error": "invalid_tenant",
+                                        "error_description": "AADSTS90002: Tenant '%s' not found." % tenant},
+                                  "token")
+        if f.get("grant_type") != "client_credentials" or not f.get("scope", "").endswith("/.default"):
+            return self.send_json(400, {"error": "invalid_scope",
+                                        "error_description": "AADSTS70011: The provided value for the "
+                                        "input parameter 'scope' is not valid."}, "token")
+        if SETTINGS["client_id"] and f.get("client_id") != SETTINGS["client_id"]:
+            return self.send_json(400, {"error": "unauthorized_client",
+                                        "error_description": "AADSTS700016: Application not found."}, "token")
+        if "client_secret" in f:
+            if SETTINGS["secret"] is None or f["client_secret"] != SETTINGS["secret"]:
+                return self.send_json(401, {"error": "invalid_client",
+                                            "error_description": "AADSTS7000215: Invalid client secret "
+                                            "provided."}, "token")
+        elif "client_assertion" in f:
+            want = SETTINGS["assertion"]
+            if SETTINGS["assertion_file"]:
+                with open(SETTINGS["assertion_file"]) as af:
+                    want = af.read().strip()
+            with LOCK:
+                STATE["assertions"].append(hashlib.sha256(f["client_assertion"].encode()).hexdigest()[:16])
+            if (f.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+                    or want is None or f["client_assertion"] != want):
+                return self.send_json(400, {"error": "invalid_request",
+                                            "error_description": "AADSTS70021: No matching federated "
+                                            "identity record found for presented assertion."}, "token")
+        else:
+            return self.send_json(400, {"error": "invalid_request",
+                                        "error_description": "AADSTS7000218: The request body must contain "
+                                        "client_assertion or client_secret."}, "token")
+        tok, life = self.issue()
+        resp = {"token_type": "Bearer", "access_token": tok}
+        now = int(time.time())
+        if SETTINGS["expires_on_only"]:
+            if SETTINGS["expires_on_date"]:
+                resp["expires_on"] = time.strftime("%m/%d/%Y %I:%M:%S %p +00:00", time.gmtime(now + life))
+            else:
+                resp["expires_on"] = str(now + life) if SETTINGS["v2_strings"] else now + life
+        else:
+            resp["expires_in"] = str(life) if SETTINGS["v2_strings"] else life
+            resp["ext_expires_in"] = resp["expires_in"]
+        self.send_json(200, resp, "token")
+
+    # -------------------------------------------------- ARM
+    def check_token(self):
+        auth = self.headers.get("Authorization") or ""
+        if not auth.startswith("Bearer "):
+            self.arm_error(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' "
+                           "header is missing.")
+            return False
+        with LOCK:
+            exp = STATE["tokens"].get(auth[7:])
+        if exp is None or exp < time.time():
+            self.arm_error(401, "ExpiredAuthenticationToken", "The access token expiry UTC time is "
+                           "earlier than current UTC time.")
+            return False
+        return True
+
+    def page(self, items, query, base_path, limit):
+        top = query.get("$top", [None])[0]
+        n = limit
+        if top is not None:
+            n = max(1, min(int(top), limit))
+        skip = query.get("$skipToken", [None])[0]
+        off = int(base64.b64decode(skip).decode().split(":")[1]) if skip else 0
+        chunk = items[off:off + n]
+        out = {"value": chunk}
+        more = off + n < len(items) or (SETTINGS["trailing_empty_page"] and off < len(items))
+        if more:
+            tok = base64.b64encode(("offset:%d" % (off + n)).encode()).decode()
+            # Real nextLinks: absolute, explicit port, $ unescaped, $top carried.
+            host = self.headers.get("Host")
+            q = "api-version=%s" % query.get("api-version", [API])[0]
+            if top is not None:
+                q += "&$top=%s" % top
+            out["nextLink"] = "https://%s%s?%s&$skipToken=%s" % (host, base_path, q, tok)
+        return out
+
+    def zone_json(self, z):
+        return {"id": zone_id(z["sub"], z["rg"], z["name"]), "name": z["name"],
+                "type": "Microsoft.Network/privateDnsZones",
+                "etag": "00000000-0000-0000-0000-000000000000", "location": "global",
+                "properties": {"maxNumberOfRecordSets": 25000, "numberOfRecordSets": len(z["sets"]),
+                               "maxNumberOfVirtualNetworkLinks": 1000,
+                               "maxNumberOfVirtualNetworkLinksWithRegistration": 100,
+                               "numberOfVirtualNetworkLinks": 0,
+                               "numberOfVirtualNetworkLinksWithRegistration": 0,
+                               "provisioningState": "Succeeded"}}
+
+    def arm(self, path, query):
+        with LOCK:
+            STATE["counters"]["arm_requests"] += 1
+        if self.apply_fault("arm"):
+            return
+        if not self.check_token():
+            return
+        if "api-version" not in query:
+            return self.arm_error(400, "MissingApiVersionParameter",
+                                  "The api-version query parameter (?api-version=) is required for all "
+                                  "requests.")
+        seg = path.strip("/").split("/")
+        low = [s.lower() for s in seg]
+        sub = low[1]
+        with LOCK:
+            zones = STATE["subs"].get(sub)
+            zones = dict(zones) if zones is not None else None
+        if zones is None:
+            return self.arm_error(404, "SubscriptionNotFound", "The subscription '%s' could not be found."
+                                  % seg[1])
+        # /subscriptions/S/providers/Microsoft.Network/privateDnsZones
+        if low[2:] == ["providers", "microsoft.network", "privatednszones"]:
+            items = [self.zone_json(z) for _, z in sorted(zones.items())]
+            base = "/subscriptions/%s/providers/Microsoft.Network/privatednszones" % seg[1]
+            return self.send_json(200, self.page(items, query, base, SETTINGS["zone_page"]), "arm")
+        if len(low) >= 7 and low[2] == "resourcegroups" and low[4:7] == [
+                "providers", "microsoft.network", "privatednszones"]:
+            rg = low[3]
+            if len(low) == 7:
+                items = [self.zone_json(z) for _, z in sorted(zones.items()) if z["rg"].lower() == rg]
+                if not items and not any(z["rg"].lower() == rg for z in zones.values()):
+                    return self.arm_error(404, "ResourceGroupNotFound",
+                                          "Resource group '%s' could not be found." % seg[3])
+                return self.send_json(200, self.page(items, query, path, SETTINGS["zone_page"]), "arm")
+            if len(low) == 9 and low[8] == "all":
+                z = zones.get(low[7])
+                if z is None or z["rg"].lower() != rg:
+                    # Verbatim shape of the recorded gateway 404.
+                    return self.arm_error(404, "ResourceNotFound",
+                                          "The Resource 'Microsoft.Network/privateDnsZones/%s' under "
+                                          "resource group '%s' was not found." % (seg[7], seg[3]),
+                                          extra={"x-ms-failure-cause": "gateway"})
+                return self.send_json(200, self.page(z["sets"], query, path, SETTINGS["record_page"]), "arm")
+        self.arm_error(404, "NotFound", "no such ARM path in the fake server")
+
+
+def main():
+    global LOG, FIXTURES
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--fixtures", required=True)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--dataset", action="append", default=[])
+    ap.add_argument("--set", action="append", default=[], help="KEY=JSON setting")
+    a = ap.parse_args()
+    FIXTURES = a.fixtures
+    LOG = open(a.log, "a")
+    for kv in a.set:
+        k, v = kv.split("=", 1)
+        SETTINGS[k] = json.loads(v)
+    for spec in a.dataset:
+        load_dataset(spec)
+    srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    srv.daemon_threads = True
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(a.cert, a.key)
+    # Handshake in the handler thread, so a client that connects and stalls
+    # cannot block the accept loop.
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
+    tmp = a.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % srv.server_address[1])
+    os.rename(tmp, a.port_file)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,283 @@
+# run.sh -- dnsperf benchmark of plinkfwd against unbound (make bench).
+#
+# Two workloads, each against plinkfwd (workers: 1) and unbound (num-threads: 1):
+#   local    answers from the demo zones in zones/ (plinkfwd: zone:, unbound:
+#            auth-zone: with the same files), a mix of names and types from
+#            those files plus 10% names that do not exist;
+#   forward  1000 names forwarded to one NSD on loopback serving forward.test.
+#            unbound caches, so it is run twice: as shipped (cache) and with
+#            cache-max-ttl: 0 (every query goes upstream).
+#
+# dnsperf is pinned to CPU 0, the server under test to CPU 1 (NSD shares CPU 0
+# with dnsperf: there is no third CPU to give it on a 2-CPU machine).
+# Server CPU time is utime + stime of its process from /proc/PID/stat, read
+# around the measured dnsperf run, divided by the queries completed.
+#
+# Environment: top_srcdir (default: two levels up), top_builddir or PLINKFWD,
+# BENCH_SECONDS (default 10), BENCH_CLIENTS (default 4), BENCH_OUT (default
+# $top_builddir/tests/bench/out).  Results: markdown on stdout and in
+# $BENCH_OUT/results.md.  Everything stays on loopback, in a private network
+# namespace when one can be created.
+
+set -u
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+
+if [ "${PLINKFWD_IN_NETNS:-}" != 1 ] && unshare -n true 2>/dev/null; then
+	PLINKFWD_IN_NETNS=1 exec unshare -n -- bash "$0" "$@"
+fi
+if [ "${PLINKFWD_IN_NETNS:-}" = 1 ]; then
+	ip link set lo up
+	NETNS="yes (unshare -n)"
+else
+	NETNS="no (not root: host loopback)"
+fi
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRCDIR=${top_srcdir:-$(cd "$BENCH_DIR/../.." && pwd)}
+BUILDDIR=${top_builddir:-$(pwd)}
+PLINKFWD=${PLINKFWD:-$BUILDDIR/plinkfwd}
+SECS=${BENCH_SECONDS:-10}
+CLIENTS=${BENCH_CLIENTS:-4}
+OUT=${BENCH_OUT:-$BUILDDIR/tests/bench/out}
+PORT=5300
+NSD_ADDR=127.0.0.2
+NSD_PORT=5301
+export PATH="$PATH:/usr/sbin:/sbin"
+
+for tool in dnsperf unbound nsd ldns-read-zone taskset; do
+	command -v "$tool" >/dev/null || { echo "run.sh: $tool not found" >&2; exit 1; }
+done
+[ -x "$PLINKFWD" ] || { echo "run.sh: no plinkfwd at $PLINKFWD" >&2; exit 1; }
+
+NCPU=$(nproc)
+if [ "$NCPU" -ge 2 ]; then
+	PIN_CLIENT="taskset -c 0"
+	PIN_SERVER="taskset -c 1"
+	PINNING="dnsperf on CPU 0, server on CPU 1, NSD on CPU 0"
+else
+	PIN_CLIENT=""
+	PIN_SERVER=""
+	PINNING="none (1 CPU)"
+fi
+CLK_TCK=$(getconf CLK_TCK)
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/plinkfwd-bench.XXXXXX")
+mkdir -p "$OUT"
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$W"
+}
+trap cleanup EXIT
+
+wait_dns() { # ADDR PORT
+	local i
+	for i in $(seq 1 50); do
+		dig @"$1" -p "$2" +time=1 +tries=1 +noedns . SOA >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "run.sh: nothing answers on $1 port $2" >&2
+	return 1
+}
+
+# cpu_ticks PID  utime + stime (fields 14 and 15; the comm field has no spaces here)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# ------------------------------------------------------------ inputs
+# The zones of the shipped config, as "name absolute-path" lines.
+ZONES=$(awk -v dir="$SRCDIR/conf" '
+	/^[ \t]*zone:/ { z = $2; sub(/\.$/, "", z) }
+	/^[ \t]*file:/ && z != "" { f = $2; if (f !~ /^\//) f = dir "/" f; print z, f; z = "" }
+' "$SRCDIR/conf/plinkfwd.conf")
+[ -n "$ZONES" ] || { echo "run.sh: no zone: in conf/plinkfwd.conf" >&2; exit 1; }
+
+# local.queries: every (owner, type) in the demo zones, then one missing name
+# per nine of them, shuffled with a fixed seed so runs are comparable.
+: >"$W/local.raw"
+while read -r z f; do
+	{ echo "\$ORIGIN $z."; cat "$f"; } | ldns-read-zone /dev/stdin 2>/dev/null |
+		awk '$4 != "RRSIG" && $4 != "NSEC" { print $1, $4 }' | sort -u >>"$W/local.raw"
+done <<<"$ZONES"
+n=$(wc -l <"$W/local.raw")
+i=0
+while read -r z f; do
+	for k in $(seq 1 $(((n / 9) / $(echo "$ZONES" | wc -l) + 1))); do
+		echo "missing-$k.$z. A" >>"$W/local.raw"
+		i=$((i + 1))
+	done
+done <<<"$ZONES"
+awk 'BEGIN { srand(42) } { print rand() "\t" $0 }' "$W/local.raw" | sort -n | cut -f2- >"$W/local.queries"
+cp "$W/local.queries" "$OUT/local.queries"
+
+# ------------------------------------------------------------ servers
+start_plinkfwd() { # CONF
+	$PIN_SERVER "$PLINKFWD" -f -c "$1" >>"$W/plinkfwd.log" 2>&1 &
+	SERVER_PID=$!
+	PIDS+=("$SERVER_PID")
+	wait_dns 127.0.0.1 "$PORT"
+}
+
+start_unbound() { # EXTRA-CONFIG
+	cat >"$W/unbound.conf" <<EOF
+server:
+    interface: 127.0.0.1@$PORT
+    port: $PORT
+    interface-automatic: no
+    do-daemonize: no
+    username: ""
+    chroot: ""
+    directory: "$W"
+    pidfile: "$W/unbound.pid"
+    use-syslog: no
+    logfile: ""
+    verbosity: 0
+    num-threads: 1
+    so-reuseport: no
+    access-control: 127.0.0.0/8 allow
+    do-not-query-localhost: no
+    qname-minimisation: no
+    minimal-responses: yes
+    module-config: "iterator"
+remote-control:
+    control-enable: no
+$1
+EOF
+	$PIN_SERVER unbound -d -c "$W/unbound.conf" >>"$W/unbound.log" 2>&1 &
+	SERVER_PID=$!
+	PIDS+=("$SERVER_PID")
+	wait_dns 127.0.0.1 "$PORT"
+}
+
+stop_server() {
+	kill "$SERVER_PID" 2>/dev/null
+	wait "$SERVER_PID" 2>/dev/null
+	SERVER_PID=
+}
+
+# measure LABEL SERVER QUERYFILE  -> appends a table row to $W/rows
+measure() {
+	local label=$1 server=$2 qf=$3 out t0 t1
+	# warm-up: fills caches, faults pages in, settles the CPU frequency
+	$PIN_CLIENT dnsperf -s 127.0.0.1 -p "$PORT" -d "$qf" -l 2 -c "$CLIENTS" >/dev/null 2>&1
+	t0=$(cpu_ticks "$SERVER_PID")
+	out=$($PIN_CLIENT dnsperf -s 127.0.0.1 -p "$PORT" -d "$qf" -l "$SECS" -c "$CLIENTS" 2>&1)
+	t1=$(cpu_ticks "$SERVER_PID")
+	printf '%s\n' "$out" >"$OUT/dnsperf-$label-$server.txt"
+	local completed lost qps lat
+	completed=$(printf '%s\n' "$out" | sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p')
+	lost=$(printf '%s\n' "$out" | sed -n 's/.*Queries lost: *\([0-9]*\).*/\1/p')
+	qps=$(printf '%s\n' "$out" | sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p')
+	lat=$(printf '%s\n' "$out" | sed -n 's/.*Average Latency (s): *\([0-9.]*\).*/\1/p')
+	awk -v l="$label" -v s="$server" -v c="${completed:-0}" -v lo="${lost:-?}" -v q="${qps:-0}" \
+		-v lat="${lat:-0}" -v d="$((t1 - t0))" -v hz="$CLK_TCK" 'BEGIN {
+		cpu = (c > 0) ? d / hz / c * 1e6 : 0
+		printf "%s\t%s\t%.0f\t%.1f\t%.2f\t%d\t%s\t%.2f\n", l, s, q, lat * 1e6, cpu, c, lo, d / hz
+	}' >>"$W/rows"
+}
+
+: >"$W/rows"
+
+# ---- workload 1: local-zone answers
+{
+	printf 'server:\n    listen: 127.0.0.1@%s\n    workers: 1\n    cloud: none\n    log-level: warning\n' "$PORT"
+	while read -r z f; do printf 'zone: %s\n    file: %s\n' "$z" "$f"; done <<<"$ZONES"
+} >"$W/plinkfwd-local.conf"
+start_plinkfwd "$W/plinkfwd-local.conf" && measure local plinkfwd "$W/local.queries"
+stop_server
+
+auth=""
+while read -r z f; do
+	auth="${auth}auth-zone:
+    name: \"$z\"
+    zonefile: \"$f\"
+    for-downstream: yes
+    for-upstream: no
+    fallback-enabled: no
+"
+done <<<"$ZONES"
+start_unbound "$auth" && measure local unbound "$W/local.queries"
+stop_server
+
+# ---- workload 2: forwarded answers
+mkdir -p "$W/nsd"
+cat >"$W/nsd/nsd.conf" <<EOF
+server:
+    ip-address: $NSD_ADDR@$NSD_PORT
+    username: ""
+    chroot: ""
+    zonesdir: "$W/nsd"
+    database: ""
+    pidfile: "$W/nsd/nsd.pid"
+    xfrdfile: "$W/nsd/xfrd.state"
+    zonelistfile: "$W/nsd/zone.list"
+    xfrdir: "$W/nsd"
+    server-count: 1
+    verbosity: 0
+remote-control:
+    control-enable: no
+zone:
+    name: forward.test
+    zonefile: "$BENCH_DIR/forward.test.zone"
+EOF
+$PIN_CLIENT nsd -d -c "$W/nsd/nsd.conf" >>"$W/nsd.log" 2>&1 &
+PIDS+=("$!")
+wait_dns "$NSD_ADDR" "$NSD_PORT" || exit 1
+
+cat >"$W/plinkfwd-forward.conf" <<EOF
+server:
+    listen: 127.0.0.1@$PORT
+    workers: 1
+    cloud: none
+    log-level: warning
+upstream: default
+    server: $NSD_ADDR@$NSD_PORT
+EOF
+start_plinkfwd "$W/plinkfwd-forward.conf" && measure forward plinkfwd "$BENCH_DIR/forward.queries"
+stop_server
+
+fwd="forward-zone:
+    name: \".\"
+    forward-addr: $NSD_ADDR@$NSD_PORT"
+start_unbound "$fwd" && measure forward unbound "$BENCH_DIR/forward.queries"
+stop_server
+start_unbound "server:
+    cache-max-ttl: 0
+    cache-max-negative-ttl: 0
+    prefetch: no
+$fwd" && measure forward unbound-nocache "$BENCH_DIR/forward.queries"
+stop_server
+
+# ------------------------------------------------------------ report
+{
+	echo "## plinkfwd vs unbound, dnsperf on loopback"
+	echo
+	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "- machine: $NCPU CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), kernel $(uname -r)"
+	echo "- plinkfwd: $("$PLINKFWD" --version 2>&1 | head -n 1); $(unbound -V 2>/dev/null | head -n 1); NSD $(nsd -v 2>&1 | sed -n 's/^NSD version //p'); dnsperf $(dnsperf -h 2>&1 | sed -n 's/^Version //p')"
+	echo "- network namespace: $NETNS; pinning: $PINNING"
+	echo "- each row: ${SECS} s of dnsperf -c $CLIENTS (after a 2 s warm-up), UDP, one server thread"
+	echo "- local: $(wc -l <"$W/local.queries") queries from the demo zones (10% missing names); forward: 1000 names via NSD"
+	echo
+	echo "| workload | server | QPS | avg latency (µs) | server CPU per answer (µs) | completed | lost | server CPU (s) |"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|"
+	awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$W/rows"
+	echo
+	echo "| workload | plinkfwd / unbound QPS | plinkfwd / unbound CPU per answer |"
+	echo "|---|---:|---:|"
+	awk -F'\t' '
+		{ qps[$1 "/" $2] = $3; cpu[$1 "/" $2] = $5 }
+		END {
+			n = split("local/unbound forward/unbound forward/unbound-nocache", ref, " ")
+			for (i = 1; i <= n; i++) {
+				split(ref[i], p, "/")
+				a = p[1] "/plinkfwd"
+				if (!(a in qps) || !(ref[i] in qps) || qps[ref[i]] == 0 || cpu[ref[i]] == 0) continue
+				printf "| %s (vs %s) | %.2f | %.2f |\n", p[1], p[2], qps[a] / qps[ref[i]], cpu[a] / cpu[ref[i]]
+			}
+		}' "$W/rows"
+	echo
+	echo "unbound in the forward workload answers from its cache after the first pass over the"
+	echo "1000 names; the unbound-nocache row (cache-max-ttl: 0) sends every query upstream."
+} | tee "$OUT/results.md"

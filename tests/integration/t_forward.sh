@@ -1,0 +1,323 @@
+# t_forward.sh -- forwarding to upstream groups: routing (default, privatelink
+# catalogue, admin rules), TC -> TCP, TCP clients, failover on timeout,
+# SERVFAIL/REFUSED and ICMP, the query budget, reply validation (ID,
+# question), empty groups and source-port randomisation.
+#
+# Upstreams are real servers on loopback: NSD (default group), Knot (azure
+# group), ldns-testns (scripted TC and wrong-ID replies) and responder.py
+# (peers/forward/), a scripted server that logs every query it receives with
+# its transport and source port.
+. "$(dirname "$0")/lib.sh"
+
+PEERS=$LIBDIR/peers/forward
+RESPONDER="python3 $PEERS/responder.py"
+UP_TIMEOUT=500
+Q_TIMEOUT=1500
+
+# start_responder NAME ADDR MODE [ARGS...]  responder.py on ADDR port 5301;
+# the queries it sees go to $T/NAME-queries.log.
+start_responder() {
+	local name=$1 addr=$2 mode=$3 i
+	shift 3
+	spawn "$name" $RESPONDER --listen "$addr" --port 5301 --mode "$mode" \
+		--log "$T/$name-queries.log" --pidfile "$T/$name.pid" "$@"
+	for ((i = 0; i < 50; i++)); do
+		[ -s "$T/$name.pid" ] && return 0
+		sleep 0.1
+	done
+	diag "responder $name ($mode on $addr) did not start"
+	return 1
+}
+
+# queries NAME [PROTO]  number of queries responder NAME received (over PROTO)
+queries() {
+	[ -f "$T/$1-queries.log" ] || { echo 0; return; }
+	grep -c "^${2:-}" "$T/$1-queries.log"
+}
+
+# timed_q NAME [TYPE] [ARGS...]  q, with the elapsed milliseconds in Q_MS
+timed_q() {
+	local t0
+	t0=$(now_ms)
+	q "$@" +time=5
+	Q_MS=$(($(now_ms) - t0))
+}
+
+# ------------------------------------------------------------ peers
+ok "NSD (default group) starts" start_nsd 127.0.0.11@5301 \
+	public.test="$PEERS/public.test.zone" \
+	privatelink.blob.core.windows.net="$PEERS/privatelink.blob.core.windows.net.public.zone"
+ok "Knot (azure group) starts" start_knot 127.0.0.12@5301 \
+	privatelink.blob.core.windows.net="$PEERS/privatelink.blob.core.windows.net.zone"
+# Started by hand (not start_testns) for a line-buffered -v log to inspect.
+spawn testns-tc stdbuf -oL ldns-testns -v -p 5302 "$PEERS/tc.testns"
+ok "ldns-testns TC server starts" wait_port 5302 udp 5
+TESTNS_TC_LOG=$T/testns-tc.log
+ok "ldns-testns wrong-ID server starts" start_testns 5303 "$PEERS/noid.testns"
+ok "responder onprem starts" start_responder onprem 127.0.0.13 answer --addr 198.51.100.33
+ok "responder good starts" start_responder good 127.0.0.14 answer --addr 192.0.2.14
+ok "responder silent starts" start_responder silent 127.0.0.15 silent
+ok "responder servfail starts" start_responder servfail 127.0.0.16 servfail
+ok "responder refused starts" start_responder refused 127.0.0.17 refused
+ok "responder silent2 starts" start_responder silent2 127.0.0.18 silent
+ok "responder silent3 starts" start_responder silent3 127.0.0.22 silent
+ok "responder silent4 starts" start_responder silent4 127.0.0.23 silent
+ok "responder badfirst starts" start_responder badfirst 127.0.0.19 badfirst --addr 192.0.2.19
+ok "responder bigtc starts" start_responder bigtc 127.0.0.20 tc --addr 192.0.2.120 --records 40
+if [ "$HAVE_IPV6" = 1 ]; then
+	ok "responder v6 starts" start_responder v6 ::1 answer --addr 192.0.2.66
+fi
+
+# Nothing listens on 127.0.0.21@5301: a query there draws ICMP port unreachable.
+# workers: 1 so that the per-worker rotation and log rate limit are the whole story.
+cat >"$T/forward.conf" <<EOF
+server:
+    listen: 127.0.0.1@$PORT
+    workers: 1
+    cloud: AzureCloud
+    upstream-timeout: $UP_TIMEOUT
+    query-timeout: $Q_TIMEOUT
+upstream: azure
+    server: 127.0.0.12@5301
+upstream: default
+    server: 127.0.0.11@5301
+upstream: onprem
+    server: 127.0.0.13@5301
+upstream: tc
+    server: 127.0.0.1@5302
+upstream: noid
+    server: 127.0.0.1@5303
+    server: 127.0.0.14@5301
+upstream: flaky
+    server: 127.0.0.15@5301
+    server: 127.0.0.14@5301
+upstream: lame
+    server: 127.0.0.16@5301
+    server: 127.0.0.17@5301
+    server: 127.0.0.14@5301
+upstream: icmp
+    server: 127.0.0.21@5301
+    server: 127.0.0.14@5301
+upstream: dead
+    server: 127.0.0.16@5301
+    server: 127.0.0.17@5301
+upstream: black
+    server: 127.0.0.15@5301
+    server: 127.0.0.18@5301
+    server: 127.0.0.22@5301
+    server: 127.0.0.23@5301
+upstream: bad
+    server: 127.0.0.19@5301
+upstream: big
+    server: 127.0.0.20@5301
+upstream: v6
+    server: [::1]@5301
+upstream: empty
+forward: corp.test
+    to: onprem
+forward: testns.test
+    to: tc
+forward: noid.testns.test
+    to: noid
+forward: flaky.test
+    to: flaky
+forward: lame.test
+    to: lame
+forward: icmp.test
+    to: icmp
+forward: dead.test
+    to: dead
+forward: black.test
+    to: black
+forward: bad.test
+    to: bad
+forward: big.test
+    to: big
+forward: v6.test
+    to: v6
+forward: empty.test
+    to: empty
+EOF
+[ "$HAVE_IPV6" = 1 ] || sed -i '/^upstream: v6/,/^upstream: empty/{/server:/d}' "$T/forward.conf"
+ok "plinkfwd starts with the forwarding config" start_plinkfwd "$T/forward.conf"
+
+# ------------------------------------------------------------ routing
+q www.public.test A
+is "$Q_STATUS" NOERROR "default group: answered"
+is "$Q_ANSWER" "www.public.test. 300 IN A 192.0.2.11" "default group: NSD's record"
+ok "default group: the upstream's AA is passed on" q_flag aa
+q nope.public.test A
+is "$Q_STATUS" NXDOMAIN "default group: NXDOMAIN passed on"
+like "$Q_AUTHORITY" '^public\.test\. [0-9]+ IN SOA ns1\.public\.test\. ' "default group: NXDOMAIN with the upstream SOA"
+q alias.public.test A
+like "$Q_ANSWER" '^alias\.public\.test\. [0-9]+ IN CNAME www\.public\.test\.$' "default group: CNAME passed on"
+# NSD echoes the question's case (and compresses the owner to it).
+q WwW.PuBlIc.TeSt A
+is "$Q_ANSWER" "WwW.PuBlIc.TeSt. 300 IN A 192.0.2.11" "mixed-case query forwarded and accepted"
+
+# The same privatelink name has a public copy on NSD and the private one on
+# Knot; the catalogue must send it to the azure group.
+R=$(dig @127.0.0.11 -p 5301 +short +norec myacct.privatelink.blob.core.windows.net A)
+is "$R" "192.0.2.200" "(the default group's server would answer 192.0.2.200)"
+q myacct.privatelink.blob.core.windows.net A
+is "$Q_ANSWER" "myacct.privatelink.blob.core.windows.net. 10 IN A 10.1.2.3" \
+	"catalogue: privatelink.blob.core.windows.net goes to the azure group (Knot's data)"
+q MyAcct.PrivateLink.Blob.Core.Windows.Net A
+like "$Q_ANSWER" ' IN A 10\.1\.2\.3$' "catalogue: matched case-insensitively"
+
+q host.corp.test A
+is "$Q_ANSWER" "host.corp.test. 300 IN A 198.51.100.33" "admin forward rule: its group answers"
+is "$(queries onprem udp)" 1 "admin forward rule: one UDP query reached the onprem server"
+
+# ------------------------------------------------------------ source ports and IDs
+q a1.corp.test A
+q a2.corp.test A
+q a3.corp.test A
+ports=$(awk '{ print $2 }' "$T/onprem-queries.log" | sort -u | wc -l)
+is "$ports" 4 "four forwarded queries came from four different source ports"
+ids=$(awk '{ print $5 }' "$T/onprem-queries.log" | sort -u | wc -l)
+ok "upstream query IDs vary ($ids distinct of 4)" test "$ids" -ge 3
+q a4.corp.test A
+is "$Q_ANSWER" "a4.corp.test. 300 IN A 198.51.100.33" "client gets its answer whatever ID went upstream"
+last_id=$(tail -n 1 "$T/onprem-queries.log" | awk '{ print $5 }')
+diag "client ID $Q_ID, upstream ID $last_id"
+
+# ------------------------------------------------------------ TCP
+mark=$(wc -l <"$TESTNS_TC_LOG")
+q tc.testns.test A
+is "$Q_STATUS" NOERROR "TC from upstream: answered"
+is "$Q_ANSWER" "tc.testns.test. 3600 IN A 192.0.2.77" "TC from upstream: the TCP answer (only TCP has the record)"
+not_ok "TC from upstream: client's answer has TC clear" q_flag tc
+tail -n +"$((mark + 1))" "$TESTNS_TC_LOG" >"$T/tc-since.txt"
+like "$(grep -E '^query [0-9]+: id [0-9]+: (UDP|TCP)' "$T/tc-since.txt" | awk '{ print $5 }' | tr '\n' ' ')" \
+	'^UDP TCP $' "TC from upstream: ldns-testns saw UDP, then TCP"
+
+q b1.big.test A +ignore
+is "$Q_STATUS" NOERROR "TC, 670-byte TCP answer: answered"
+is "$Q_ANCOUNT" 40 "TC, 670-byte TCP answer: 40 records fit EDNS 1232"
+q b2.big.test A +noedns +ignore
+ok "TC, 670-byte answer to a client without EDNS: TC set for the client" q_flag tc
+q b3.big.test A +noedns +tcp
+is "$Q_ANCOUNT" 40 "same over TCP from the client: all 40 records"
+is "$(queries bigtc tcp)/$(queries bigtc udp)" "3/2" "bigtc: 2 UDP queries then TCP retries, the TCP client over TCP only"
+
+before_udp=$(queries onprem udp)
+q tcpclient.corp.test A +tcp
+is "$Q_ANSWER" "tcpclient.corp.test. 300 IN A 198.51.100.33" "TCP client: answered"
+is "$(queries onprem tcp)" 1 "TCP client: forwarded over TCP"
+is "$(queries onprem udp)" "$before_udp" "TCP client: no UDP query upstream"
+q www.public.test A +tcp
+is "$Q_ANSWER" "www.public.test. 300 IN A 192.0.2.11" "TCP client to NSD over TCP"
+
+# ------------------------------------------------------------ failover
+# flaky: silent + good.  The first server rotates, so of two queries one
+# starts at the silent server and waits one upstream timeout.
+timed_q one.flaky.test A
+ms1=$Q_MS
+st1=$Q_STATUS/$Q_ANSWER
+timed_q two.flaky.test A
+ms2=$Q_MS
+is "$st1" "NOERROR/one.flaky.test. 300 IN A 192.0.2.14" "timeout failover: first query answered by the second server"
+is "$Q_STATUS/$Q_ANSWER" "NOERROR/two.flaky.test. 300 IN A 192.0.2.14" "timeout failover: second query answered"
+slow=$((ms1 > ms2 ? ms1 : ms2))
+fast=$((ms1 > ms2 ? ms2 : ms1))
+ok "timeout failover: one query waited about upstream-timeout ($ms1 ms, $ms2 ms)" \
+	test "$slow" -ge $((UP_TIMEOUT - 50)) -a "$slow" -lt $((UP_TIMEOUT + 700)) -a "$fast" -lt 400
+is "$(queries silent udp)" 1 "timeout failover: the silent server was asked once"
+
+# lame: SERVFAIL, REFUSED, good.  Whatever the start, no waiting.
+for n in 1 2 3; do
+	timed_q "l$n.lame.test" A
+	is "$Q_STATUS/$Q_ANSWER" "NOERROR/l$n.lame.test. 300 IN A 192.0.2.14" "SERVFAIL/REFUSED: next server (query $n)"
+	ok "SERVFAIL/REFUSED: failover without waiting ($Q_MS ms)" test "$Q_MS" -lt 400
+done
+
+for n in 1 2; do
+	timed_q "i$n.icmp.test" A
+	is "$Q_STATUS/$Q_ANSWER" "NOERROR/i$n.icmp.test. 300 IN A 192.0.2.14" "port unreachable: next server (query $n)"
+	ok "port unreachable: failover without waiting ($Q_MS ms)" test "$Q_MS" -lt 400
+done
+
+# ------------------------------------------------------------ all servers fail
+timed_q x.dead.test A
+is "$Q_STATUS" SERVFAIL "every server SERVFAIL/REFUSED: SERVFAIL"
+ok "every server SERVFAIL/REFUSED: at once ($Q_MS ms)" test "$Q_MS" -lt 400
+like "$Q_QUESTION" '^x\.dead\.test\. IN A$' "SERVFAIL echoes the question"
+
+# black: four silent servers x 500 ms > the 1500 ms budget
+mark=$(log_mark)
+timed_q y.black.test A
+is "$Q_STATUS" SERVFAIL "all servers silent: SERVFAIL"
+ok "all servers silent: SERVFAIL near query-timeout ($Q_MS ms, budget $Q_TIMEOUT)" \
+	test "$Q_MS" -ge $((Q_TIMEOUT - 100)) -a "$Q_MS" -lt $((Q_TIMEOUT + 1000))
+ok "all servers silent: logged" wait_log 'every server of upstream group black failed for y\.black\.test' 2 "$mark"
+timed_q y.black.test A +tcp
+is "$Q_STATUS" SERVFAIL "all servers silent, TCP client: SERVFAIL"
+ok "all servers silent, TCP client: within budget ($Q_MS ms)" test "$Q_MS" -lt $((Q_TIMEOUT + 1000))
+
+# ------------------------------------------------------------ reply validation
+# badfirst sends, before the right reply: wrong ID, wrong name, wrong type,
+# wrong class, QR clear, a 5-byte packet.  All must be ignored.  The right
+# reply echoes the question in swapped case: names match case-insensitively.
+timed_q check.bad.test A
+is "$Q_STATUS/$Q_ANSWER" "NOERROR/CHECK.BAD.TEST. 300 IN A 192.0.2.19" "bad replies ignored, the right one (in other case) accepted"
+ok "bad replies ignored without waiting for a timeout ($Q_MS ms)" test "$Q_MS" -lt 400
+# ldns-testns without copy_id answers with ID 0: never accepted.
+timed_q noid.testns.test A
+a1=$Q_ANSWER
+timed_q noid.testns.test A
+is "$a1" "noid.testns.test. 300 IN A 192.0.2.14" "wrong-ID reply ignored: answer from the other server (1)"
+is "$Q_ANSWER" "noid.testns.test. 300 IN A 192.0.2.14" "wrong-ID reply ignored: answer from the other server (2)"
+unlike "$a1
+$Q_ANSWER" '192\.0\.2\.66' "the wrong-ID reply's data never reaches the client"
+
+# ------------------------------------------------------------ IPv6 upstream
+if [ "$HAVE_IPV6" = 1 ]; then
+	q x.v6.test A
+	is "$Q_ANSWER" "x.v6.test. 300 IN A 192.0.2.66" "IPv6 upstream server"
+else
+	skip "IPv6 upstream server" "no ::1 in this namespace"
+fi
+
+# ------------------------------------------------------------ empty group
+mark=$(log_mark)
+q a.empty.test A
+is "$Q_STATUS" REFUSED "group with no server: REFUSED"
+like "$Q_QUESTION" '^a\.empty\.test\. IN A$' "REFUSED echoes the question"
+ok "group with no server: logged" wait_log 'no server in upstream group empty for a\.empty\.test' 2 "$mark"
+for n in 1 2 3 4 5; do q "b$n.empty.test" A; done
+is "$Q_STATUS" REFUSED "group with no server: still REFUSED"
+n=$(log_since "$mark" | grep -c 'no server in upstream group empty')
+is "$n" 1 "group with no server: warning rate-limited (1 line for 6 queries)"
+q c.empty.test A +tcp
+is "$Q_STATUS" REFUSED "group with no server, TCP client: REFUSED"
+
+# ------------------------------------------------------------ still healthy
+q www.public.test A
+is "$Q_ANSWER" "www.public.test. 300 IN A 192.0.2.11" "still forwarding after all of the above"
+ok "plinkfwd still running" plinkfwd_alive
+
+# ------------------------------------------------------------ in flight across reload and stop
+# A pending query holds the snapshot it started with: a reload in the middle
+# must not free the config its server list lives in.
+dig @127.0.0.1 -p "$PORT" +norec +time=5 +tries=1 z.black.test A >"$T/inflight1.txt" 2>&1 &
+dpid=$!
+sleep 0.3
+mark=$(log_mark)
+sighup_plinkfwd
+wait "$dpid"
+like "$(cat "$T/inflight1.txt")" 'status: SERVFAIL' "query in flight across a reload: completed (SERVFAIL after its budget)"
+ok "reload with a query in flight: still running" plinkfwd_alive
+q www.public.test A
+is "$Q_ANSWER" "www.public.test. 300 IN A 192.0.2.11" "after the reload: still forwarding"
+
+# Stopping with queries in flight: they get no answer, nothing leaks (the
+# sanitizer build turns a leak into a non-zero exit status).
+dig @127.0.0.1 -p "$PORT" +norec +time=3 +tries=1 w.black.test A >/dev/null 2>&1 &
+dig @127.0.0.1 -p "$PORT" +norec +time=3 +tries=1 +tcp w.black.test A >/dev/null 2>&1 &
+sleep 0.3
+stop_plinkfwd
+is "$PLINKFWD_RC" 0 "stop with queries in flight: clean exit"
+wait
+
+done_testing
