@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arm_sync.h"
 #include "config.h"
 #include "log.h"
 #include "snapshot.h"
@@ -44,13 +45,61 @@ static int same_listen(const struct cfg *a, const struct cfg *b)
 	return 1;
 }
 
+/* ARM sync hands over its complete zone list; serve it from now on. */
+static void daemon_arm_publish(void *ctx, const struct route_zone *zones, size_t n)
+{
+	struct daemon *d = ctx;
+	char err[512] = "";
+	struct snapshot *cur = daemon_acquire(d);
+	struct snapshot *s = snapshot_with_arm(cur, zones, n, err, sizeof(err));
+	snapshot_unref(cur);
+	if (!s) {
+		log_err("arm: cannot publish synced zones, previous ones keep serving: %s", err);
+		return;
+	}
+	daemon_publish(d, s);
+	log_debug("arm: published %zu synced zone(s), generation %llu", n,
+		  (unsigned long long)s->generation);
+}
+
+int daemon_arm_apply(struct daemon *d)
+{
+	struct snapshot *cur = daemon_acquire(d);
+	const struct cfg *cfg = cur->cfg;
+	int rc = 0;
+
+	/* A reload may change anything in arm:; rebuilding the sync is simple
+	 * and its zones keep serving meanwhile (they are in the snapshot). */
+	if (d->arm) {
+		arm_sync_free(d->arm);
+		d->arm = NULL;
+	}
+	if (cfg->arm) {
+		d->arm = arm_sync_new(d->base, cfg->arm, (int)cfg->cloud, cfg->state_dir,
+				      daemon_arm_publish, d);
+		if (!d->arm) {
+			rc = -1;
+		} else {
+			arm_sync_load_state(d->arm);
+			arm_sync_start(d->arm);
+		}
+	}
+	snapshot_unref(cur);
+	return rc;
+}
+
 int daemon_reload(struct daemon *d)
 {
 	char err[512] = "";
+	struct cfg *cfg = NULL;
 	struct snapshot *cur = daemon_acquire(d);
-	/* ARM zones survive a reload: they are not in any file */
-	struct snapshot *s = snapshot_build(d->cfgpath, cur->zones + cur->nfile_zones,
-					    cur->nzones - cur->nfile_zones, err, sizeof(err));
+	struct snapshot *s = NULL;
+	if (cfg_load(d->cfgpath, &cfg, err, sizeof(err)) == 0) {
+		/* ARM zones survive a reload (they are in no file) unless the
+		 * arm: clause is gone */
+		size_t narm = cfg->arm ? cur->nzones - cur->nfile_zones : 0;
+		s = snapshot_build_cfg(cfg, cur->zones + cur->nfile_zones, narm, err, sizeof(err));
+	}
 	if (!s) {
 		d->reloads_failed++;
 		snprintf(d->last_reload_error, sizeof(d->last_reload_error), "%s", err);
@@ -69,5 +118,7 @@ int daemon_reload(struct daemon *d)
 	d->last_reload_error[0] = '\0';
 	log_info("reloaded %s (generation %llu, %zu zones)", d->cfgpath,
 		 (unsigned long long)s->generation, s->nzones);
+	if (daemon_arm_apply(d) != 0)
+		log_err("reload: ARM sync could not be restarted; synced zones keep serving as they are");
 	return 0;
 }

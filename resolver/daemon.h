@@ -43,5 +43,9 @@ void daemon_publish(struct daemon *d, struct snapshot *s);
 /* Re-read the config file and publish it; on any error log it with
  * file:line, keep the current snapshot and return -1.  Main thread only. */
 int daemon_reload(struct daemon *d);
+/* Start (or restart, or stop) ARM sync to match the current config: loads
+ * persisted zones from state-dir, then syncs now and every interval.
+ * Main thread only; 0 or -1 (logged). */
+int daemon_arm_apply(struct daemon *d);
 
 #endif

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "arm_sync.h"
 #include "common.h"
 #include "config.h"
 #include "daemon.h"
@@ -52,6 +53,14 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	case SIGHUP:
 		log_info("SIGHUP: reloading %s", d->cfgpath);
 		daemon_reload(d);
+		break;
+	case SIGUSR1:
+		if (d->arm) {
+			log_info("SIGUSR1: syncing ARM zones now");
+			arm_sync_trigger(d->arm, NULL);
+		} else {
+			log_info("SIGUSR1: no arm: clause configured, nothing to sync");
+		}
 		break;
 	case SIGTERM:
 	case SIGINT:
@@ -202,6 +211,8 @@ int main(int argc, char **argv)
 			log_err("worker %d: cannot create thread", i);
 			goto out;
 		}
+	if (daemon_arm_apply(&d) != 0)
+		goto out;
 	log_info("plinkfwd %s serving with %d worker(s), %zu zone(s), config %s", PACKAGE_VERSION,
 		 d.nworkers, snap->nzones, cfgpath);
 	if (ready_fd >= 0) {
@@ -221,6 +232,8 @@ out:
 				worker_destroy(&d.workers[i]);
 		free(d.workers);
 	}
+	if (d.arm)
+		arm_sync_free(d.arm);
 	for (size_t i = 0; i < FWD_ARRAY_LEN(sigs); i++)
 		if (sigs[i])
 			event_free(sigs[i]);
