@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -105,6 +106,24 @@ static int daemonize(int *ready_fd)
 	return 0;
 }
 
+/*
+ * Every forwarded query holds a socket (its own random source port), so
+ * workers x max-pending plus TCP clients can exceed the usual 1024 file
+ * limit.  Raise the soft limit as far as needed and allowed.
+ */
+static void raise_nofile(const struct cfg *cfg)
+{
+	struct rlimit rl;
+	int workers = cfg->workers > 0 ? cfg->workers : 1;
+	rlim_t want = (rlim_t)workers * (rlim_t)(cfg->max_pending + cfg->tcp_max_conns + 64) + 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+		log_warn("open file limit %llu is below the %llu that workers x max-pending may need",
+			 (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+}
+
 static int write_pidfile(const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -170,6 +189,7 @@ int main(int argc, char **argv)
 		log_use_syslog(1, "plinkfwd");
 
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile(snap->cfg);
 	evthread_use_pthreads();
 
 	struct daemon d;

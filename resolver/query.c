@@ -118,6 +118,13 @@ void query_upstream_done(void *ctx, const struct client *cl, enum upstream_statu
 			listener_send(w->lst, cl, buf, n);
 			return;
 		}
+		/* upstream flags are kept, but the client asked us, and we
+		 * recurse (by forwarding): RA tells it so */
+		if (!(reply[3] & WIRE_RA) && len <= sizeof(w->scratch)) {
+			memcpy(w->scratch, reply, len);
+			w->scratch[3] |= (uint8_t)WIRE_RA;
+			reply = w->scratch;
+		}
 		listener_send(w->lst, cl, reply, len);
 		return;
 	}

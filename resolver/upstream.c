@@ -12,12 +12,13 @@
  *
  * Design choices:
  *  - Query buffer: each slot embeds UP_QBUF (512) bytes, which holds every
- *    ordinary query (a full 255-byte name, EDNS, a cookie, RFC 8467 padding
- *    to 468).  A longer query (large EDNS options, mostly from TCP clients)
- *    gets one allocation for its lifetime instead of a refusal: refusing a
- *    legal query would be a wrong answer, and the case is rare enough that
- *    the allocation does not matter.  The buffer keeps two bytes in front of
- *    the query for the TCP length prefix, so a TCP attempt writes one block.
+ *    ordinary query (a full 255-byte name, EDNS, a cookie, RFC 8467
+ *    padding in 128-byte blocks).  A longer query (large EDNS options,
+ *    mostly from TCP clients) gets one allocation for its lifetime instead
+ *    of a refusal: refusing a legal query would be a wrong answer, and the
+ *    case is rare enough that the allocation does not matter.  The buffer
+ *    keeps two bytes in front of the query for the TCP length prefix, so a
+ *    TCP attempt writes one block.
  *  - Source port: a new UDP socket per attempt, connect()ed to the server;
  *    the kernel binds it to a random port of its ephemeral range (Linux
  *    picks the port at random).  Choosing ports ourselves over 1024-65535
@@ -32,9 +33,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <event2/event.h>

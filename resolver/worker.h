@@ -39,6 +39,7 @@ struct worker {
 	struct listener *lst;
 	struct upstream *up;
 	struct worker_stats stats;
+	uint8_t scratch[65535];       /* a reply being adjusted on its way out */
 };
 
 /*

@@ -314,10 +314,13 @@ is "$Q_ANSWER" "www.public.test. 300 IN A 192.0.2.11" "after the reload: still f
 # Stopping with queries in flight: they get no answer, nothing leaks (the
 # sanitizer build turns a leak into a non-zero exit status).
 dig @127.0.0.1 -p "$PORT" +norec +time=3 +tries=1 w.black.test A >/dev/null 2>&1 &
+dpid=$!
 dig @127.0.0.1 -p "$PORT" +norec +time=3 +tries=1 +tcp w.black.test A >/dev/null 2>&1 &
+dpid2=$!
 sleep 0.3
 stop_plinkfwd
 is "$PLINKFWD_RC" 0 "stop with queries in flight: clean exit"
-wait
+# only these two: a bare wait would also wait for every peer
+wait "$dpid" "$dpid2"
 
 done_testing
