@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 struct tcp_conn;
@@ -27,6 +28,14 @@ struct client {
 	uint16_t id;                     /* the client's query ID */
 	uint16_t udp_limit;              /* reply size limit (UDP) */
 	uint64_t start_us;               /* arrival time, for latency */
+	/* UDP on a wildcard address: where the query was sent, so that the
+	 * answer leaves from that same address (IP_PKTINFO/IPV6_PKTINFO);
+	 * a client drops answers from any other source. */
+	uint8_t has_local;
+	union {
+		struct in_pktinfo v4;
+		struct in6_pktinfo v6;
+	} local;
 };
 
 #endif

@@ -33,8 +33,12 @@
 struct udp_sock {
 	struct listener *l;
 	int fd;
+	int family;
+	int pktinfo;      /* bound to a wildcard address: track local addresses */
 	struct event *ev;
 };
+
+#define CTL_SIZE 64 /* room for one in6_pktinfo control message */
 
 struct tcp_lsock {
 	struct listener *l;
@@ -70,6 +74,8 @@ struct listener {
 	struct mmsghdr rmsg[UDP_BATCH];
 	struct iovec riov[UDP_BATCH];
 	struct sockaddr_storage raddr[UDP_BATCH];
+	uint8_t rctl[UDP_BATCH][CTL_SIZE];
+	uint8_t sctl[UDP_BATCH][CTL_SIZE];
 	struct mmsghdr smsg[UDP_BATCH];
 	struct iovec siov[UDP_BATCH];
 	uint8_t rbuf[UDP_BATCH][UDP_BUFSZ];
@@ -107,6 +113,52 @@ fail: {
 
 /* ------------------------------------------------------------------ UDP */
 
+static int is_wildcard(const struct cfg_addr *a)
+{
+	if (a->ss.ss_family == AF_INET)
+		return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr);
+}
+
+/* Remember the destination address of a datagram (wildcard sockets only). */
+static void read_pktinfo(struct msghdr *mh, struct client *cl)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+			memcpy(&cl->local.v4, CMSG_DATA(cm), sizeof(cl->local.v4));
+			cl->local.v4.ipi_spec_dst = cl->local.v4.ipi_addr;
+			cl->local.v4.ipi_ifindex = 0;
+			cl->has_local = AF_INET;
+		} else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
+			memcpy(&cl->local.v6, CMSG_DATA(cm), sizeof(cl->local.v6));
+			cl->has_local = AF_INET6;
+		}
+	}
+}
+
+/* Ask the kernel to send from the address the query came to. */
+static void put_pktinfo(struct msghdr *mh, const struct client *cl, uint8_t *ctl)
+{
+	struct cmsghdr *cm;
+	memset(ctl, 0, CTL_SIZE);
+	mh->msg_control = ctl;
+	if (cl->has_local == AF_INET) {
+		mh->msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
+		cm = CMSG_FIRSTHDR(mh);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+		memcpy(CMSG_DATA(cm), &cl->local.v4, sizeof(cl->local.v4));
+	} else {
+		mh->msg_controllen = CMSG_SPACE(sizeof(struct in6_pktinfo));
+		cm = CMSG_FIRSTHDR(mh);
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+		memcpy(CMSG_DATA(cm), &cl->local.v6, sizeof(cl->local.v6));
+	}
+}
+
 static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct udp_sock *us = arg;
@@ -122,6 +174,10 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			l->rmsg[i].msg_hdr.msg_namelen = sizeof(l->raddr[i]);
 			l->rmsg[i].msg_hdr.msg_iov = &l->riov[i];
 			l->rmsg[i].msg_hdr.msg_iovlen = 1;
+			if (us->pktinfo) {
+				l->rmsg[i].msg_hdr.msg_control = l->rctl[i];
+				l->rmsg[i].msg_hdr.msg_controllen = CTL_SIZE;
+			}
 		}
 		int n = recvmmsg(fd, l->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
@@ -143,6 +199,9 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			cl.id = len >= 2 ? wire_get16(l->rbuf[i]) : 0;
 			cl.udp_limit = WIRE_MIN_UDP;
 			cl.start_us = now;
+			cl.has_local = 0;
+			if (us->pktinfo)
+				read_pktinfo(&l->rmsg[i].msg_hdr, &cl);
 			w->stats.queries_udp++;
 			size_t rlen = query_handle(w, l->rbuf[i], len, &cl, l->sbuf[out], UDP_BUFSZ, &fwd);
 			if (rlen == 0)
@@ -154,6 +213,8 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			l->smsg[out].msg_hdr.msg_namelen = l->rmsg[i].msg_hdr.msg_namelen;
 			l->smsg[out].msg_hdr.msg_iov = &l->siov[out];
 			l->smsg[out].msg_hdr.msg_iovlen = 1;
+			if (cl.has_local)
+				put_pktinfo(&l->smsg[out].msg_hdr, &cl, l->sctl[out]);
 			out++;
 		}
 		int sent = 0;
@@ -247,6 +308,7 @@ static void tcp_read_cb(struct bufferevent *bev, void *arg)
 		cl.id = wire_get16(l->tcp_in);
 		cl.udp_limit = 0;
 		cl.start_us = fwd_now_us();
+		cl.has_local = 0; /* TCP answers leave from the accepted socket */
 		w->stats.queries_tcp++;
 		size_t rlen = query_handle(w, l->tcp_in, mlen, &cl, l->tcp_out + 2, WIRE_MAX_MSG, &fwd);
 		if (rlen > 0) {
@@ -334,9 +396,18 @@ static void tcp_accept_cb(evutil_socket_t lfd, short what, void *arg)
 void listener_send(struct listener *l, const struct client *cl, const uint8_t *msg, size_t len)
 {
 	if (cl->transport == CLIENT_UDP) {
-		if (sendto(cl->fd, msg, len, MSG_DONTWAIT, (const struct sockaddr *)&cl->addr,
-			   cl->addrlen) < 0)
-			log_debug("sendto: %s", strerror(errno));
+		struct msghdr mh;
+		struct iovec iov = {(void *)msg, len};
+		uint8_t ctl[CTL_SIZE];
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_name = (void *)&cl->addr;
+		mh.msg_namelen = cl->addrlen;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		if (cl->has_local)
+			put_pktinfo(&mh, cl, ctl);
+		if (sendmsg(cl->fd, &mh, MSG_DONTWAIT) < 0)
+			log_debug("sendmsg: %s", strerror(errno));
 		return;
 	}
 	struct tcp_conn *c = cl->conn;
@@ -393,6 +464,15 @@ struct listener *listener_new(struct worker *w, const struct cfg *cfg)
 		}
 		l->udp[l->nudp].l = l;
 		l->udp[l->nudp].fd = ufd;
+		l->udp[l->nudp].family = a->ss.ss_family;
+		if (is_wildcard(a)) {
+			int one = 1;
+			l->udp[l->nudp].pktinfo = 1;
+			if (a->ss.ss_family == AF_INET)
+				setsockopt(ufd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+			else
+				setsockopt(ufd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+		}
 		l->udp[l->nudp].ev = event_new(w->base, ufd, EV_READ | EV_PERSIST, udp_read_cb, &l->udp[l->nudp]);
 		l->nudp++;
 		if (!l->udp[l->nudp - 1].ev || event_add(l->udp[l->nudp - 1].ev, NULL) < 0)
