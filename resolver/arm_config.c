@@ -547,3 +547,82 @@ int arm_cfg_zone_wanted(const struct arm_cfg *ac, const char *zone)
 			return 1;
 	return 0;
 }
+
+/* Azure SDK for Go, sdk/azcore/cloud/cloud.go (a copy of ARM's
+ * metadata/endpoints document); trailing slashes normalised away. */
+static const char *arm_cfg_cloud_arm(int cloud)
+{
+	switch (cloud) {
+	case CLOUD_AZURE:
+		return "https://management.azure.com";
+	case CLOUD_USGOV:
+		return "https://management.usgovcloudapi.net";
+	case CLOUD_CHINA:
+		return "https://management.chinacloudapi.cn";
+	}
+	return NULL;
+}
+
+static const char *arm_cfg_cloud_login(int cloud)
+{
+	switch (cloud) {
+	case CLOUD_AZURE:
+		return "https://login.microsoftonline.com";
+	case CLOUD_USGOV:
+		return "https://login.microsoftonline.us";
+	case CLOUD_CHINA:
+		return "https://login.chinacloudapi.cn";
+	}
+	return NULL;
+}
+
+static const char *arm_cfg_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return (v != NULL && *v != '\0') ? v : NULL;
+}
+
+int arm_cfg_endpoints(const struct arm_cfg *ac, int cloud, struct arm_endpoints *ep, char *err,
+		      size_t errlen)
+{
+	int c = ac->cloud >= 0 ? ac->cloud : cloud;
+
+	memset(ep, 0, sizeof(*ep));
+	ep->arm = ac->arm_endpoint ? ac->arm_endpoint : arm_cfg_cloud_arm(c);
+	/* The audience stays the cloud's even when arm-endpoint: points
+	 * elsewhere (a proxy, a test server): tokens are for ARM itself. */
+	ep->audience = ac->audience ? ac->audience : arm_cfg_cloud_arm(c);
+	ep->imds = ac->imds_endpoint ? ac->imds_endpoint : "http://169.254.169.254";
+	ep->login = ac->login_endpoint;
+	ep->tenant_id = ac->tenant_id;
+	ep->client_id = ac->client_id;
+	if (ac->auth == ARM_AUTH_WORKLOAD_IDENTITY) {
+		if (ep->login == NULL)
+			ep->login = arm_cfg_env("AZURE_AUTHORITY_HOST");
+		if (ep->tenant_id == NULL)
+			ep->tenant_id = arm_cfg_env("AZURE_TENANT_ID");
+		if (ep->client_id == NULL)
+			ep->client_id = arm_cfg_env("AZURE_CLIENT_ID");
+		ep->federated_token_file = ac->federated_token_file
+						   ? ac->federated_token_file
+						   : arm_cfg_env("AZURE_FEDERATED_TOKEN_FILE");
+		if (ep->tenant_id == NULL || ep->client_id == NULL || ep->federated_token_file == NULL) {
+			arm_cfg_errf(err, errlen,
+				     "arm: auth: workload-identity needs a tenant (tenant-id: or "
+				     "AZURE_TENANT_ID), a client id (client-id: or AZURE_CLIENT_ID) and a "
+				     "token file (federated-token-file: or AZURE_FEDERATED_TOKEN_FILE)");
+			return -1;
+		}
+	}
+	if (ep->login == NULL && ac->auth != ARM_AUTH_MANAGED_IDENTITY)
+		ep->login = arm_cfg_cloud_login(c);
+	if (ep->arm == NULL || ep->audience == NULL ||
+	    (ac->auth != ARM_AUTH_MANAGED_IDENTITY && ep->login == NULL)) {
+		arm_cfg_errf(err, errlen,
+			     "arm: no cloud to take endpoints from (server: cloud is none); set "
+			     "arm-cloud:, or arm-endpoint:, audience: and login-endpoint:");
+		return -1;
+	}
+	return 0;
+}

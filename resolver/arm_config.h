@@ -72,6 +72,26 @@ void arm_cfg_free(struct arm_cfg *ac);
  * allocation failure. */
 struct arm_cfg *arm_cfg_dup(const struct arm_cfg *ac);
 
+/*
+ * Endpoints and identity with the cloud's defaults applied (arm-cloud:, or
+ * cloud when that is absent) and, for workload identity, the webhook's
+ * environment: AZURE_AUTHORITY_HOST, AZURE_TENANT_ID, AZURE_CLIENT_ID,
+ * AZURE_FEDERATED_TOKEN_FILE (config keys win).  The strings are borrowed
+ * from ac, the environment or static tables.
+ */
+struct arm_endpoints {
+	const char *arm;        /* ARM base URL */
+	const char *login;      /* Entra authority host; NULL for managed identity */
+	const char *audience;   /* token audience (scope = audience + "/.default") */
+	const char *imds;
+	const char *tenant_id;
+	const char *client_id;
+	const char *federated_token_file;
+};
+/* 0, or -1 with the missing piece explained in err. */
+int arm_cfg_endpoints(const struct arm_cfg *ac, int cloud, struct arm_endpoints *ep, char *err,
+		      size_t errlen);
+
 /* fallback: setting for a synced zone (lower-case, no trailing dot). */
 int arm_cfg_zone_fallback(const struct arm_cfg *ac, const char *zone);
 /* 1 if zone (lower-case, no trailing dot) passes zone-filter:, else 0. */

@@ -12,7 +12,9 @@
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "arm_records.h"
 #include "common.h"
 #include "log.h"
 
@@ -230,6 +232,8 @@ static size_t arm_http_write_cb(char *data, size_t size, size_t nmemb, void *arg
 	struct arm_http_req *r = arg;
 	size_t n = size * nmemb;
 
+	if (n == 0)
+		return 0;
 	if (r->len + n > ARM_HTTP_MAX_BODY) {
 		r->too_big = 1;
 		return 0;
@@ -352,8 +356,12 @@ int arm_http_request(struct arm_http *h, const char *url, const char *const *hea
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "plinkfwd/" PACKAGE_VERSION);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (h->ca_file != NULL)
+	if (h->ca_file != NULL) {
+		/* ca-file replaces the system store; the built-in CA directory
+		 * would otherwise still be trusted as well. */
 		curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
+		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+	}
 	if (flags & ARM_HTTP_NOPROXY)
 		curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
 	if (body != NULL) {
@@ -377,4 +385,63 @@ nomem_req:
 nomem:
 	log_err("arm: out of memory starting an HTTP request");
 	return FWD_ENOMEM;
+}
+
+/* ---------------------------------------------------------------- URLs */
+
+/* A resource id as a URL path: reject what could change the request,
+ * percent-encode anything unusual. */
+int arm_http_path_escape(struct arm_buf *b, const char *id)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	if (strncasecmp(id, "/subscriptions/", 15) != 0 || strstr(id, "/../") != NULL ||
+	    strstr(id, "/./") != NULL)
+		return FWD_EINVAL;
+	for (const char *p = id; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("-._~/()!$&'*+,;=:@", c) != NULL) {
+			arm_buf_add(b, (const char *)p, 1);
+		} else {
+			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+			if (c == '?' || c == '#' || c < 0x20)
+				return FWD_EINVAL;
+			arm_buf_add(b, e, 3);
+		}
+	}
+	return 0;
+}
+
+/* nextLink must point at the ARM endpoint we were configured with: the
+ * bearer token goes with it.  ":443" and no port are the same thing. */
+int arm_http_same_origin(const char *a, const char *b)
+{
+	CURLU *ua = curl_url(), *ub = curl_url();
+	char *sa = NULL, *sb = NULL, *ha = NULL, *hb = NULL, *pa = NULL, *pb = NULL;
+	int same = 0;
+
+	if (ua == NULL || ub == NULL)
+		goto out;
+	if (curl_url_set(ua, CURLUPART_URL, a, 0) != CURLUE_OK ||
+	    curl_url_set(ub, CURLUPART_URL, b, 0) != CURLUE_OK)
+		goto out;
+	if (curl_url_get(ua, CURLUPART_SCHEME, &sa, 0) != CURLUE_OK ||
+	    curl_url_get(ub, CURLUPART_SCHEME, &sb, 0) != CURLUE_OK ||
+	    curl_url_get(ua, CURLUPART_HOST, &ha, 0) != CURLUE_OK ||
+	    curl_url_get(ub, CURLUPART_HOST, &hb, 0) != CURLUE_OK ||
+	    curl_url_get(ua, CURLUPART_PORT, &pa, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+	    curl_url_get(ub, CURLUPART_PORT, &pb, CURLU_DEFAULT_PORT) != CURLUE_OK)
+		goto out;
+	same = strcasecmp(sa, sb) == 0 && strcasecmp(ha, hb) == 0 && strcmp(pa, pb) == 0;
+out:
+	curl_free(sa);
+	curl_free(sb);
+	curl_free(ha);
+	curl_free(hb);
+	curl_free(pa);
+	curl_free(pb);
+	curl_url_cleanup(ua);
+	curl_url_cleanup(ub);
+	return same;
 }

@@ -19,6 +19,7 @@
 
 struct event_base;
 struct arm_http;
+struct arm_buf;
 
 struct arm_http_result {
 	long status;           /* HTTP status; 0 when no response arrived */
@@ -54,6 +55,22 @@ void arm_http_free(struct arm_http *h);
  */
 int arm_http_request(struct arm_http *h, const char *url, const char *const *headers,
 		     const char *body, size_t len, int flags, arm_http_done_fn done, void *arg);
+
+/*
+ * 1 when URLs a and b have the same scheme, host and port (an explicit
+ * default port equals none: "https://h:443/x" matches "https://h").  A
+ * nextLink must pass this against the ARM endpoint before the bearer token
+ * is sent to it.
+ */
+int arm_http_same_origin(const char *a, const char *b);
+
+/*
+ * Append an ARM resource id to b as a URL path: bytes outside the RFC 3986
+ * path set are percent-encoded; FWD_EINVAL (nothing sensible appended) for
+ * an id that does not start with /subscriptions/ or holds "/../", "?", "#"
+ * or control bytes.
+ */
+int arm_http_path_escape(struct arm_buf *b, const char *id);
 
 /* Requests started and not yet finished. */
 size_t arm_http_pending(const struct arm_http *h);

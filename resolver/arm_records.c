@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "common.h"
+#include "log.h"
 
 /* ---------------------------------------------------------------- buffer */
 
@@ -539,4 +540,226 @@ void arm_records_soa_default(struct arm_buf *out)
 	/* The values Azure puts in every new private zone (SDK recordings). */
 	arm_buf_puts(out, "@\t3600\tIN\tSOA\tazureprivatedns.net. azureprivatedns-host.microsoft.com. "
 			  "1 3600 300 2419200 10\n");
+}
+
+/* ---------------------------------------------------------------- zones */
+
+int arm_rrsets_add(struct arm_rrsets *z, const cJSON *rs, char *err, size_t errlen)
+{
+	uint16_t type;
+	int rc = arm_records_type(rs, &type);
+	size_t before;
+
+	if (rc == FWD_ENOENT) {
+		z->nskipped++;
+		return 0;
+	}
+	if (rc == 0 && type == ARM_RR_SOA) {
+		if (z->soa.len > 0) {
+			arm_rec_errf(err, errlen, "two SOA record sets");
+			return FWD_EPARSE;
+		}
+		rc = arm_records_rrset(rs, &z->soa, err, errlen);
+		if (rc == 0)
+			z->nsets++;
+		return rc;
+	}
+	/* rc == FWD_EPARSE falls through: arm_records_rrset says why. */
+	before = z->text.len;
+	rc = arm_records_rrset(rs, &z->text, err, errlen);
+	if (rc == FWD_ENOENT) {
+		z->nskipped++;
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	z->nsets++;
+	if (z->text.len == before)
+		return 0;
+	if (z->nents == z->cap) {
+		size_t cap = z->cap ? z->cap * 2 : 256;
+		struct arm_ent *ne = realloc(z->ents, cap * sizeof(*ne));
+		if (ne == NULL)
+			return FWD_ENOMEM;
+		z->ents = ne;
+		z->cap = cap;
+	}
+	z->ents[z->nents].off = before;
+	z->ents[z->nents].len = z->text.len - before;
+	z->ents[z->nents].type = type;
+	z->nents++;
+	return 0;
+}
+
+void arm_rrsets_free(struct arm_rrsets *z)
+{
+	arm_buf_free(&z->text);
+	arm_buf_free(&z->soa);
+	free(z->ents);
+	z->ents = NULL;
+	z->nents = z->cap = 0;
+}
+
+/* Owner-name table entry for merging several sources of one zone. */
+struct arm_owner {
+	const char *name;
+	size_t len;
+	uint32_t mask_all;    /* types from every source so far */
+	uint32_t mask_before; /* types from the sources before last_src */
+	size_t last_src;
+};
+
+static uint32_t arm_type_bit(uint16_t t)
+{
+	for (size_t i = 0; i < FWD_ARRAY_LEN(arm_records_types); i++)
+		if (arm_records_types[i].type == t)
+			return 1u << i;
+	return 1u << 31;
+}
+
+uint64_t arm_records_hash(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static int arm_records_merge(const char *zone, const struct arm_rrsets *const *sets, size_t n,
+			     struct arm_buf *out)
+{
+	const uint32_t cname = arm_type_bit(ARM_RR_CNAME);
+	size_t total = 0, cap = 16, dropped = 0;
+	struct arm_owner *tab;
+
+	for (size_t i = 0; i < n; i++)
+		total += sets[i]->nents;
+	while (cap < total * 2)
+		cap *= 2;
+	tab = calloc(cap, sizeof(*tab));
+	if (tab == NULL)
+		return FWD_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct arm_rrsets *src = sets[i];
+		for (size_t k = 0; k < src->nents; k++) {
+			const struct arm_ent *e = &src->ents[k];
+			const char *line = src->text.p + e->off;
+			size_t olen = strcspn(line, "\t");
+			size_t slot = (size_t)arm_records_hash(line, olen) & (cap - 1);
+			uint32_t bit = arm_type_bit(e->type), before;
+			struct arm_owner *o;
+
+			while (tab[slot].name != NULL &&
+			       !(tab[slot].len == olen && memcmp(tab[slot].name, line, olen) == 0))
+				slot = (slot + 1) & (cap - 1);
+			o = &tab[slot];
+			if (o->name == NULL) {
+				o->name = line;
+				o->len = olen;
+				o->last_src = i;
+			}
+			if (o->last_src != i) {
+				o->mask_before = o->mask_all;
+				o->last_src = i;
+			}
+			before = o->mask_before;
+			if ((before & bit) || (bit == cname && before) || (before & cname)) {
+				if (dropped++ < 20)
+					log_warn("arm: zone %s: record set '%.*s' (type %u) from %s conflicts "
+						 "with an earlier subscription's; dropped",
+						 zone, (int)olen, line, e->type, src->source ? src->source : "?");
+				continue;
+			}
+			o->mask_all |= bit;
+			arm_buf_add(out, line, e->len);
+		}
+	}
+	if (dropped > 20)
+		log_warn("arm: zone %s: %zu conflicting record sets dropped in all", zone, dropped);
+	free(tab);
+	return out->oom ? FWD_ENOMEM : 0;
+}
+
+int arm_records_zone_text(const char *zone, const struct arm_rrsets *const *sets, size_t n,
+			  struct arm_buf *out)
+{
+	const struct arm_buf *soa = NULL;
+
+	for (size_t i = 0; i < n && soa == NULL; i++)
+		if (sets[i]->soa.len > 0)
+			soa = &sets[i]->soa;
+	arm_buf_printf(out, "$ORIGIN %s.\n", zone);
+	if (soa != NULL) {
+		arm_buf_add(out, soa->p, soa->len);
+	} else {
+		log_info("arm: zone %s has no SOA record set in ARM; serving a synthesized SOA "
+			 "(Azure's defaults)",
+			 zone);
+		arm_records_soa_default(out);
+	}
+	if (n == 1) {
+		if (sets[0]->text.len > 0)
+			arm_buf_add(out, sets[0]->text.p, sets[0]->text.len);
+	} else if (n > 1 && arm_records_merge(zone, sets, n, out) < 0) {
+		return FWD_ENOMEM;
+	}
+	return out->oom ? FWD_ENOMEM : 0;
+}
+
+int arm_records_id_part(const char *id, const char *key, char *out, size_t cap)
+{
+	size_t kl = strlen(key);
+	const char *p = id;
+
+	while ((p = strchr(p, '/')) != NULL) {
+		p++;
+		if (strncasecmp(p, key, kl) == 0 && p[kl] == '/') {
+			const char *v = p + kl + 1, *e = strchr(v, '/');
+			size_t n = e ? (size_t)(e - v) : strlen(v);
+			if (n == 0 || n >= cap)
+				return -1;
+			for (size_t i = 0; i < n; i++)
+				out[i] = (char)((v[i] >= 'A' && v[i] <= 'Z') ? v[i] - 'A' + 'a' : v[i]);
+			out[n] = '\0';
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* A zone name fit to be a DNS name and a file name. */
+int arm_records_zone_name_ok(const char *z)
+{
+	size_t n = strlen(z);
+
+	if (n == 0 || n > 253 || z[0] == '.' || z[n - 1] == '.' || strstr(z, "..") != NULL)
+		return 0;
+	for (; *z; z++) {
+		char c = *z;
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+/* ARM's error envelope {"error": {"code", "message"}}. */
+void arm_records_error(const char *body, size_t len, char *code, size_t ccap, char *msg, size_t mcap)
+{
+	cJSON *j = len ? cJSON_ParseWithLength(body, len) : NULL;
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "code");
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+
+	snprintf(code, ccap, "%s", cJSON_IsString(c) ? c->valuestring : "(no error code)");
+	if (cJSON_IsString(m)) {
+		size_t n = strcspn(m->valuestring, "\r\n");
+		snprintf(msg, mcap, "%.*s", (int)(n > 400 ? 400 : n), m->valuestring);
+	} else {
+		snprintf(msg, mcap, "(%zu-byte body without an ARM error message)", len);
+	}
+	cJSON_Delete(j);
 }

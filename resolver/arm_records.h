@@ -74,6 +74,65 @@ int arm_records_rrset(const struct cJSON *rs, struct arm_buf *out, char *err, si
  */
 void arm_records_soa_default(struct arm_buf *out);
 
+/* One record set's lines inside arm_rrsets.text. */
+struct arm_ent {
+	size_t off, len;
+	uint16_t type;
+};
+
+/*
+ * The record sets of one zone resource, as zone file text, filled page by
+ * page with arm_rrsets_add().  Declared and owned by the caller (zeroed to
+ * start); arm_rrsets_free() releases the buffers.  source (borrowed: the
+ * resource id) names it in log lines.
+ */
+struct arm_rrsets {
+	const char *source;
+	struct arm_buf text;   /* record lines, the SOA excluded */
+	struct arm_buf soa;    /* the SOA line, if ARM had one */
+	struct arm_ent *ents;  /* where each record set's lines are in text */
+	size_t nents, cap;
+	size_t nsets;          /* record sets converted */
+	size_t nskipped;       /* record sets of types we do not serve */
+};
+
+/* Add one record set; 0, or FWD_EPARSE / FWD_ENOMEM with err. */
+int arm_rrsets_add(struct arm_rrsets *z, const struct cJSON *rs, char *err, size_t errlen);
+void arm_rrsets_free(struct arm_rrsets *z);
+
+/*
+ * Append the zone text for zone (lower-case, no trailing dot) to out:
+ * "$ORIGIN zone.", the SOA (the first source's that has one, else
+ * arm_records_soa_default(), logged), then the records of sets[0..n)
+ * merged in that order: for the same owner and type the earlier source
+ * wins, and a CNAME never joins other data at an owner from another source
+ * (each dropped set is logged).  0 or FWD_ENOMEM.
+ */
+int arm_records_zone_text(const char *zone, const struct arm_rrsets *const *sets, size_t n,
+			  struct arm_buf *out);
+
+/* 1 when z (lower-case, no trailing dot) is a DNS name usable as a file
+ * name too: letters, digits, '-', '_' and non-empty labels. */
+int arm_records_zone_name_ok(const char *z);
+
+/*
+ * ARM's error envelope {"error": {"code", "message"}} from a failed
+ * response, for log lines: the code, and the message's first line (at most
+ * 400 bytes); placeholders when absent.
+ */
+void arm_records_error(const char *body, size_t len, char *code, size_t ccap, char *msg,
+		       size_t mcap);
+
+/* 64-bit FNV-1a of p[0..n): zone text change detection, merge table. */
+uint64_t arm_records_hash(const char *p, size_t n);
+
+/*
+ * The value after "/<key>/" in an ARM resource id (key matched without
+ * regard to case), lower-cased, into out.  0, or -1 when absent or longer
+ * than cap - 1.
+ */
+int arm_records_id_part(const char *id, const char *key, char *out, size_t cap);
+
 /*
  * A JSON integer that may also arrive as a numeric string; 0 or FWD_EPARSE
  * when absent, not integral, or outside [lo, hi].  Shared with arm_auth.c

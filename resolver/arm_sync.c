@@ -18,7 +18,6 @@
 #include "arm_sync.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
@@ -36,7 +35,6 @@
 #include "arm_http.h"
 #include "arm_records.h"
 #include "common.h"
-#include "config.h"
 #include "log.h"
 #include "zone.h"
 
@@ -44,25 +42,31 @@
 #define ARM_SYNC_MAX_PAGES 100000   /* per job: a nextLink loop guard */
 #define ARM_SYNC_BACKOFF_CAP_MS 60000
 #define ARM_SYNC_MAX_STATE_FILE (512u * 1024u * 1024u)
+#define ARM_BUILD_KEPT (-100)       /* build_rc: not rebuilt, discovery failed */
 
 /* ---------------------------------------------------------------- types */
 
-struct arm_ent {            /* one record set's lines inside arm_src.text */
-	size_t off, len;
-	uint16_t type;
+struct arm_pub {            /* a published zone */
+	char *name;
+	struct zone *zone;        /* one reference */
+	uint64_t hash;            /* of the zone text body */
+	int fallback_public;
+	uint8_t *subs;            /* per subscription: the zone came from it */
 };
 
 struct arm_src {            /* one zone resource in one subscription */
 	char *id;           /* resource id, as ARM gave it */
 	char *zone;         /* lower-case, no trailing dot */
 	size_t sub;         /* index into cfg->subscriptions */
-	struct arm_buf text; /* record lines, the SOA excluded */
-	struct arm_buf soa;
-	struct arm_ent *ents;
-	size_t nents, cap;
-	size_t nsets, nskipped;
+	struct arm_rrsets rr; /* the record sets as zone file text */
 	int listed;         /* a record-listing job was started */
 	int failed;
+	int finished;       /* its listing job is over (ok or not) */
+	size_t idx;         /* position in the round's sorted srcs */
+	/* On the first source of a zone, once every source is finished: */
+	int built;          /* the zone was built (or found unchanged / failed) */
+	int build_rc;       /* 1 new copy in np, 0 unchanged, <0 failed */
+	struct arm_pub np;
 };
 
 enum arm_job_kind { ARM_JOB_ZONES = 1, ARM_JOB_RECORDS };
@@ -93,14 +97,6 @@ struct arm_round {
 	struct arm_job **jobs;    /* every job, for freeing */
 	size_t njobs, jobcap;
 	int any_failed;
-};
-
-struct arm_pub {            /* a published zone */
-	char *name;
-	struct zone *zone;        /* one reference */
-	uint64_t hash;            /* of the zone text body */
-	int fallback_public;
-	uint8_t *subs;            /* per subscription: the zone came from it */
 };
 
 struct arm_sync {
@@ -140,144 +136,11 @@ static void arm_round_start(struct arm_sync *s, const char *only);
 
 /* ---------------------------------------------------------------- helpers */
 
-static uint64_t arm_fnv(const char *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static void arm_lower(char *p)
 {
 	for (; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
-}
-
-/* A zone name fit to be a DNS name and a file name. */
-static int arm_zone_name_ok(const char *z)
-{
-	size_t n = strlen(z);
-
-	if (n == 0 || n > 253 || z[0] == '.' || z[n - 1] == '.' || strstr(z, "..") != NULL)
-		return 0;
-	for (; *z; z++) {
-		char c = *z;
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-		      c == '.'))
-			return 0;
-	}
-	return 1;
-}
-
-/* "text" of a value between "/<key>/" and the next '/' in a resource id,
- * case-insensitive on the key; copies at most cap-1 bytes, lower-cased. */
-static int arm_id_part(const char *id, const char *key, char *out, size_t cap)
-{
-	size_t kl = strlen(key);
-	const char *p = id;
-
-	while ((p = strchr(p, '/')) != NULL) {
-		p++;
-		if (strncasecmp(p, key, kl) == 0 && p[kl] == '/') {
-			const char *v = p + kl + 1, *e = strchr(v, '/');
-			size_t n = e ? (size_t)(e - v) : strlen(v);
-			if (n == 0 || n >= cap)
-				return -1;
-			memcpy(out, v, n);
-			out[n] = '\0';
-			arm_lower(out);
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/* A resource id as a URL path: reject what could change the request,
- * percent-encode anything unusual. */
-static int arm_id_to_path(struct arm_buf *b, const char *id)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	if (strncasecmp(id, "/subscriptions/", 15) != 0 || strstr(id, "/../") != NULL ||
-	    strstr(id, "/./") != NULL)
-		return -1;
-	for (const char *p = id; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    strchr("-._~/()!$&'*+,;=:@", c) != NULL) {
-			arm_buf_add(b, (const char *)p, 1);
-		} else {
-			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-			if (c == '?' || c == '#' || c < 0x20)
-				return -1;
-			arm_buf_add(b, e, 3);
-		}
-	}
-	return 0;
-}
-
-/* nextLink must point at the ARM endpoint we were configured with: the
- * bearer token goes with it.  ":443" and no port are the same thing. */
-static int arm_same_origin(const char *a, const char *b)
-{
-	CURLU *ua = curl_url(), *ub = curl_url();
-	char *sa = NULL, *sb = NULL, *ha = NULL, *hb = NULL, *pa = NULL, *pb = NULL;
-	int same = 0;
-
-	if (ua == NULL || ub == NULL)
-		goto out;
-	if (curl_url_set(ua, CURLUPART_URL, a, 0) != CURLUE_OK ||
-	    curl_url_set(ub, CURLUPART_URL, b, 0) != CURLUE_OK)
-		goto out;
-	if (curl_url_get(ua, CURLUPART_SCHEME, &sa, 0) != CURLUE_OK ||
-	    curl_url_get(ub, CURLUPART_SCHEME, &sb, 0) != CURLUE_OK ||
-	    curl_url_get(ua, CURLUPART_HOST, &ha, 0) != CURLUE_OK ||
-	    curl_url_get(ub, CURLUPART_HOST, &hb, 0) != CURLUE_OK ||
-	    curl_url_get(ua, CURLUPART_PORT, &pa, CURLU_DEFAULT_PORT) != CURLUE_OK ||
-	    curl_url_get(ub, CURLUPART_PORT, &pb, CURLU_DEFAULT_PORT) != CURLUE_OK)
-		goto out;
-	same = strcasecmp(sa, sb) == 0 && strcasecmp(ha, hb) == 0 && strcmp(pa, pb) == 0;
-out:
-	curl_free(sa);
-	curl_free(sb);
-	curl_free(ha);
-	curl_free(hb);
-	curl_free(pa);
-	curl_free(pb);
-	curl_url_cleanup(ua);
-	curl_url_cleanup(ub);
-	return same;
-}
-
-static const char *arm_cloud_arm(int cloud)
-{
-	switch (cloud) {
-	case CLOUD_AZURE:
-		return "https://management.azure.com";
-	case CLOUD_USGOV:
-		return "https://management.usgovcloudapi.net";
-	case CLOUD_CHINA:
-		return "https://management.chinacloudapi.cn";
-	}
-	return NULL;
-}
-
-static const char *arm_cloud_login(int cloud)
-{
-	switch (cloud) {
-	case CLOUD_AZURE:
-		return "https://login.microsoftonline.com";
-	case CLOUD_USGOV:
-		return "https://login.microsoftonline.us";
-	case CLOUD_CHINA:
-		return "https://login.chinacloudapi.cn";
-	}
-	return NULL;
 }
 
 /* ---------------------------------------------------------------- published set */
@@ -294,6 +157,15 @@ static void arm_pub_clear(struct arm_pub *p)
 static int arm_pub_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct arm_pub *)a)->name, ((const struct arm_pub *)b)->name);
+}
+
+static const struct arm_pub *arm_pub_lookup(const struct arm_sync *s, const char *name)
+{
+	struct arm_pub key = {.name = (char *)name};
+
+	if (s->npubs == 0)
+		return NULL;
+	return bsearch(&key, s->pubs, s->npubs, sizeof(*s->pubs), arm_pub_cmp);
 }
 
 static void arm_publish_now(struct arm_sync *s)
@@ -394,14 +266,14 @@ static long arm_source_sub(const struct arm_sync *s, const char *id)
 {
 	char sub[128], rg[128];
 
-	if (arm_id_part(id, "subscriptions", sub, sizeof(sub)) < 0)
+	if (arm_records_id_part(id, "subscriptions", sub, sizeof(sub)) < 0)
 		return -1;
 	for (size_t i = 0; i < s->cfg->nsubscriptions; i++) {
 		if (strcmp(s->cfg->subscriptions[i], sub) != 0)
 			continue;
 		if (s->cfg->nresource_groups == 0)
 			return (long)i;
-		if (arm_id_part(id, "resourcegroups", rg, sizeof(rg)) < 0)
+		if (arm_records_id_part(id, "resourcegroups", rg, sizeof(rg)) < 0)
 			return -1;
 		for (size_t k = 0; k < s->cfg->nresource_groups; k++)
 			if (strcmp(s->cfg->resource_groups[k], rg) == 0)
@@ -449,7 +321,7 @@ static int arm_state_load_one(struct arm_sync *s, const char *fname, struct arm_
 		return 0;
 	memcpy(zone, fname, flen - 5);
 	zone[flen - 5] = '\0';
-	if (!arm_zone_name_ok(zone) || !arm_cfg_zone_wanted(s->cfg, zone))
+	if (!arm_records_zone_name_ok(zone) || !arm_cfg_zone_wanted(s->cfg, zone))
 		return 0;
 	snprintf(path, sizeof(path), "%s/%s", s->state_dir, fname);
 	text = arm_read_file(path, &len);
@@ -509,7 +381,7 @@ static int arm_state_load_one(struct arm_sync *s, const char *fname, struct arm_
 		return FWD_ENOMEM;
 	}
 	out->zone = z;
-	out->hash = arm_fnv(body, len - (size_t)(body - text));
+	out->hash = arm_records_hash(body, len - (size_t)(body - text));
 	out->fallback_public = arm_cfg_zone_fallback(s->cfg, zone);
 	out->subs = subs;
 	free(text);
@@ -578,9 +450,11 @@ static void arm_src_free(struct arm_src *src)
 		return;
 	free(src->id);
 	free(src->zone);
-	arm_buf_free(&src->text);
-	arm_buf_free(&src->soa);
-	free(src->ents);
+	arm_rrsets_free(&src->rr);
+	if (src->np.zone != NULL)
+		zone_unref(src->np.zone);
+	free(src->np.name);
+	free(src->np.subs);
 	free(src);
 }
 
@@ -786,71 +660,7 @@ static uint64_t arm_backoff_ms(int attempt)
 	return base / 2 + fwd_random_u32() % (base / 2 + 1);
 }
 
-/* ARM's error envelope {"error": {"code", "message"}}. */
-static void arm_error_text(const struct arm_http_result *res, char *code, size_t ccap, char *msg,
-			   size_t mcap)
-{
-	cJSON *j = res->len ? cJSON_Parse(res->body) : NULL;
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "code");
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
-
-	snprintf(code, ccap, "%s", cJSON_IsString(c) ? c->valuestring : "(no error code)");
-	if (cJSON_IsString(m)) {
-		size_t n = strcspn(m->valuestring, "\r\n");
-		snprintf(msg, mcap, "%.*s", (int)(n > 400 ? 400 : n), m->valuestring);
-	} else {
-		snprintf(msg, mcap, "(%zu-byte body without an ARM error message)", res->len);
-	}
-	cJSON_Delete(j);
-}
-
 /* ---------------------------------------------------------------- pages */
-
-static int arm_src_add_set(struct arm_src *src, const cJSON *rs, char *err, size_t errlen)
-{
-	uint16_t type;
-	int rc = arm_records_type(rs, &type);
-	size_t before;
-
-	if (rc == FWD_ENOENT) {
-		src->nskipped++;
-		return 0;
-	}
-	if (rc == 0 && type == ARM_RR_SOA) {
-		if (src->soa.len > 0) {
-			snprintf(err, errlen, "two SOA record sets");
-			return FWD_EPARSE;
-		}
-		rc = arm_records_rrset(rs, &src->soa, err, errlen);
-		src->nsets++;
-		return rc == FWD_ENOENT ? 0 : rc;
-	}
-	before = src->text.len;
-	rc = arm_records_rrset(rs, &src->text, err, errlen);
-	if (rc == FWD_ENOENT) {
-		src->nskipped++;
-		return 0;
-	}
-	if (rc < 0)
-		return rc;
-	src->nsets++;
-	if (src->text.len == before)
-		return 0;
-	if (src->nents == src->cap) {
-		size_t cap = src->cap ? src->cap * 2 : 256;
-		struct arm_ent *ne = realloc(src->ents, cap * sizeof(*ne));
-		if (ne == NULL)
-			return FWD_ENOMEM;
-		src->ents = ne;
-		src->cap = cap;
-	}
-	src->ents[src->nents].off = before;
-	src->ents[src->nents].len = src->text.len - before;
-	src->ents[src->nents].type = type;
-	src->nents++;
-	return 0;
-}
 
 static int arm_round_add_src(struct arm_sync *s, struct arm_job *j, const cJSON *item)
 {
@@ -876,14 +686,14 @@ static int arm_round_add_src(struct arm_sync *s, struct arm_job *j, const cJSON 
 	arm_lower(name);
 	if (n > 0 && name[n - 1] == '.')
 		name[n - 1] = '\0';
-	if (!arm_zone_name_ok(name)) {
+	if (!arm_records_zone_name_ok(name)) {
 		log_warn("arm: zone '%s' in subscription %s is not a usable DNS name; skipped", name,
 			 s->cfg->subscriptions[j->sub]);
 		return 0;
 	}
 	if (!arm_cfg_zone_wanted(s->cfg, name))
 		return 0;
-	if (arm_id_part(ji->valuestring, "subscriptions", sub, sizeof(sub)) < 0 ||
+	if (arm_records_id_part(ji->valuestring, "subscriptions", sub, sizeof(sub)) < 0 ||
 	    strcmp(sub, s->cfg->subscriptions[j->sub]) != 0 || strchr(ji->valuestring, '?') != NULL) {
 		log_warn("arm: zone %s has id '%s' outside subscription %s; skipped", name,
 			 ji->valuestring, s->cfg->subscriptions[j->sub]);
@@ -936,7 +746,7 @@ static int arm_job_page(struct arm_sync *s, struct arm_job *j, const struct arm_
 		if (j->kind == ARM_JOB_ZONES)
 			rc = arm_round_add_src(s, j, item);
 		else
-			rc = arm_src_add_set(j->src, item, err, sizeof(err));
+			rc = arm_rrsets_add(&j->src->rr, item, err, sizeof(err));
 		if (rc < 0)
 			break;
 	}
@@ -951,7 +761,7 @@ static int arm_job_page(struct arm_sync *s, struct arm_job *j, const struct arm_
 	next = cJSON_GetObjectItemCaseSensitive(root, "nextLink");
 	if (cJSON_IsString(next) && next->valuestring[0] != '\0') {
 		char *url;
-		if (!arm_same_origin(next->valuestring, s->arm)) {
+		if (!arm_http_same_origin(next->valuestring, s->arm)) {
 			log_err("arm: nextLink while %s points away from %s; not followed, listing "
 				"failed",
 				arm_job_what(j, what, sizeof(what)), s->arm);
@@ -999,7 +809,7 @@ static void arm_http_done_cb(void *arg, const struct arm_http_result *res)
 	}
 	arm_job_what(j, what, sizeof(what));
 	if (res->err == 0)
-		arm_error_text(res, code, sizeof(code), msg, sizeof(msg));
+		arm_records_error(res->body, res->len, code, sizeof(code), msg, sizeof(msg));
 
 	if (res->err == 0 && res->status == 401) {
 		if (!j->auth_retried) {
@@ -1113,7 +923,7 @@ static char *arm_url_records(struct arm_sync *s, const char *id)
 	struct arm_buf b = {0};
 
 	arm_buf_puts(&b, s->arm);
-	if (arm_id_to_path(&b, id) < 0) {
+	if (arm_http_path_escape(&b, id) < 0) {
 		arm_buf_free(&b);
 		return NULL;
 	}
@@ -1142,7 +952,10 @@ static void arm_round_records(struct arm_sync *s)
 	struct arm_round *r = s->round;
 
 	r->phase = 2;
-	qsort(r->srcs, r->nsrcs, sizeof(*r->srcs), arm_src_order);
+	if (r->nsrcs > 1)
+		qsort(r->srcs, r->nsrcs, sizeof(*r->srcs), arm_src_order);
+	for (size_t i = 0; i < r->nsrcs; i++)
+		r->srcs[i]->idx = i;
 	for (size_t i = 0; i < r->nsrcs; i++) {
 		struct arm_src *src = r->srcs[i];
 		struct arm_job *j;
@@ -1154,6 +967,7 @@ static void arm_round_records(struct arm_sync *s)
 			log_err("arm: zone %s has an unusable resource id '%s'; skipped", src->zone,
 				src->id);
 			src->failed = 1;
+			r->any_failed = 1;
 			continue;
 		}
 		j = arm_job_new(s, ARM_JOB_RECORDS, url);
@@ -1163,92 +977,9 @@ static void arm_round_records(struct arm_sync *s)
 		}
 		j->src = src;
 		src->listed = 1;
+		src->rr.source = src->id;
 		arm_queue_push(s, j);
 	}
-}
-
-/* Owner-name table for merging several sources of one zone. */
-struct arm_owner {
-	const char *name;
-	size_t len;
-	uint32_t mask_all;     /* types from every source so far */
-	uint32_t mask_before;  /* types from sources before last_src */
-	size_t last_src;
-};
-
-static uint32_t arm_type_bit(uint16_t t)
-{
-	switch (t) {
-	case ARM_RR_A:
-		return 1;
-	case ARM_RR_AAAA:
-		return 2;
-	case ARM_RR_CNAME:
-		return 4;
-	case ARM_RR_MX:
-		return 8;
-	case ARM_RR_PTR:
-		return 16;
-	case ARM_RR_SRV:
-		return 32;
-	case ARM_RR_TXT:
-		return 64;
-	}
-	return 128;
-}
-
-/* Append the merged record lines of srcs[0..n) (config order) to out. */
-static int arm_merge(const char *zone, struct arm_src **srcs, size_t n, struct arm_buf *out)
-{
-	size_t total = 0, cap = 16, dropped = 0;
-	struct arm_owner *tab;
-
-	for (size_t i = 0; i < n; i++)
-		total += srcs[i]->nents;
-	while (cap < total * 2)
-		cap *= 2;
-	tab = calloc(cap, sizeof(*tab));
-	if (tab == NULL)
-		return FWD_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		const struct arm_src *src = srcs[i];
-		for (size_t k = 0; k < src->nents; k++) {
-			const struct arm_ent *e = &src->ents[k];
-			const char *line = src->text.p + e->off;
-			size_t olen = strcspn(line, "\t");
-			uint64_t h = arm_fnv(line, olen);
-			size_t slot = (size_t)h & (cap - 1);
-			uint32_t bit = arm_type_bit(e->type);
-			struct arm_owner *o;
-
-			while (tab[slot].name != NULL &&
-			       !(tab[slot].len == olen && memcmp(tab[slot].name, line, olen) == 0))
-				slot = (slot + 1) & (cap - 1);
-			o = &tab[slot];
-			if (o->name == NULL) {
-				o->name = line;
-				o->len = olen;
-				o->last_src = i;
-			}
-			if (o->last_src != i) {
-				o->mask_before = o->mask_all;
-				o->last_src = i;
-			}
-			if ((o->mask_before & bit) || (bit == 4 && o->mask_before) || (o->mask_before & 4)) {
-				if (dropped++ < 20)
-					log_warn("arm: zone %s: record set '%.*s' type %u from %s conflicts "
-						 "with an earlier subscription; dropped",
-						 zone, (int)olen, line, e->type, src->id);
-				continue;
-			}
-			o->mask_all |= bit;
-			arm_buf_add(out, line, e->len);
-		}
-	}
-	if (dropped > 20)
-		log_warn("arm: zone %s: %zu conflicting record sets dropped in all", zone, dropped);
-	free(tab);
-	return out->oom ? FWD_ENOMEM : 0;
 }
 
 /* Build the zone from its sources; 1 = new pub in *np, 0 = unchanged,
@@ -1259,13 +990,17 @@ static int arm_build_zone(struct arm_sync *s, struct arm_src **srcs, size_t n,
 	const char *zone = srcs[0]->zone;
 	struct arm_buf txt = {0};
 	size_t body_off, nsets = 0, nskipped = 0;
-	const struct arm_buf *soa = NULL;
+	const struct arm_rrsets **sets = calloc(n, sizeof(*sets));
 	char err[512], stamp[64], srcname[300];
 	struct zone *z;
 	time_t now = time(NULL);
 	struct tm tm;
 	uint64_t hash;
 
+	if (sets == NULL) {
+		log_err("arm: out of memory building zone %s", zone);
+		return FWD_ENOMEM;
+	}
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	arm_buf_printf(&txt, ARM_SYNC_MAGIC "%s\n; Copied from Azure Resource Manager; replaced at every "
@@ -1273,38 +1008,22 @@ static int arm_build_zone(struct arm_sync *s, struct arm_src **srcs, size_t n,
 		       zone);
 	for (size_t i = 0; i < n; i++) {
 		arm_buf_printf(&txt, "; source: %s\n", srcs[i]->id);
-		nsets += srcs[i]->nsets;
-		nskipped += srcs[i]->nskipped;
-		if (soa == NULL && srcs[i]->soa.len > 0)
-			soa = &srcs[i]->soa;
+		nsets += srcs[i]->rr.nsets;
+		nskipped += srcs[i]->rr.nskipped;
+		sets[i] = &srcs[i]->rr;
 	}
 	arm_buf_printf(&txt, "; synced: %s\n", stamp);
 	body_off = txt.len;
-	arm_buf_printf(&txt, "$ORIGIN %s.\n", zone);
-	if (soa != NULL) {
-		arm_buf_add(&txt, soa->p, soa->len);
-	} else {
-		log_info("arm: zone %s has no SOA record set in ARM; serving a synthesized SOA (Azure's "
-			 "defaults)",
-			 zone);
-		arm_records_soa_default(&txt);
-	}
-	if (n == 1) {
-		if (srcs[0]->text.len > 0)
-			arm_buf_add(&txt, srcs[0]->text.p, srcs[0]->text.len);
-	} else if (arm_merge(zone, srcs, n, &txt) < 0) {
-		arm_buf_free(&txt);
-		log_err("arm: out of memory merging zone %s", zone);
-		return FWD_ENOMEM;
-	}
-	if (txt.oom) {
+	if (arm_records_zone_text(zone, sets, n, &txt) < 0 || txt.oom) {
+		free(sets);
 		arm_buf_free(&txt);
 		log_err("arm: out of memory building zone %s", zone);
 		return FWD_ENOMEM;
 	}
+	free(sets);
 	if (nskipped > 0)
 		log_info("arm: zone %s: %zu record sets of types not served were skipped", zone, nskipped);
-	hash = arm_fnv(txt.p + body_off, txt.len - body_off);
+	hash = arm_records_hash(txt.p + body_off, txt.len - body_off);
 	if (old != NULL && old->hash == hash) {
 		arm_buf_free(&txt);
 		return 0;
@@ -1348,6 +1067,43 @@ static int arm_pub_touched_by_failure(const struct arm_sync *s, const struct arm
 		if (r->sub_failed[i] && p->subs[i])
 			return 1;
 	return 0;
+}
+
+/*
+ * A source finished listing: when it was the last one of its zone, build
+ * the zone now and drop the record text, so a round over many zones holds
+ * the text of only the zones still being listed.
+ */
+static void arm_zone_ready(struct arm_sync *s, struct arm_src *src)
+{
+	struct arm_round *r = s->round;
+	size_t g0 = src->idx, g1 = src->idx + 1;
+	struct arm_src *head;
+	const struct arm_pub *old;
+	int bad = 0;
+
+	while (g0 > 0 && strcmp(r->srcs[g0 - 1]->zone, src->zone) == 0)
+		g0--;
+	while (g1 < r->nsrcs && strcmp(r->srcs[g1]->zone, src->zone) == 0)
+		g1++;
+	for (size_t i = g0; i < g1; i++) {
+		if (r->srcs[i]->listed && !r->srcs[i]->finished)
+			return;
+		bad |= r->srcs[i]->failed;
+	}
+	head = r->srcs[g0];
+	if (head->built)
+		return;
+	head->built = 1;
+	old = arm_pub_lookup(s, src->zone);
+	if (bad)
+		head->build_rc = FWD_EIO; /* logged where it failed */
+	else if (old != NULL && arm_pub_touched_by_failure(s, old))
+		head->build_rc = ARM_BUILD_KEPT;
+	else
+		head->build_rc = arm_build_zone(s, &r->srcs[g0], g1 - g0, old, &head->np);
+	for (size_t i = g0; i < g1; i++)
+		arm_rrsets_free(&r->srcs[i]->rr);
 }
 
 static void arm_round_end(struct arm_sync *s)
@@ -1397,50 +1153,36 @@ static void arm_round_end(struct arm_sync *s)
 			continue;
 		}
 		{
-			size_t g = i, gn;
+			struct arm_src *head = r->srcs[i];
 			struct arm_pub *old = c == 0 ? &s->pubs[k] : NULL;
-			int listed = 1, bad = 0, rc;
-			struct arm_pub np = {0};
-			while (g < r->nsrcs && strcmp(r->srcs[g]->zone, r->srcs[i]->zone) == 0) {
-				if (!r->srcs[g]->listed)
-					listed = 0;
-				if (r->srcs[g]->failed)
-					bad = 1;
+			size_t g = i;
+			while (g < r->nsrcs && strcmp(r->srcs[g]->zone, head->zone) == 0)
 				g++;
-			}
-			gn = g - i;
-			if (!listed || bad || (old != NULL && arm_pub_touched_by_failure(s, old))) {
-				if (bad)
-					failed++;
-				else if (old != NULL)
-					kept++;
-				rc = -1;
-			} else {
-				rc = arm_build_zone(s, &r->srcs[i], gn, old, &np);
-				if (rc < 0)
-					failed++;
-			}
-			if (rc == 1) {
-				out[nout++] = np;
+			if (head->built && head->build_rc == 1) {
+				out[nout++] = head->np;
+				memset(&head->np, 0, sizeof(head->np));
 				if (old != NULL) {
 					arm_pub_clear(old);
 					updated++;
 				} else {
 					added++;
 				}
-			} else if (old != NULL) {
-				if (rc == 0) {
-					/* Unchanged: sources may still have moved. */
+			} else {
+				if (head->built && head->build_rc == 0) {
+					/* Unchanged text; the sources may still have moved. */
 					memset(old->subs, 0, s->cfg->nsubscriptions);
 					for (size_t x = i; x < g; x++)
 						old->subs[r->srcs[x]->sub] = 1;
-					kept++;
 				}
-				out[nout++] = *old;
-				memset(old, 0, sizeof(*old));
+				if (head->built && head->build_rc < 0 && head->build_rc != ARM_BUILD_KEPT)
+					failed++;
+				else if (old != NULL)
+					kept++;
+				if (old != NULL) {
+					out[nout++] = *old;
+					memset(old, 0, sizeof(*old));
+				}
 			}
-			if (bad)
-				r->any_failed = 1;
 			i = g;
 			if (c == 0)
 				k++;
@@ -1502,6 +1244,10 @@ static void arm_job_finish(struct arm_sync *s, struct arm_job *j, int ok)
 			j->src->failed = 1;
 		r->any_failed = 1;
 	}
+	if (j->kind == ARM_JOB_RECORDS) {
+		j->src->finished = 1;
+		arm_zone_ready(s, j->src);
+	}
 	if (--r->pending > 0)
 		return;
 	if (r->phase == 1) {
@@ -1550,7 +1296,7 @@ static void arm_round_start(struct arm_sync *s, const char *only)
 	}
 	s->round = r;
 	s->st.running = 1;
-	log_info("arm: sync started%s%s", only ? " for zone " : "", only ? only : "");
+	log_debug("arm: sync started%s%s", only ? " for zone " : "", only ? only : "");
 	nscopes = s->cfg->nresource_groups ? s->cfg->nresource_groups : 1;
 	for (size_t sub = 0; sub < s->cfg->nsubscriptions; sub++) {
 		for (size_t g = 0; g < nscopes; g++) {
@@ -1602,20 +1348,13 @@ static void arm_kick_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---------------------------------------------------------------- public */
 
-static const char *arm_env(const char *name)
-{
-	const char *v = getenv(name);
-
-	return (v != NULL && *v != '\0') ? v : NULL;
-}
-
 struct arm_sync *arm_sync_new(struct event_base *main_base, const struct arm_cfg *ac, int cloud,
 			      const char *state_dir, arm_publish_fn publish, void *ctx)
 {
 	struct arm_sync *s = calloc(1, sizeof(*s));
 	struct arm_auth_params ap;
-	const char *arm, *login, *audience;
-	int eff_cloud;
+	struct arm_endpoints ep;
+	char err[300];
 
 	if (s == NULL)
 		goto nomem;
@@ -1625,45 +1364,22 @@ struct arm_sync *arm_sync_new(struct event_base *main_base, const struct arm_cfg
 	s->cfg = arm_cfg_dup(ac);
 	if (s->cfg == NULL)
 		goto nomem_free;
-	eff_cloud = ac->cloud >= 0 ? ac->cloud : cloud;
-	arm = ac->arm_endpoint ? ac->arm_endpoint : arm_cloud_arm(eff_cloud);
-	audience = ac->audience ? ac->audience : arm_cloud_arm(eff_cloud);
-	login = ac->login_endpoint;
-	memset(&ap, 0, sizeof(ap));
-	ap.kind = ac->auth;
-	ap.imds_endpoint = ac->imds_endpoint ? ac->imds_endpoint : "http://169.254.169.254";
-	ap.client_id = ac->client_id;
-	ap.tenant_id = ac->tenant_id;
-	ap.secret_file = ac->client_secret_file;
-	ap.secret_env = ac->client_secret_env;
-	ap.max_retries = ac->max_retries;
-	if (ac->auth == ARM_AUTH_WORKLOAD_IDENTITY) {
-		/* The webhook's variables; explicit config keys win. */
-		if (login == NULL)
-			login = arm_env("AZURE_AUTHORITY_HOST");
-		if (ap.tenant_id == NULL)
-			ap.tenant_id = arm_env("AZURE_TENANT_ID");
-		if (ap.client_id == NULL)
-			ap.client_id = arm_env("AZURE_CLIENT_ID");
-		ap.federated_token_file = ac->federated_token_file ? ac->federated_token_file
-								   : arm_env("AZURE_FEDERATED_TOKEN_FILE");
-		if (ap.tenant_id == NULL || ap.client_id == NULL || ap.federated_token_file == NULL) {
-			log_err("arm: auth: workload-identity needs a tenant (tenant-id: or "
-				"AZURE_TENANT_ID), a client id (client-id: or AZURE_CLIENT_ID) and a token "
-				"file (federated-token-file: or AZURE_FEDERATED_TOKEN_FILE)");
-			goto fail;
-		}
-	}
-	if (login == NULL)
-		login = arm_cloud_login(eff_cloud);
-	ap.login_endpoint = login;
-	ap.audience = audience;
-	if (arm == NULL || audience == NULL || (ac->auth != ARM_AUTH_MANAGED_IDENTITY && login == NULL)) {
-		log_err("arm: no cloud to take endpoints from (server: cloud is none); set arm-cloud:, "
-			"or arm-endpoint:, audience: and login-endpoint:");
+	if (arm_cfg_endpoints(ac, cloud, &ep, err, sizeof(err)) < 0) {
+		log_err("%s", err);
 		goto fail;
 	}
-	s->arm = strdup(arm);
+	memset(&ap, 0, sizeof(ap));
+	ap.kind = ac->auth;
+	ap.login_endpoint = ep.login;
+	ap.imds_endpoint = ep.imds;
+	ap.audience = ep.audience;
+	ap.client_id = ep.client_id;
+	ap.tenant_id = ep.tenant_id;
+	ap.secret_file = ac->client_secret_file;
+	ap.secret_env = ac->client_secret_env;
+	ap.federated_token_file = ep.federated_token_file;
+	ap.max_retries = ac->max_retries;
+	s->arm = strdup(ep.arm);
 	if (s->arm == NULL)
 		goto nomem_free;
 	while (strlen(s->arm) > 0 && s->arm[strlen(s->arm) - 1] == '/')

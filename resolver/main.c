@@ -2,12 +2,15 @@
  * main.c -- command line, daemonizing, signals and the main loop.
  *
  * The main thread owns the daemon object and runs an event loop for
- * signals (SIGHUP reload, SIGTERM/SIGINT stop, SIGUSR1 ARM sync) and ARM
- * sync; each worker thread serves queries on its own loop.
+ * signals (SIGHUP reload, SIGTERM/SIGINT stop, SIGUSR1 ARM sync, SIGUSR2
+ * query log reopen), ARM sync, the control socket and the HTTP endpoint;
+ * each worker thread serves queries on its own loop.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,14 +19,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 
 #include "arm_sync.h"
+#include "cache.h"
 #include "common.h"
 #include "config.h"
+#include "control.h"
 #include "daemon.h"
+#include "http.h"
 #include "log.h"
+#include "querylog.h"
 #include "snapshot.h"
 #include "worker.h"
 
@@ -44,7 +52,8 @@ static void usage(FILE *f)
 		"  -t, --check        check the configuration and every zone it names, then exit\n"
 		"  -v, --version      print the version and exit\n"
 		"  -h, --help         this text\n"
-		"signals: HUP reload, TERM/INT stop, USR1 sync ARM zones now\n");
+		"signals: HUP reload (and flush the cache), TERM/INT stop, USR1 sync ARM zones now,\n"
+		"         USR2 reopen the query log\n");
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -53,7 +62,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	switch (sig) {
 	case SIGHUP:
 		log_info("SIGHUP: reloading %s", d->cfgpath);
-		daemon_reload(d);
+		if (daemon_reload(d) == 0 && d->cache) {
+			/* forward rules or groups may have changed: answers
+			 * cached from the old ones go (docs/resolution.md) */
+			cache_set_limit(d->cache, d->current->cfg->cache_size);
+			cache_flush(d->cache, NULL);
+		}
 		break;
 	case SIGUSR1:
 		if (d->arm) {
@@ -62,6 +76,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		} else {
 			log_info("SIGUSR1: no arm: clause configured, nothing to sync");
 		}
+		break;
+	case SIGUSR2:
+		if (d->qlog)
+			querylog_reopen(d->qlog);
+		else
+			log_info("SIGUSR2: no query-log configured, nothing to reopen");
 		break;
 	case SIGTERM:
 	case SIGINT:
@@ -122,6 +142,49 @@ static void raise_nofile(const struct cfg *cfg)
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
 		log_warn("open file limit %llu is below the %llu that workers x max-pending may need",
 			 (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+}
+
+/* user: is looked up before anything is created for it: the control
+ * socket and a new query log are given to that user. */
+static int lookup_user(const char *name, long *uid, long *gid)
+{
+	errno = 0;
+	struct passwd *pw = getpwnam(name);
+	if (!pw) {
+		log_err("user: %s: %s", name, errno ? strerror(errno) : "no such user");
+		return -1;
+	}
+	*uid = (long)pw->pw_uid;
+	*gid = (long)pw->pw_gid;
+	/* said now, before sockets and files are created for that user */
+	if (geteuid() != 0 && (geteuid() != pw->pw_uid || getegid() != pw->pw_gid)) {
+		log_err("user: %s: cannot switch to it: not started as root", name);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Become user: for good, after every socket is bound and before a single
+ * query is served.  Failing to drop is fatal: an admin who wrote user:
+ * does not want a daemon that quietly stays root.  Only the user's primary
+ * group is kept (no supplementary groups).
+ */
+static int drop_privileges(const char *name, uid_t uid, gid_t gid)
+{
+	if (getuid() == uid && geteuid() == uid && getgid() == gid && getegid() == gid)
+		return 0; /* started as that user already (e.g. systemd User=) */
+	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
+		log_err("user: %s: cannot switch to uid %ld gid %ld: %s", name, (long)uid, (long)gid,
+			strerror(errno));
+		return -1;
+	}
+	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+		log_err("user: %s: root privileges could be regained after the switch", name);
+		return -1;
+	}
+	log_info("running as user %s (uid %ld, gid %ld)", name, (long)uid, (long)gid);
+	return 0;
 }
 
 static int write_pidfile(const char *path)
@@ -189,6 +252,8 @@ int main(int argc, char **argv)
 		log_use_syslog(1, "plinkfwd");
 
 	signal(SIGPIPE, SIG_IGN);
+	/* libcurl's global state is set up once, before any thread exists */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	raise_nofile(snap->cfg);
 	evthread_use_pthreads();
 
@@ -202,7 +267,8 @@ int main(int argc, char **argv)
 	d.started = time(NULL);
 	d.base = event_base_new();
 	int rc = 1;
-	struct event *sigs[4] = {NULL};
+	struct event *sigs[5] = {NULL};
+	long run_uid = -1, run_gid = -1;
 	if (!d.base) {
 		log_err("cannot create the main event loop");
 		goto out;
@@ -211,6 +277,11 @@ int main(int argc, char **argv)
 	d.workers = calloc((size_t)d.nworkers, sizeof(*d.workers));
 	if (!d.workers)
 		goto out;
+	d.cache = cache_new(snap->cfg->cache_size, d.nworkers);
+	if (!d.cache) {
+		log_err("cannot allocate the answer cache");
+		goto out;
+	}
 	for (int i = 0; i < d.nworkers; i++) {
 		int r = worker_init(&d.workers[i], &d, i, snap);
 		if (r != 0) {
@@ -218,13 +289,32 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	static const int signums[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1};
+	static const int signums[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
 	for (size_t i = 0; i < FWD_ARRAY_LEN(signums); i++) {
 		sigs[i] = evsignal_new(d.base, signums[i], on_signal, &d);
 		if (!sigs[i] || event_add(sigs[i], NULL) < 0)
 			goto out;
 	}
+	if (snap->cfg->user && lookup_user(snap->cfg->user, &run_uid, &run_gid) < 0)
+		goto out;
+	if (snap->cfg->query_log) {
+		d.qlog = querylog_open(snap->cfg->query_log, run_uid, run_gid);
+		if (!d.qlog)
+			goto out;
+		for (int i = 0; i < d.nworkers; i++)
+			if (!(d.workers[i].qlog = querylog_writer_new(d.qlog, d.workers[i].base)))
+				goto out;
+	}
+	if (snap->cfg->control_socket &&
+	    !(d.control = control_new(&d, snap->cfg->control_socket, snap->cfg->control_socket_mode, run_uid,
+				      run_gid)))
+		goto out;
+	if (snap->cfg->http_listen && !(d.http = http_new(&d, snap->cfg->http_listen)))
+		goto out;
 	if (snap->cfg->pidfile && write_pidfile(snap->cfg->pidfile) < 0)
+		goto out;
+	/* every socket is bound: the workers', the control socket, HTTP */
+	if (snap->cfg->user && drop_privileges(snap->cfg->user, (uid_t)run_uid, (gid_t)run_gid) < 0)
 		goto out;
 	for (int i = 0; i < d.nworkers; i++)
 		if (worker_start(&d.workers[i]) != 0) {
@@ -244,14 +334,20 @@ int main(int argc, char **argv)
 	event_base_dispatch(d.base);
 	rc = 0;
 out:
+	control_free(d.control);
+	http_free(d.http);
 	if (d.workers) {
 		for (int i = 0; i < d.nworkers; i++)
 			worker_stop(&d.workers[i]);
+		for (int i = 0; i < d.nworkers; i++)
+			querylog_writer_free(d.workers[i].qlog); /* flushes what the worker left */
 		for (int i = 0; i < d.nworkers; i++)
 			if (d.workers[i].base || d.workers[i].snap)
 				worker_destroy(&d.workers[i]);
 		free(d.workers);
 	}
+	querylog_free(d.qlog);
+	cache_free(d.cache); /* every worker has stopped */
 	if (d.arm)
 		arm_sync_free(d.arm);
 	for (size_t i = 0; i < FWD_ARRAY_LEN(sigs); i++)
@@ -263,6 +359,7 @@ out:
 		unlink(d.current->cfg->pidfile);
 	snapshot_unref(d.current);
 	pthread_mutex_destroy(&d.lock);
+	curl_global_cleanup();
 	libevent_global_shutdown();
 	return rc;
 }

@@ -24,12 +24,15 @@ Control (POST /_control, JSON body; answers {"ok": true, ...}):
   {"op": "set_a", "sub", "zone", "name", "ip", "ttl"}   add or replace an A set
   {"op": "delete_zone", "sub", "zone"}
   {"op": "fail", "match": SUBSTRING, "count": N (-1 = forever), "status": CODE,
-                 "retry_after": S, "malformed": true, "hang": S, "code": "...",
-                 "message": "..."}
+                 "retry_after": S, "malformed": true, "hang": S, "delay": S,
+                 "code": "...", "message": "..."}
+        (hang: wait S seconds, then drop the connection; delay: wait S
+        seconds, then answer normally)
   {"op": "clear_faults"}   {"op": "revoke_tokens"}
 GET /_state: counters, settings, the assertion/secret digests seen.
 
-Request log (JSON lines, one per request): t (unix time, float), kind
+Request log (JSON lines, one per request): t0 (arrival) and t (answer),
+unix time as floats, kind
 (arm|imds|token|control), method, path, status, auth (first 16 hex digits of
 the SHA-256 of the Authorization header, never the header).
 """
@@ -62,6 +65,7 @@ SETTINGS = {
     "secret": None,               # v2: expected client_secret
     "assertion": None,            # v2: expected client_assertion
     "assertion_file": None,       # v2: expected client_assertion = this file's content
+    "gen_epoch": 0,               # shifts every synthetic address: all such zones change
 }
 
 LOCK = threading.RLock()
@@ -77,9 +81,10 @@ FIXTURES = None
 API = "2024-06-01"
 
 
-def log_request(kind, method, path, status, auth):
+def log_request(kind, method, path, status, auth, t0=None):
     rec = {
         "t": time.time(),
+        "t0": t0 if t0 is not None else time.time(),
         "kind": kind,
         "method": method,
         "path": path,
@@ -128,6 +133,40 @@ def put_zone(sub, rg, zone, sets):
             "rg": rg, "name": zone, "sets": sets, "sub": sub}
 
 
+def put_gen_zone(sub, rg, zone, n, base):
+    """A synthetic zone: its SOA and n - 1 A record sets, made per page on
+    demand so that a million record sets cost no memory here."""
+    with LOCK:
+        STATE["subs"].setdefault(sub.lower(), {})[zone.lower()] = {
+            "rg": rg, "name": zone, "gen": (n, base), "sub": sub}
+
+
+def zone_count(z):
+    return len(z["sets"]) if "sets" in z else z["gen"][0]
+
+
+def zone_slice(z, off, n):
+    if "sets" in z:
+        return z["sets"][off:off + n]
+    total, base = z["gen"]
+    out = []
+    for i in range(off, min(off + n, total)):
+        if i == 0:
+            out.append(soa_set(z["sub"], z["rg"], z["name"]))
+        else:
+            out.append(a_set(z["sub"], z["rg"], z["name"], "host%d" % (i - 1),
+                             ip_for(base + i + SETTINGS["gen_epoch"]), 300))
+    return out
+
+
+def zone_sets(z):
+    """Materialise a synthetic zone (before changing it)."""
+    if "sets" not in z:
+        z["sets"] = zone_slice(z, 0, z["gen"][0])
+        del z["gen"]
+    return z["sets"]
+
+
 def fixture(rel):
     with open(os.path.join(FIXTURES, rel)) as f:
         return json.load(f)
@@ -169,17 +208,11 @@ def load_dataset(spec):
         load_examples(parts[1], parts[2])
     elif kind == "big":
         sub, rg, zone, n = parts[1], parts[2], parts[3], int(parts[4])
-        sets = [soa_set(sub, rg, zone)]
-        sets += [a_set(sub, rg, zone, "host%d" % i, ip_for(i + 1), 300) for i in range(n - 1)]
-        put_zone(sub, rg, zone, sets)
+        put_gen_zone(sub, rg, zone, n, 0)
     elif kind == "many":
         sub, rg, nz, nr = parts[1], parts[2], int(parts[3]), int(parts[4])
         for z in range(nz):
-            zone = "zone%d.many.test" % z
-            sets = [soa_set(sub, rg, zone)]
-            sets += [a_set(sub, rg, zone, "host%d" % i, ip_for(z * nr + i + 1), 300)
-                     for i in range(nr - 1)]
-            put_zone(sub, rg, zone, sets)
+            put_gen_zone(sub, rg, "zone%d.many.test" % z, nr, z * nr)
     else:
         raise ValueError("unknown dataset " + spec)
 
@@ -222,7 +255,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(body)
-        log_request(kind, self.command, self.path, status, self.headers.get("Authorization"))
+        log_request(kind, self.command, self.path, status, self.headers.get("Authorization"), self.t0)
 
     def arm_error(self, status, code, message, kind="arm", extra=None):
         self.send_json(status, {"error": {"code": code, "message": message}}, kind, extra)
@@ -235,9 +268,12 @@ class Handler(BaseHTTPRequestHandler):
         f = take_fault(self.path)
         if f is None:
             return False
+        if f.get("delay"):
+            time.sleep(f["delay"])  # then answer normally
+            return False
         if f.get("hang"):
             time.sleep(f["hang"])
-            log_request(kind, self.command, self.path, 0, self.headers.get("Authorization"))
+            log_request(kind, self.command, self.path, 0, self.headers.get("Authorization"), self.t0)
             self.close_connection = True
             return True
         extra = {}
@@ -262,9 +298,11 @@ class Handler(BaseHTTPRequestHandler):
 
     # -------------------------------------------------- routing
     def do_GET(self):
+        self.t0 = time.time()
         self.route("GET", b"")
 
     def do_POST(self):
+        self.t0 = time.time()
         self.route("POST", self.read_body())
 
     def route(self, method, body):
@@ -309,7 +347,7 @@ class Handler(BaseHTTPRequestHandler):
                     put_zone(sub, rg, zone, sets)
                 elif op == "set_a":
                     z = STATE["subs"][req["sub"].lower()][req["zone"].lower()]
-                    z["sets"] = [s for s in z["sets"] if not (
+                    z["sets"] = [s for s in zone_sets(z) if not (
                         s["name"] == req["name"] and s["type"].endswith("/A"))]
                     z["sets"].append(a_set(z["sub"], z["rg"], z["name"], req["name"], req["ip"],
                                            req.get("ttl", 300)))
@@ -437,15 +475,20 @@ class Handler(BaseHTTPRequestHandler):
         return True
 
     def page(self, items, query, base_path, limit):
+        if isinstance(items, list):
+            return self.page_of(len(items), lambda off, n: items[off:off + n], query, base_path, limit)
+        return self.page_of(zone_count(items), lambda off, n: zone_slice(items, off, n), query,
+                            base_path, limit)
+
+    def page_of(self, total, slicer, query, base_path, limit):
         top = query.get("$top", [None])[0]
         n = limit
         if top is not None:
             n = max(1, min(int(top), limit))
         skip = query.get("$skipToken", [None])[0]
         off = int(base64.b64decode(skip).decode().split(":")[1]) if skip else 0
-        chunk = items[off:off + n]
-        out = {"value": chunk}
-        more = off + n < len(items) or (SETTINGS["trailing_empty_page"] and off < len(items))
+        out = {"value": slicer(off, n)}
+        more = off + n < total or (SETTINGS["trailing_empty_page"] and off < total)
         if more:
             tok = base64.b64encode(("offset:%d" % (off + n)).encode()).decode()
             # Real nextLinks: absolute, explicit port, $ unescaped, $top carried.
@@ -460,7 +503,7 @@ class Handler(BaseHTTPRequestHandler):
         return {"id": zone_id(z["sub"], z["rg"], z["name"]), "name": z["name"],
                 "type": "Microsoft.Network/privateDnsZones",
                 "etag": "00000000-0000-0000-0000-000000000000", "location": "global",
-                "properties": {"maxNumberOfRecordSets": 25000, "numberOfRecordSets": len(z["sets"]),
+                "properties": {"maxNumberOfRecordSets": 25000, "numberOfRecordSets": zone_count(z),
                                "maxNumberOfVirtualNetworkLinks": 1000,
                                "maxNumberOfVirtualNetworkLinksWithRegistration": 100,
                                "numberOfVirtualNetworkLinks": 0,
@@ -509,7 +552,7 @@ class Handler(BaseHTTPRequestHandler):
                                           "The Resource 'Microsoft.Network/privateDnsZones/%s' under "
                                           "resource group '%s' was not found." % (seg[7], seg[3]),
                                           extra={"x-ms-failure-cause": "gateway"})
-                return self.send_json(200, self.page(z["sets"], query, path, SETTINGS["record_page"]), "arm")
+                return self.send_json(200, self.page(z, query, path, SETTINGS["record_page"]), "arm")
         self.arm_error(404, "NotFound", "no such ARM path in the fake server")
 
 

@@ -11,7 +11,9 @@
 #   arm_conf FILE [KEY: VALUE]...
 #                       a daemon config: listen 127.0.0.1@$PORT, cloud none,
 #                       state-dir $T/state, and an arm: clause pointed at the
-#                       fake server (managed identity unless keys say else)
+#                       fake server (managed identity unless keys say else);
+#                       "@KEY: VALUE" goes to server:, "-KEY" drops a default
+#                       arm: key
 #   arm_wait_sync [MARK] [SECONDS]
 #                       wait for the end of a sync round logged after MARK
 #   arm_reqs FILTER     python expression over r (a request log record):
@@ -69,6 +71,9 @@ arm_conf() {
 		echo "    listen: 127.0.0.1@$PORT"
 		echo "    cloud: none"
 		echo "    state-dir: $T/state"
+		for kv in "$@"; do
+			[[ $kv == @* ]] && echo "    ${kv#@}"
+		done
 		echo "arm:"
 		echo "    arm-cloud: AzureCloud"
 		echo "    arm-endpoint: $ARM_URL"
@@ -77,9 +82,12 @@ arm_conf() {
 		echo "    ca-file: $ARM_CA"
 		echo "    subscription: $ARM_SUB"
 		for kv in "$@"; do
-			echo "    $kv"
+			[[ $kv == [@-]* ]] || echo "    $kv"
 		done
 	} >"$f"
+	for kv in "$@"; do
+		[[ $kv == -* ]] && sed -i "/^    ${kv#-}:/d" "$f"
+	done
 	mkdir -p "$T/state"
 }
 

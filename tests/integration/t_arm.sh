@@ -71,7 +71,8 @@ unlike "$(arm_reqs '"filtered.example" in r["path"]')" . "filtered zone's record
 # ------------------------------------------------------------ state-dir
 ok "zone file saved in state-dir" test -f "$T/state/privatelink.blob.core.windows.net.zone"
 like "$(cat "$T/state/privatelink.blob.core.windows.net.zone")" '^\$ORIGIN privatelink\.blob\.core\.windows\.net\.$' "saved file is an RFC 1035 zone"
-ok "saved zone file passes nsd-checkzone" nsd-checkzone privatezone1.com "$T/state/privatezone1.com.zone"
+checkzone() { nsd-checkzone "$1" "$2" >"$T/checkzone.out" 2>&1; }
+ok "saved zone file passes nsd-checkzone" checkzone privatezone1.com "$T/state/privatezone1.com.zone"
 unlike "$(ls "$T/state")" '\.tmp\.' "no temp files left behind"
 
 # ------------------------------------------------------------ update, delete
@@ -88,6 +89,14 @@ q h1.paged.test A
 ok "deleted zone no longer answered authoritatively" test "$Q_STATUS" != NOERROR
 ok "deleted zone's file removed from state-dir" test ! -e "$T/state/paged.test.zone"
 
+# A reload keeps the synced zones serving (they are in no file).
+mark=$(log_mark)
+sighup_plinkfwd
+ok "reload done" wait_log 'reloaded ' 5 "$mark"
+q mystorage.privatelink.blob.core.windows.net A
+like "$Q_ANSWER" 'IN A 10\.1\.2\.99$' "synced zone still served right after a reload"
+ok "sync after the reload completes" arm_wait_sync "$mark"
+
 # An unchanged round publishes nothing new.
 mark=$(log_mark)
 arm_sigusr1
@@ -97,4 +106,21 @@ like "$(log_since "$mark")" '0 added, 0 updated, 0 removed, 3 unchanged' "unchan
 ok "daemon still running" plinkfwd_alive
 stop_plinkfwd
 is "$PLINKFWD_RC" 0 "clean shutdown during idle sync"
+
+# ------------------------------------------------------------ one zone in two subscriptions
+SUB2=00000000-0000-0000-0000-00000000bbbb
+ok "same zone in a second subscription" arm_ctl '{"op":"add_zone","sub":"'$SUB2'","rg":"rg-other","zone":"privatelink.blob.core.windows.net","a":{"mystorage":"10.7.7.7","other":"10.7.7.8"}}'
+arm_conf "$T/two.conf" "subscription: $SUB2" "interval: 3600" "zone-filter: privatelink.*"
+mark=$(log_mark)
+ok "plinkfwd starts with two subscriptions" start_plinkfwd "$T/two.conf"
+ok "merged sync completes" arm_wait_sync "$mark"
+log=$(log_since "$mark")
+like "$log" "record set 'mystorage' \(type 1\) from /subscriptions/$SUB2/.* conflicts with an earlier subscription's; dropped" "conflict logged"
+q mystorage.privatelink.blob.core.windows.net A
+like "$Q_ANSWER" 'IN A 10\.1\.2\.99$' "the subscription listed first wins a conflict"
+is "$(printf '%s\n' "$Q_ANSWER" | grep -c ' IN A ')" 1 "no mix of both subscriptions' addresses"
+q other.privatelink.blob.core.windows.net A
+like "$Q_ANSWER" 'IN A 10\.7\.7\.8$' "record sets only in the second subscription are served too"
+like "$(cat "$T/state/privatelink.blob.core.windows.net.zone")" "^; source: /subscriptions/$SUB2/" "saved file names both sources"
+stop_plinkfwd
 done_testing

@@ -331,6 +331,67 @@ static void check_zone_loads(void)
 	arm_buf_free(&text);
 }
 
+static void add_json(struct arm_rrsets *z, const char *json)
+{
+	cJSON *j = cJSON_Parse(json);
+	char err[128];
+
+	if (arm_rrsets_add(z, j, err, sizeof(err)) != 0)
+		printf("# add failed: %s\n", err);
+	cJSON_Delete(j);
+}
+
+#define SET(name, type, payload)                                                             \
+	"{\"name\":\"" name "\",\"type\":\"Microsoft.Network/privateDnsZones/" type "\","  \
+	"\"properties\":{\"ttl\":60," payload "}}"
+
+/* The merge rule for one zone found in two subscriptions. */
+static void check_merge(void)
+{
+	struct arm_rrsets a = {.source = "sub-a"}, b = {.source = "sub-b"};
+	const struct arm_rrsets *sets[2] = {&a, &b};
+	struct arm_buf out = {0};
+
+	add_json(&a, SET("www", "A", "\"aRecords\":[{\"ipv4Address\":\"10.0.0.1\"}]"));
+	add_json(&a, SET("alias", "CNAME", "\"cnameRecord\":{\"cname\":\"www.example\"}"));
+	add_json(&a, SET("mail", "MX", "\"mxRecords\":[{\"preference\":1,\"exchange\":\"m.example\"}]"));
+	add_json(&b, SET("@", "SOA", "\"soaRecord\":{\"host\":\"b.example\",\"email\":\"e.example\","
+				 "\"serialNumber\":9,\"refreshTime\":1,\"retryTime\":1,\"expireTime\":1,"
+				 "\"minimumTtl\":1}"));
+	add_json(&b, SET("www", "A", "\"aRecords\":[{\"ipv4Address\":\"10.0.0.2\"}]"));
+	add_json(&b, SET("www", "AAAA", "\"aaaaRecords\":[{\"ipv6Address\":\"fd00::2\"}]"));
+	add_json(&b, SET("alias", "TXT", "\"txtRecords\":[{\"value\":[\"x\"]}]"));
+	add_json(&b, SET("mail", "CNAME", "\"cnameRecord\":{\"cname\":\"x.example\"}"));
+	add_json(&b, SET("only-b", "A", "\"aRecords\":[{\"ipv4Address\":\"10.0.0.3\"}]"));
+	is_int((long long)a.nsets + (long long)b.nsets, 9, "nine record sets converted");
+	is_int(arm_records_zone_text("merge.example", sets, 2, &out), 0, "merged zone text");
+	is_str(out.p,
+	       "$ORIGIN merge.example.\n"
+	       "@\t60\tIN\tSOA\tb.example. e.example. 9 1 1 1 1\n"
+	       "www\t60\tIN\tA\t10.0.0.1\n"
+	       "alias\t60\tIN\tCNAME\twww.example.\n"
+	       "mail\t60\tIN\tMX\t1 m.example.\n"
+	       "www\t60\tIN\tAAAA\tfd00::2\n"
+	       "only-b\t60\tIN\tA\t10.0.0.3\n",
+	       "first source wins per owner and type; CNAME never joins other data; SOA from the "
+	       "first source that has one");
+	arm_buf_free(&out);
+	arm_rrsets_free(&a);
+	arm_rrsets_free(&b);
+
+	/* No SOA anywhere: Azure's defaults. */
+	{
+		struct arm_rrsets c = {.source = "c"};
+		const struct arm_rrsets *one[1] = {&c};
+		add_json(&c, SET("h", "A", "\"aRecords\":[{\"ipv4Address\":\"10.0.0.9\"}]"));
+		is_int(arm_records_zone_text("nosoa.example", one, 1, &out), 0, "zone without SOA");
+		ok(out.p && strstr(out.p, "IN\tSOA\tazureprivatedns.net. azureprivatedns-host.microsoft.com. 1 3600 300 2419200 10\n"),
+		   "synthesized SOA");
+		arm_buf_free(&out);
+		arm_rrsets_free(&c);
+	}
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < FWD_ARRAY_LEN(examples); i++)
@@ -340,5 +401,6 @@ int main(void)
 	check_traps();
 	check_long_txt();
 	check_zone_loads();
+	check_merge();
 	return tap_done();
 }
