@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 struct tcp_conn;
+struct splice_cont;
 
 enum client_transport { CLIENT_UDP = 0, CLIENT_TCP = 1 };
 
@@ -36,6 +37,11 @@ struct client {
 		struct in_pktinfo v4;
 		struct in6_pktinfo v6;
 	} local;
+	/* Set by query.c on the copy it hands to upstream_send (the listener
+	 * leaves them unset): which step of resolving the client's question
+	 * this upstream query is. */
+	uint8_t stage;                   /* QUERY_STAGE_* in query.c */
+	struct splice_cont *cont;        /* splice continuation (owned by the worker's pool), or NULL */
 };
 
 #endif

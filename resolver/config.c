@@ -36,7 +36,8 @@ enum clause { CL_NONE = 0, CL_SERVER, CL_UPSTREAM, CL_FORWARD, CL_ZONE, CL_ARM }
 static const char *const clause_names[] = { "(none)", "server", "upstream", "forward", "zone", "arm" };
 
 enum skey_type {
-	SK_LISTEN, SK_ALLOW, SK_DENY, SK_INT, SK_CLOUD, SK_STR, SK_HTTP, SK_LOGLEVEL, SK_BOOL, SK_SIZE
+	SK_LISTEN, SK_ALLOW, SK_DENY, SK_INT, SK_CLOUD, SK_STR, SK_HTTP, SK_LOGLEVEL, SK_BOOL, SK_SIZE,
+	SK_MODE, SK_FALLBACK
 };
 
 /* One row per server: key, in the style of Knot's schema table. */
@@ -56,6 +57,8 @@ static const struct server_key server_keys[] = {
 	{ "cloud", SK_CLOUD, 0, 0, 0 },
 	{ "state-dir", SK_STR, OFF(state_dir), 0, 0 },
 	{ "control-socket", SK_STR, OFF(control_socket), 0, 0 },
+	{ "control-socket-mode", SK_MODE, OFF(control_socket_mode), 0, 0777 },
+	{ "query-log", SK_STR, OFF(query_log), 0, 0 },
 	{ "http-listen", SK_HTTP, OFF(http_listen), 0, 0 },
 	{ "pidfile", SK_STR, OFF(pidfile), 0, 0 },
 	{ "user", SK_STR, OFF(user), 0, 0 },
@@ -67,7 +70,17 @@ static const struct server_key server_keys[] = {
 	{ "tcp-idle-timeout", SK_INT, OFF(tcp_idle_timeout_ms), 100, 3600000 },
 	{ "tcp-max-connections", SK_INT, OFF(tcp_max_conns), 1, 65536 },
 	{ "tcp-max-queries-per-connection", SK_INT, OFF(max_tcp_per_conn), 1, 1024 },
+	{ "upstream-max-qps", SK_INT, OFF(upstream_max_qps), 0, 1000000 },
+	{ "upstream-max-outstanding", SK_INT, OFF(upstream_max_outstanding), 0, 1048576 },
+	{ "upstream-down-after", SK_INT, OFF(upstream_down_after), 1, 1000 },
+	{ "upstream-probe-interval", SK_INT, OFF(upstream_probe_interval_ms), 100, 3600000 },
+	{ "upstream-socket-reuse", SK_INT, OFF(upstream_socket_reuse), 1, 65536 },
 	{ "cache-size", SK_SIZE, OFF(cache_size), 0, 0 },
+	{ "cache-min-ttl", SK_INT, OFF(cache_min_ttl), 0, 86400 },
+	{ "cache-max-ttl", SK_INT, OFF(cache_max_ttl), 0, 2147483647 },
+	{ "cache-negative-max-ttl", SK_INT, OFF(cache_neg_max_ttl), 0, 604800 },
+	{ "serve-stale", SK_INT, OFF(serve_stale), 0, 2592000 },
+	{ "privatelink-fallback", SK_FALLBACK, OFF(privatelink_fallback), 0, 0 },
 };
 #undef OFF
 
@@ -827,6 +840,16 @@ static int add_cidr(struct parser *p, struct cfg_cidr **arr, size_t *n, size_t *
 	return 0;
 }
 
+/* "public" 1, "none" 0, anything else -1 (zone:, forward: and privatelink-fallback:) */
+static int fallback_parse(const char *val)
+{
+	if (strcasecmp(val, "public") == 0)
+		return 1;
+	if (strcasecmp(val, "none") == 0)
+		return 0;
+	return -1;
+}
+
 static int server_set(struct parser *p, const struct server_key *k, size_t idx, const char *val)
 {
 	struct cfg *cfg = p->cfg;
@@ -875,6 +898,24 @@ static int server_set(struct parser *p, const struct server_key *k, size_t idx, 
 	}
 	case SK_STR:
 		return dup_str(p, (char **)(void *)(base + k->off), val);
+	case SK_FALLBACK:
+		if ((v = fallback_parse(val)) < 0) {
+			perr(p, p->line, "%s: expected public or none, not '%s'", k->name, val);
+			return FWD_EPARSE;
+		}
+		*(int *)(void *)(base + k->off) = v;
+		return 0;
+	case SK_MODE: {
+		/* octal permission bits, as chmod(1) takes them: 600, 0660 */
+		char *end;
+		unsigned long m = strtoul(val, &end, 8);
+		if (*val < '0' || *val > '7' || *end != '\0' || m > (unsigned long)k->max) {
+			perr(p, p->line, "%s: '%s' is not an octal mode such as 0600 or 0660", k->name, val);
+			return FWD_EPARSE;
+		}
+		*(int *)(void *)(base + k->off) = (int)m;
+		return 0;
+	}
 	case SK_LOGLEVEL: {
 		char low[16];
 		size_t i, len = strlen(val);
@@ -918,6 +959,10 @@ static int upstream_set(struct parser *p, const char *key, const char *val)
 
 	if (strcmp(key, "server") != 0)
 		return bad_key(p, key);
+	if (u->nservers >= CFG_MAX_GROUP_SERVERS) {
+		perr(p, p->line, "upstream: %s: more than %d servers", u->name, CFG_MAX_GROUP_SERVERS);
+		return FWD_EPARSE;
+	}
 	return add_addr(p, &u->servers, &u->nservers, &p->cap_servers[p->cur], val, "server");
 }
 
@@ -928,6 +973,20 @@ static int forward_set(struct parser *p, const char *key, const char *val)
 	char *g = NULL;
 	int rc;
 
+	if (strcmp(key, "fallback") == 0) {
+		int v = fallback_parse(val);
+		if (f->fallback_set) {
+			perr(p, p->line, "duplicate key 'fallback' in forward: %s", f->suffix);
+			return FWD_EPARSE;
+		}
+		if (v < 0) {
+			perr(p, p->line, "fallback: expected public or none, not '%s'", val);
+			return FWD_EPARSE;
+		}
+		f->fallback_public = v;
+		f->fallback_set = 1;
+		return 0;
+	}
 	if (strcmp(key, "to") != 0)
 		return bad_key(p, key);
 	if (f->to != NULL) {
@@ -1123,6 +1182,13 @@ static int finish_file(struct parser *p)
 		     cfg->upstream_timeout_ms);
 		return FWD_EPARSE;
 	}
+	server_key_find("cache-min-ttl", &iut);
+	server_key_find("cache-max-ttl", &iqt);
+	if (cfg->cache_min_ttl > cfg->cache_max_ttl) {
+		perr(p, p->seen[iqt] > p->seen[iut] ? p->seen[iqt] : p->seen[iut],
+		     "cache-min-ttl (%d) is larger than cache-max-ttl (%d)", cfg->cache_min_ttl, cfg->cache_max_ttl);
+		return FWD_EPARSE;
+	}
 	return 0;
 }
 
@@ -1146,7 +1212,16 @@ static struct cfg *cfg_new(const char *path)
 	cfg->tcp_idle_timeout_ms = 10000;
 	cfg->tcp_max_conns = 256;
 	cfg->max_tcp_per_conn = 32;
+	/* under 168.63.129.16's limits of 1000 qps and 200 pending per VM */
+	cfg->upstream_max_qps = 900;
+	cfg->upstream_max_outstanding = 150;
+	cfg->upstream_down_after = 3;
+	cfg->upstream_probe_interval_ms = 5000;
+	cfg->upstream_socket_reuse = 64;
 	cfg->cache_size = (uint64_t)64 << 20;
+	cfg->cache_max_ttl = 86400;
+	cfg->cache_neg_max_ttl = 3600;
+	cfg->control_socket_mode = 0600;
 	return cfg;
 }
 
@@ -1251,6 +1326,7 @@ void cfg_free(struct cfg *cfg)
 	free(cfg->state_dir);
 	free(cfg->control_socket);
 	free(cfg->http_listen);
+	free(cfg->query_log);
 	free(cfg->pidfile);
 	free(cfg->user);
 	free(cfg->log_level);

@@ -37,6 +37,9 @@ struct cfg_cidr {
 	int line;
 };
 
+/* Servers in one upstream group at most (upstream.c tracks them in a bit mask). */
+#define CFG_MAX_GROUP_SERVERS 64
+
 struct cfg_upstream {
 	char *name;
 	struct cfg_addr *servers;
@@ -48,6 +51,8 @@ struct cfg_forward {
 	char *suffix;      /* text, lower-case, with trailing dot */
 	char *to;          /* group name; resolved to group_index */
 	size_t group_index;
+	int fallback_public;  /* fallback: public -- NXDOMAIN from the group goes to "default" */
+	int fallback_set;     /* fallback: given; else privatelink.* suffixes follow privatelink-fallback */
 	int line;
 };
 
@@ -72,7 +77,9 @@ struct cfg {
 	enum cfg_cloud cloud;           /* default AzureCloud */
 	char *state_dir;                /* may be NULL */
 	char *control_socket;           /* may be NULL */
+	int control_socket_mode;        /* permission bits, default 0600 */
 	char *http_listen;              /* may be NULL */
+	char *query_log;                /* may be NULL */
 	char *pidfile;                  /* may be NULL */
 	char *user;                     /* may be NULL */
 	char *log_level;                /* "info" by default */
@@ -84,7 +91,19 @@ struct cfg {
 	int tcp_idle_timeout_ms;        /* default 10000 */
 	int tcp_max_conns;              /* per worker, default 256 */
 	int max_tcp_per_conn;           /* queries in flight per TCP conn, default 32 */
+	/* upstream health (docs/upstream.md); caps are per server for the whole
+	 * process and divided among the workers; 0 = no cap */
+	int upstream_max_qps;           /* queries per second per server, default 900 */
+	int upstream_max_outstanding;   /* queries in flight per server, default 150 */
+	int upstream_down_after;        /* failures in a row that mark a server down, default 3 */
+	int upstream_probe_interval_ms; /* one query to a down server this often, default 5000 */
+	int upstream_socket_reuse;      /* queries per UDP socket (source port), default 64 */
 	uint64_t cache_size;            /* bytes, default 64 MiB */
+	int cache_min_ttl;              /* seconds, default 0 */
+	int cache_max_ttl;              /* seconds, default 86400 */
+	int cache_neg_max_ttl;          /* seconds, default 3600 (RFC 2308 lifetime cap) */
+	int serve_stale;                /* seconds past expiry an answer may be served stale; 0 = off */
+	int privatelink_fallback;       /* catalogue routes: NXDOMAIN from azure -> default group */
 	/* groups: "azure" and "default" always exist (maybe with no server) */
 	struct cfg_upstream *upstreams;
 	size_t nupstreams;

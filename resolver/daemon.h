@@ -20,6 +20,10 @@ struct snapshot;
 struct worker;
 struct event_base;
 struct arm_sync;
+struct cache;
+struct control;
+struct http_server;
+struct querylog;
 
 struct daemon {
 	const char *cfgpath;             /* argv, not owned */
@@ -33,6 +37,10 @@ struct daemon {
 	uint64_t reloads_ok, reloads_failed;
 	char last_reload_error[512];
 	struct arm_sync *arm;            /* NULL without an arm: clause */
+	struct cache *cache;             /* answer cache shared by the workers (cache.h); NULL = none */
+	struct control *control;         /* control socket; NULL when not configured */
+	struct http_server *http;        /* /metrics, /healthz; NULL when not configured */
+	struct querylog *qlog;           /* query log; NULL when off */
 };
 
 /* Take a reference on the current snapshot (worker threads). */

@@ -268,7 +268,7 @@ int main(int argc, char **argv)
 	d.base = event_base_new();
 	int rc = 1;
 	struct event *sigs[5] = {NULL};
-	long run_uid = -1, run_gid = -1;
+	long run_uid = -1, run_gid = -1, own_uid = -1, own_gid = -1;
 	if (!d.base) {
 		log_err("cannot create the main event loop");
 		goto out;
@@ -297,8 +297,13 @@ int main(int argc, char **argv)
 	}
 	if (snap->cfg->user && lookup_user(snap->cfg->user, &run_uid, &run_gid) < 0)
 		goto out;
+	if (run_uid >= 0 && ((uid_t)run_uid != geteuid() || (gid_t)run_gid != getegid())) {
+		/* files created before the drop are handed to the user */
+		own_uid = run_uid;
+		own_gid = run_gid;
+	}
 	if (snap->cfg->query_log) {
-		d.qlog = querylog_open(snap->cfg->query_log, run_uid, run_gid);
+		d.qlog = querylog_open(snap->cfg->query_log, own_uid, own_gid);
 		if (!d.qlog)
 			goto out;
 		for (int i = 0; i < d.nworkers; i++)
@@ -306,8 +311,8 @@ int main(int argc, char **argv)
 				goto out;
 	}
 	if (snap->cfg->control_socket &&
-	    !(d.control = control_new(&d, snap->cfg->control_socket, snap->cfg->control_socket_mode, run_uid,
-				      run_gid)))
+	    !(d.control = control_new(&d, snap->cfg->control_socket, snap->cfg->control_socket_mode, own_uid,
+				      own_gid)))
 		goto out;
 	if (snap->cfg->http_listen && !(d.http = http_new(&d, snap->cfg->http_listen)))
 		goto out;

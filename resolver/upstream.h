@@ -5,19 +5,35 @@
  * cfg max-pending); no allocation per query.  The slot owns a copy of the
  * query, the struct client and a snapshot reference until it completes.
  *
- * Rules: a random query ID and a fresh random source port per attempt; a
- * reply is accepted only when ID, question (case-insensitive) and source
- * address:port match what was sent.  A UDP reply with TC is retried over TCP
- * to the same server; a TCP client's query goes to upstreams over TCP.  On
- * timeout (cfg upstream-timeout) the next server of the group is tried; when
- * every server failed or cfg query-timeout passed, done() gets
- * UPSTREAM_FAILED and the client gets SERVFAIL.
+ * Rules: a random query ID per attempt; a UDP attempt goes out on a connected
+ * socket of a small per-server pool (each socket has its own kernel-chosen
+ * random source port, carries one query at a time and is replaced after cfg
+ * upstream-socket-reuse queries, after one second, or after any failure); a
+ * TCP attempt gets a new connection.  A reply is accepted only when ID,
+ * question (case-insensitive) and source address:port match what was sent.
+ * A UDP reply with TC is retried over TCP to the same server; a TCP client's
+ * query goes to upstreams over TCP.  On timeout (cfg upstream-timeout) the
+ * next server of the group is tried; when every server failed or cfg
+ * query-timeout passed, done() gets UPSTREAM_FAILED and the client gets
+ * SERVFAIL.
+ *
+ * Upstream health (docs/upstream.md), kept per worker and per server address
+ * (so it survives reloads): a smoothed RTT per server picks the server to ask
+ * first; a server is marked down after cfg upstream-down-after failures in a
+ * row and then gets one real query every cfg upstream-probe-interval; caps on
+ * queries per second and queries outstanding per server (cfg
+ * upstream-max-qps, upstream-max-outstanding, divided among the workers) are
+ * never exceeded.  Identical questions in flight (name case-insensitively,
+ * type, class, RD/CD/DO bits, EDNS presence, group, client transport) share
+ * one upstream query; each of their clients still gets done() once, with its
+ * own ID and its own question case in the reply.
  */
 #ifndef PLINKFWD_UPSTREAM_H
 #define PLINKFWD_UPSTREAM_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 struct event_base;
 struct snapshot;
@@ -30,11 +46,12 @@ enum upstream_status {
 };
 
 /*
- * Completion callback, called from the worker's event loop.  reply (len
- * bytes, ID already set back to the client's ID) is only valid during the
- * call.  cl is the slot's copy of the client.  q_len is the original query
- * (also only valid during the call) so that the caller can build an error
- * reply on failure.
+ * Completion callback, called from the worker's event loop, never from
+ * inside upstream_send().  reply (len bytes, ID already set back to the
+ * client's ID, question name in the client's case) is only valid during the
+ * call.  cl is the slot's copy of the client.  query/qlen is the client's
+ * original query with its own ID (also only valid during the call) so that
+ * the caller can build an error reply on failure.
  */
 typedef void (*upstream_done_fn)(void *ctx, const struct client *cl, enum upstream_status st,
 				 const uint8_t *reply, size_t len, const uint8_t *query, size_t qlen);
@@ -50,14 +67,47 @@ void upstream_free(struct upstream *u);
 /*
  * Forward query (qlen bytes, as received from the client, parsed into q) to
  * group index `group` of snap's config.  The query bytes are copied.
- * Returns 0 when sent (done() will be called exactly once later),
- * FWD_ENOENT when the group has no server (caller answers REFUSED),
- * FWD_EFULL when the pool is exhausted or FWD_EIO (caller answers SERVFAIL).
+ * Returns 0 when sent or joined to an identical query in flight (done() will
+ * be called exactly once later), FWD_ENOENT when the group has no server
+ * (caller answers REFUSED), FWD_EFULL when the pool is exhausted or every
+ * server of the group is at its qps/outstanding cap, or FWD_EIO (caller
+ * answers SERVFAIL for both).
  */
 int upstream_send(struct upstream *u, struct snapshot *snap, size_t group, const uint8_t *query,
 		  size_t qlen, const struct wire_query *q, const struct client *cl, int tcp);
 
-/* Number of queries in flight (for tests and stats). */
+/* Number of queries in flight, coalesced ones included (for tests and stats). */
 size_t upstream_pending(const struct upstream *u);
+
+/* Counters of one instance since upstream_new().  Read from another thread
+ * they are approximate (no locking), like the worker stats. */
+struct upstream_stats {
+	uint64_t sent;           /* attempts started (UDP and TCP) */
+	uint64_t sent_tcp;       /* ... of which over TCP */
+	uint64_t answered;       /* replies accepted (any rcode) */
+	uint64_t timeouts;       /* attempts that got no reply in time */
+	uint64_t errors;         /* ICMP unreachable, broken TCP, connect errors */
+	uint64_t coalesced;      /* queries joined to an identical one in flight */
+	uint64_t capped;         /* queries refused because every server was at a cap */
+	uint64_t marked_down;    /* servers marked down */
+	uint64_t probes;         /* queries sent to a down server to probe it */
+	uint64_t sockets;        /* UDP sockets opened (one source port each) */
+};
+void upstream_get_stats(const struct upstream *u, struct upstream_stats *out);
+
+/* The health of one server as this instance sees it. */
+struct upstream_server_info {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	uint32_t srtt_us;        /* smoothed RTT; 0 when never measured */
+	uint32_t outstanding;    /* attempts in flight */
+	uint32_t fails;          /* failures in a row */
+	int down;                /* marked down (probed every upstream-probe-interval) */
+	uint64_t sent, answered, failed;
+};
+/* Copy up to max entries into out; returns how many servers there are.
+ * May be called from another thread: the table never moves, the values
+ * are approximate (no locking). */
+size_t upstream_servers(const struct upstream *u, struct upstream_server_info *out, size_t max);
 
 #endif

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "query.h"
 #include "snapshot.h"
+#include "splice.h"
 #include "upstream.h"
 
 void worker_refresh(struct worker *w)
@@ -59,6 +60,9 @@ int worker_init(struct worker *w, struct daemon *d, int index, struct snapshot *
 	w->up = upstream_new(w->base, (size_t)maxp, query_upstream_done, w);
 	if (!w->up)
 		return FWD_ENOMEM;
+	w->splice = splice_pool_new((size_t)maxp);
+	if (!w->splice)
+		return FWD_ENOMEM;
 	w->lst = listener_new(w, snap->cfg);
 	if (!w->lst)
 		return FWD_EIO;
@@ -96,6 +100,9 @@ void worker_destroy(struct worker *w)
 	w->lst = NULL;
 	upstream_free(w->up);
 	w->up = NULL;
+	/* after the upstream pool: no completion can reach a continuation now */
+	splice_pool_free(w->splice);
+	w->splice = NULL;
 	if (w->tick_ev)
 		event_free(w->tick_ev);
 	if (w->stop_ev)

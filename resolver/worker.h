@@ -13,10 +13,14 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "stats.h"
+
 struct daemon;
+struct querylog_writer;
 struct snapshot;
 struct listener;
 struct upstream;
+struct splice_pool;
 struct event_base;
 struct event;
 
@@ -24,6 +28,9 @@ struct worker_stats {
 	uint64_t queries_udp, queries_tcp;
 	uint64_t answers_local, answers_forwarded;
 	uint64_t refused, servfail, formerr, notimp, dropped;
+	uint64_t cache_hits, cache_misses, cache_stale;  /* stale: served past expiry (RFC 8767) */
+	uint64_t spliced, fallbacks;  /* CNAME chains completed privately; NXDOMAIN sent to "default" */
+	struct stats_worker ops;      /* answers by transport/source/rcode, latency, groups (stats.h) */
 };
 
 struct worker {
@@ -38,7 +45,9 @@ struct worker {
 	uint64_t gen;                 /* generation of snap */
 	struct listener *lst;
 	struct upstream *up;
+	struct splice_pool *splice;   /* splice continuations and scratch (splice.h) */
 	struct worker_stats stats;
+	struct querylog_writer *qlog; /* this worker's query log writer; NULL when off */
 	uint8_t scratch[65535];       /* a reply being adjusted on its way out */
 };
 

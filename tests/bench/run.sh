@@ -5,8 +5,9 @@
 #            auth-zone: with the same files), a mix of names and types from
 #            those files plus 10% names that do not exist;
 #   forward  1000 names forwarded to one NSD on loopback serving forward.test.
-#            unbound caches, so it is run twice: as shipped (cache) and with
-#            cache-max-ttl: 0 (every query goes upstream).
+#            Both servers cache, so each runs twice: as configured (answers
+#            from the cache after the first pass) and with the cache off
+#            (plinkfwd cache-size: 0, unbound cache-max-ttl: 0).
 #
 # dnsperf is pinned to CPU 0, the server under test to CPU 1 (NSD shares CPU 0
 # with dnsperf: there is no third CPU to give it on a 2-CPU machine).
@@ -60,6 +61,7 @@ else
 	PINNING="none (1 CPU)"
 fi
 CLK_TCK=$(getconf CLK_TCK)
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/plinkfwd-bench.XXXXXX")
 mkdir -p "$OUT"
@@ -137,6 +139,7 @@ server:
     so-reuseport: no
     access-control: 127.0.0.0/8 allow
     do-not-query-localhost: no
+    local-zone: "test." nodefault   # RFC 6761 names are test data here
     qname-minimisation: no
     minimal-responses: yes
     module-config: "iterator"
@@ -171,9 +174,9 @@ measure() {
 	qps=$(printf '%s\n' "$out" | sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p')
 	lat=$(printf '%s\n' "$out" | sed -n 's/.*Average Latency (s): *\([0-9.]*\).*/\1/p')
 	awk -v l="$label" -v s="$server" -v c="${completed:-0}" -v lo="${lost:-?}" -v q="${qps:-0}" \
-		-v lat="${lat:-0}" -v d="$((t1 - t0))" -v hz="$CLK_TCK" 'BEGIN {
+		-v lat="${lat:-0}" -v d="$((t1 - t0))" -v hz="$CLK_TCK" -v secs="$SECS" 'BEGIN {
 		cpu = (c > 0) ? d / hz / c * 1e6 : 0
-		printf "%s\t%s\t%.0f\t%.1f\t%.2f\t%d\t%s\t%.2f\n", l, s, q, lat * 1e6, cpu, c, lo, d / hz
+		printf "%s\t%s\t%.0f\t%.1f\t%.2f\t%d\t%s\t%.0f%%\n", l, s, q, lat * 1e6, cpu, c, lo, d / hz / secs * 100
 	}' >>"$W/rows"
 }
 
@@ -236,6 +239,9 @@ upstream: default
 EOF
 start_plinkfwd "$W/plinkfwd-forward.conf" && measure forward plinkfwd "$BENCH_DIR/forward.queries"
 stop_server
+sed 's/^server:$/server:\n    cache-size: 0/' "$W/plinkfwd-forward.conf" >"$W/plinkfwd-forward-nocache.conf"
+start_plinkfwd "$W/plinkfwd-forward-nocache.conf" && measure forward plinkfwd-nocache "$BENCH_DIR/forward.queries"
+stop_server
 
 fwd="forward-zone:
     name: \".\"
@@ -255,29 +261,34 @@ stop_server
 	echo
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- machine: $NCPU CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), kernel $(uname -r)"
-	echo "- plinkfwd: $("$PLINKFWD" --version 2>&1 | head -n 1); $(unbound -V 2>/dev/null | head -n 1); NSD $(nsd -v 2>&1 | sed -n 's/^NSD version //p'); dnsperf $(dnsperf -h 2>&1 | sed -n 's/^Version //p')"
+	echo "- plinkfwd: $(timeout 5 "$PLINKFWD" --version 2>&1 | head -n 1); unbound $(unbound -V 2>/dev/null | sed -n '1s/^Version //p'); NSD $(nsd -v 2>&1 | sed -n 's/^NSD version //p'); dnsperf $(dnsperf -h 2>&1 | sed -n 's/^Version //p')"
 	echo "- network namespace: $NETNS; pinning: $PINNING"
+	echo "- load average when the run started: $LOAD0"
 	echo "- each row: ${SECS} s of dnsperf -c $CLIENTS (after a 2 s warm-up), UDP, one server thread"
 	echo "- local: $(wc -l <"$W/local.queries") queries from the demo zones (10% missing names); forward: 1000 names via NSD"
 	echo
-	echo "| workload | server | QPS | avg latency (µs) | server CPU per answer (µs) | completed | lost | server CPU (s) |"
+	echo "| workload | server | QPS | avg latency (µs) | server CPU per answer (µs) | completed | lost | server CPU busy |"
 	echo "|---|---|---:|---:|---:|---:|---:|---:|"
 	awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$W/rows"
 	echo
-	echo "| workload | plinkfwd / unbound QPS | plinkfwd / unbound CPU per answer |"
+	echo "| workload: plinkfwd / unbound | QPS ratio | CPU per answer ratio |"
 	echo "|---|---:|---:|"
 	awk -F'\t' '
 		{ qps[$1 "/" $2] = $3; cpu[$1 "/" $2] = $5 }
 		END {
-			n = split("local/unbound forward/unbound forward/unbound-nocache", ref, " ")
+			n = split("local/plinkfwd/unbound forward/plinkfwd/unbound forward/plinkfwd-nocache/unbound-nocache", ref, " ")
 			for (i = 1; i <= n; i++) {
 				split(ref[i], p, "/")
-				a = p[1] "/plinkfwd"
+				a = p[1] "/" p[2]
+				ref[i] = p[1] "/" p[3]
 				if (!(a in qps) || !(ref[i] in qps) || qps[ref[i]] == 0 || cpu[ref[i]] == 0) continue
-				printf "| %s (vs %s) | %.2f | %.2f |\n", p[1], p[2], qps[a] / qps[ref[i]], cpu[a] / cpu[ref[i]]
+				printf "| %s: %s / %s | %.2f | %.2f |\n", p[1], p[2], p[3], qps[a] / qps[ref[i]], cpu[a] / cpu[ref[i]]
 			}
 		}' "$W/rows"
 	echo
-	echo "unbound in the forward workload answers from its cache after the first pass over the"
-	echo "1000 names; the unbound-nocache row (cache-max-ttl: 0) sends every query upstream."
+	echo "Both servers cache: in the forward rows they answer from the cache after the first pass"
+	echo "over the 1000 names. The -nocache rows send every query to NSD (plinkfwd: cache-size: 0;"
+	echo "unbound: cache-max-ttl: 0), which shares CPU 0 with dnsperf."
+	echo "\"server CPU busy\" is the server's CPU time over the run time: well below 100% means the"
+	echo "single dnsperf CPU, not the server, set the QPS; compare CPU per answer then."
 } | tee "$OUT/results.md"

@@ -7,8 +7,9 @@
 #
 # Sourcing this file:
 #   * re-executes the test under bash inside a private network namespace
-#     (unshare -n) so that no packet can leave the machine, brings lo up, and
-#     prints "1..0 # SKIP" when a namespace cannot be created (not root);
+#     (unshare -n, plus a PID namespace when possible so that every process
+#     dies with the test) so that no packet can leave the machine, brings lo
+#     up, and prints "1..0 # SKIP" when a namespace cannot be created (not root);
 #   * creates the per-test directory $T (removed on exit; set
 #     PLINKFWD_KEEP_TMP=1 to keep it) and a trap that kills every process
 #     started through spawn / start_*;
@@ -32,7 +33,8 @@
 #   peers    start_nsd ADDR@PORT ZONE=FILE...      start_knot ADDR@PORT ZONE=FILE...
 #            start_unbound ADDR@PORT [EXTRA-CONFIG-TEXT]   start_testns PORT DATAFILE
 #            each sets LAST_PID and logs to $T/<name>.log
-#   misc     spawn NAME CMD... (background, logged, killed on exit) | stop_pid PID
+#   misc     quiet CMD... (output to $T/quiet.log, e.g. ok "x" quiet cmd)
+#            spawn NAME CMD... (background, logged, killed on exit) | stop_pid PID
 #            wait_dns ADDR PORT [SECONDS] | wait_port PORT [udp|tcp] [SECONDS]
 #            wait_log REGEX [SECONDS] (waits for REGEX in $PLINKFWD_LOG) | log_since MARK
 
@@ -41,7 +43,13 @@ if [ -z "${BASH_VERSION:-}" ]; then
 fi
 
 # ------------------------------------------------------------ network namespace
+# With a PID namespace as well, the test shell is its init: when it ends, by
+# any means, the kernel kills every server it started -- nothing outlives a
+# test even when the harness is killed with SIGKILL.
 if [ "${PLINKFWD_IN_NETNS:-}" != 1 ]; then
+	if unshare -n -p -f --kill-child --mount-proc true 2>/dev/null; then
+		PLINKFWD_IN_NETNS=1 exec unshare -n -p -f --kill-child --mount-proc -- bash "$0" "$@"
+	fi
 	if unshare -n true 2>/dev/null; then
 		PLINKFWD_IN_NETNS=1 exec unshare -n -- bash "$0" "$@"
 	fi
@@ -159,6 +167,9 @@ ok() {
 	shift
 	if "$@"; then pass "$desc"; else fail "$desc" "command failed: $*"; fi
 }
+
+# quiet CMD...  run CMD with its output kept out of the TAP stream (in $T/quiet.log)
+quiet() { "$@" >>"$T/quiet.log" 2>&1; }
 
 # not_ok DESC CMD...  passes when CMD exits non-zero
 not_ok() {
@@ -516,6 +527,7 @@ server:
     access-control: 127.0.0.0/8 allow
     access-control: ::1 allow
     do-not-query-localhost: no
+    local-zone: "test." nodefault   # RFC 6761 names are test data here
 remote-control:
     control-enable: no
 $extra

@@ -38,7 +38,7 @@ Q="$QNAME$QTAIL"
 
 # A well-formed query in raw form, to prove the tool and the path work.
 raw "abcd 0000 0001 0000 0000 0000 $Q"
-like "$R" '^id=43981 rcode=NOERROR .*flags=qr,aa .*an=1 ' "raw well-formed query: answered"
+like "$R" '^id=43981 rcode=NOERROR .*flags=qr,aa(,ra)? .*an=1 ' "raw well-formed query: answered"
 raw "abcd 0000 0001 0000 0000 0001 $Q $OPT"
 like "$R" '^id=43981 rcode=NOERROR .*opt=yes' "raw query with OPT: answered with OPT"
 

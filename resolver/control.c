@@ -1,0 +1,946 @@
+/*
+ * control.c -- the control socket: one request line in, one JSON line out
+ * (protocol in control.h).  Runs on the main event loop only.
+ */
+#include "control.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <ldns/ldns.h>
+
+#include "arm_config.h"
+#include "arm_sync.h"
+#include "cache.h"
+#include "common.h"
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "querylog.h"
+#include "route.h"
+#include "snapshot.h"
+#include "stats.h"
+#include "wire.h"
+#include "worker.h"
+#include "zone.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+#define CTL_LINE_MAX 4096
+#define CTL_MAX_CONNS 16
+#define CTL_TIMEOUT_S 10
+#define CTL_MAX_ARGS 8
+#define CTL_DRAIN_MAX (64u << 10)
+
+struct ctl_conn;
+
+struct control {
+	struct daemon *d;
+	char *path;
+	dev_t dev;                  /* identity of the socket file we created */
+	ino_t ino;
+	struct evconnlistener *lev;
+	struct ctl_conn *conns;     /* open connections (list) */
+	int nconns;
+};
+
+struct ctl_conn {
+	struct control *c;
+	struct bufferevent *bev;
+	size_t drained;             /* bytes dropped after the answer */
+	struct ctl_conn *next;
+};
+
+/* ------------------------------------------------------------ JSON helpers */
+
+static cJSON *ok_obj(void)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (o)
+		cJSON_AddBoolToObject(o, "ok", 1);
+	return o;
+}
+
+static cJSON *err_obj(const char *fmt, ...) FWD_PRINTF(1, 2);
+static cJSON *err_obj(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cJSON *o = cJSON_CreateObject();
+	if (o) {
+		cJSON_AddBoolToObject(o, "ok", 0);
+		cJSON_AddStringToObject(o, "error", msg);
+	}
+	return o;
+}
+
+static void add_u64(cJSON *o, const char *k, uint64_t v) { cJSON_AddNumberToObject(o, k, (double)v); }
+
+static void add_time_or_null(cJSON *o, const char *k, int64_t unix_s)
+{
+	if (unix_s > 0)
+		cJSON_AddNumberToObject(o, k, (double)unix_s);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+static const char *addr_text(const struct sockaddr_storage *ss, char *buf, size_t cap)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+		snprintf(buf, cap, "%s@%u", a, ntohs(s4->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+		snprintf(buf, cap, "[%s]@%u", a, ntohs(s6->sin6_port));
+	} else {
+		snprintf(buf, cap, "?");
+	}
+	return buf;
+}
+
+static const char *origin_name(enum route_origin o)
+{
+	switch (o) {
+	case ORIGIN_ZONE_FILE: return "zone-file";
+	case ORIGIN_ZONE_ARM: return "arm";
+	case ORIGIN_FORWARD: return "forward-rule";
+	case ORIGIN_CATALOGUE: return "catalogue";
+	case ORIGIN_DEFAULT: return "default";
+	}
+	return "unknown";
+}
+
+static const char *zone_status_name(enum zone_status st)
+{
+	switch (st) {
+	case ZONE_ANSWER: return "answer";
+	case ZONE_CNAME_OUT: return "cname-out";
+	case ZONE_NODATA: return "nodata";
+	case ZONE_NXDOMAIN: return "nxdomain";
+	}
+	return "unknown";
+}
+
+/* The config clause of a file zone, matched by name. */
+static const struct cfg_zone *cfg_zone_find(const struct cfg *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nzones; i++)
+		if (strcasecmp(cfg->zones[i].name, name) == 0)
+			return &cfg->zones[i];
+	return NULL;
+}
+
+/* Describe one zone of the snapshot (zones, explain). */
+static cJSON *zone_json(const struct snapshot *snap, const struct route_zone *rz,
+			const struct arm_sync_stats *as)
+{
+	cJSON *o = cJSON_CreateObject();
+	char name[1025];
+	size_t alen;
+	wire_name_to_text(zone_apex(rz->zone, &alen), name, sizeof(name));
+	cJSON_AddStringToObject(o, "name", name);
+	cJSON_AddStringToObject(o, "source", rz->origin == ORIGIN_ZONE_ARM ? "arm" : "file");
+	add_u64(o, "records", zone_rr_count(rz->zone));
+	add_u64(o, "serial", zone_serial(rz->zone));
+	cJSON_AddStringToObject(o, "fallback", rz->fallback_public ? "public" : "none");
+	if (rz->origin == ORIGIN_ZONE_ARM) {
+		/* ARM sync reports its rounds as a whole: a zone present now
+		 * was in the last round that listed it successfully */
+		int64_t last = as ? as->last_success_unix : 0;
+		add_time_or_null(o, "last_sync", last);
+		if (last > 0)
+			cJSON_AddNumberToObject(o, "age_s", (double)((int64_t)time(NULL) - last));
+		else
+			cJSON_AddNullToObject(o, "age_s");
+		/* arm_sync.h has no per-zone error yet: a zone whose listing
+		 * failed keeps its last good copy and the failure is logged */
+		cJSON_AddNullToObject(o, "last_error");
+	} else {
+		const struct cfg_zone *cz = cfg_zone_find(snap->cfg, name);
+		if (cz) {
+			cJSON_AddStringToObject(o, "file", cz->path ? cz->path : cz->file);
+			char where[1100];
+			snprintf(where, sizeof(where), "%s:%d", snap->cfg->file, cz->line);
+			cJSON_AddStringToObject(o, "config", where);
+		}
+	}
+	return o;
+}
+
+/* ------------------------------------------------------------ commands */
+
+static cJSON *cmd_status(struct daemon *d)
+{
+	struct snapshot *snap = daemon_acquire(d);
+	const struct cfg *cfg = snap->cfg;
+	cJSON *o = ok_obj();
+	char buf[128], why[256];
+	time_t now = time(NULL);
+
+	cJSON_AddStringToObject(o, "version", PACKAGE_VERSION);
+	cJSON_AddNumberToObject(o, "pid", (double)getpid());
+	cJSON_AddNumberToObject(o, "started", (double)d->started);
+	cJSON_AddNumberToObject(o, "uptime_s", (double)(now - d->started));
+	cJSON_AddStringToObject(o, "config", d->cfgpath);
+	add_u64(o, "generation", snap->generation);
+	cJSON_AddNumberToObject(o, "workers", d->nworkers);
+	/* the listeners opened at start-up: the first snapshot's, which a
+	 * reload cannot change; the current config shows what a restart
+	 * would use, and reload logs when they differ */
+	cJSON *ls = cJSON_AddArrayToObject(o, "listen");
+	for (size_t i = 0; i < cfg->nlisten; i++)
+		cJSON_AddItemToArray(ls, cJSON_CreateString(addr_text(&cfg->listen[i].ss, buf, sizeof(buf))));
+	cJSON_AddStringToObject(o, "cloud", cfg_cloud_name(cfg->cloud));
+	cJSON *z = cJSON_AddObjectToObject(o, "zones");
+	add_u64(z, "file", snap->nfile_zones);
+	add_u64(z, "synced", snap->nzones - snap->nfile_zones);
+	cJSON *r = cJSON_AddObjectToObject(o, "reload");
+	add_u64(r, "ok", d->reloads_ok);
+	add_u64(r, "failed", d->reloads_failed);
+	if (d->last_reload_error[0])
+		cJSON_AddStringToObject(r, "last_error", d->last_reload_error);
+	else
+		cJSON_AddNullToObject(r, "last_error");
+	int healthy = stats_health(d, 0, why, sizeof(why));
+	cJSON_AddStringToObject(o, "health", healthy ? "ok" : why);
+	if (d->qlog)
+		cJSON_AddStringToObject(o, "query_log", cfg->query_log ? cfg->query_log : "on");
+	if (d->arm) {
+		struct arm_sync_stats as;
+		arm_sync_stats(d->arm, &as);
+		cJSON *a = cJSON_AddObjectToObject(o, "arm");
+		cJSON_AddBoolToObject(a, "running", as.running);
+		add_time_or_null(a, "last_success", as.last_success_unix);
+		add_u64(a, "rounds", as.rounds);
+		add_u64(a, "rounds_failed", as.rounds_failed);
+	} else {
+		cJSON_AddNullToObject(o, "arm");
+	}
+	snapshot_unref(snap);
+	return o;
+}
+
+static cJSON *cmd_reload(struct daemon *d)
+{
+	if (daemon_reload(d) != 0)
+		return err_obj("%s", d->last_reload_error[0] ? d->last_reload_error : "reload failed (see the log)");
+	struct snapshot *snap = daemon_acquire(d);
+	if (d->cache) {
+		/* as main.c's SIGHUP does: answers cached under the old rules go */
+		cache_set_limit(d->cache, snap->cfg->cache_size);
+		cache_flush(d->cache, NULL);
+	}
+	cJSON *o = ok_obj();
+	add_u64(o, "generation", snap->generation);
+	add_u64(o, "zones", snap->nzones);
+	snapshot_unref(snap);
+	return o;
+}
+
+static cJSON *rcodes_json(const uint64_t *by_rcode)
+{
+	cJSON *o = cJSON_CreateObject();
+	for (int r = 0; r < STATS_RC_N; r++)
+		add_u64(o, stats_rcode_name((enum stats_rcode)r), by_rcode[r]);
+	return o;
+}
+
+static cJSON *cmd_stats(struct daemon *d)
+{
+	struct stats_total *t = calloc(1, sizeof(*t));
+	if (!t)
+		return err_obj("out of memory");
+	stats_collect(d, t);
+	cJSON *o = ok_obj();
+	cJSON *q = cJSON_AddObjectToObject(o, "queries");
+	add_u64(q, "udp", t->queries_udp);
+	add_u64(q, "tcp", t->queries_tcp);
+	add_u64(q, "dropped", t->dropped);
+	static const char *const tname[2] = {"udp", "tcp"};
+	cJSON *a = cJSON_AddObjectToObject(o, "answers");
+	for (int tcp = 0; tcp < 2; tcp++) {
+		cJSON *ta = cJSON_AddObjectToObject(a, tname[tcp]);
+		for (int s = 0; s < STATS_SRC_N; s++)
+			cJSON_AddItemToObject(ta, stats_source_name((enum stats_source)s),
+					      rcodes_json(t->answers[tcp][s]));
+	}
+	cJSON *lat = cJSON_AddObjectToObject(o, "latency_us_avg");
+	for (int s = 0; s < STATS_SRC_N; s++) {
+		uint64_t n = 0;
+		for (int b = 0; b < STATS_LAT_N; b++)
+			n += t->lat[s][b];
+		add_u64(lat, stats_source_name((enum stats_source)s), n ? t->lat_sum_us[s] / n : 0);
+	}
+	cJSON *g = cJSON_AddObjectToObject(o, "upstream");
+	for (size_t i = 0; i < t->ngroups; i++) {
+		cJSON *gg = cJSON_AddObjectToObject(g, t->groups[i].name);
+		uint64_t n = t->groups[i].answered + t->groups[i].failed;
+		add_u64(gg, "answered", t->groups[i].answered);
+		add_u64(gg, "failed", t->groups[i].failed);
+		add_u64(gg, "latency_us_avg", n ? t->groups[i].lat_sum_us / n : 0);
+	}
+	cJSON *ua = cJSON_AddObjectToObject(o, "upstream_attempts");
+	add_u64(ua, "sent", t->up.sent);
+	add_u64(ua, "sent_tcp", t->up.sent_tcp);
+	add_u64(ua, "replies", t->up.answered);
+	add_u64(ua, "timeouts", t->up.timeouts);
+	add_u64(ua, "errors", t->up.errors);
+	add_u64(ua, "coalesced", t->up.coalesced);
+	add_u64(ua, "capped", t->up.capped);
+	add_u64(ua, "marked_down", t->up.marked_down);
+	add_u64(ua, "probes", t->up.probes);
+	cJSON *svs = cJSON_AddObjectToObject(o, "servers");
+	for (size_t i = 0; i < t->nservers; i++) {
+		char buf[128];
+		const struct stats_server *sv = &t->servers[i];
+		cJSON *so = cJSON_AddObjectToObject(svs, addr_text(&sv->addr, buf, sizeof(buf)));
+		add_u64(so, "sent", sv->sent);
+		add_u64(so, "answered", sv->answered);
+		add_u64(so, "failed", sv->failed);
+		add_u64(so, "srtt_us", sv->srtt_n ? sv->srtt_sum_us / sv->srtt_n : 0);
+		cJSON_AddBoolToObject(so, "down", sv->down > 0);
+	}
+	add_u64(o, "upstream_pending", t->pending);
+	add_u64(o, "tcp_connections", t->tcp_conns);
+	cJSON *c = cJSON_AddObjectToObject(o, "cache");
+	uint64_t entries = 0, bytes = 0;
+	if (d->cache)
+		cache_usage(d->cache, &entries, &bytes);
+	add_u64(c, "hits", t->cache_hits);
+	add_u64(c, "misses", t->cache_misses);
+	add_u64(c, "stale", t->cache_stale);
+	add_u64(c, "entries", entries);
+	add_u64(c, "bytes", bytes);
+	add_u64(o, "spliced", t->spliced);
+	add_u64(o, "fallbacks", t->fallbacks);
+	cJSON *r = cJSON_AddObjectToObject(o, "reloads");
+	add_u64(r, "ok", d->reloads_ok);
+	add_u64(r, "failed", d->reloads_failed);
+	if (d->qlog) {
+		uint64_t lines, lost;
+		querylog_counts(d->qlog, &lines, &lost);
+		cJSON *ql = cJSON_AddObjectToObject(o, "querylog");
+		add_u64(ql, "lines", lines);
+		add_u64(ql, "lost", lost);
+	}
+	if (d->arm) {
+		struct arm_sync_stats as;
+		arm_sync_stats(d->arm, &as);
+		cJSON *ao = cJSON_AddObjectToObject(o, "arm");
+		add_u64(ao, "rounds", as.rounds);
+		add_u64(ao, "rounds_failed", as.rounds_failed);
+		add_u64(ao, "requests", as.requests);
+		add_u64(ao, "throttled", as.throttled);
+		add_u64(ao, "retries", as.retries);
+		add_u64(ao, "zones", as.zones);
+		add_u64(ao, "records", as.records);
+	}
+	free(t);
+	return o;
+}
+
+static cJSON *cmd_zones(struct daemon *d)
+{
+	struct snapshot *snap = daemon_acquire(d);
+	struct arm_sync_stats as;
+	int have_arm = d->arm != NULL;
+	if (have_arm)
+		arm_sync_stats(d->arm, &as);
+	cJSON *o = ok_obj();
+	cJSON *zs = cJSON_AddArrayToObject(o, "zones");
+	for (size_t i = 0; i < snap->nzones; i++)
+		cJSON_AddItemToArray(zs, zone_json(snap, &snap->zones[i], have_arm ? &as : NULL));
+	if (have_arm) {
+		cJSON *a = cJSON_AddObjectToObject(o, "arm");
+		cJSON_AddBoolToObject(a, "running", as.running);
+		add_time_or_null(a, "last_success", as.last_success_unix);
+		add_u64(a, "last_duration_ms", as.last_duration_ms);
+		add_u64(a, "rounds", as.rounds);
+		add_u64(a, "rounds_failed", as.rounds_failed);
+		add_u64(a, "throttled", as.throttled);
+	} else if (snap->cfg->arm) {
+		cJSON *a = cJSON_AddObjectToObject(o, "arm");
+		cJSON_AddBoolToObject(a, "running", 0);
+		cJSON_AddStringToObject(a, "error", "arm sync is not running (see the log)");
+	} else {
+		cJSON_AddNullToObject(o, "arm");
+	}
+	snapshot_unref(snap);
+	return o;
+}
+
+static cJSON *cmd_sync(struct daemon *d, const char *zone)
+{
+	if (!d->arm)
+		return err_obj("no arm: clause is configured (or ARM sync failed to start; see the log)");
+	if (zone) {
+		uint8_t w[WIRE_MAX_NAME];
+		if (wire_name_from_text(zone, w) < 0)
+			return err_obj("'%s' is not a valid zone name", zone);
+	}
+	log_info("control: sync %s", zone ? zone : "all zones");
+	arm_sync_trigger(d->arm, zone);
+	cJSON *o = ok_obj();
+	if (zone)
+		cJSON_AddStringToObject(o, "zone", zone);
+	else
+		cJSON_AddNullToObject(o, "zone");
+	cJSON_AddStringToObject(o, "message", "sync started; see 'zones' for its result");
+	return o;
+}
+
+static cJSON *cmd_flush(struct daemon *d, const char *name)
+{
+	if (!d->cache)
+		return err_obj("no cache in this daemon: nothing to flush");
+	long n = cache_flush(d->cache, name);
+	if (n < 0)
+		return err_obj("'%s' is not a valid domain name", name);
+	log_info("control: flushed %ld cache entr%s%s%s", n, n == 1 ? "y" : "ies", name ? " at and below " : "",
+		 name ? name : "");
+	cJSON *o = ok_obj();
+	if (name)
+		cJSON_AddStringToObject(o, "name", name);
+	else
+		cJSON_AddNullToObject(o, "name");
+	cJSON_AddNumberToObject(o, "removed", (double)n);
+	char msg[1200];
+	snprintf(msg, sizeof(msg), "removed %ld cache entr%s%s%s", n, n == 1 ? "y" : "ies",
+		 name ? " at and below " : "", name ? name : "");
+	cJSON_AddStringToObject(o, "message", msg);
+	return o;
+}
+
+/* ldns's presentation of a record on one line: it separates the fields
+ * with tabs and ends with a newline (blanks inside the data are kept). */
+static void rr_text_tidy(char *s)
+{
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == '\n' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\t')
+			s[i] = ' ';
+}
+
+/* One step of an explanation, appended to steps. */
+static cJSON *step(cJSON *steps, const char *action)
+{
+	cJSON *s = cJSON_CreateObject();
+	cJSON_AddStringToObject(s, "action", action);
+	cJSON_AddItemToArray(steps, s);
+	return s;
+}
+
+/* The health the workers see for one configured server. */
+static void server_json(cJSON *arr, const struct cfg_addr *a, const struct stats_total *t)
+{
+	char buf[128];
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "address", addr_text(&a->ss, buf, sizeof(buf)));
+	const struct stats_server *sv = NULL;
+	for (size_t i = 0; t && i < t->nservers && !sv; i++)
+		if (t->servers[i].addrlen == a->len && memcmp(&t->servers[i].addr, &a->ss, a->len) == 0)
+			sv = &t->servers[i];
+	if (!sv || sv->sent == 0) {
+		cJSON_AddStringToObject(o, "state", "unused");
+	} else {
+		cJSON_AddStringToObject(o, "state", sv->down ? "down" : "up");
+		if (sv->srtt_n)
+			add_u64(o, "srtt_us", sv->srtt_sum_us / sv->srtt_n);
+		add_u64(o, "sent", sv->sent);
+		add_u64(o, "failed", sv->failed);
+	}
+	cJSON_AddItemToArray(arr, o);
+}
+
+static void explain_forward(cJSON *steps, const struct snapshot *snap, const struct stats_total *t, size_t group,
+			    const char *why, const char **answered_by)
+{
+	const struct cfg *cfg = snap->cfg;
+	cJSON *s = step(steps, "forward");
+	const struct cfg_upstream *g = &cfg->upstreams[group];
+	cJSON_AddStringToObject(s, "group", g->name);
+	cJSON_AddStringToObject(s, "reason", why);
+	cJSON *sv = cJSON_AddArrayToObject(s, "servers");
+	for (size_t i = 0; i < g->nservers; i++)
+		server_json(sv, &g->servers[i], t);
+	if (g->nservers == 0) {
+		cJSON_AddStringToObject(s, "result", "REFUSED: the group has no server");
+		*answered_by = "error";
+		return;
+	}
+	cJSON_AddStringToObject(s, "order",
+				"each query starts at the next server that is up (round robin) and moves on "
+				"after upstream-timeout, SERVFAIL or REFUSED");
+	if (snap->nzones > 0)
+		cJSON_AddStringToObject(s, "splice",
+					"a CNAME in the reply that leads into a zone served here is completed "
+					"from that zone (the public tail is dropped)");
+	*answered_by = "upstream";
+}
+
+/* Where a record of a cached answer came from: the route of its owner. */
+static void record_origin(const struct snapshot *snap, const ldns_rr *rr, char *buf, size_t cap)
+{
+	const ldns_rdf *owner = ldns_rr_owner(rr);
+	uint8_t w[WIRE_MAX_NAME];
+	size_t len = ldns_rdf_size(owner);
+	if (len == 0 || len > sizeof(w)) {
+		snprintf(buf, cap, "?");
+		return;
+	}
+	memcpy(w, ldns_rdf_data(owner), len);
+	wire_name_lower(w, len);
+	const struct route_target *rt = route_lookup(snap->routes, w, len);
+	if (rt->kind == ROUTE_ZONE)
+		snprintf(buf, cap, "zone %s (%s)", rt->name ? rt->name : "?",
+			 rt->origin == ORIGIN_ZONE_ARM ? "synced from ARM" : "zone file");
+	else
+		snprintf(buf, cap, "upstream group %s", snap->cfg->upstreams[rt->group].name);
+}
+
+/* What the cache holds for (name, type) right now: a lookup exactly as a
+ * query would make it, without the query. */
+static void explain_cache(cJSON *steps, struct daemon *d, const struct snapshot *snap, const uint8_t *wname,
+			  size_t wlen, uint16_t qtype, int *hit)
+{
+	*hit = 0;
+	if (!d->cache)
+		return;
+	cJSON *s = step(steps, "cache");
+	uint8_t qpkt[WIRE_HDR_LEN + WIRE_MAX_NAME + 4];
+	struct wire_query q;
+	wire_put_header(qpkt, 0, WIRE_RD, 1, 0, 0, 0);
+	memcpy(qpkt + WIRE_HDR_LEN, wname, wlen);
+	wire_put16(qpkt + WIRE_HDR_LEN + wlen, qtype);
+	wire_put16(qpkt + WIRE_HDR_LEN + wlen + 2, CLASS_IN);
+	size_t cap = WIRE_MAX_MSG;
+	uint8_t *buf = malloc(cap);
+	if (!buf || wire_parse_query(qpkt, WIRE_HDR_LEN + wlen + 4, &q) != WIRE_OK) {
+		cJSON_AddStringToObject(s, "state", "unknown");
+		free(buf);
+		return;
+	}
+	uint32_t window = snap->cfg->serve_stale > 0 ? (uint32_t)snap->cfg->serve_stale : 0;
+	const char *state = "hit";
+	size_t n = cache_answer(d->cache, &q, snap->generation, fwd_now_ms(), CACHE_FRESH, window, buf, cap, cap);
+	if (!n && window) {
+		n = cache_answer(d->cache, &q, snap->generation, fwd_now_ms(), CACHE_STALE, window, buf, cap, cap);
+		state = "stale";
+	}
+	ldns_pkt *pkt = NULL;
+	if (!n || ldns_wire2pkt(&pkt, buf, n) != LDNS_STATUS_OK) {
+		cJSON_AddStringToObject(s, "state", "miss");
+		free(buf);
+		return;
+	}
+	*hit = 1;
+	cJSON_AddStringToObject(s, "state", state);
+	char *rc = ldns_pkt_rcode2str(ldns_pkt_get_rcode(pkt));
+	cJSON_AddStringToObject(s, "rcode", rc ? rc : "?");
+	free(rc);
+	cJSON *recs = cJSON_AddArrayToObject(s, "records");
+	ldns_rr_list *an = ldns_pkt_answer(pkt);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+		char *str = ldns_rr2str(rr), from[1200];
+		if (!str)
+			continue;
+		rr_text_tidy(str);
+		record_origin(snap, rr, from, sizeof(from));
+		cJSON *r = cJSON_CreateObject();
+		cJSON_AddStringToObject(r, "rr", str);
+		cJSON_AddStringToObject(r, "from", from);
+		cJSON_AddItemToArray(recs, r);
+		free(str);
+	}
+	ldns_pkt_free(pkt);
+	free(buf);
+}
+
+static cJSON *cmd_explain(struct daemon *d, const char *name, const char *type)
+{
+	uint8_t wname[WIRE_MAX_NAME];
+	int wlen = wire_name_from_text(name, wname);
+	if (wlen < 0)
+		return err_obj("'%s' is not a valid domain name", name);
+	uint16_t qtype = TYPE_A;
+	if (type) {
+		qtype = (uint16_t)ldns_get_rr_type_by_name(type);
+		if (qtype == 0)
+			return err_obj("unknown record type '%s'", type);
+	}
+	struct stats_total *t = calloc(1, sizeof(*t));
+	if (!t)
+		return err_obj("out of memory");
+	stats_collect(d, t);
+	struct snapshot *snap = daemon_acquire(d);
+	const struct cfg *cfg = snap->cfg;
+	char text[1025], tbuf[16];
+	const char *answered_by = "error";
+	int hit;
+
+	cJSON *o = ok_obj();
+	wire_name_to_text(wname, text, sizeof(text));
+	cJSON_AddStringToObject(o, "name", text);
+	cJSON_AddStringToObject(o, "type", stats_type_name(qtype, tbuf, sizeof(tbuf)));
+	add_u64(o, "generation", snap->generation);
+	cJSON *steps = cJSON_AddArrayToObject(o, "steps");
+
+	const struct route_target *rt = route_lookup(snap->routes, wname, (size_t)wlen);
+	cJSON *s = step(steps, "route");
+	cJSON_AddStringToObject(s, "match", rt->name ? rt->name : ".");
+	cJSON_AddStringToObject(s, "origin", origin_name(rt->origin));
+	cJSON_AddNumberToObject(s, "labels", rt->nlabels);
+	if (rt->origin == ORIGIN_FORWARD) {
+		for (size_t i = 0; i < cfg->nforwards; i++)
+			if (strcasecmp(cfg->forwards[i].suffix, rt->name) == 0) {
+				char where[1100];
+				snprintf(where, sizeof(where), "%s:%d", cfg->file, cfg->forwards[i].line);
+				cJSON_AddStringToObject(s, "config", where);
+			}
+	} else if (rt->origin == ORIGIN_CATALOGUE) {
+		cJSON_AddStringToObject(s, "cloud", cfg_cloud_name(cfg->cloud));
+	}
+
+	if (rt->kind == ROUTE_ZONE) {
+		const struct route_zone *rz = NULL;
+		for (size_t i = 0; i < snap->nzones; i++)
+			if (snap->zones[i].zone == rt->zone)
+				rz = &snap->zones[i];
+		struct arm_sync_stats as;
+		if (d->arm)
+			arm_sync_stats(d->arm, &as);
+		if (rz)
+			cJSON_AddItemToObject(s, "zone", zone_json(snap, rz, d->arm ? &as : NULL));
+
+		uint8_t rrs[8192];
+		uint16_t count = 0;
+		enum zone_status st;
+		size_t n = zone_lookup_rrs(rt->zone, wname, (size_t)wlen, qtype, rrs, sizeof(rrs), &count, &st);
+		cJSON *zs = step(steps, "zone-lookup");
+		cJSON_AddStringToObject(zs, "status", zone_status_name(st));
+		cJSON *recs = cJSON_AddArrayToObject(zs, "records");
+		size_t pos = 0;
+		for (uint16_t i = 0; i < count && pos < n; i++) {
+			ldns_rr *rr = NULL;
+			if (ldns_wire2rr(&rr, rrs, n, &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK)
+				break;
+			char *str = ldns_rr2str(rr);
+			if (str) {
+				rr_text_tidy(str);
+				cJSON_AddItemToArray(recs, cJSON_CreateString(str));
+			}
+			free(str);
+			ldns_rr_free(rr);
+		}
+		answered_by = rt->origin == ORIGIN_ZONE_ARM ? "synced" : "local";
+		if (st == ZONE_NXDOMAIN && rt->fallback_public) {
+			cJSON_AddStringToObject(zs, "rcode", "NXDOMAIN");
+			explain_cache(steps, d, snap, wname, (size_t)wlen, qtype, &hit);
+			explain_forward(steps, snap, t, cfg->group_default,
+					"fallback: public -- a name the zone does not have is resolved "
+					"through the default group",
+					&answered_by);
+			if (hit)
+				answered_by = "cache";
+		} else {
+			cJSON_AddStringToObject(zs, "rcode", st == ZONE_NXDOMAIN ? "NXDOMAIN" : "NOERROR");
+			if (st == ZONE_CNAME_OUT)
+				cJSON_AddStringToObject(zs, "note",
+							"the CNAME chain leaves the zone; the client (or its "
+							"resolver) follows the target with a new query");
+		}
+	} else {
+		const char *why = rt->origin == ORIGIN_DEFAULT     ? "no zone and no rule matches"
+				  : rt->origin == ORIGIN_CATALOGUE ? "a Private Link zone of the built-in catalogue"
+								   : "an admin forward: rule";
+		explain_cache(steps, d, snap, wname, (size_t)wlen, qtype, &hit);
+		explain_forward(steps, snap, t, rt->group, why, &answered_by);
+		if (hit)
+			answered_by = "cache";
+	}
+	cJSON_AddStringToObject(o, "answered_by", answered_by);
+	snapshot_unref(snap);
+	free(t);
+	return o;
+}
+
+/* Split line into at most CTL_MAX_ARGS blank-separated words (in place). */
+static int split_words(char *line, char **argv)
+{
+	int argc = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(line, " \t\r", &save); t; t = strtok_r(NULL, " \t\r", &save)) {
+		if (argc == CTL_MAX_ARGS)
+			return -1;
+		argv[argc++] = t;
+	}
+	return argc;
+}
+
+char *control_run(struct daemon *d, const char *line)
+{
+	char buf[CTL_LINE_MAX];
+	char *argv[CTL_MAX_ARGS];
+	cJSON *o;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	int argc = split_words(buf, argv);
+	if (argc <= 0) {
+		o = err_obj(argc == 0 ? "empty request" : "too many arguments");
+	} else if (strcmp(argv[0], "status") == 0 && argc == 1) {
+		o = cmd_status(d);
+	} else if (strcmp(argv[0], "reload") == 0 && argc == 1) {
+		log_info("control: reloading %s", d->cfgpath);
+		o = cmd_reload(d);
+	} else if (strcmp(argv[0], "stats") == 0 && argc == 1) {
+		o = cmd_stats(d);
+	} else if (strcmp(argv[0], "zones") == 0 && argc == 1) {
+		o = cmd_zones(d);
+	} else if (strcmp(argv[0], "sync") == 0 && argc <= 2) {
+		o = cmd_sync(d, argc == 2 ? argv[1] : NULL);
+	} else if (strcmp(argv[0], "flush") == 0 && argc <= 2) {
+		o = cmd_flush(d, argc == 2 ? argv[1] : NULL);
+	} else if (strcmp(argv[0], "explain") == 0 && (argc == 2 || argc == 3)) {
+		o = cmd_explain(d, argv[1], argc == 3 ? argv[2] : NULL);
+	} else if (strcmp(argv[0], "status") == 0 || strcmp(argv[0], "reload") == 0 ||
+		   strcmp(argv[0], "stats") == 0 || strcmp(argv[0], "zones") == 0 ||
+		   strcmp(argv[0], "sync") == 0 || strcmp(argv[0], "flush") == 0 ||
+		   strcmp(argv[0], "explain") == 0) {
+		o = err_obj("wrong number of arguments for '%s'", argv[0]);
+	} else {
+		o = err_obj("unknown command '%s' (status, reload, stats, zones, flush, sync, explain)", argv[0]);
+	}
+	if (!o)
+		return NULL;
+	char *s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+/* ------------------------------------------------------------ socket */
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+
+static void conn_free(struct ctl_conn *cc)
+{
+	struct control *c = cc->c;
+	for (struct ctl_conn **p = &c->conns; *p; p = &(*p)->next)
+		if (*p == cc) {
+			*p = cc->next;
+			break;
+		}
+	c->nconns--;
+	bufferevent_free(cc->bev);
+	free(cc);
+}
+
+/* After the answer: whatever the client still sends is read and dropped
+ * until it closes, so that our close never meets unread data (which would
+ * reset the connection and could destroy the answer before it is read). */
+static void conn_drain_cb(struct bufferevent *bev, void *arg)
+{
+	struct ctl_conn *cc = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	cc->drained += evbuffer_get_length(in);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (cc->drained > CTL_DRAIN_MAX)
+		conn_free(cc);
+}
+
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct ctl_conn *cc = arg;
+	/* the answer is out: one request per connection, so say EOF and
+	 * wait for the client's */
+	shutdown(bufferevent_getfd(bev), SHUT_WR);
+	bufferevent_setcb(bev, conn_drain_cb, NULL, conn_event_cb, cc);
+	bufferevent_enable(bev, EV_READ);
+}
+
+static void conn_reply(struct ctl_conn *cc, const char *json)
+{
+	bufferevent_disable(cc->bev, EV_READ);
+	bufferevent_setcb(cc->bev, NULL, conn_write_cb, conn_event_cb, cc);
+	bufferevent_write(cc->bev, json, strlen(json));
+	bufferevent_write(cc->bev, "\n", 1);
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct ctl_conn *cc = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t n = 0;
+	char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
+	if (!line) {
+		if (evbuffer_get_length(in) >= CTL_LINE_MAX)
+			conn_reply(cc, "{\"ok\":false,\"error\":\"request line too long\"}");
+		return;
+	}
+	char *ans = n < CTL_LINE_MAX ? control_run(cc->c->d, line) : NULL;
+	free(line);
+	conn_reply(cc, ans ? ans : "{\"ok\":false,\"error\":\"request line too long or out of memory\"}");
+	free(ans);
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	/* EOF before a full line, an error, or the timeout */
+	conn_free(arg);
+}
+
+static void control_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen,
+			      void *arg)
+{
+	struct control *c = arg;
+	if (c->nconns >= CTL_MAX_CONNS) {
+		log_warn("control: too many connections, closing a new one");
+		evutil_closesocket(fd);
+		return;
+	}
+	struct ctl_conn *cc = calloc(1, sizeof(*cc));
+	struct bufferevent *bev = bufferevent_socket_new(c->d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!cc || !bev) {
+		free(cc);
+		if (bev)
+			bufferevent_free(bev);
+		else
+			evutil_closesocket(fd);
+		return;
+	}
+	cc->c = c;
+	cc->bev = bev;
+	cc->next = c->conns;
+	c->conns = cc;
+	c->nconns++;
+	struct timeval tv = {CTL_TIMEOUT_S, 0};
+	bufferevent_set_timeouts(bev, &tv, &tv);
+	bufferevent_setcb(bev, conn_read_cb, NULL, conn_event_cb, cc);
+	bufferevent_enable(bev, EV_READ);
+}
+
+/* Is something accepting on the socket file at path? */
+static int socket_alive(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	int alive = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	close(fd);
+	return alive;
+}
+
+struct control *control_new(struct daemon *d, const char *path, int mode, long uid, long gid)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_err("control-socket %s: path longer than %zu bytes", path, sizeof(sun.sun_path) - 1);
+		return NULL;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			log_err("control-socket %s: exists and is not a socket; not replacing it", path);
+			return NULL;
+		}
+		if (socket_alive(&sun)) {
+			log_err("control-socket %s: another process is serving it (another plinkfwd running?)", path);
+			return NULL;
+		}
+		unlink(path); /* stale, from a daemon that died */
+	}
+	struct control *c = calloc(1, sizeof(*c));
+	if (!c || !(c->path = strdup(path))) {
+		free(c);
+		log_err("control: out of memory");
+		return NULL;
+	}
+	c->d = d;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		log_err("control-socket %s: socket: %s", path, strerror(errno));
+		goto fail;
+	}
+	/* the file is created by bind() with the umask applied: no moment
+	 * exists in which it is more open than `mode` */
+	mode_t old = umask((mode_t)(~mode & 0777));
+	int rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc < 0) {
+		log_err("control-socket %s: bind: %s", path, strerror(errno));
+		close(fd);
+		goto fail;
+	}
+	if (chmod(path, (mode_t)mode) < 0 ||
+	    ((uid >= 0 || gid >= 0) && chown(path, (uid_t)uid, (gid_t)gid) < 0)) {
+		log_err("control-socket %s: cannot set its mode or owner: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		goto fail;
+	}
+	if (stat(path, &st) == 0) {
+		c->dev = st.st_dev;
+		c->ino = st.st_ino;
+	}
+	c->lev = evconnlistener_new(d->base, control_accept_cb, c, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+				    16, fd);
+	if (!c->lev) {
+		log_err("control-socket %s: cannot listen", path);
+		close(fd);
+		unlink(path);
+		goto fail;
+	}
+	log_info("control socket %s (mode %04o)", path, (unsigned)mode);
+	return c;
+fail:
+	free(c->path);
+	free(c);
+	return NULL;
+}
+
+void control_free(struct control *c)
+{
+	if (!c)
+		return;
+	while (c->conns)
+		conn_free(c->conns);
+	if (c->lev)
+		evconnlistener_free(c->lev);
+	struct stat st;
+	/* only our own file: a new daemon may already have replaced it */
+	if (stat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino && unlink(c->path) < 0)
+		log_debug("control-socket %s: cannot remove: %s", c->path, strerror(errno));
+	free(c->path);
+	free(c);
+}
+
+const char *control_path(const struct control *c) { return c->path; }

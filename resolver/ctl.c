@@ -1,0 +1,503 @@
+/*
+ * ctl.c -- plinkfwd-ctl: send one command to a running plinkfwd over its
+ * control socket and print the answer (protocol in control.h).
+ *
+ * The daemon always answers in JSON; --json prints that line as it came,
+ * otherwise it is rendered as text here, so that the daemon carries no
+ * presentation code.  Exit status: 0 done, 1 the daemon reported a failure,
+ * 2 usage error, 3 the daemon could not be reached or answered nonsense.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "common.h"
+#include "config.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG SYSCONFDIR "/plinkfwd/plinkfwd.conf"
+
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+
+#define CTL_REQ_MAX 4096
+#define CTL_RESP_MAX (64u << 20)
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: plinkfwd-ctl [-c CONFIG | -s SOCKET] [-j] [-t SECONDS] COMMAND [ARG...]\n"
+		"  -c, --config FILE   read control-socket: from FILE (default " DEFAULT_CONFIG ")\n"
+		"  -s, --socket PATH   the control socket (instead of reading the config)\n"
+		"  -j, --json          print the daemon's JSON answer as it is\n"
+		"  -t, --timeout SEC   give up after SEC seconds (default 30)\n"
+		"commands:\n"
+		"  status               version, uptime, listeners, workers, config, reloads, health\n"
+		"  reload               re-read the configuration (as SIGHUP); fails with file:line\n"
+		"  stats                counters\n"
+		"  zones                every local and synced zone: source, records, serial, last sync\n"
+		"  flush [NAME]         empty the answer cache (or only NAME)\n"
+		"  sync [ZONE]          sync ARM zones now (or only ZONE)\n"
+		"  explain NAME [TYPE]  how NAME is resolved right now\n"
+		"exit status: 0 ok, 1 the command failed, 2 usage, 3 daemon not reachable\n");
+}
+
+/* ------------------------------------------------------------ transport */
+
+static int ctl_connect(const char *path)
+{
+	struct sockaddr_un sun;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "plinkfwd-ctl: socket path too long: %s\n", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(stderr, "plinkfwd-ctl: cannot connect to %s: %s (is plinkfwd running with control-socket: set?)\n",
+			path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Wait for fd to become ready for `events` until deadline_ms. */
+static int wait_fd(int fd, short events, uint64_t deadline_ms)
+{
+	for (;;) {
+		uint64_t now = fwd_now_ms();
+		if (now >= deadline_ms)
+			return -1;
+		struct pollfd p = {.fd = fd, .events = events};
+		int r = poll(&p, 1, (int)(deadline_ms - now));
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+/* Send the request, read the answer to EOF.  Returns a malloc'd string. */
+static char *ctl_exchange(int fd, const char *req, int timeout_s)
+{
+	uint64_t deadline = fwd_now_ms() + (uint64_t)timeout_s * 1000u;
+	size_t len = strlen(req), off = 0;
+	while (off < len) {
+		if (wait_fd(fd, POLLOUT, deadline) < 0) {
+			fprintf(stderr, "plinkfwd-ctl: timed out sending the request\n");
+			return NULL;
+		}
+		ssize_t n = send(fd, req + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "plinkfwd-ctl: send: %s\n", strerror(errno));
+			return NULL;
+		}
+		off += (size_t)n;
+	}
+	size_t cap = 4096, got = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		if (wait_fd(fd, POLLIN, deadline) < 0) {
+			fprintf(stderr, "plinkfwd-ctl: no answer within %d s\n", timeout_s);
+			break;
+		}
+		if (got + 1 == cap) {
+			char *nb = cap < CTL_RESP_MAX ? realloc(buf, cap * 2) : NULL;
+			if (!nb) {
+				fprintf(stderr, "plinkfwd-ctl: answer too large\n");
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t n = recv(fd, buf + got, cap - 1 - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "plinkfwd-ctl: recv: %s\n", strerror(errno));
+			break;
+		}
+		if (n == 0) {
+			buf[got] = '\0';
+			return buf;
+		}
+		got += (size_t)n;
+	}
+	free(buf);
+	return NULL;
+}
+
+/* ------------------------------------------------------------ text rendering */
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double jnum(const cJSON *o, const char *k, double dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+static const char *fmt_time(double unix_s, char *buf, size_t cap)
+{
+	if (unix_s <= 0) {
+		snprintf(buf, cap, "never");
+		return buf;
+	}
+	time_t t = (time_t)unix_s;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+static const char *fmt_dur(double s, char *buf, size_t cap)
+{
+	long v = (long)s;
+	if (v >= 86400)
+		snprintf(buf, cap, "%ldd%02ldh%02ldm", v / 86400, v % 86400 / 3600, v % 3600 / 60);
+	else if (v >= 3600)
+		snprintf(buf, cap, "%ldh%02ldm%02lds", v / 3600, v % 3600 / 60, v % 60);
+	else if (v >= 60)
+		snprintf(buf, cap, "%ldm%02lds", v / 60, v % 60);
+	else
+		snprintf(buf, cap, "%lds", v);
+	return buf;
+}
+
+static void print_scalar(const cJSON *v)
+{
+	if (cJSON_IsString(v))
+		fputs(v->valuestring, stdout);
+	else if (cJSON_IsBool(v))
+		fputs(cJSON_IsTrue(v) ? "yes" : "no", stdout);
+	else if (cJSON_IsNumber(v))
+		printf("%.0f", v->valuedouble);
+	else if (cJSON_IsNull(v))
+		fputs("-", stdout);
+	else if (cJSON_IsArray(v)) {
+		const cJSON *e;
+		int first = 1;
+		cJSON_ArrayForEach(e, v)
+		{
+			if (!first)
+				putchar(' ');
+			print_scalar(e);
+			first = 0;
+		}
+	}
+}
+
+/* "a.b.c value" lines, unbound-control style, for stats. */
+static void print_flat(const cJSON *o, const char *prefix)
+{
+	const cJSON *v;
+	cJSON_ArrayForEach(v, o)
+	{
+		char key[512];
+		if (!prefix && strcmp(v->string, "ok") == 0)
+			continue;
+		snprintf(key, sizeof(key), "%s%s%s", prefix ? prefix : "", prefix ? "." : "", v->string);
+		if (cJSON_IsObject(v)) {
+			print_flat(v, key);
+		} else {
+			printf("%s ", key);
+			print_scalar(v);
+			putchar('\n');
+		}
+	}
+}
+
+static void print_status(const cJSON *o)
+{
+	char b1[64], b2[64];
+	const cJSON *z = cJSON_GetObjectItemCaseSensitive(o, "zones");
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "reload");
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "arm");
+
+	printf("version     plinkfwd %s (pid %.0f)\n", jstr(o, "version") ? jstr(o, "version") : "?",
+	       jnum(o, "pid", 0));
+	printf("uptime      %s (since %s)\n", fmt_dur(jnum(o, "uptime_s", 0), b1, sizeof(b1)),
+	       fmt_time(jnum(o, "started", 0), b2, sizeof(b2)));
+	printf("config      %s (generation %.0f)\n", jstr(o, "config") ? jstr(o, "config") : "?",
+	       jnum(o, "generation", 0));
+	printf("workers     %.0f\n", jnum(o, "workers", 0));
+	printf("listen      ");
+	print_scalar(cJSON_GetObjectItemCaseSensitive(o, "listen"));
+	printf("\ncloud       %s\n", jstr(o, "cloud") ? jstr(o, "cloud") : "?");
+	printf("zones       %.0f from files, %.0f synced\n", jnum(z, "file", 0), jnum(z, "synced", 0));
+	printf("reloads     %.0f ok, %.0f failed", jnum(r, "ok", 0), jnum(r, "failed", 0));
+	if (jstr(r, "last_error"))
+		printf("; the last one failed: %s", jstr(r, "last_error"));
+	printf("\nhealth      %s\n", jstr(o, "health") ? jstr(o, "health") : "?");
+	if (jstr(o, "query_log"))
+		printf("query log   %s\n", jstr(o, "query_log"));
+	if (cJSON_IsObject(a)) {
+		double last = jnum(a, "last_success", 0);
+		printf("arm sync    %s, last success %s", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "running")) ? "running" : "idle",
+		       fmt_time(last, b1, sizeof(b1)));
+		if (last > 0)
+			printf(" (%s ago)", fmt_dur((double)time(NULL) - last, b2, sizeof(b2)));
+		printf(", %.0f rounds, %.0f with failures\n", jnum(a, "rounds", 0), jnum(a, "rounds_failed", 0));
+	} else {
+		printf("arm sync    not configured\n");
+	}
+}
+
+static void print_zones(const cJSON *o)
+{
+	const cJSON *zs = cJSON_GetObjectItemCaseSensitive(o, "zones"), *z;
+	char b1[64], b2[64];
+	printf("%-44s %-6s %8s %10s %-20s %-8s %s\n", "ZONE", "SOURCE", "RECORDS", "SERIAL", "LAST-SYNC", "AGE",
+	       "LAST-ERROR / FILE");
+	cJSON_ArrayForEach(z, zs)
+	{
+		const char *src = jstr(z, "source");
+		int arm = src && strcmp(src, "arm") == 0;
+		double last = jnum(z, "last_sync", 0);
+		printf("%-44s %-6s %8.0f %10.0f %-20s %-8s %s\n", jstr(z, "name") ? jstr(z, "name") : "?",
+		       src ? src : "?", jnum(z, "records", 0), jnum(z, "serial", 0),
+		       arm ? fmt_time(last, b1, sizeof(b1)) : "-",
+		       arm && last > 0 ? fmt_dur(jnum(z, "age_s", 0), b2, sizeof(b2)) : "-",
+		       arm ? (jstr(z, "last_error") ? jstr(z, "last_error") : "-")
+			   : (jstr(z, "file") ? jstr(z, "file") : "-"));
+	}
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "arm");
+	if (cJSON_IsObject(a)) {
+		if (jstr(a, "error"))
+			printf("arm sync: %s\n", jstr(a, "error"));
+		else
+			printf("arm sync: %s, last success %s, %.0f rounds, %.0f with failures, %.0f throttled (429)\n",
+			       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "running")) ? "running" : "idle",
+			       fmt_time(jnum(a, "last_success", 0), b1, sizeof(b1)), jnum(a, "rounds", 0),
+			       jnum(a, "rounds_failed", 0), jnum(a, "throttled", 0));
+	}
+}
+
+static void print_explain(const cJSON *o)
+{
+	const cJSON *steps = cJSON_GetObjectItemCaseSensitive(o, "steps"), *s;
+	int i = 0;
+	printf("%s %s\n", jstr(o, "name") ? jstr(o, "name") : "?", jstr(o, "type") ? jstr(o, "type") : "?");
+	cJSON_ArrayForEach(s, steps)
+	{
+		const char *act = jstr(s, "action");
+		i++;
+		if (!act)
+			continue;
+		if (strcmp(act, "route") == 0) {
+			const cJSON *z = cJSON_GetObjectItemCaseSensitive(s, "zone");
+			printf("%d. route: matches %s (%s", i, jstr(s, "match") ? jstr(s, "match") : "?",
+			       jstr(s, "origin") ? jstr(s, "origin") : "?");
+			if (jstr(s, "config"))
+				printf(", %s", jstr(s, "config"));
+			if (jstr(s, "cloud"))
+				printf(", cloud %s", jstr(s, "cloud"));
+			printf(")\n");
+			if (cJSON_IsObject(z)) {
+				const char *zsrc = jstr(z, "source");
+				if (zsrc && strcmp(zsrc, "arm") == 0) {
+					char b[64];
+					printf("   zone %s synced from ARM, %.0f records, serial %.0f, last sync %s, fallback %s\n",
+					       jstr(z, "name"), jnum(z, "records", 0), jnum(z, "serial", 0),
+					       fmt_time(jnum(z, "last_sync", 0), b, sizeof(b)),
+					       jstr(z, "fallback") ? jstr(z, "fallback") : "?");
+				} else {
+					printf("   zone %s from %s (%s), %.0f records, serial %.0f, fallback %s\n",
+					       jstr(z, "name"), jstr(z, "file") ? jstr(z, "file") : "?",
+					       jstr(z, "config") ? jstr(z, "config") : "?", jnum(z, "records", 0),
+					       jnum(z, "serial", 0), jstr(z, "fallback") ? jstr(z, "fallback") : "?");
+				}
+			}
+		} else if (strcmp(act, "zone-lookup") == 0) {
+			const cJSON *recs = cJSON_GetObjectItemCaseSensitive(s, "records"), *r;
+			printf("%d. zone answer: %s (%s)\n", i, jstr(s, "rcode") ? jstr(s, "rcode") : "?",
+			       jstr(s, "status") ? jstr(s, "status") : "?");
+			cJSON_ArrayForEach(r, recs)
+			{
+				if (cJSON_IsString(r))
+					printf("   %s\n", r->valuestring);
+			}
+			if (jstr(s, "note"))
+				printf("   %s\n", jstr(s, "note"));
+		} else if (strcmp(act, "cache") == 0) {
+			const cJSON *recs = cJSON_GetObjectItemCaseSensitive(s, "records"), *r;
+			const char *state = jstr(s, "state") ? jstr(s, "state") : "?";
+			if (jstr(s, "rcode"))
+				printf("%d. cache: %s (%s)\n", i, state, jstr(s, "rcode"));
+			else
+				printf("%d. cache: %s\n", i, state);
+			cJSON_ArrayForEach(r, recs)
+			{
+				printf("   %s\n", jstr(r, "rr") ? jstr(r, "rr") : "?");
+				printf("      from %s\n", jstr(r, "from") ? jstr(r, "from") : "?");
+			}
+		} else if (strcmp(act, "forward") == 0) {
+			const cJSON *sv = cJSON_GetObjectItemCaseSensitive(s, "servers"), *e;
+			printf("%d. forward to group %s: %s\n", i, jstr(s, "group") ? jstr(s, "group") : "?",
+			       jstr(s, "reason") ? jstr(s, "reason") : "");
+			printf("   servers:");
+			if (cJSON_GetArraySize(sv) == 0)
+				printf(" none");
+			cJSON_ArrayForEach(e, sv)
+			{
+				printf(" %s (%s", jstr(e, "address") ? jstr(e, "address") : "?",
+				       jstr(e, "state") ? jstr(e, "state") : "?");
+				if (jnum(e, "srtt_us", -1) >= 0)
+					printf(", srtt %.1f ms", jnum(e, "srtt_us", 0) / 1000.0);
+				printf(")");
+			}
+			putchar('\n');
+			if (jstr(s, "order"))
+				printf("   %s\n", jstr(s, "order"));
+			if (jstr(s, "splice"))
+				printf("   %s\n", jstr(s, "splice"));
+			if (jstr(s, "result"))
+				printf("   %s\n", jstr(s, "result"));
+		} else {
+			/* a step this version does not know: show its fields */
+			printf("%d. %s:", i, act);
+			const cJSON *v;
+			cJSON_ArrayForEach(v, s)
+			{
+				if (strcmp(v->string, "action") == 0)
+					continue;
+				printf(" %s=", v->string);
+				print_scalar(v);
+			}
+			putchar('\n');
+		}
+	}
+	printf("answered by: %s\n", jstr(o, "answered_by") ? jstr(o, "answered_by") : "?");
+}
+
+static void print_text(const char *cmd, const cJSON *o)
+{
+	if (strcmp(cmd, "status") == 0)
+		print_status(o);
+	else if (strcmp(cmd, "zones") == 0)
+		print_zones(o);
+	else if (strcmp(cmd, "explain") == 0)
+		print_explain(o);
+	else if (strcmp(cmd, "reload") == 0)
+		printf("reloaded: generation %.0f, %.0f zones\n", jnum(o, "generation", 0), jnum(o, "zones", 0));
+	else if (jstr(o, "message"))
+		printf("%s\n", jstr(o, "message"));
+	else
+		print_flat(o, NULL);
+}
+
+/* ------------------------------------------------------------ main */
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'}, {"socket", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},          {"timeout", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'v'},
+		{NULL, 0, NULL, 0}};
+	const char *cfgpath = DEFAULT_CONFIG, *sock = NULL;
+	int json = 0, timeout_s = 30, c;
+
+	while ((c = getopt_long(argc, argv, "+c:s:jt:hv", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': cfgpath = optarg; break;
+		case 's': sock = optarg; break;
+		case 'j': json = 1; break;
+		case 't':
+			timeout_s = atoi(optarg);
+			if (timeout_s <= 0) {
+				fprintf(stderr, "plinkfwd-ctl: bad timeout '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h': usage(stdout); return EXIT_OK;
+		case 'v': printf("plinkfwd-ctl %s\n", PACKAGE_VERSION); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+
+	char req[CTL_REQ_MAX];
+	size_t n = 0;
+	for (int i = optind; i < argc; i++) {
+		if (strpbrk(argv[i], " \t\r\n") || argv[i][0] == '\0') {
+			fprintf(stderr, "plinkfwd-ctl: argument '%s' must be one word\n", argv[i]);
+			return EXIT_USAGE;
+		}
+		int m = snprintf(req + n, sizeof(req) - n, "%s%s", i > optind ? " " : "", argv[i]);
+		if (m < 0 || (size_t)m >= sizeof(req) - n - 1) {
+			fprintf(stderr, "plinkfwd-ctl: request too long\n");
+			return EXIT_USAGE;
+		}
+		n += (size_t)m;
+	}
+	req[n++] = '\n';
+	req[n] = '\0';
+
+	struct cfg *cfg = NULL;
+	if (!sock) {
+		char err[512] = "";
+		if (cfg_load(cfgpath, &cfg, err, sizeof(err)) != 0) {
+			fprintf(stderr, "plinkfwd-ctl: %s\n", err[0] ? err : cfgpath);
+			return EXIT_UNREACHABLE;
+		}
+		if (!cfg->control_socket) {
+			fprintf(stderr, "plinkfwd-ctl: %s has no control-socket: in its server: clause (or use -s)\n",
+				cfgpath);
+			cfg_free(cfg);
+			return EXIT_UNREACHABLE;
+		}
+		sock = cfg->control_socket;
+	}
+
+	int rc = EXIT_UNREACHABLE;
+	int fd = ctl_connect(sock);
+	char *resp = fd >= 0 ? ctl_exchange(fd, req, timeout_s) : NULL;
+	if (fd >= 0)
+		close(fd);
+	cJSON *o = resp ? cJSON_Parse(resp) : NULL;
+	if (resp && !cJSON_IsObject(o)) {
+		fprintf(stderr, "plinkfwd-ctl: the daemon's answer is not JSON: %.200s\n", resp);
+	} else if (o) {
+		int ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ok"));
+		if (json)
+			fputs(resp, stdout);
+		else if (ok)
+			print_text(argv[optind], o);
+		if (!ok) {
+			const char *e = jstr(o, "error");
+			fprintf(stderr, "plinkfwd-ctl: %s failed: %s\n", argv[optind], e ? e : "(no reason given)");
+		}
+		rc = ok ? EXIT_OK : EXIT_FAILED;
+	}
+	cJSON_Delete(o);
+	free(resp);
+	cfg_free(cfg);
+	return rc;
+}

@@ -1,0 +1,509 @@
+/*
+ * http.c -- /metrics (Prometheus text format), /healthz and /readyz on the
+ * main event loop (see http.h).
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "arm_sync.h"
+#include "cache.h"
+#include "common.h"
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "querylog.h"
+#include "route.h"
+#include "snapshot.h"
+#include "stats.h"
+#include "wire.h"
+#include "zone.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+#define HTTP_DEFAULT_PORT 9153
+#define HTTP_TIMEOUT_S 10
+
+struct http_server {
+	struct daemon *d;
+	struct evhttp *http;
+};
+
+/* ------------------------------------------------------------ exposition helpers */
+
+static void m_head(struct evbuffer *b, const char *name, const char *type, const char *help)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value with \, " and newline escaped as the text format wants. */
+static const char *esc(const char *s, char *buf, size_t cap)
+{
+	size_t n = 0;
+	for (; *s && n + 3 < cap; s++) {
+		if (*s == '\\' || *s == '"') {
+			buf[n++] = '\\';
+			buf[n++] = *s;
+		} else if (*s == '\n') {
+			buf[n++] = '\\';
+			buf[n++] = 'n';
+		} else {
+			buf[n++] = *s;
+		}
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* name{labels,le=...} lines, _sum and _count of one histogram series;
+ * labels is "" or `key="value"` text already escaped. */
+static void m_histogram(struct evbuffer *b, const char *name, const char *labels, const uint64_t *lat,
+			uint64_t sum_us)
+{
+	uint64_t cum = 0;
+	const char *sep = labels[0] ? "," : "";
+	for (int i = 0; i < STATS_LAT_N; i++) {
+		cum += lat[i];
+		if (i < STATS_LAT_N - 1)
+			evbuffer_add_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep,
+					    (double)stats_lat_bounds_us[i] / 1e6, (unsigned long long)cum);
+		else
+			evbuffer_add_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
+					    (unsigned long long)cum);
+	}
+	if (labels[0]) {
+		evbuffer_add_printf(b, "%s_sum{%s} %.6f\n", name, labels, (double)sum_us / 1e6);
+		evbuffer_add_printf(b, "%s_count{%s} %llu\n", name, labels, (unsigned long long)cum);
+	} else {
+		evbuffer_add_printf(b, "%s_sum %.6f\n", name, (double)sum_us / 1e6);
+		evbuffer_add_printf(b, "%s_count %llu\n", name, (unsigned long long)cum);
+	}
+}
+
+static const struct stats_group *group_find(const struct stats_total *t, const char *name)
+{
+	for (size_t i = 0; i < t->ngroups; i++)
+		if (strcmp(t->groups[i].name, name) == 0)
+			return &t->groups[i];
+	return NULL;
+}
+
+static void metrics_queries(struct evbuffer *b, const struct stats_total *t)
+{
+	static const char *const tname[2] = {"udp", "tcp"};
+
+	m_head(b, "plinkfwd_queries_total", "counter", "DNS messages received from clients, by transport.");
+	evbuffer_add_printf(b, "plinkfwd_queries_total{transport=\"udp\"} %llu\n",
+			    (unsigned long long)t->queries_udp);
+	evbuffer_add_printf(b, "plinkfwd_queries_total{transport=\"tcp\"} %llu\n",
+			    (unsigned long long)t->queries_tcp);
+	m_head(b, "plinkfwd_dropped_total", "counter",
+	       "Messages dropped without an answer (shorter than a header, or not a query).");
+	evbuffer_add_printf(b, "plinkfwd_dropped_total %llu\n", (unsigned long long)t->dropped);
+
+	m_head(b, "plinkfwd_answers_total", "counter",
+	       "Answers sent, by transport, answer source and response code.");
+	for (int tcp = 0; tcp < 2; tcp++)
+		for (int s = 0; s < STATS_SRC_N; s++)
+			for (int r = 0; r < STATS_RC_N; r++)
+				evbuffer_add_printf(b,
+						    "plinkfwd_answers_total{transport=\"%s\",source=\"%s\",rcode=\"%s\"} %llu\n",
+						    tname[tcp], stats_source_name((enum stats_source)s),
+						    stats_rcode_name((enum stats_rcode)r),
+						    (unsigned long long)t->answers[tcp][s][r]);
+
+	m_head(b, "plinkfwd_answer_duration_seconds", "histogram",
+	       "Time from the arrival of a query to its answer, by answer source.");
+	for (int s = 0; s < STATS_SRC_N; s++) {
+		char labels[64];
+		snprintf(labels, sizeof(labels), "source=\"%s\"", stats_source_name((enum stats_source)s));
+		m_histogram(b, "plinkfwd_answer_duration_seconds", labels, t->lat[s], t->lat_sum_us[s]);
+	}
+}
+
+static const char *server_text(const struct stats_server *sv, char *buf, size_t cap)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	if (sv->addr.ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&sv->addr;
+		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+		snprintf(buf, cap, "%s@%u", a, ntohs(s4->sin_port));
+	} else {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&sv->addr;
+		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+		snprintf(buf, cap, "[%s]@%u", a, ntohs(s6->sin6_port));
+	}
+	return buf;
+}
+
+/* Per server, as every worker's upstream instance sees it.  Counters are
+ * kept per worker since it started, so they only grow. */
+static void metrics_servers(struct evbuffer *b, const struct stats_total *t)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} fam[] = {
+		{"plinkfwd_upstream_server_sent_total", "counter", "Attempts sent to this upstream server."},
+		{"plinkfwd_upstream_server_answered_total", "counter", "Replies accepted from this upstream server."},
+		{"plinkfwd_upstream_server_failed_total", "counter", "Attempts to this server that failed or timed out."},
+		{"plinkfwd_upstream_server_srtt_seconds", "gauge",
+		 "Smoothed round-trip time to this server (mean over the workers that measured it)."},
+		{"plinkfwd_upstream_server_outstanding", "gauge", "Attempts in flight to this server."},
+		{"plinkfwd_upstream_server_down", "gauge", "1 when a worker has this server marked down."},
+	};
+	char name[128];
+	for (size_t f = 0; f < FWD_ARRAY_LEN(fam); f++) {
+		m_head(b, fam[f].name, fam[f].type, fam[f].help);
+		for (size_t i = 0; i < t->nservers; i++) {
+			const struct stats_server *sv = &t->servers[i];
+			server_text(sv, name, sizeof(name));
+			switch (f) {
+			case 0: evbuffer_add_printf(b, "%s{server=\"%s\"} %llu\n", fam[f].name, name, (unsigned long long)sv->sent); break;
+			case 1: evbuffer_add_printf(b, "%s{server=\"%s\"} %llu\n", fam[f].name, name, (unsigned long long)sv->answered); break;
+			case 2: evbuffer_add_printf(b, "%s{server=\"%s\"} %llu\n", fam[f].name, name, (unsigned long long)sv->failed); break;
+			case 3:
+				evbuffer_add_printf(b, "%s{server=\"%s\"} %.6f\n", fam[f].name, name,
+						    sv->srtt_n ? (double)sv->srtt_sum_us / sv->srtt_n / 1e6 : 0.0);
+				break;
+			case 4: evbuffer_add_printf(b, "%s{server=\"%s\"} %u\n", fam[f].name, name, (unsigned)sv->outstanding); break;
+			default: evbuffer_add_printf(b, "%s{server=\"%s\"} %d\n", fam[f].name, name, sv->down ? 1 : 0); break;
+			}
+		}
+	}
+}
+
+static void metrics_cache(struct evbuffer *b, const struct daemon *d, const struct stats_total *t,
+			  const struct cfg *cfg)
+{
+	m_head(b, "plinkfwd_cache_hits_total", "counter", "Queries answered from the cache.");
+	evbuffer_add_printf(b, "plinkfwd_cache_hits_total %llu\n", (unsigned long long)t->cache_hits);
+	m_head(b, "plinkfwd_cache_misses_total", "counter", "Queries the cache could not answer (forwarded).");
+	evbuffer_add_printf(b, "plinkfwd_cache_misses_total %llu\n", (unsigned long long)t->cache_misses);
+	m_head(b, "plinkfwd_cache_stale_answers_total", "counter",
+	       "Expired answers served because every upstream server failed (serve-stale).");
+	evbuffer_add_printf(b, "plinkfwd_cache_stale_answers_total %llu\n", (unsigned long long)t->cache_stale);
+	uint64_t entries = 0, bytes = 0;
+	if (d->cache)
+		cache_usage(d->cache, &entries, &bytes);
+	m_head(b, "plinkfwd_cache_entries", "gauge", "Answers held in the cache.");
+	evbuffer_add_printf(b, "plinkfwd_cache_entries %llu\n", (unsigned long long)entries);
+	m_head(b, "plinkfwd_cache_bytes", "gauge", "Memory used by the cache.");
+	evbuffer_add_printf(b, "plinkfwd_cache_bytes %llu\n", (unsigned long long)bytes);
+	m_head(b, "plinkfwd_cache_max_bytes", "gauge", "The cache-size limit.");
+	evbuffer_add_printf(b, "plinkfwd_cache_max_bytes %llu\n", (unsigned long long)cfg->cache_size);
+	m_head(b, "plinkfwd_spliced_total", "counter",
+	       "Public CNAME chains completed with private records from a zone served here.");
+	evbuffer_add_printf(b, "plinkfwd_spliced_total %llu\n", (unsigned long long)t->spliced);
+	m_head(b, "plinkfwd_fallbacks_total", "counter",
+	       "NXDOMAIN answers sent on to the default group (fallback: public).");
+	evbuffer_add_printf(b, "plinkfwd_fallbacks_total %llu\n", (unsigned long long)t->fallbacks);
+}
+
+static void metrics_upstream(struct evbuffer *b, const struct stats_total *t, const struct cfg *cfg)
+{
+	/* every configured group (zeros included), then groups that only
+	 * old configurations had: counters must not vanish on a reload */
+	const char *names[STATS_MAX_GROUPS * 2];
+	size_t n = 0;
+	for (size_t i = 0; i < cfg->nupstreams && n < STATS_MAX_GROUPS; i++)
+		names[n++] = cfg->upstreams[i].name;
+	for (size_t i = 0; i < t->ngroups; i++) {
+		size_t j = 0;
+		while (j < n && strcmp(names[j], t->groups[i].name) != 0)
+			j++;
+		if (j == n)
+			names[n++] = t->groups[i].name;
+	}
+	char e[160], labels[200];
+	static const struct stats_group zero;
+
+	m_head(b, "plinkfwd_upstream_answers_total", "counter",
+	       "Forwarded queries answered by an upstream group (reply relayed to the client).");
+	for (size_t i = 0; i < n; i++) {
+		const struct stats_group *g = group_find(t, names[i]);
+		evbuffer_add_printf(b, "plinkfwd_upstream_answers_total{group=\"%s\"} %llu\n",
+				    esc(names[i], e, sizeof(e)), (unsigned long long)(g ? g->answered : 0));
+	}
+	m_head(b, "plinkfwd_upstream_failures_total", "counter",
+	       "Forwarded queries for which every server of the group failed or time ran out (client got SERVFAIL).");
+	for (size_t i = 0; i < n; i++) {
+		const struct stats_group *g = group_find(t, names[i]);
+		evbuffer_add_printf(b, "plinkfwd_upstream_failures_total{group=\"%s\"} %llu\n",
+				    esc(names[i], e, sizeof(e)), (unsigned long long)(g ? g->failed : 0));
+	}
+	m_head(b, "plinkfwd_upstream_duration_seconds", "histogram",
+	       "Time from the arrival of a forwarded query to its answer or failure, by upstream group.");
+	for (size_t i = 0; i < n; i++) {
+		const struct stats_group *g = group_find(t, names[i]);
+		if (!g)
+			g = &zero;
+		snprintf(labels, sizeof(labels), "group=\"%s\"", esc(names[i], e, sizeof(e)));
+		m_histogram(b, "plinkfwd_upstream_duration_seconds", labels, g->lat, g->lat_sum_us);
+	}
+	m_head(b, "plinkfwd_upstream_servers", "gauge", "Servers configured in each upstream group.");
+	for (size_t i = 0; i < cfg->nupstreams; i++)
+		evbuffer_add_printf(b, "plinkfwd_upstream_servers{group=\"%s\"} %zu\n",
+				    esc(cfg->upstreams[i].name, e, sizeof(e)), cfg->upstreams[i].nservers);
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} upc[] = {
+		{"plinkfwd_upstream_sent_total", "Attempts sent to upstream servers (UDP and TCP).",
+		 offsetof(struct upstream_stats, sent)},
+		{"plinkfwd_upstream_sent_tcp_total", "Attempts sent to upstream servers over TCP.",
+		 offsetof(struct upstream_stats, sent_tcp)},
+		{"plinkfwd_upstream_replies_total", "Upstream replies accepted (any rcode).",
+		 offsetof(struct upstream_stats, answered)},
+		{"plinkfwd_upstream_timeouts_total", "Attempts that got no reply within upstream-timeout.",
+		 offsetof(struct upstream_stats, timeouts)},
+		{"plinkfwd_upstream_errors_total", "Attempts that failed at once (ICMP unreachable, broken TCP).",
+		 offsetof(struct upstream_stats, errors)},
+		{"plinkfwd_upstream_coalesced_total", "Queries joined to an identical query already in flight.",
+		 offsetof(struct upstream_stats, coalesced)},
+		{"plinkfwd_upstream_capped_total", "Queries refused because every server of the group was at a cap.",
+		 offsetof(struct upstream_stats, capped)},
+		{"plinkfwd_upstream_marked_down_total", "Times a server was marked down.",
+		 offsetof(struct upstream_stats, marked_down)},
+		{"plinkfwd_upstream_probes_total", "Queries sent to a down server to probe it.",
+		 offsetof(struct upstream_stats, probes)},
+	};
+	for (size_t i = 0; i < FWD_ARRAY_LEN(upc); i++) {
+		uint64_t v;
+		memcpy(&v, (const char *)&t->up + upc[i].off, sizeof(v));
+		m_head(b, upc[i].name, "counter", upc[i].help);
+		evbuffer_add_printf(b, "%s %llu\n", upc[i].name, (unsigned long long)v);
+	}
+	metrics_servers(b, t);
+	m_head(b, "plinkfwd_upstream_pending", "gauge", "Forwarded queries in flight.");
+	evbuffer_add_printf(b, "plinkfwd_upstream_pending %llu\n", (unsigned long long)t->pending);
+	m_head(b, "plinkfwd_tcp_connections", "gauge", "Client TCP connections open.");
+	evbuffer_add_printf(b, "plinkfwd_tcp_connections %llu\n", (unsigned long long)t->tcp_conns);
+}
+
+static void metrics_zones(struct evbuffer *b, const struct daemon *d, const struct snapshot *snap)
+{
+	struct arm_sync_stats as;
+	memset(&as, 0, sizeof(as));
+	if (d->arm)
+		arm_sync_stats(d->arm, &as);
+	char name[1025], e[1100];
+	size_t alen;
+	int64_t now = (int64_t)time(NULL);
+
+	m_head(b, "plinkfwd_zones", "gauge", "Zones served, by source (file or arm).");
+	evbuffer_add_printf(b, "plinkfwd_zones{source=\"file\"} %zu\n", snap->nfile_zones);
+	evbuffer_add_printf(b, "plinkfwd_zones{source=\"arm\"} %zu\n", snap->nzones - snap->nfile_zones);
+	m_head(b, "plinkfwd_zone_records", "gauge", "Resource records in each served zone.");
+	for (size_t i = 0; i < snap->nzones; i++) {
+		const struct route_zone *rz = &snap->zones[i];
+		wire_name_to_text(zone_apex(rz->zone, &alen), name, sizeof(name));
+		evbuffer_add_printf(b, "plinkfwd_zone_records{zone=\"%s\",source=\"%s\"} %zu\n", esc(name, e, sizeof(e)),
+				    rz->origin == ORIGIN_ZONE_ARM ? "arm" : "file", zone_rr_count(rz->zone));
+	}
+	m_head(b, "plinkfwd_zone_serial", "gauge", "SOA serial of each served zone.");
+	for (size_t i = 0; i < snap->nzones; i++) {
+		const struct route_zone *rz = &snap->zones[i];
+		wire_name_to_text(zone_apex(rz->zone, &alen), name, sizeof(name));
+		evbuffer_add_printf(b, "plinkfwd_zone_serial{zone=\"%s\",source=\"%s\"} %lu\n", esc(name, e, sizeof(e)),
+				    rz->origin == ORIGIN_ZONE_ARM ? "arm" : "file",
+				    (unsigned long)zone_serial(rz->zone));
+	}
+	if (!snap->cfg->arm)
+		return;
+	m_head(b, "plinkfwd_zone_sync_age_seconds", "gauge",
+	       "Seconds since the last successful ARM sync round that refreshed each synced zone.");
+	for (size_t i = snap->nfile_zones; i < snap->nzones; i++) {
+		if (as.last_success_unix <= 0)
+			break; /* loaded from state-dir, never synced: no age to give */
+		wire_name_to_text(zone_apex(snap->zones[i].zone, &alen), name, sizeof(name));
+		evbuffer_add_printf(b, "plinkfwd_zone_sync_age_seconds{zone=\"%s\"} %lld\n", esc(name, e, sizeof(e)),
+				    (long long)(now - as.last_success_unix));
+	}
+	m_head(b, "plinkfwd_arm_sync_rounds_total", "counter", "ARM sync rounds finished.");
+	evbuffer_add_printf(b, "plinkfwd_arm_sync_rounds_total %llu\n", (unsigned long long)as.rounds);
+	m_head(b, "plinkfwd_arm_sync_rounds_failed_total", "counter",
+	       "ARM sync rounds in which some listing failed (the zones concerned kept their last good copy).");
+	evbuffer_add_printf(b, "plinkfwd_arm_sync_rounds_failed_total %llu\n", (unsigned long long)as.rounds_failed);
+	m_head(b, "plinkfwd_arm_requests_total", "counter", "HTTP requests sent to Azure Resource Manager.");
+	evbuffer_add_printf(b, "plinkfwd_arm_requests_total %llu\n", (unsigned long long)as.requests);
+	m_head(b, "plinkfwd_arm_throttled_total", "counter", "ARM answers with status 429 (throttled).");
+	evbuffer_add_printf(b, "plinkfwd_arm_throttled_total %llu\n", (unsigned long long)as.throttled);
+	m_head(b, "plinkfwd_arm_retries_total", "counter", "ARM requests repeated after 429, 5xx, a timeout or 401.");
+	evbuffer_add_printf(b, "plinkfwd_arm_retries_total %llu\n", (unsigned long long)as.retries);
+	m_head(b, "plinkfwd_arm_sync_last_success_timestamp_seconds", "gauge",
+	       "Unix time of the end of the last sync round without failure (0 = never).");
+	evbuffer_add_printf(b, "plinkfwd_arm_sync_last_success_timestamp_seconds %lld\n",
+			    (long long)as.last_success_unix);
+	m_head(b, "plinkfwd_arm_sync_last_duration_seconds", "gauge", "Duration of the last ARM sync round.");
+	evbuffer_add_printf(b, "plinkfwd_arm_sync_last_duration_seconds %.3f\n", (double)as.last_duration_ms / 1e3);
+	m_head(b, "plinkfwd_arm_sync_running", "gauge", "1 while an ARM sync round is in progress.");
+	evbuffer_add_printf(b, "plinkfwd_arm_sync_running %d\n", as.running ? 1 : 0);
+	m_head(b, "plinkfwd_arm_synced_records", "gauge", "Resource records in all synced zones.");
+	evbuffer_add_printf(b, "plinkfwd_arm_synced_records %zu\n", as.records);
+}
+
+int http_metrics(struct daemon *d, struct evbuffer *b)
+{
+	struct stats_total *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -1;
+	stats_collect(d, t);
+	struct snapshot *snap = daemon_acquire(d);
+	char why[256];
+
+	m_head(b, "plinkfwd_build_info", "gauge", "Always 1; the version is in the label.");
+	evbuffer_add_printf(b, "plinkfwd_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+	m_head(b, "plinkfwd_start_time_seconds", "gauge", "Unix time the daemon started.");
+	evbuffer_add_printf(b, "plinkfwd_start_time_seconds %lld\n", (long long)d->started);
+	m_head(b, "plinkfwd_workers", "gauge", "Worker threads serving queries.");
+	evbuffer_add_printf(b, "plinkfwd_workers %d\n", d->nworkers);
+	m_head(b, "plinkfwd_snapshot_generation", "gauge",
+	       "Generation of the serving state (bumped by every reload and ARM publish).");
+	evbuffer_add_printf(b, "plinkfwd_snapshot_generation %llu\n", (unsigned long long)snap->generation);
+	m_head(b, "plinkfwd_healthy", "gauge", "1 when /healthz answers 200.");
+	evbuffer_add_printf(b, "plinkfwd_healthy %d\n", stats_health(d, 0, why, sizeof(why)));
+
+	metrics_queries(b, t);
+	metrics_upstream(b, t, snap->cfg);
+	metrics_cache(b, d, t, snap->cfg);
+	metrics_zones(b, d, snap);
+
+	m_head(b, "plinkfwd_reloads_total", "counter", "Configuration reloads (SIGHUP or control), by result.");
+	evbuffer_add_printf(b, "plinkfwd_reloads_total{result=\"ok\"} %llu\n", (unsigned long long)d->reloads_ok);
+	evbuffer_add_printf(b, "plinkfwd_reloads_total{result=\"failed\"} %llu\n",
+			    (unsigned long long)d->reloads_failed);
+	m_head(b, "plinkfwd_config_last_reload_successful", "gauge",
+	       "0 when the last reload failed (the previous configuration is still serving), else 1.");
+	evbuffer_add_printf(b, "plinkfwd_config_last_reload_successful %d\n", d->last_reload_error[0] ? 0 : 1);
+	if (d->qlog) {
+		uint64_t lines, lost;
+		querylog_counts(d->qlog, &lines, &lost);
+		m_head(b, "plinkfwd_querylog_lines_total", "counter", "Lines written to the query log.");
+		evbuffer_add_printf(b, "plinkfwd_querylog_lines_total %llu\n", (unsigned long long)lines);
+		m_head(b, "plinkfwd_querylog_lost_total", "counter", "Query log lines lost to write errors.");
+		evbuffer_add_printf(b, "plinkfwd_querylog_lost_total %llu\n", (unsigned long long)lost);
+	}
+	snapshot_unref(snap);
+	free(t);
+	return 0;
+}
+
+/* ------------------------------------------------------------ handlers */
+
+static void reply_text(struct evhttp_request *req, int code, const char *reason, const char *ctype,
+		       struct evbuffer *body)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "Content-Type", ctype);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply(req, code, reason, body);
+}
+
+static void http_metrics_cb(struct evhttp_request *req, void *arg)
+{
+	struct http_server *h = arg;
+	struct evbuffer *b = evbuffer_new();
+	if (!b) {
+		evhttp_send_error(req, 500, "out of memory");
+		return;
+	}
+	if (http_metrics(h->d, b) != 0) {
+		evbuffer_free(b);
+		evhttp_send_error(req, 500, "out of memory");
+		return;
+	}
+	reply_text(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
+static void health(struct evhttp_request *req, struct http_server *h, int ready)
+{
+	char why[256];
+	struct evbuffer *b = evbuffer_new();
+	if (!b) {
+		evhttp_send_error(req, 500, "out of memory");
+		return;
+	}
+	int ok = stats_health(h->d, ready, why, sizeof(why));
+	evbuffer_add_printf(b, "%s\n", why);
+	reply_text(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", "text/plain; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
+static void http_healthz_cb(struct evhttp_request *req, void *arg) { health(req, arg, 0); }
+static void http_readyz_cb(struct evhttp_request *req, void *arg) { health(req, arg, 1); }
+
+static void http_other_cb(struct evhttp_request *req, void *arg)
+{
+	evhttp_send_error(req, 404, "not found: try /metrics, /healthz or /readyz");
+}
+
+struct http_server *http_new(struct daemon *d, const char *addr)
+{
+	struct cfg_addr a;
+	memset(&a, 0, sizeof(a));
+	if (cfg_parse_addr(addr, HTTP_DEFAULT_PORT, &a) != 0) {
+		log_err("http-listen: bad address '%s'", addr);
+		return NULL;
+	}
+	struct http_server *h = calloc(1, sizeof(*h));
+	if (!h) {
+		log_err("http: out of memory");
+		return NULL;
+	}
+	h->d = d;
+	int fd = socket(a.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (a.ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(fd, (struct sockaddr *)&a.ss, a.len) < 0 || listen(fd, 64) < 0) {
+		log_err("http-listen %s: %s", addr, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(h);
+		return NULL;
+	}
+	h->http = evhttp_new(d->base);
+	if (!h->http || !evhttp_accept_socket_with_handle(h->http, fd)) {
+		log_err("http-listen %s: cannot start the HTTP server", addr);
+		if (h->http)
+			evhttp_free(h->http);
+		close(fd);
+		free(h);
+		return NULL;
+	}
+	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	evhttp_set_timeout(h->http, HTTP_TIMEOUT_S);
+	evhttp_set_max_headers_size(h->http, 8192);
+	evhttp_set_max_body_size(h->http, 0);
+	evhttp_set_cb(h->http, "/metrics", http_metrics_cb, h);
+	evhttp_set_cb(h->http, "/healthz", http_healthz_cb, h);
+	evhttp_set_cb(h->http, "/readyz", http_readyz_cb, h);
+	evhttp_set_gencb(h->http, http_other_cb, h);
+	log_info("http endpoint on %s (/metrics, /healthz, /readyz)", addr);
+	return h;
+}
+
+void http_free(struct http_server *h)
+{
+	if (!h)
+		return;
+	evhttp_free(h->http);
+	free(h);
+}

@@ -1,0 +1,36 @@
+/*
+ * http.h -- the HTTP endpoint: /metrics, /healthz, /readyz.
+ *
+ * Off unless server: http-listen is set.  libevent's evhttp on the daemon's
+ * main event loop; like the control socket it only reads the published
+ * snapshot and the workers' counters, so the workers never wait for it.
+ * Only GET and HEAD are served (evhttp answers other methods 501 Not
+ * Implemented); an unknown path gets 404.
+ *
+ *   /metrics  Prometheus text exposition format 0.0.4 (metric names and
+ *             labels are listed in docs/admin-guide.md)
+ *   /healthz  200 "ok" when every worker is serving and every configured
+ *             zone has data (see stats_health); 503 and the reason otherwise.
+ *             Meant for load balancer probes.
+ *   /readyz   as /healthz, and also 503 while ARM-synced zones are stale
+ *             (no successful sync round within three intervals, or none yet
+ *             since start-up).  Meant for alerting and for orchestrators
+ *             that should prefer a fresh instance; a load balancer should
+ *             probe /healthz, because stale private records still beat none.
+ */
+#ifndef PLINKFWD_HTTP_H
+#define PLINKFWD_HTTP_H
+
+struct daemon;
+struct evbuffer;
+struct http_server;
+
+/* Listen on addr ("ADDR[@PORT]", port 9153 by default) on d->base.  Main
+ * thread; NULL on failure (logged). */
+struct http_server *http_new(struct daemon *d, const char *addr);
+void http_free(struct http_server *h);
+
+/* Append the /metrics body to out (main thread); 0 or -1. */
+int http_metrics(struct daemon *d, struct evbuffer *out);
+
+#endif

@@ -1,0 +1,211 @@
+# t_http.sh -- the HTTP endpoint: /metrics in the Prometheus text format
+# (checked by promtool when it is installed, and by a strict parser here),
+# counters against known traffic, /healthz and /readyz: 503 while the
+# configured ARM zones have no data yet, 200 once they are synced.
+. "$(dirname "$0")/lib.sh"
+. "$SRCDIR/tests/arm/lib_arm.sh"
+
+HPORT=$((PORT + 1000))
+URL=http://127.0.0.1:$HPORT
+UPSTREAM=127.0.0.2@5301
+
+# get PATH  -> H_CODE, H_BODY
+get() {
+	H_BODY=$(curl -sS --max-time 5 -o - -w '\n%{http_code}' "$URL$1" 2>&1)
+	H_CODE=${H_BODY##*$'\n'}
+	H_BODY=${H_BODY%$'\n'*}
+	H_BODY=${H_BODY%$'\n'}
+}
+
+# metric TEXT NAME{LABELS}  the value of one sample ("" when absent)
+metric() {
+	printf '%s\n' "$1" | awk -v k="$2" 'index($0, k " ") == 1 { print $2; exit }'
+}
+
+# Parse the exposition the way a scraper does: every sample belongs to a
+# family announced by # TYPE, counters are named *_total, histogram buckets
+# are cumulative and end with +Inf equal to _count, no sample repeats.
+cat >"$T/parse_metrics.py" <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read()
+types, seen, buckets, counts = {}, set(), {}, {}
+sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*",?)*)\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$')
+for n, line in enumerate(text.split("\n")[:-1], 1):
+    if line.startswith("# HELP "):
+        continue
+    if line.startswith("# TYPE "):
+        _, _, name, typ = line.split(" ", 3)
+        assert name not in types, "line %d: second TYPE for %s" % (n, name)
+        assert typ in ("counter", "gauge", "histogram"), line
+        types[name] = typ
+        continue
+    m = sample.match(line)
+    assert m, "line %d: not a sample: %r" % (n, line)
+    name, labels, value = m.group(1), m.group(3) or "", float(m.group(4))
+    assert (name, labels) not in seen, "line %d: duplicate sample" % n
+    seen.add((name, labels))
+    fam = re.sub(r'_(bucket|sum|count)$', '', name)
+    typ = types.get(name) or types.get(fam)
+    assert typ, "line %d: %s has no TYPE" % (n, name)
+    if typ == "counter":
+        assert name.endswith("_total") and value >= 0, "line %d: bad counter" % n
+    if typ == "histogram" and name.endswith("_bucket"):
+        key = (fam, re.sub(r',?le="[^"]*"', '', labels))
+        prev = buckets.get(key, [])
+        assert not prev or value >= prev[-1], "line %d: buckets not cumulative" % n
+        buckets[key] = prev + [value]
+        assert labels.endswith('le="+Inf"') or 'le="+Inf"' not in labels
+    if typ == "histogram" and name.endswith("_count"):
+        counts[(fam, labels)] = value
+for key, vals in buckets.items():
+    assert counts.get(key) == vals[-1], "%s: +Inf bucket != _count" % (key,)
+print("ok %d families %d samples" % (len(types), len(seen)))
+EOF
+
+cat >"$T/lab.test.zone" <<'EOF'
+$ORIGIN lab.test.
+$TTL 300
+@       IN SOA  ns.lab.test. hostmaster.lab.test. 1 3600 600 86400 60
+@       IN NS   ns
+ns      IN A    192.0.2.53
+www     IN A    192.0.2.80
+EOF
+
+ok "NSD upstream starts" start_nsd "$UPSTREAM" lab.test="$T/lab.test.zone"
+cat >"$T/plinkfwd.conf" <<EOF
+server:
+    listen: 127.0.0.1@$PORT
+    workers: 2
+    http-listen: 127.0.0.1@$HPORT
+upstream: lab
+    server: $UPSTREAM
+forward: lab.test
+    to: lab
+zone: privatelink.openai.azure.com
+    file: $SRCDIR/zones/privatelink.openai.azure.com.zone
+EOF
+ok "plinkfwd starts with http-listen" start_plinkfwd "$T/plinkfwd.conf"
+
+# ------------------------------------------------------------ format
+get /metrics
+is "$H_CODE" 200 "/metrics: 200"
+printf '%s\n' "$H_BODY" >"$T/metrics1.txt"
+ctype=$(curl -sS -o /dev/null -w '%{content_type}' "$URL/metrics")
+like "$ctype" '^text/plain; version=0\.0\.4' "/metrics: Prometheus text content type"
+like "$(python3 "$T/parse_metrics.py" "$T/metrics1.txt" 2>&1)" '^ok [0-9]+ families' \
+	"/metrics parses as the text exposition format"
+if command -v promtool >/dev/null 2>&1; then
+	out=$(promtool check metrics <"$T/metrics1.txt" 2>&1)
+	is "$?:$out" "0:" "promtool check metrics: no problem"
+else
+	skip "promtool check metrics" "promtool not installed (Debian package prometheus)"
+fi
+for fam in plinkfwd_queries_total plinkfwd_answers_total plinkfwd_answer_duration_seconds \
+	plinkfwd_upstream_answers_total plinkfwd_upstream_failures_total plinkfwd_upstream_duration_seconds \
+	plinkfwd_zone_records plinkfwd_zone_serial plinkfwd_reloads_total plinkfwd_build_info; do
+	like "$H_BODY" "^# TYPE $fam " "/metrics has $fam"
+done
+is "$(metric "$H_BODY" 'plinkfwd_zone_records{zone="privatelink.openai.azure.com.",source="file"}')" 6 \
+	"zone records per zone"
+is "$(metric "$H_BODY" 'plinkfwd_workers')" 2 "workers gauge"
+
+# ------------------------------------------------------------ counters against known traffic
+m1=$H_BODY
+N=25
+for ((i = 0; i < N; i++)); do q contoso-foundry.privatelink.openai.azure.com A; done
+for i in 1 2 3; do q nothere.privatelink.openai.azure.com A; done
+# four different questions: the answer cache must not turn any into a hit
+q www.lab.test A
+q www.lab.test AAAA
+q ns.lab.test A
+q ns.lab.test TXT
+for i in 1 2; do q contoso-foundry.privatelink.openai.azure.com AAAA +tcp; done
+q www.example.com A   # default group has no server: REFUSED by plinkfwd
+get /metrics
+m2=$H_BODY
+printf '%s\n' "$m2" >"$T/metrics2.txt"
+like "$(python3 "$T/parse_metrics.py" "$T/metrics2.txt" 2>&1)" '^ok ' "/metrics after traffic parses"
+delta() { echo $(($(metric "$m2" "$1") - $(metric "$m1" "$1"))); }
+is "$(delta 'plinkfwd_answers_total{transport="udp",source="local",rcode="NOERROR"}')" $N \
+	"$N local answers: local NOERROR counter rose by $N"
+is "$(delta 'plinkfwd_answers_total{transport="udp",source="local",rcode="NXDOMAIN"}')" 3 "NXDOMAIN counter rose by 3"
+is "$(delta 'plinkfwd_answers_total{transport="udp",source="upstream",rcode="NOERROR"}')" 4 "upstream NOERROR rose by 4"
+is "$(delta 'plinkfwd_answers_total{transport="tcp",source="local",rcode="NOERROR"}')" 2 "TCP answers counted apart"
+is "$(delta 'plinkfwd_answers_total{transport="udp",source="error",rcode="REFUSED"}')" 1 "REFUSED by plinkfwd counted as error"
+is "$(delta 'plinkfwd_queries_total{transport="udp"}')" $((N + 3 + 4 + 1)) "queries_total udp rose by every UDP query"
+is "$(delta 'plinkfwd_queries_total{transport="tcp"}')" 2 "queries_total tcp rose by 2"
+is "$(delta 'plinkfwd_upstream_answers_total{group="lab"}')" 4 "upstream group lab answered 4"
+is "$(delta 'plinkfwd_upstream_duration_seconds_count{group="lab"}')" 4 "upstream latency histogram counted 4"
+is "$(delta 'plinkfwd_answer_duration_seconds_count{source="local"}')" $((N + 3 + 2)) "answer latency histogram: local"
+m1=$m2
+q www.lab.test A   # asked before: answered from the cache
+q www.lab.test A
+get /metrics
+m2=$H_BODY
+is "$(delta 'plinkfwd_cache_hits_total')" 2 "two cache hits counted"
+is "$(delta 'plinkfwd_answers_total{transport="udp",source="cache",rcode="NOERROR"}')" 2 "cache answers by source"
+is "$(delta 'plinkfwd_upstream_answers_total{group="lab"}')" 0 "no upstream query for a cache hit"
+like "$(metric "$m2" 'plinkfwd_cache_entries')" '^[1-9][0-9]*$' "cache entries gauge"
+like "$(metric "$m2" 'plinkfwd_upstream_server_answered_total{server="127.0.0.2@5301"}')" '^[4-9]$' \
+	"per-server answered counter"
+like "$(metric "$m2" 'plinkfwd_upstream_server_srtt_seconds{server="127.0.0.2@5301"}')" '^0\.[0-9]+$' \
+	"per-server smoothed RTT"
+printf '%s\n' "$m2" >"$T/metrics3.txt"
+ok "metrics after traffic still pass promtool" sh -c "! command -v promtool >/dev/null || promtool check metrics <'$T/metrics3.txt'"
+
+# ------------------------------------------------------------ health, other paths
+get /healthz
+is "$H_CODE:$H_BODY" "200:ok" "/healthz: 200 ok with file zones"
+get /readyz
+is "$H_CODE" 200 "/readyz: 200 without arm"
+get /nothere
+is "$H_CODE" 404 "unknown path: 404"
+code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST --data x "$URL/metrics")
+isnt "$code" 200 "POST is not served"
+sighup_plinkfwd
+sleep 0.3
+get /metrics
+is "$(metric "$H_BODY" 'plinkfwd_reloads_total{result="ok"}')" 1 "reload counted"
+is "$(metric "$H_BODY" 'plinkfwd_config_last_reload_successful')" 1 "last reload successful"
+stop_plinkfwd
+
+# ------------------------------------------------------------ healthz before/after ARM zones are synced
+if ! command -v openssl >/dev/null 2>&1; then
+	skip "/healthz with ARM zones" "openssl missing (fake ARM needs a CA)"
+	done_testing
+fi
+ok "fake ARM server starts" arm_start_fake
+ok "a private DNS zone in ARM" arm_ctl '{"op":"add_zone","sub":"'$ARM_SUB'","rg":"rg-net","zone":"privatelink.blob.core.windows.net","a":{"mystorage":"10.1.2.3"},"ttl":300}'
+# ARM denies the listing (403 is not retried): the first round fails and
+# no zone has data yet, the case of a new instance without its role assignment.
+ok "ARM refuses the zone listing" arm_ctl '{"op":"fail","match":"privateDnsZones","count":-1,"status":403,"code":"AuthorizationFailed","message":"no role assignment"}'
+arm_conf "$T/arm.conf" "@http-listen: 127.0.0.1@$HPORT" "interval: 3600" "max-retries: 0"
+mark=$(log_mark)
+ok "plinkfwd starts with an arm: clause" start_plinkfwd "$T/arm.conf"
+ok "first sync round ends (with errors)" arm_wait_sync "$mark"
+get /healthz
+is "$H_CODE" 503 "/healthz: 503 while no ARM zone has data"
+like "$H_BODY" 'arm: no zone synced yet' "/healthz: the reason"
+get /readyz
+is "$H_CODE" 503 "/readyz: 503 as well"
+get /metrics
+is "$(metric "$H_BODY" 'plinkfwd_healthy')" 0 "plinkfwd_healthy 0"
+is "$(metric "$H_BODY" 'plinkfwd_arm_sync_rounds_failed_total')" 1 "failed sync round counted"
+
+ok "ARM allows the listing again" arm_ctl '{"op":"clear_faults"}'
+mark=$(log_mark)
+arm_sigusr1
+ok "the next sync round completes" arm_wait_sync "$mark"
+get /healthz
+is "$H_CODE:$H_BODY" "200:ok" "/healthz: 200 once the zones are synced"
+get /readyz
+is "$H_CODE" 200 "/readyz: 200 after a successful round"
+get /metrics
+is "$(metric "$H_BODY" 'plinkfwd_zone_records{zone="privatelink.blob.core.windows.net.",source="arm"}')" 2 \
+	"synced zone's records (SOA + A)"
+like "$(metric "$H_BODY" 'plinkfwd_zone_sync_age_seconds{zone="privatelink.blob.core.windows.net."}')" '^[0-9]+$' \
+	"seconds since the last sync per synced zone"
+is "$(metric "$H_BODY" 'plinkfwd_arm_sync_rounds_total')" 2 "two sync rounds"
+ok "ARM metrics pass promtool" sh -c "! command -v promtool >/dev/null || { curl -s '$URL/metrics' | promtool check metrics; }"
+
+done_testing
