@@ -249,11 +249,6 @@ static cJSON *cmd_reload(struct daemon *d)
 	if (daemon_reload(d) != 0)
 		return err_obj("%s", d->last_reload_error[0] ? d->last_reload_error : "reload failed (see the log)");
 	struct snapshot *snap = daemon_acquire(d);
-	if (d->cache) {
-		/* as main.c's SIGHUP does: answers cached under the old rules go */
-		cache_set_limit(d->cache, snap->cfg->cache_size);
-		cache_flush(d->cache, NULL);
-	}
 	cJSON *o = ok_obj();
 	add_u64(o, "generation", snap->generation);
 	add_u64(o, "zones", snap->nzones);

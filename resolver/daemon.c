@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "arm_sync.h"
+#include "cache.h"
 #include "config.h"
 #include "log.h"
 #include "snapshot.h"
@@ -114,6 +115,12 @@ int daemon_reload(struct daemon *d)
 	if (lvl >= 0)
 		log_set_level((enum log_level)lvl);
 	daemon_publish(d, s);
+	if (d->cache) {
+		/* forward rules or groups may have changed: answers cached
+		 * under the old ones go (docs/resolution.md) */
+		cache_set_limit(d->cache, s->cfg->cache_size);
+		cache_flush(d->cache, NULL);
+	}
 	d->reloads_ok++;
 	d->last_reload_error[0] = '\0';
 	log_info("reloaded %s (generation %llu, %zu zones)", d->cfgpath,

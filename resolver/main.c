@@ -62,12 +62,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	switch (sig) {
 	case SIGHUP:
 		log_info("SIGHUP: reloading %s", d->cfgpath);
-		if (daemon_reload(d) == 0 && d->cache) {
-			/* forward rules or groups may have changed: answers
-			 * cached from the old ones go (docs/resolution.md) */
-			cache_set_limit(d->cache, d->current->cfg->cache_size);
-			cache_flush(d->cache, NULL);
-		}
+		daemon_reload(d);
 		break;
 	case SIGUSR1:
 		if (d->arm) {

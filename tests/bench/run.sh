@@ -100,7 +100,13 @@ ZONES=$(awk -v dir="$SRCDIR/conf" '
 : >"$W/local.raw"
 while read -r z f; do
 	{ echo "\$ORIGIN $z."; cat "$f"; } | ldns-read-zone /dev/stdin 2>/dev/null |
-		awk '$4 != "RRSIG" && $4 != "NSEC" { print $1, $4 }' | sort -u >>"$W/local.raw"
+		awk '$4 != "RRSIG" && $4 != "NSEC" {
+			# clients ask for addresses: a CNAME owner is asked for A (the chain is
+			# followed), a wildcard owner through a name it synthesises
+			t = ($4 == "CNAME") ? "A" : $4
+			n = $1; sub(/^\*\./, "any-host.", n)
+			print n, t
+		}' | sort -u >>"$W/local.raw"
 done <<<"$ZONES"
 n=$(wc -l <"$W/local.raw")
 i=0
