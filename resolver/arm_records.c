@@ -538,17 +538,99 @@ int arm_records_rrset(const cJSON *rs, struct arm_buf *out, char *err, size_t er
 void arm_records_soa_default(struct arm_buf *out)
 {
 	/* The values Azure puts in every new private zone (SDK recordings). */
+	arm_buf_puts(out, ARM_ID_COMMENT "(none: no SOA record set in ARM; Azure's default SOA)\n");
 	arm_buf_puts(out, "@\t3600\tIN\tSOA\tazureprivatedns.net. azureprivatedns-host.microsoft.com. "
 			  "1 3600 300 2419200 10\n");
 }
 
 /* ---------------------------------------------------------------- zones */
 
+static const char *arm_type_name(uint16_t type)
+{
+	for (size_t i = 0; i < FWD_ARRAY_LEN(arm_records_types); i++)
+		if (arm_records_types[i].type == type)
+			return arm_records_types[i].name;
+	return "?";
+}
+
+/* The "; arm-id" line of record set rs (see ARM_ID_COMMENT). */
+/* Append s[0..n) with bytes outside printable ASCII as '?': text that
+ * goes into a comment line must not be able to end it. */
+static void arm_buf_add_printable(struct arm_buf *out, const char *s, size_t n)
+{
+	/* ARM ids are a few hundred bytes; a runaway one is cut, not copied */
+	if (n > 2048)
+		n = 2048;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+		arm_buf_add(out, &c, 1);
+	}
+}
+
+/*
+ * The "; arm-id" line of record set rs (see ARM_ID_COMMENT), in the short
+ * form "; arm-id @/A/www" when the id is the zone's id (source) plus a
+ * suffix.  While a round lists many zones at once (round robin over their
+ * pages) every zone's text is held; the full ids would multiply that
+ * memory several times.  arm_records_zone_text() writes them out in full,
+ * one zone at a time.  ARM ids are case-insensitive, so the prefix is
+ * matched without regard to case and written as the zone list spelled it.
+ */
+static void arm_records_id_comment(struct arm_buf *out, const cJSON *rs, const char *source,
+				   uint16_t type)
+{
+	const char *id = arm_json_str(rs, "id");
+	const char *name = arm_json_str(rs, "name");
+	size_t sl = source ? strlen(source) : 0;
+
+	if (id != NULL && id[0] != '\0') {
+		arm_buf_puts(out, ARM_ID_COMMENT);
+		if (sl > 0 && strncasecmp(id, source, sl) == 0 && id[sl] == '/') {
+			arm_buf_puts(out, "@");
+			id += sl;
+		}
+		arm_buf_add_printable(out, id, strlen(id));
+	} else if (sl > 0 && name != NULL) {
+		/* no id from ARM: the shape ARM gives record set ids */
+		arm_buf_printf(out, ARM_ID_COMMENT "@/%s/", arm_type_name(type));
+		arm_buf_add_printable(out, name, strlen(name));
+	} else {
+		return;
+	}
+	arm_buf_puts(out, "\n");
+}
+
+/* Copy one record set's text (hdr bytes of "; arm-id" comment, then its
+ * records) to out, with a short id written in full. */
+static void arm_records_emit(struct arm_buf *out, const char *p, size_t len, size_t hdr,
+			     const char *source)
+{
+	static const char mark[] = ARM_ID_COMMENT "@";
+
+	if (source != NULL && hdr >= sizeof(mark) - 1 && memcmp(p, mark, sizeof(mark) - 1) == 0) {
+		arm_buf_puts(out, ARM_ID_COMMENT);
+		arm_buf_add_printable(out, source, strlen(source));
+		arm_buf_add(out, p + sizeof(mark) - 1, len - (sizeof(mark) - 1));
+		return;
+	}
+	arm_buf_add(out, p, len);
+}
+
+/* Drop what was appended to b after len (a record set without records
+ * keeps no comment either). */
+static void arm_buf_cut(struct arm_buf *b, size_t len)
+{
+	if (b->p != NULL && len <= b->len) {
+		b->len = len;
+		b->p[len] = '\0';
+	}
+}
+
 int arm_rrsets_add(struct arm_rrsets *z, const cJSON *rs, char *err, size_t errlen)
 {
 	uint16_t type;
 	int rc = arm_records_type(rs, &type);
-	size_t before;
+	size_t before, hdr;
 
 	if (rc == FWD_ENOENT) {
 		z->nskipped++;
@@ -559,23 +641,35 @@ int arm_rrsets_add(struct arm_rrsets *z, const cJSON *rs, char *err, size_t errl
 			arm_rec_errf(err, errlen, "two SOA record sets");
 			return FWD_EPARSE;
 		}
+		arm_records_id_comment(&z->soa, rs, z->source, type);
+		hdr = z->soa.len;
 		rc = arm_records_rrset(rs, &z->soa, err, errlen);
+		if (rc == 0 && z->soa.len == hdr)
+			arm_buf_cut(&z->soa, 0);
+		if (rc == 0 && z->soa.oom)
+			rc = FWD_ENOMEM;
 		if (rc == 0)
 			z->nsets++;
 		return rc;
 	}
 	/* rc == FWD_EPARSE falls through: arm_records_rrset says why. */
 	before = z->text.len;
+	if (rc == 0)
+		arm_records_id_comment(&z->text, rs, z->source, type);
+	hdr = z->text.len - before;
 	rc = arm_records_rrset(rs, &z->text, err, errlen);
 	if (rc == FWD_ENOENT) {
+		arm_buf_cut(&z->text, before);
 		z->nskipped++;
 		return 0;
 	}
 	if (rc < 0)
 		return rc;
 	z->nsets++;
-	if (z->text.len == before)
+	if (z->text.len == before + hdr) {
+		arm_buf_cut(&z->text, before);
 		return 0;
+	}
 	if (z->nents == z->cap) {
 		size_t cap = z->cap ? z->cap * 2 : 256;
 		struct arm_ent *ne = realloc(z->ents, cap * sizeof(*ne));
@@ -586,6 +680,7 @@ int arm_rrsets_add(struct arm_rrsets *z, const cJSON *rs, char *err, size_t errl
 	}
 	z->ents[z->nents].off = before;
 	z->ents[z->nents].len = z->text.len - before;
+	z->ents[z->nents].hdr = hdr;
 	z->ents[z->nents].type = type;
 	z->nents++;
 	return 0;
@@ -617,6 +712,21 @@ static uint32_t arm_type_bit(uint16_t t)
 	return 1u << 31;
 }
 
+size_t arm_records_count_sets(const char *text, size_t len)
+{
+	static const char key[] = "\n" ARM_ID_COMMENT;
+	size_t n = 0;
+	const char *p = text, *end = text + len;
+
+	if (len >= sizeof(key) - 2 && memcmp(text, key + 1, sizeof(key) - 2) == 0)
+		n++;
+	while (p < end && (p = memmem(p, (size_t)(end - p), key, sizeof(key) - 1)) != NULL) {
+		n++;
+		p += sizeof(key) - 1;
+	}
+	return n;
+}
+
 uint64_t arm_records_hash(const char *p, size_t n)
 {
 	uint64_t h = 1469598103934665603ULL;
@@ -646,7 +756,7 @@ static int arm_records_merge(const char *zone, const struct arm_rrsets *const *s
 		const struct arm_rrsets *src = sets[i];
 		for (size_t k = 0; k < src->nents; k++) {
 			const struct arm_ent *e = &src->ents[k];
-			const char *line = src->text.p + e->off;
+			const char *line = src->text.p + e->off + e->hdr;
 			size_t olen = strcspn(line, "\t");
 			size_t slot = (size_t)arm_records_hash(line, olen) & (cap - 1);
 			uint32_t bit = arm_type_bit(e->type), before;
@@ -674,7 +784,7 @@ static int arm_records_merge(const char *zone, const struct arm_rrsets *const *s
 				continue;
 			}
 			o->mask_all |= bit;
-			arm_buf_add(out, line, e->len);
+			arm_records_emit(out, src->text.p + e->off, e->len, e->hdr, src->source);
 		}
 	}
 	if (dropped > 20)
@@ -686,14 +796,15 @@ static int arm_records_merge(const char *zone, const struct arm_rrsets *const *s
 int arm_records_zone_text(const char *zone, const struct arm_rrsets *const *sets, size_t n,
 			  struct arm_buf *out)
 {
-	const struct arm_buf *soa = NULL;
+	const struct arm_rrsets *soa = NULL;
 
 	for (size_t i = 0; i < n && soa == NULL; i++)
 		if (sets[i]->soa.len > 0)
-			soa = &sets[i]->soa;
+			soa = sets[i];
 	arm_buf_printf(out, "$ORIGIN %s.\n", zone);
 	if (soa != NULL) {
-		arm_buf_add(out, soa->p, soa->len);
+		/* the SOA buffer is its comment line, then the SOA */
+		arm_records_emit(out, soa->soa.p, soa->soa.len, strcspn(soa->soa.p, "\n") + 1, soa->source);
 	} else {
 		log_info("arm: zone %s has no SOA record set in ARM; serving a synthesized SOA "
 			 "(Azure's defaults)",
@@ -701,8 +812,10 @@ int arm_records_zone_text(const char *zone, const struct arm_rrsets *const *sets
 		arm_records_soa_default(out);
 	}
 	if (n == 1) {
-		if (sets[0]->text.len > 0)
-			arm_buf_add(out, sets[0]->text.p, sets[0]->text.len);
+		const struct arm_rrsets *z = sets[0];
+		for (size_t k = 0; k < z->nents; k++)
+			arm_records_emit(out, z->text.p + z->ents[k].off, z->ents[k].len, z->ents[k].hdr,
+					 z->source);
 	} else if (n > 1 && arm_records_merge(zone, sets, n, out) < 0) {
 		return FWD_ENOMEM;
 	}

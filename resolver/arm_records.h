@@ -74,9 +74,30 @@ int arm_records_rrset(const struct cJSON *rs, struct arm_buf *out, char *err, si
  */
 void arm_records_soa_default(struct arm_buf *out);
 
-/* One record set's lines inside arm_rrsets.text. */
+/*
+ * Every record set in the zone text is preceded by a comment line naming
+ * the ARM record set it came from:
+ *   "; arm-id /subscriptions/.../privateDnsZones/<zone>/A/www\n"
+ * It costs nothing when serving (zone.c skips comments and keeps no
+ * per-record data) and lets explain, at request time, tell where a record
+ * came from by reading the saved zone file.  The id is ARM's "id" of the
+ * record set, or <zone resource id>/<TYPE>/<name> when ARM gave none;
+ * bytes outside printable ASCII are written as '?', so the comment can
+ * never end early and inject a line.
+ *
+ * While a zone is being listed (struct arm_rrsets) an id that starts with
+ * the zone's resource id is kept short, "; arm-id @/A/www", because a round
+ * holds the text of every zone it lists at once; arm_records_zone_text()
+ * writes the ids in full.  ARM ids are case-insensitive: the zone part is
+ * written as the zone list spelled it.
+ */
+#define ARM_ID_COMMENT "; arm-id "
+
+/* One record set's lines inside arm_rrsets.text: its "; arm-id" comment
+ * (hdr bytes) and then its records. */
 struct arm_ent {
 	size_t off, len;
+	size_t hdr;
 	uint16_t type;
 };
 
@@ -88,15 +109,16 @@ struct arm_ent {
  */
 struct arm_rrsets {
 	const char *source;
-	struct arm_buf text;   /* record lines, the SOA excluded */
-	struct arm_buf soa;    /* the SOA line, if ARM had one */
+	struct arm_buf text;   /* record lines, the SOA excluded, ids in short form */
+	struct arm_buf soa;    /* the SOA's "; arm-id" and SOA lines, if ARM had one */
 	struct arm_ent *ents;  /* where each record set's lines are in text */
 	size_t nents, cap;
 	size_t nsets;          /* record sets converted */
 	size_t nskipped;       /* record sets of types we do not serve */
 };
 
-/* Add one record set; 0, or FWD_EPARSE / FWD_ENOMEM with err. */
+/* Add one record set (with its "; arm-id" comment when it has records);
+ * 0, or FWD_EPARSE / FWD_ENOMEM with err. */
 int arm_rrsets_add(struct arm_rrsets *z, const struct cJSON *rs, char *err, size_t errlen);
 void arm_rrsets_free(struct arm_rrsets *z);
 
@@ -106,7 +128,8 @@ void arm_rrsets_free(struct arm_rrsets *z);
  * arm_records_soa_default(), logged), then the records of sets[0..n)
  * merged in that order: for the same owner and type the earlier source
  * wins, and a CNAME never joins other data at an owner from another source
- * (each dropped set is logged).  0 or FWD_ENOMEM.
+ * (each dropped set is logged).  Every record set keeps its "; arm-id"
+ * line, with the id in full.  0 or FWD_ENOMEM.
  */
 int arm_records_zone_text(const char *zone, const struct arm_rrsets *const *sets, size_t n,
 			  struct arm_buf *out);
@@ -122,6 +145,9 @@ int arm_records_zone_name_ok(const char *z);
  */
 void arm_records_error(const char *body, size_t len, char *code, size_t ccap, char *msg,
 		       size_t mcap);
+
+/* Number of record sets in zone text: its "; arm-id" comment lines. */
+size_t arm_records_count_sets(const char *text, size_t len);
 
 /* 64-bit FNV-1a of p[0..n): zone text change detection, merge table. */
 uint64_t arm_records_hash(const char *p, size_t n);

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,23 @@ struct arm_pub {            /* a published zone */
 	uint8_t *subs;            /* per subscription: the zone came from it */
 };
 
+/*
+ * What the control tool and /metrics say about one zone.  Kept apart from
+ * arm_pub because a zone can have a state without being served (its first
+ * listing failed) and keeps it across rounds; dropped with the zone.
+ */
+struct arm_zstat {
+	char *name;
+	char **sources;           /* resource ids of the last listing (or the saved file) */
+	size_t nsources;
+	size_t record_sets;       /* in the copy served */
+	int64_t last_success;     /* unix time */
+	int64_t last_attempt;
+	char *last_error;         /* NULL after a success */
+	unsigned consecutive;
+	uint64_t attempts, failures, throttled;
+};
+
 struct arm_src {            /* one zone resource in one subscription */
 	char *id;           /* resource id, as ARM gave it */
 	char *zone;         /* lower-case, no trailing dot */
@@ -61,6 +79,7 @@ struct arm_src {            /* one zone resource in one subscription */
 	struct arm_rrsets rr; /* the record sets as zone file text */
 	int listed;         /* a record-listing job was started */
 	int failed;
+	char *err;          /* why its listing failed */
 	int finished;       /* its listing job is over (ok or not) */
 	size_t idx;         /* position in the round's sorted srcs */
 	/* On the first source of a zone, once every source is finished: */
@@ -84,12 +103,16 @@ struct arm_job {
 	uint64_t tok_gen;         /* token generation the request carried */
 	uint64_t not_before_ms;   /* backoff */
 	struct arm_job *next;     /* run queue */
+	char err[400];            /* why it failed, for zones and /metrics */
 };
 
 struct arm_round {
 	uint64_t started_ms;
 	char *only;               /* restrict record listing to this zone */
+	size_t nsubs;             /* cfg->nsubscriptions */
 	uint8_t *sub_failed;      /* per subscription: a zone listing failed */
+	char **sub_err;           /* ... and why */
+	char first_err[600];      /* the round's first failure, "" = none */
 	int phase;                /* 1 = discovery, 2 = record sets */
 	size_t pending;           /* unfinished jobs in this phase */
 	struct arm_src **srcs;
@@ -112,6 +135,9 @@ struct arm_sync {
 	struct arm_pub *pubs;     /* sorted by name */
 	size_t npubs;
 
+	struct arm_zstat *zst;    /* sorted by name */
+	size_t nzst, zstcap;
+
 	struct arm_round *round;
 	struct event *tick_ev;    /* next round */
 	struct event *kick_ev;    /* deferred start (trigger) */
@@ -132,6 +158,7 @@ struct arm_sync {
 
 static void arm_sched_run(struct arm_sync *s);
 static void arm_job_finish(struct arm_sync *s, struct arm_job *j, int ok);
+static void arm_job_fail(struct arm_sync *s, struct arm_job *j, const char *fmt, ...) FWD_PRINTF(3, 4);
 static void arm_round_start(struct arm_sync *s, const char *only);
 
 /* ---------------------------------------------------------------- helpers */
@@ -187,6 +214,110 @@ static void arm_publish_now(struct arm_sync *s)
 	s->st.records = records;
 	s->publish(s->ctx, rz, s->npubs);
 	free(rz);
+}
+
+/* ---------------------------------------------------------------- per-zone state */
+
+static int arm_zstat_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct arm_zstat *)a)->name, ((const struct arm_zstat *)b)->name);
+}
+
+static void arm_zstat_clear(struct arm_zstat *z)
+{
+	free(z->name);
+	for (size_t i = 0; i < z->nsources; i++)
+		free(z->sources[i]);
+	free(z->sources);
+	free(z->last_error);
+	memset(z, 0, sizeof(*z));
+}
+
+static struct arm_zstat *arm_zstat_find(const struct arm_sync *s, const char *name)
+{
+	struct arm_zstat key = {.name = (char *)name};
+
+	if (s->nzst == 0)
+		return NULL;
+	return bsearch(&key, s->zst, s->nzst, sizeof(*s->zst), arm_zstat_cmp);
+}
+
+/* The state of zone name, inserted in order when missing.  NULL only when
+ * out of memory: that zone's state is then not kept, serving goes on. */
+static struct arm_zstat *arm_zstat_get(struct arm_sync *s, const char *name)
+{
+	struct arm_zstat *z = arm_zstat_find(s, name);
+	size_t lo = 0, hi = s->nzst;
+	char *nm;
+
+	if (z != NULL)
+		return z;
+	if (s->nzst == s->zstcap) {
+		size_t cap = s->zstcap ? s->zstcap * 2 : 16;
+		struct arm_zstat *nz = realloc(s->zst, cap * sizeof(*nz));
+		if (nz == NULL)
+			return NULL;
+		s->zst = nz;
+		s->zstcap = cap;
+	}
+	nm = strdup(name);
+	if (nm == NULL)
+		return NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(s->zst[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(&s->zst[lo + 1], &s->zst[lo], (s->nzst - lo) * sizeof(*s->zst));
+	memset(&s->zst[lo], 0, sizeof(*s->zst));
+	s->zst[lo].name = nm;
+	s->nzst++;
+	return &s->zst[lo];
+}
+
+static void arm_zstat_set_sources(struct arm_zstat *z, const char *const *ids, size_t n)
+{
+	char **v = calloc(n ? n : 1, sizeof(*v));
+
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		v[i] = strdup(ids[i]);
+		if (v[i] == NULL) {
+			while (i > 0)
+				free(v[--i]);
+			free(v);
+			return;
+		}
+	}
+	for (size_t i = 0; i < z->nsources; i++)
+		free(z->sources[i]);
+	free(z->sources);
+	z->sources = v;
+	z->nsources = n;
+}
+
+/* One attempt to refresh zone ended: err NULL = a complete listing. */
+static void arm_zstat_result(struct arm_sync *s, const char *zone, const char *err)
+{
+	struct arm_zstat *z = arm_zstat_get(s, zone);
+
+	if (z == NULL)
+		return;
+	z->attempts++;
+	z->last_attempt = (int64_t)time(NULL);
+	free(z->last_error);
+	z->last_error = NULL;
+	if (err == NULL) {
+		z->consecutive = 0;
+		z->last_success = z->last_attempt;
+		return;
+	}
+	z->failures++;
+	z->consecutive++;
+	z->last_error = strdup(err);
 }
 
 /* ---------------------------------------------------------------- state dir */
@@ -311,11 +442,15 @@ static char *arm_read_file(const char *path, size_t *len)
 static int arm_state_load_one(struct arm_sync *s, const char *fname, struct arm_pub *out)
 {
 	char path[4096], zone[256], err[512];
-	size_t flen = strlen(fname), len = 0;
+	size_t flen = strlen(fname), len = 0, nids = 0;
 	char *text, *body, *line;
+	char *ids[16];
 	uint8_t *subs;
 	int wanted = 0;
+	int64_t synced = 0;
+	int rc;
 	struct zone *z;
+	struct arm_zstat *st;
 
 	if (flen <= 5 || strcmp(fname + flen - 5, ".zone") != 0 || flen - 5 >= sizeof(zone))
 		return 0;
@@ -354,38 +489,56 @@ static int arm_state_load_one(struct arm_sync *s, const char *fname, struct arm_
 			if (sub >= 0) {
 				subs[sub] = 1;
 				wanted = 1;
+				if (nids < FWD_ARRAY_LEN(ids) && (ids[nids] = strdup(id)) != NULL)
+					nids++;
 			}
+		} else if (strncmp(line, "; synced: ", 10) == 0) {
+			struct tm tm;
+			memset(&tm, 0, sizeof(tm));
+			if (strptime(line + 10, "%Y-%m-%dT%H:%M:%SZ", &tm) != NULL)
+				synced = (int64_t)timegm(&tm);
 		}
 	}
 	body = strstr(text, "\n$ORIGIN ");
 	if (!wanted || body == NULL) {
 		if (body == NULL)
 			log_warn("arm: saved zone %s has no $ORIGIN line; ignored", path);
-		free(subs);
-		free(text);
-		return body == NULL ? FWD_EPARSE : 0;
+		rc = body == NULL ? FWD_EPARSE : 0;
+		goto out;
 	}
 	body++;
 	z = zone_load_text(zone, body, path, err, sizeof(err));
 	if (z == NULL) {
 		log_warn("arm: saved zone %s does not load: %s", path, err);
-		free(subs);
-		free(text);
-		return FWD_EPARSE;
+		rc = FWD_EPARSE;
+		goto out;
 	}
 	out->name = strdup(zone);
 	if (out->name == NULL) {
 		zone_unref(z);
-		free(subs);
-		free(text);
-		return FWD_ENOMEM;
+		rc = FWD_ENOMEM;
+		goto out;
 	}
 	out->zone = z;
 	out->hash = arm_records_hash(body, len - (size_t)(body - text));
 	out->fallback_public = arm_cfg_zone_fallback(s->cfg, zone);
 	out->subs = subs;
+	subs = NULL;
+	/* The file's "synced:" time is when its data was last complete in
+	 * ARM: the honest age of what is served until a sync succeeds. */
+	st = arm_zstat_get(s, zone);
+	if (st != NULL) {
+		arm_zstat_set_sources(st, (const char *const *)ids, nids);
+		st->record_sets = arm_records_count_sets(body, len - (size_t)(body - text));
+		st->last_success = synced;
+	}
+	rc = 1;
+out:
+	for (size_t i = 0; i < nids; i++)
+		free(ids[i]);
+	free(subs);
 	free(text);
-	return 1;
+	return rc;
 }
 
 int arm_sync_load_state(struct arm_sync *s)
@@ -450,6 +603,7 @@ static void arm_src_free(struct arm_src *src)
 		return;
 	free(src->id);
 	free(src->zone);
+	free(src->err);
 	arm_rrsets_free(&src->rr);
 	if (src->np.zone != NULL)
 		zone_unref(src->np.zone);
@@ -471,6 +625,9 @@ static void arm_round_free(struct arm_round *r)
 	}
 	free(r->jobs);
 	free(r->sub_failed);
+	for (size_t i = 0; r->sub_err != NULL && i < r->nsubs; i++)
+		free(r->sub_err[i]);
+	free(r->sub_err);
 	free(r->only);
 	free(r);
 }
@@ -550,7 +707,7 @@ static void arm_job_send(struct arm_sync *s, struct arm_job *j, const char *tok)
 	n = asprintf(&hdr, "Authorization: Bearer %s", tok);
 	if (n < 0) {
 		log_err("arm: out of memory sending a request");
-		arm_job_finish(s, j, 0);
+		arm_job_fail(s, j, "out of memory");
 		return;
 	}
 	hdrs[0] = hdr;
@@ -564,7 +721,7 @@ static void arm_job_send(struct arm_sync *s, struct arm_job *j, const char *tok)
 		s->inflight--;
 		explicit_bzero(hdr, (size_t)n);
 		free(hdr);
-		arm_job_finish(s, j, 0);
+		arm_job_fail(s, j, "the request could not be started (see the log)");
 		return;
 	}
 	explicit_bzero(hdr, (size_t)n);
@@ -644,7 +801,7 @@ static void arm_auth_ready_cb(void *arg, int ok)
 	while (q != NULL) {
 		struct arm_job *next = q->next;
 		q->next = NULL;
-		arm_job_finish(s, q, 0);
+		arm_job_fail(s, q, "no token for ARM: the token request failed (see the log)");
 		q = next;
 	}
 }
@@ -738,6 +895,8 @@ static int arm_job_page(struct arm_sync *s, struct arm_job *j, const struct arm_
 			arm_job_what(j, what, sizeof(what)), j->page + 1, res->len,
 			j->kind == ARM_JOB_RECORDS ? "keeping the last good copy of the zone"
 						   : "zones of this subscription keep their last good copy");
+		snprintf(j->err, sizeof(j->err), "malformed JSON from ARM (page %d, %zu bytes)", j->page + 1,
+			 res->len);
 		cJSON_Delete(root);
 		return FWD_EPARSE;
 	}
@@ -751,10 +910,17 @@ static int arm_job_page(struct arm_sync *s, struct arm_job *j, const struct arm_
 			break;
 	}
 	if (rc < 0) {
-		if (j->kind == ARM_JOB_RECORDS)
+		if (j->kind == ARM_JOB_RECORDS) {
 			log_err("arm: zone %s: %s (page %d of %s); keeping the last good copy",
 				j->src->zone, rc == FWD_ENOMEM ? "out of memory" : err, j->page + 1,
 				j->src->id);
+			snprintf(j->err, sizeof(j->err), "%s (page %d)",
+				 rc == FWD_ENOMEM ? "out of memory" : err, j->page + 1);
+		} else {
+			snprintf(j->err, sizeof(j->err), "%s (page %d)",
+				 rc == FWD_ENOMEM ? "out of memory" : "zone entry without name or id",
+				 j->page + 1);
+		}
 		cJSON_Delete(root);
 		return rc;
 	}
@@ -765,20 +931,25 @@ static int arm_job_page(struct arm_sync *s, struct arm_job *j, const struct arm_
 			log_err("arm: nextLink while %s points away from %s; not followed, listing "
 				"failed",
 				arm_job_what(j, what, sizeof(what)), s->arm);
+			snprintf(j->err, sizeof(j->err), "nextLink points away from %s; not followed",
+				 s->arm);
 			cJSON_Delete(root);
 			return FWD_EINVAL;
 		}
 		if (strcmp(next->valuestring, j->url) == 0 || j->page + 1 >= ARM_SYNC_MAX_PAGES) {
 			log_err("arm: nextLink loop while %s; listing failed",
 				arm_job_what(j, what, sizeof(what)));
+			snprintf(j->err, sizeof(j->err), "nextLink loop (page %d)", j->page + 1);
 			cJSON_Delete(root);
 			return FWD_EINVAL;
 		}
 		/* Verbatim: it already carries api-version, $top and $skipToken. */
 		url = strdup(next->valuestring);
 		cJSON_Delete(root);
-		if (url == NULL)
+		if (url == NULL) {
+			snprintf(j->err, sizeof(j->err), "out of memory");
 			return FWD_ENOMEM;
+		}
 		free(j->url);
 		j->url = url;
 		j->page++;
@@ -810,6 +981,15 @@ static void arm_http_done_cb(void *arg, const struct arm_http_result *res)
 	arm_job_what(j, what, sizeof(what));
 	if (res->err == 0)
 		arm_records_error(res->body, res->len, code, sizeof(code), msg, sizeof(msg));
+	if (res->err == 0 && res->status == 429) {
+		/* every 429, retried or not: the budget is what the admin tunes */
+		s->st.throttled++;
+		if (j->kind == ARM_JOB_RECORDS) {
+			struct arm_zstat *z = arm_zstat_get(s, j->src->zone);
+			if (z != NULL)
+				z->throttled++;
+		}
+	}
 
 	if (res->err == 0 && res->status == 401) {
 		if (!j->auth_retried) {
@@ -826,7 +1006,7 @@ static void arm_http_done_cb(void *arg, const struct arm_http_result *res)
 			log_err("arm: HTTP 401 %s while %s, again with a fresh token: %s -- ARM does not "
 				"accept the token (wrong tenant, cloud or audience?)",
 				code, what, msg);
-			arm_job_finish(s, j, 0);
+			arm_job_fail(s, j, "HTTP 401 %s: %s (again with a fresh token)", code, msg);
 		}
 		arm_sched_run(s);
 		return;
@@ -837,7 +1017,7 @@ static void arm_http_done_cb(void *arg, const struct arm_http_result *res)
 			"privateDnsZones/ALL/read) on the subscription, resource group or zone; "
 			"\"Private DNS Zone Contributor\" is not needed",
 			code, what, msg);
-		arm_job_finish(s, j, 0);
+		arm_job_fail(s, j, "HTTP 403 %s: %s (the identity needs the Reader role)", code, msg);
 		arm_sched_run(s);
 		return;
 	}
@@ -850,7 +1030,7 @@ static void arm_http_done_cb(void *arg, const struct arm_http_result *res)
 			log_err("arm: HTTP 404 %s while %s: %s -- the zone was deleted or moved since it "
 				"was listed; keeping the last good copy until a listing without it",
 				code, what, msg);
-		arm_job_finish(s, j, 0);
+		arm_job_fail(s, j, "HTTP 404 %s: %s", code, msg);
 		arm_sched_run(s);
 		return;
 	}
@@ -863,7 +1043,11 @@ static void arm_http_done_cb(void *arg, const struct arm_http_result *res)
 		else
 			log_err("arm: HTTP %ld %s while %s: %s%s", res->status, code, what, msg,
 				transient ? " (retries exhausted)" : "");
-		arm_job_finish(s, j, 0);
+		if (res->err != 0)
+			arm_job_fail(s, j, "%s%s", res->errmsg, transient ? " (retries exhausted)" : "");
+		else
+			arm_job_fail(s, j, "HTTP %ld %s: %s%s", res->status, code, msg,
+				     transient ? " (retries exhausted)" : "");
 		arm_sched_run(s);
 		return;
 	}
@@ -875,7 +1059,6 @@ static void arm_http_done_cb(void *arg, const struct arm_http_result *res)
 		uint64_t wait = res->retry_after_s >= 0 ? (uint64_t)res->retry_after_s * 1000
 							: arm_backoff_ms(j->attempt);
 		uint64_t until = fwd_now_ms() + wait;
-		s->st.throttled++;
 		if (until > s->hold_until_ms)
 			s->hold_until_ms = until;
 		log_warn("arm: throttled (HTTP 429 %s) while %s; no ARM request for %llu ms%s", code,
@@ -968,6 +1151,7 @@ static void arm_round_records(struct arm_sync *s)
 				src->id);
 			src->failed = 1;
 			r->any_failed = 1;
+			arm_zstat_result(s, src->zone, "unusable resource id in the zone list");
 			continue;
 		}
 		j = arm_job_new(s, ARM_JOB_RECORDS, url);
@@ -982,10 +1166,12 @@ static void arm_round_records(struct arm_sync *s)
 	}
 }
 
-/* Build the zone from its sources; 1 = new pub in *np, 0 = unchanged,
- * <0 = failed (logged; the old copy stays). */
+/* Build the zone from its sources; 1 = new pub in *np (and its record
+ * set count in *nsets_out), 0 = unchanged, <0 = failed (logged, and the
+ * reason in berr; the old copy stays). */
 static int arm_build_zone(struct arm_sync *s, struct arm_src **srcs, size_t n,
-			  const struct arm_pub *old, struct arm_pub *np)
+			  const struct arm_pub *old, struct arm_pub *np, size_t *nsets_out, char *berr,
+			  size_t berrlen)
 {
 	const char *zone = srcs[0]->zone;
 	struct arm_buf txt = {0};
@@ -997,6 +1183,7 @@ static int arm_build_zone(struct arm_sync *s, struct arm_src **srcs, size_t n,
 	struct tm tm;
 	uint64_t hash;
 
+	snprintf(berr, berrlen, "out of memory building the zone");
 	if (sets == NULL) {
 		log_err("arm: out of memory building zone %s", zone);
 		return FWD_ENOMEM;
@@ -1033,9 +1220,11 @@ static int arm_build_zone(struct arm_sync *s, struct arm_src **srcs, size_t n,
 	if (z == NULL) {
 		log_err("arm: zone %s from ARM does not compile: %s; %s", zone, err,
 			old ? "keeping the last good copy" : "not served");
+		snprintf(berr, berrlen, "the zone from ARM does not compile: %s", err);
 		arm_buf_free(&txt);
 		return FWD_EPARSE;
 	}
+	*nsets_out = arm_records_count_sets(txt.p + body_off, txt.len - body_off);
 	if (s->state_dir != NULL)
 		arm_state_write(s, zone, txt.p, txt.len); /* failure logged; still serve */
 	arm_buf_free(&txt);
@@ -1069,6 +1258,22 @@ static int arm_pub_touched_by_failure(const struct arm_sync *s, const struct arm
 	return 0;
 }
 
+/* Why a zone from subscriptions subs was not refreshed this round: the
+ * zone list of one of them failed. */
+static void arm_sub_failure_text(const struct arm_sync *s, const uint8_t *subs, char *buf, size_t cap)
+{
+	const struct arm_round *r = s->round;
+
+	for (size_t i = 0; i < s->cfg->nsubscriptions; i++) {
+		if (!r->sub_failed[i] || !subs[i])
+			continue;
+		snprintf(buf, cap, "not refreshed: listing the zones of subscription %s failed: %s",
+			 s->cfg->subscriptions[i], r->sub_err[i] ? r->sub_err[i] : "(see the log)");
+		return;
+	}
+	snprintf(buf, cap, "not refreshed: a zone listing failed (see the log)");
+}
+
 /*
  * A source finished listing: when it was the last one of its zone, build
  * the zone now and drop the record text, so a round over many zones holds
@@ -1080,6 +1285,9 @@ static void arm_zone_ready(struct arm_sync *s, struct arm_src *src)
 	size_t g0 = src->idx, g1 = src->idx + 1;
 	struct arm_src *head;
 	const struct arm_pub *old;
+	struct arm_zstat *z;
+	char berr[600] = "";
+	size_t nsets = 0;
 	int bad = 0;
 
 	while (g0 > 0 && strcmp(r->srcs[g0 - 1]->zone, src->zone) == 0)
@@ -1101,9 +1309,67 @@ static void arm_zone_ready(struct arm_sync *s, struct arm_src *src)
 	else if (old != NULL && arm_pub_touched_by_failure(s, old))
 		head->build_rc = ARM_BUILD_KEPT;
 	else
-		head->build_rc = arm_build_zone(s, &r->srcs[g0], g1 - g0, old, &head->np);
+		head->build_rc = arm_build_zone(s, &r->srcs[g0], g1 - g0, old, &head->np, &nsets,
+						berr, sizeof(berr));
 	for (size_t i = g0; i < g1; i++)
 		arm_rrsets_free(&r->srcs[i]->rr);
+
+	/* The zone's own state, for zones and /metrics. */
+	if (bad) {
+		for (size_t i = g0; i < g1; i++) {
+			const struct arm_src *f = r->srcs[i];
+			if (!f->failed)
+				continue;
+			if (g1 - g0 > 1)
+				snprintf(berr, sizeof(berr), "%s: %s", f->id, f->err ? f->err : "failed");
+			else
+				snprintf(berr, sizeof(berr), "%s", f->err ? f->err : "failed");
+			break;
+		}
+	} else if (head->build_rc == ARM_BUILD_KEPT) {
+		arm_sub_failure_text(s, old->subs, berr, sizeof(berr));
+	}
+	arm_zstat_result(s, src->zone, head->build_rc >= 0 ? NULL : berr);
+	z = arm_zstat_get(s, src->zone);
+	if (z != NULL) {
+		const char **ids = calloc(g1 - g0, sizeof(*ids));
+		if (ids != NULL) {
+			for (size_t i = g0; i < g1; i++)
+				ids[i - g0] = r->srcs[i]->id;
+			arm_zstat_set_sources(z, ids, g1 - g0);
+			free(ids);
+		}
+		if (head->build_rc == 1)
+			z->record_sets = nsets;
+	}
+}
+
+static int arm_src_zone_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, (*(struct arm_src *const *)elem)->zone);
+}
+
+/*
+ * After a round that listed every subscription: forget the state of zones
+ * that are neither served nor in ARM any more (deleted, or filtered out),
+ * so that /metrics does not keep series for them forever.
+ */
+static void arm_zstat_prune(struct arm_sync *s)
+{
+	const struct arm_round *r = s->round;
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->nzst; i++) {
+		struct arm_zstat *z = &s->zst[i];
+		int keep = arm_pub_lookup(s, z->name) != NULL ||
+			   (r->nsrcs > 0 && bsearch(z->name, r->srcs, r->nsrcs, sizeof(*r->srcs),
+						    arm_src_zone_cmp) != NULL);
+		if (keep)
+			s->zst[k++] = *z;
+		else
+			arm_zstat_clear(z);
+	}
+	s->nzst = k;
 }
 
 static void arm_round_end(struct arm_sync *s)
@@ -1146,6 +1412,12 @@ static void arm_round_end(struct arm_sync *s)
 				arm_pub_clear(p);
 				removed++;
 			} else {
+				if ((r->only == NULL || strcmp(r->only, p->name) == 0) &&
+				    arm_pub_touched_by_failure(s, p)) {
+					char why[600];
+					arm_sub_failure_text(s, p->subs, why, sizeof(why));
+					arm_zstat_result(s, p->name, why);
+				}
 				out[nout++] = *p;
 				memset(p, 0, sizeof(*p));
 				kept++;
@@ -1195,6 +1467,8 @@ static void arm_round_end(struct arm_sync *s)
 	s->npubs = nout;
 	if (added + updated + removed > 0)
 		arm_publish_now(s);
+	if (discovery_ok && r->only == NULL)
+		arm_zstat_prune(s);
 done:
 	ms = fwd_now_ms() - r->started_ms;
 	if (!discovery_ok)
@@ -1205,6 +1479,8 @@ done:
 		s->st.rounds_failed++;
 	else
 		s->st.last_success_unix = (int64_t)time(NULL);
+	snprintf(s->st.last_error, sizeof(s->st.last_error), "%s",
+		 r->any_failed && r->first_err[0] == '\0' ? "failed (see the log)" : r->first_err);
 	log_info("arm: sync %s in %llu ms: %zu zones served (%zu added, %zu updated, %zu removed, "
 		 "%zu unchanged or kept, %zu failed)",
 		 r->any_failed ? "finished with errors" : "done", (unsigned long long)ms, s->npubs,
@@ -1232,16 +1508,37 @@ done:
 	}
 }
 
+/* The job failed for the reason fmt says (already logged): finish it. */
+static void arm_job_fail(struct arm_sync *s, struct arm_job *j, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(j->err, sizeof(j->err), fmt, ap);
+	va_end(ap);
+	arm_job_finish(s, j, 0);
+}
+
 /* A job is over: ok = listing complete.  Advances the round's phases. */
 static void arm_job_finish(struct arm_sync *s, struct arm_job *j, int ok)
 {
 	struct arm_round *r = s->round;
 
 	if (!ok) {
-		if (j->kind == ARM_JOB_ZONES)
+		const char *e = j->err[0] ? j->err : "failed (see the log)";
+		char what[600];
+		if (j->kind == ARM_JOB_ZONES) {
 			r->sub_failed[j->sub] = 1;
-		else
+			if (r->sub_err[j->sub] == NULL)
+				r->sub_err[j->sub] = strdup(e);
+		} else {
 			j->src->failed = 1;
+			if (j->src->err == NULL)
+				j->src->err = strdup(e);
+		}
+		if (r->first_err[0] == '\0')
+			snprintf(r->first_err, sizeof(r->first_err), "%s: %s",
+				 arm_job_what(j, what, sizeof(what)), e);
 		r->any_failed = 1;
 	}
 	if (j->kind == ARM_JOB_RECORDS) {
@@ -1281,8 +1578,11 @@ static void arm_round_start(struct arm_sync *s, const char *only)
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		goto nomem;
+	r->nsubs = s->cfg->nsubscriptions;
 	r->sub_failed = calloc(s->cfg->nsubscriptions, 1);
-	if (r->sub_failed == NULL || (only != NULL && (r->only = strdup(only)) == NULL)) {
+	r->sub_err = calloc(s->cfg->nsubscriptions, sizeof(*r->sub_err));
+	if (r->sub_failed == NULL || r->sub_err == NULL ||
+	    (only != NULL && (r->only = strdup(only)) == NULL)) {
 		arm_round_free(r);
 		goto nomem;
 	}
@@ -1471,6 +1771,9 @@ void arm_sync_free(struct arm_sync *s)
 	for (size_t i = 0; i < s->npubs; i++)
 		arm_pub_clear(&s->pubs[i]);
 	free(s->pubs);
+	for (size_t i = 0; i < s->nzst; i++)
+		arm_zstat_clear(&s->zst[i]);
+	free(s->zst);
 	free(s->again_zone);
 	free(s->arm);
 	free(s->state_dir);
@@ -1481,4 +1784,96 @@ void arm_sync_free(struct arm_sync *s)
 void arm_sync_stats(const struct arm_sync *s, struct arm_sync_stats *out)
 {
 	*out = s->st;
+}
+
+/* ---------------------------------------------------------------- per-zone queries */
+
+/* zone as the tables key it: lower-case, no trailing dot; -1 if too long. */
+static int arm_zone_key(const char *zone, char *out, size_t cap)
+{
+	size_t n = strlen(zone);
+
+	if (n >= cap)
+		return -1;
+	memcpy(out, zone, n + 1);
+	arm_lower(out);
+	if (n > 1 && out[n - 1] == '.')
+		out[n - 1] = '\0';
+	return 0;
+}
+
+static void arm_zone_info_fill(const struct arm_sync *s, const struct arm_zstat *z,
+			       struct arm_zone_info *out)
+{
+	const struct arm_pub *p = arm_pub_lookup(s, z->name);
+
+	memset(out, 0, sizeof(*out));
+	out->name = z->name;
+	out->served = p != NULL;
+	out->sources = (const char *const *)z->sources;
+	out->nsources = z->nsources;
+	out->record_sets = p != NULL ? z->record_sets : 0;
+	out->records = p != NULL ? zone_rr_count(p->zone) : 0;
+	out->last_success_unix = z->last_success;
+	out->last_attempt_unix = z->last_attempt;
+	out->last_error = z->last_error;
+	out->consecutive_failures = z->consecutive;
+	out->attempts = z->attempts;
+	out->failures = z->failures;
+	out->throttled = z->throttled;
+}
+
+size_t arm_sync_zone_count(const struct arm_sync *s)
+{
+	return s->nzst;
+}
+
+int arm_sync_zone_at(const struct arm_sync *s, size_t i, struct arm_zone_info *out)
+{
+	if (i >= s->nzst)
+		return FWD_ENOENT;
+	arm_zone_info_fill(s, &s->zst[i], out);
+	return 0;
+}
+
+int arm_sync_zone_info(const struct arm_sync *s, const char *zone, struct arm_zone_info *out)
+{
+	char key[256];
+	const struct arm_zstat *z;
+
+	if (arm_zone_key(zone, key, sizeof(key)) < 0 || (z = arm_zstat_find(s, key)) == NULL)
+		return FWD_ENOENT;
+	arm_zone_info_fill(s, z, out);
+	return 0;
+}
+
+int arm_sync_zone_file(const struct arm_sync *s, const char *zone, char **text, size_t *len,
+		       int *current, char *path, size_t pathcap)
+{
+	char key[256];
+	const struct arm_pub *p;
+	const char *body;
+	size_t n = 0;
+	char *t;
+
+	*text = NULL;
+	*len = 0;
+	*current = 0;
+	if (s->state_dir == NULL || arm_zone_key(zone, key, sizeof(key)) < 0 ||
+	    (p = arm_pub_lookup(s, key)) == NULL || arm_state_path(s, key, "", path, pathcap) < 0)
+		return FWD_ENOENT;
+	t = arm_read_file(path, &n);
+	if (t == NULL)
+		return errno == ENOENT ? FWD_ENOENT : FWD_EIO;
+	if (strncmp(t, ARM_SYNC_MAGIC, sizeof(ARM_SYNC_MAGIC) - 1) != 0 ||
+	    (body = strstr(t, "\n$ORIGIN ")) == NULL) {
+		free(t);
+		return FWD_EPARSE;
+	}
+	body++;
+	/* the same hash the build and the loader compute over the body */
+	*current = arm_records_hash(body, n - (size_t)(body - t)) == p->hash;
+	*text = t;
+	*len = n;
+	return 0;
 }

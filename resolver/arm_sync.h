@@ -103,7 +103,58 @@ struct arm_sync_stats {
 	size_t zones;              /* zones now published */
 	size_t records;            /* resource records in them */
 	int running;               /* a round is in progress */
+	char last_error[600];      /* first failure of the last round ("what: why"), "" = none */
 };
 void arm_sync_stats(const struct arm_sync *s, struct arm_sync_stats *out);
+
+/*
+ * The sync state of one zone, for the control tool and /metrics.  Zones are
+ * those served and those ARM listed but which could not be published (their
+ * first listing failed); a zone is forgotten once it is neither served nor
+ * in ARM.  Every pointer is borrowed from s and valid until control returns
+ * to the event loop (a round may replace them): copy what must be kept.
+ * Main thread only.
+ */
+struct arm_zone_info {
+	const char *name;             /* lower-case, no trailing dot */
+	int served;                   /* a copy of the zone is being served */
+	const char *const *sources;   /* ARM resource ids of the zone (they name its subscription
+				       * and resource group), from the last listing or the saved file */
+	size_t nsources;
+	size_t record_sets;           /* record sets in the copy served (0 when not served, or
+				       * when loaded from a file saved before ids were kept) */
+	size_t records;               /* resource records in the copy served */
+	int64_t last_success_unix;    /* end of the last complete listing of this zone, or the
+				       * saved file's "synced:" time; 0 = never */
+	int64_t last_attempt_unix;    /* end of the last listing, 0 = none since start-up */
+	const char *last_error;       /* why the last listing failed, NULL when it succeeded:
+				       * "HTTP 403 AuthorizationFailed: ...", "malformed JSON from
+				       * ARM (page 1, 44 bytes)", "not refreshed: listing the zones
+				       * of subscription S failed: ..." */
+	unsigned consecutive_failures;
+	uint64_t attempts;            /* listings finished since start-up, ok or not */
+	uint64_t failures;            /* ... of which failed */
+	uint64_t throttled;           /* 429 answers while listing this zone's record sets */
+};
+
+/* Iterate in name order: i from 0 to arm_sync_zone_count() - 1. */
+size_t arm_sync_zone_count(const struct arm_sync *s);
+int arm_sync_zone_at(const struct arm_sync *s, size_t i, struct arm_zone_info *out);
+/* One zone by name (any case, trailing dot optional); 0 or FWD_ENOENT. */
+int arm_sync_zone_info(const struct arm_sync *s, const char *zone, struct arm_zone_info *out);
+
+/*
+ * Read back the saved file (state-dir/<zone>.zone) of a served zone, for
+ * explain: its "; arm-id" comments (arm_records.h) name the ARM record set
+ * of every record.  *text (NUL-terminated, *len bytes) is the caller's to
+ * free; path gets the file name.  *current is 1 when the file is the copy
+ * being served, 0 when it differs (a round is writing newer zones and has
+ * not published them yet, or the file was changed by hand).  This reads
+ * the whole file: not for the query path.  0, FWD_ENOENT (no state-dir, no
+ * such served zone, no file), FWD_EIO, or FWD_EPARSE (not a file plinkfwd
+ * wrote).
+ */
+int arm_sync_zone_file(const struct arm_sync *s, const char *zone, char **text, size_t *len,
+		       int *current, char *path, size_t pathcap);
 
 #endif

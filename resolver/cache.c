@@ -60,6 +60,7 @@ struct cache_shard {
 	size_t count;
 	uint64_t bytes;
 	uint64_t limit;
+	uint64_t evictions;                 /* entries dropped to stay under limit */
 	struct cache_entry *head, *tail;    /* LRU */
 };
 
@@ -159,10 +160,14 @@ static struct cache_entry *shard_find(struct cache_shard *s, uint32_t h, const u
 	}
 }
 
+/* Only removals forced by the size limit count as evictions: expired,
+ * generation-stale and flushed entries say nothing about cache-size. */
 static void shard_evict(struct cache_shard *s)
 {
-	while (s->bytes > s->limit && s->tail)
+	while (s->bytes > s->limit && s->tail) {
 		shard_remove(s, s->tail);
+		s->evictions++;
+	}
 }
 
 static void slots_put(struct cache_slot *slots, size_t mask, struct cache_entry *e)
@@ -606,4 +611,16 @@ void cache_usage(struct cache *c, uint64_t *entries, uint64_t *bytes)
 		*entries = ne;
 	if (bytes)
 		*bytes = nb;
+}
+
+uint64_t cache_evictions(struct cache *c)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; c && i < c->nshards; i++) {
+		struct cache_shard *s = &c->shards[i];
+		pthread_mutex_lock(&s->lock);
+		n += s->evictions;
+		pthread_mutex_unlock(&s->lock);
+	}
+	return n;
 }

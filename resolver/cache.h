@@ -102,4 +102,9 @@ long cache_flush_wire(struct cache *c, const uint8_t *name, size_t name_len);
 /* Entries and bytes in use (approximate while workers run). */
 void cache_usage(struct cache *c, uint64_t *entries, uint64_t *bytes);
 
+/* Entries removed since cache_new() because the cache was over its size
+ * limit (least recently used first; cache_set_limit() included).  Expired,
+ * flushed and replaced entries are not counted.  0 for a NULL cache. */
+uint64_t cache_evictions(struct cache *c);
+
 #endif

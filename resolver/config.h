@@ -96,7 +96,7 @@ struct cfg {
 	int upstream_max_qps;           /* queries per second per server, default 900 */
 	int upstream_max_outstanding;   /* queries in flight per server, default 150 */
 	int upstream_down_after;        /* failures in a row that mark a server down, default 3 */
-	int upstream_probe_interval_ms; /* one query to a down server this often, default 5000 */
+	int upstream_probe_interval_ms; /* a down server is probed this long after its last failure, default 5000 */
 	int upstream_socket_reuse;      /* queries per UDP socket (source port), default 64 */
 	uint64_t cache_size;            /* bytes, default 64 MiB */
 	int cache_min_ttl;              /* seconds, default 0 */

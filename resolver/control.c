@@ -26,6 +26,7 @@
 #include <ldns/ldns.h>
 
 #include "arm_config.h"
+#include "arm_records.h"
 #include "arm_sync.h"
 #include "cache.h"
 #include "common.h"
@@ -154,9 +155,47 @@ static const struct cfg_zone *cfg_zone_find(const struct cfg *cfg, const char *n
 	return NULL;
 }
 
+/* The ARM side of a synced zone: where it comes from and how its last
+ * listings went (zones, explain). */
+static void arm_zone_fields(cJSON *o, const struct arm_zone_info *zi)
+{
+	int64_t last = zi ? zi->last_success_unix : 0;
+
+	add_time_or_null(o, "last_sync", last);
+	if (last > 0)
+		cJSON_AddNumberToObject(o, "age_s", (double)((int64_t)time(NULL) - last));
+	else
+		cJSON_AddNullToObject(o, "age_s");
+	if (zi == NULL) {
+		cJSON_AddNullToObject(o, "last_attempt");
+		cJSON_AddNullToObject(o, "last_error");
+		return;
+	}
+	add_time_or_null(o, "last_attempt", zi->last_attempt_unix);
+	if (zi->last_error)
+		cJSON_AddStringToObject(o, "last_error", zi->last_error);
+	else
+		cJSON_AddNullToObject(o, "last_error");
+	add_u64(o, "consecutive_failures", zi->consecutive_failures);
+	add_u64(o, "attempts", zi->attempts);
+	add_u64(o, "failures", zi->failures);
+	add_u64(o, "throttled", zi->throttled);
+	add_u64(o, "record_sets", zi->record_sets);
+	cJSON *srcs = cJSON_AddArrayToObject(o, "sources");
+	for (size_t i = 0; i < zi->nsources; i++) {
+		char part[256];
+		cJSON *so = cJSON_CreateObject();
+		cJSON_AddStringToObject(so, "id", zi->sources[i]);
+		if (arm_records_id_part(zi->sources[i], "subscriptions", part, sizeof(part)) == 0)
+			cJSON_AddStringToObject(so, "subscription", part);
+		if (arm_records_id_part(zi->sources[i], "resourcegroups", part, sizeof(part)) == 0)
+			cJSON_AddStringToObject(so, "resource_group", part);
+		cJSON_AddItemToArray(srcs, so);
+	}
+}
+
 /* Describe one zone of the snapshot (zones, explain). */
-static cJSON *zone_json(const struct snapshot *snap, const struct route_zone *rz,
-			const struct arm_sync_stats *as)
+static cJSON *zone_json(const struct snapshot *snap, const struct route_zone *rz, const struct arm_sync *arm)
 {
 	cJSON *o = cJSON_CreateObject();
 	char name[1025];
@@ -164,21 +203,14 @@ static cJSON *zone_json(const struct snapshot *snap, const struct route_zone *rz
 	wire_name_to_text(zone_apex(rz->zone, &alen), name, sizeof(name));
 	cJSON_AddStringToObject(o, "name", name);
 	cJSON_AddStringToObject(o, "source", rz->origin == ORIGIN_ZONE_ARM ? "arm" : "file");
+	cJSON_AddBoolToObject(o, "served", 1);
 	add_u64(o, "records", zone_rr_count(rz->zone));
 	add_u64(o, "serial", zone_serial(rz->zone));
 	cJSON_AddStringToObject(o, "fallback", rz->fallback_public ? "public" : "none");
 	if (rz->origin == ORIGIN_ZONE_ARM) {
-		/* ARM sync reports its rounds as a whole: a zone present now
-		 * was in the last round that listed it successfully */
-		int64_t last = as ? as->last_success_unix : 0;
-		add_time_or_null(o, "last_sync", last);
-		if (last > 0)
-			cJSON_AddNumberToObject(o, "age_s", (double)((int64_t)time(NULL) - last));
-		else
-			cJSON_AddNullToObject(o, "age_s");
-		/* arm_sync.h has no per-zone error yet: a zone whose listing
-		 * failed keeps its last good copy and the failure is logged */
-		cJSON_AddNullToObject(o, "last_error");
+		struct arm_zone_info zi;
+		int have = arm != NULL && arm_sync_zone_info(arm, name, &zi) == 0;
+		arm_zone_fields(o, have ? &zi : NULL);
 	} else {
 		const struct cfg_zone *cz = cfg_zone_find(snap->cfg, name);
 		if (cz) {
@@ -328,6 +360,7 @@ static cJSON *cmd_stats(struct daemon *d)
 	add_u64(c, "hits", t->cache_hits);
 	add_u64(c, "misses", t->cache_misses);
 	add_u64(c, "stale", t->cache_stale);
+	add_u64(c, "evictions", cache_evictions(d->cache));
 	add_u64(c, "entries", entries);
 	add_u64(c, "bytes", bytes);
 	add_u64(o, "spliced", t->spliced);
@@ -368,7 +401,25 @@ static cJSON *cmd_zones(struct daemon *d)
 	cJSON *o = ok_obj();
 	cJSON *zs = cJSON_AddArrayToObject(o, "zones");
 	for (size_t i = 0; i < snap->nzones; i++)
-		cJSON_AddItemToArray(zs, zone_json(snap, &snap->zones[i], have_arm ? &as : NULL));
+		cJSON_AddItemToArray(zs, zone_json(snap, &snap->zones[i], d->arm));
+	/* zones ARM lists but that are not served: their listing never
+	 * succeeded, and the reason is what the admin is looking for */
+	for (size_t i = 0; have_arm && i < arm_sync_zone_count(d->arm); i++) {
+		struct arm_zone_info zi;
+		char name[300];
+		if (arm_sync_zone_at(d->arm, i, &zi) != 0 || zi.served)
+			continue;
+		cJSON *z = cJSON_CreateObject();
+		snprintf(name, sizeof(name), "%s.", zi.name);
+		cJSON_AddStringToObject(z, "name", name);
+		cJSON_AddStringToObject(z, "source", "arm");
+		cJSON_AddBoolToObject(z, "served", 0);
+		add_u64(z, "records", 0);
+		cJSON_AddNullToObject(z, "serial");
+		cJSON_AddNullToObject(z, "fallback");
+		arm_zone_fields(z, &zi);
+		cJSON_AddItemToArray(zs, z);
+	}
 	if (have_arm) {
 		cJSON *a = cJSON_AddObjectToObject(o, "arm");
 		cJSON_AddBoolToObject(a, "running", as.running);
@@ -377,6 +428,10 @@ static cJSON *cmd_zones(struct daemon *d)
 		add_u64(a, "rounds", as.rounds);
 		add_u64(a, "rounds_failed", as.rounds_failed);
 		add_u64(a, "throttled", as.throttled);
+		if (as.last_error[0])
+			cJSON_AddStringToObject(a, "last_error", as.last_error);
+		else
+			cJSON_AddNullToObject(a, "last_error");
 	} else if (snap->cfg->arm) {
 		cJSON *a = cJSON_AddObjectToObject(o, "arm");
 		cJSON_AddBoolToObject(a, "running", 0);
@@ -499,19 +554,319 @@ static void explain_forward(cJSON *steps, const struct snapshot *snap, const str
 	*answered_by = "upstream";
 }
 
-/* Where a record of a cached answer came from: the route of its owner. */
-static void record_origin(const struct snapshot *snap, const ldns_rr *rr, char *buf, size_t cap)
+/* ------------------------------------------------------------ record origins (explain)
+ *
+ * Where a record that explain shows came from.  Zones keep no per-record
+ * source (a million synced records must stay small), so it is found here,
+ * at request time, by reading the zone's text again: the zone file of a
+ * zone: clause, or the file ARM sync saved in state-dir, whose "; arm-id"
+ * comment before each record set names the ARM record set.  One pass per
+ * zone file, for all the records of one explanation.
+ */
+
+#define ORIGIN_MAX_FILE (256u << 20)
+
+struct rr_origin {
+	ldns_rr *rr;                    /* the record as answered; owned */
+	const struct route_target *rt;  /* where its owner routes (borrowed from the snapshot) */
+	const struct zone *zone;        /* the zone it came from, NULL = an upstream group */
+	int arm;                        /* zone synced from ARM */
+	int score;                      /* best match: 0 none, 1 wildcard, 2 wildcard + data,
+					 * 3 owner and type, 4 owner, type and data */
+	int line;
+	char *arm_id;                   /* the "; arm-id" before that line */
+	char *wildcard;                 /* owner of the wildcard record that matched */
+	char *file;                     /* the file read */
+	int stale;                      /* ARM: the saved file is not the copy served */
+	const char *problem;            /* why nothing could be read */
+	int resolved;
+};
+
+static void origins_free(struct rr_origin *o, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		ldns_rr_free(o[i].rr);
+		free(o[i].arm_id);
+		free(o[i].wildcard);
+		free(o[i].file);
+	}
+	free(o);
+}
+
+static char *read_text(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rbe");
+	struct stat sb;
+	char *buf = NULL;
+
+	if (!f)
+		return NULL;
+	if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size < ORIGIN_MAX_FILE &&
+	    (buf = malloc((size_t)sb.st_size + 1)) != NULL) {
+		if (fread(buf, 1, (size_t)sb.st_size, f) != (size_t)sb.st_size) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[sb.st_size] = '\0';
+			*len = (size_t)sb.st_size;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Line tracking over the text ldns reads from (see zone.c's line_at: ldns
+ * consumes comments before a record and sometimes after it, so the record
+ * is found by its first token), noting "; arm-id" comments on the way. */
+struct zscan {
+	const char *text;
+	size_t len, pos;
+	int line;
+	const char *id;
+	size_t idlen;
+};
+
+static int zscan_to(struct zscan *z, size_t start, size_t end)
+{
+	size_t i = z->pos;
+	int bol = i == 0 || z->text[i - 1] == '\n';
+	while (i < z->len && i < end) {
+		char c = z->text[i];
+		if (bol) {
+			size_t k = i;
+			while (k < z->len && (z->text[k] == ' ' || z->text[k] == '\t'))
+				k++;
+			if (z->len - k > sizeof(ARM_ID_COMMENT) - 1 &&
+			    memcmp(z->text + k, ARM_ID_COMMENT, sizeof(ARM_ID_COMMENT) - 1) == 0) {
+				z->id = z->text + k + sizeof(ARM_ID_COMMENT) - 1;
+				z->idlen = strcspn(z->id, "\n");
+			}
+		}
+		bol = c == '\n';
+		if (c == '\n') {
+			z->line++;
+		} else if (i >= start && c == ';') {
+			while (i + 1 < z->len && z->text[i + 1] != '\n')
+				i++;
+		} else if (i >= start && c != ' ' && c != '\t' && c != '\r') {
+			z->pos = i;
+			return z->line;
+		}
+		i++;
+	}
+	z->pos = i;
+	return z->line;
+}
+
+static int rdata_equal(const ldns_rr *a, const ldns_rr *b)
+{
+	if (ldns_rr_rd_count(a) != ldns_rr_rd_count(b))
+		return 0;
+	for (size_t i = 0; i < ldns_rr_rd_count(a); i++) {
+		const ldns_rdf *x = ldns_rr_rdf(a, i), *y = ldns_rr_rdf(b, i);
+		if (ldns_rdf_get_type(x) == LDNS_RDF_TYPE_DNAME && ldns_rdf_get_type(y) == LDNS_RDF_TYPE_DNAME) {
+			if (ldns_dname_compare(x, y) != 0)
+				return 0;
+		} else if (ldns_rdf_compare(x, y) != 0) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* How well the record rr read from the file explains the answered record. */
+static int origin_score(const ldns_rr *answered, const ldns_rr *rr)
+{
+	const ldns_rdf *want = ldns_rr_owner(answered), *have = ldns_rr_owner(rr);
+	int score;
+
+	if (ldns_rr_get_type(answered) != ldns_rr_get_type(rr))
+		return 0;
+	if (ldns_dname_compare(want, have) == 0) {
+		score = 3;
+	} else if (ldns_dname_is_wildcard(have)) {
+		ldns_rdf *parent = ldns_dname_left_chop(have);
+		int under = parent && ldns_dname_is_subdomain(want, parent);
+		ldns_rdf_deep_free(parent);
+		if (!under)
+			return 0;
+		score = 1;
+	} else {
+		return 0;
+	}
+	return score + rdata_equal(answered, rr);
+}
+
+/* Read text (a zone file of zone z) once and match every record of o[]
+ * that came from z. */
+static void origins_scan(struct rr_origin *o, size_t n, const struct zone *z, const char *text, size_t len)
+{
+	size_t alen;
+	const uint8_t *apex = zone_apex(z, &alen);
+	struct zscan zs = {text, len, 0, 1, NULL, 0};
+	uint32_t ttl = 3600;
+	int dummy = 0;
+	FILE *fp = fmemopen((void *)(uintptr_t)text, len, "r");
+	ldns_rdf *origin = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, alen, apex);
+	ldns_rdf *prev = origin ? ldns_rdf_clone(origin) : NULL;
+
+	while (fp && origin && prev && !feof(fp)) {
+		ldns_rr *rr = NULL;
+		long start = ftell(fp);
+		ldns_status st = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &origin, &prev, &dummy);
+		long end = ftell(fp);
+		int line = zscan_to(&zs, (size_t)start, (size_t)end);
+		if (st != LDNS_STATUS_OK) {
+			ldns_rr_free(rr);
+			/* $ORIGIN and $TTL are applied by ldns; anything else
+			 * (a file edited since it was loaded) is skipped */
+			if (end <= start)
+				break;
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (o[i].zone != z)
+				continue;
+			int sc = origin_score(o[i].rr, rr);
+			if (sc <= o[i].score)
+				continue;
+			o[i].score = sc;
+			o[i].line = line;
+			free(o[i].arm_id);
+			o[i].arm_id = zs.id ? strndup(zs.id, zs.idlen) : NULL;
+			free(o[i].wildcard);
+			o[i].wildcard = sc <= 2 ? ldns_rdf2str(ldns_rr_owner(rr)) : NULL;
+		}
+		ldns_rr_free(rr);
+	}
+	if (fp)
+		fclose(fp);
+	ldns_rdf_deep_free(origin);
+	ldns_rdf_deep_free(prev);
+}
+
+/* Fill in the origin of every record in o[] (main thread; reads files). */
+static void origins_resolve(struct daemon *d, const struct snapshot *snap, struct rr_origin *o, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!o[i].zone || o[i].resolved)
+			continue; /* upstream, or this zone's file was read already */
+		const struct zone *z = o[i].zone;
+		char name[1025], path[4200] = "";
+		size_t alen, len = 0;
+		char *text = NULL;
+		int current = 1;
+		const char *problem = NULL;
+		wire_name_to_text(zone_apex(z, &alen), name, sizeof(name));
+		if (o[i].arm) {
+			int rc = d->arm ? arm_sync_zone_file(d->arm, name, &text, &len, &current, path, sizeof(path))
+					: FWD_ENOENT;
+			if (rc == FWD_ENOENT)
+				problem = snap->cfg->state_dir ? "no saved zone file in state-dir"
+							       : "no state-dir: the ARM record-set ids are kept "
+								 "only in the saved zone files";
+			else if (rc < 0)
+				problem = "the saved zone file cannot be read (see the log)";
+		} else {
+			const struct cfg_zone *cz = cfg_zone_find(snap->cfg, name);
+			if (cz)
+				snprintf(path, sizeof(path), "%s", cz->path ? cz->path : cz->file);
+			if (!cz)
+				problem = "no zone: clause for it in the configuration";
+			else if (!(text = read_text(path, &len)))
+				problem = "the zone file cannot be read now";
+		}
+		if (text)
+			origins_scan(o, n, z, text, len);
+		free(text);
+		for (size_t k = i; k < n; k++) {
+			if (o[k].zone != z)
+				continue;
+			o[k].file = path[0] ? strdup(path) : NULL;
+			o[k].problem = problem;
+			o[k].stale = !current;
+			o[k].resolved = 1;
+		}
+	}
+}
+
+/* Each server of upstream group g, as text, into arr. */
+static void group_servers_json(cJSON *arr, const struct cfg_upstream *g)
+{
+	char buf[128];
+	for (size_t i = 0; i < g->nservers; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(addr_text(&g->servers[i].ss, buf, sizeof(buf))));
+}
+
+static cJSON *origin_json(const struct snapshot *snap, const struct rr_origin *o)
+{
+	cJSON *j = cJSON_CreateObject();
+	char name[1025];
+	size_t alen;
+
+	if (!o->zone) {
+		const struct cfg_upstream *g = &snap->cfg->upstreams[o->rt->group];
+		cJSON_AddStringToObject(j, "source", "upstream");
+		cJSON_AddStringToObject(j, "group", g->name);
+		/* the cache keeps the answer, not which server gave it */
+		group_servers_json(cJSON_AddArrayToObject(j, "servers"), g);
+		return j;
+	}
+	wire_name_to_text(zone_apex(o->zone, &alen), name, sizeof(name));
+	cJSON_AddStringToObject(j, "source", o->arm ? "arm" : "zone-file");
+	cJSON_AddStringToObject(j, "zone", name);
+	if (o->file)
+		cJSON_AddStringToObject(j, "file", o->file);
+	if (o->problem) {
+		cJSON_AddStringToObject(j, "note", o->problem);
+		return j;
+	}
+	if (o->score == 0) {
+		cJSON_AddStringToObject(j, "note", o->arm ? "not in the saved zone file (a sync round is writing a newer copy?)"
+						    : "not in the zone file as it is now (edited since the last reload?)");
+		return j;
+	}
+	cJSON_AddNumberToObject(j, "line", o->line);
+	if (o->arm) {
+		if (o->arm_id)
+			cJSON_AddStringToObject(j, "arm_id", o->arm_id);
+		else
+			cJSON_AddStringToObject(j, "note", "the saved zone file has no record-set id for it "
+							   "(written by an older version; the next sync adds them)");
+	}
+	if (o->wildcard)
+		cJSON_AddStringToObject(j, "wildcard", o->wildcard);
+	if (o->score == 1 || o->score == 3)
+		cJSON_AddStringToObject(j, "note", o->arm ? "the saved zone file has other data for this name and type now"
+							  : "the file has other data for this name and type now "
+							    "(edited since the last reload?)");
+	else if (o->arm && o->stale)
+		cJSON_AddStringToObject(j, "note", "the saved zone file is newer than the copy served "
+						   "(a sync round has not published it yet)");
+	return j;
+}
+
+/* The route of a record's owner; NULL for an unusable owner. */
+static const struct route_target *owner_route(const struct snapshot *snap, const ldns_rr *rr)
 {
 	const ldns_rdf *owner = ldns_rr_owner(rr);
 	uint8_t w[WIRE_MAX_NAME];
 	size_t len = ldns_rdf_size(owner);
-	if (len == 0 || len > sizeof(w)) {
+	if (len == 0 || len > sizeof(w))
+		return NULL;
+	memcpy(w, ldns_rdf_data(owner), len);
+	wire_name_lower(w, len);
+	return route_lookup(snap->routes, w, len);
+}
+
+/* Where a record of a cached answer came from: the route of its owner. */
+static void record_origin(const struct snapshot *snap, const ldns_rr *rr, char *buf, size_t cap)
+{
+	const struct route_target *rt = owner_route(snap, rr);
+	if (!rt) {
 		snprintf(buf, cap, "?");
 		return;
 	}
-	memcpy(w, ldns_rdf_data(owner), len);
-	wire_name_lower(w, len);
-	const struct route_target *rt = route_lookup(snap->routes, w, len);
 	if (rt->kind == ROUTE_ZONE)
 		snprintf(buf, cap, "zone %s (%s)", rt->name ? rt->name : "?",
 			 rt->origin == ORIGIN_ZONE_ARM ? "synced from ARM" : "zone file");
@@ -561,7 +916,19 @@ static void explain_cache(cJSON *steps, struct daemon *d, const struct snapshot 
 	free(rc);
 	cJSON *recs = cJSON_AddArrayToObject(s, "records");
 	ldns_rr_list *an = ldns_pkt_answer(pkt);
-	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+	size_t nrr = ldns_rr_list_rr_count(an);
+	struct rr_origin *og = calloc(nrr ? nrr : 1, sizeof(*og));
+	for (size_t i = 0; og && i < nrr; i++) {
+		og[i].rr = ldns_rr_clone(ldns_rr_list_rr(an, i));
+		og[i].rt = og[i].rr ? owner_route(snap, og[i].rr) : NULL;
+		if (og[i].rt && og[i].rt->kind == ROUTE_ZONE) {
+			og[i].zone = og[i].rt->zone;
+			og[i].arm = og[i].rt->origin == ORIGIN_ZONE_ARM;
+		}
+	}
+	if (og)
+		origins_resolve(d, snap, og, nrr);
+	for (size_t i = 0; i < nrr; i++) {
 		ldns_rr *rr = ldns_rr_list_rr(an, i);
 		char *str = ldns_rr2str(rr), from[1200];
 		if (!str)
@@ -571,9 +938,13 @@ static void explain_cache(cJSON *steps, struct daemon *d, const struct snapshot 
 		cJSON *r = cJSON_CreateObject();
 		cJSON_AddStringToObject(r, "rr", str);
 		cJSON_AddStringToObject(r, "from", from);
+		if (og && og[i].rt)
+			cJSON_AddItemToObject(r, "origin", origin_json(snap, &og[i]));
 		cJSON_AddItemToArray(recs, r);
 		free(str);
 	}
+	if (og)
+		origins_free(og, nrr);
 	ldns_pkt_free(pkt);
 	free(buf);
 }
@@ -628,11 +999,8 @@ static cJSON *cmd_explain(struct daemon *d, const char *name, const char *type)
 		for (size_t i = 0; i < snap->nzones; i++)
 			if (snap->zones[i].zone == rt->zone)
 				rz = &snap->zones[i];
-		struct arm_sync_stats as;
-		if (d->arm)
-			arm_sync_stats(d->arm, &as);
 		if (rz)
-			cJSON_AddItemToObject(s, "zone", zone_json(snap, rz, d->arm ? &as : NULL));
+			cJSON_AddItemToObject(s, "zone", zone_json(snap, rz, d->arm));
 
 		uint8_t rrs[8192];
 		uint16_t count = 0;
@@ -641,19 +1009,34 @@ static cJSON *cmd_explain(struct daemon *d, const char *name, const char *type)
 		cJSON *zs = step(steps, "zone-lookup");
 		cJSON_AddStringToObject(zs, "status", zone_status_name(st));
 		cJSON *recs = cJSON_AddArrayToObject(zs, "records");
-		size_t pos = 0;
-		for (uint16_t i = 0; i < count && pos < n; i++) {
+		/* origins[i] says where records[i] is written */
+		cJSON *origins = cJSON_AddArrayToObject(zs, "origins");
+		struct rr_origin *og = calloc(count ? count : 1, sizeof(*og));
+		size_t pos = 0, nog = 0;
+		for (uint16_t i = 0; og && i < count && pos < n; i++) {
 			ldns_rr *rr = NULL;
 			if (ldns_wire2rr(&rr, rrs, n, &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK)
 				break;
-			char *str = ldns_rr2str(rr);
-			if (str) {
-				rr_text_tidy(str);
-				cJSON_AddItemToArray(recs, cJSON_CreateString(str));
-			}
-			free(str);
-			ldns_rr_free(rr);
+			/* a chain zone.c followed stays inside this zone */
+			og[nog].rr = rr;
+			og[nog].rt = rt;
+			og[nog].zone = rt->zone;
+			og[nog].arm = rt->origin == ORIGIN_ZONE_ARM;
+			nog++;
 		}
+		if (og)
+			origins_resolve(d, snap, og, nog);
+		for (size_t i = 0; i < nog; i++) {
+			char *str = ldns_rr2str(og[i].rr);
+			if (!str)
+				continue;
+			rr_text_tidy(str);
+			cJSON_AddItemToArray(recs, cJSON_CreateString(str));
+			cJSON_AddItemToArray(origins, origin_json(snap, &og[i]));
+			free(str);
+		}
+		if (og)
+			origins_free(og, nog);
 		answered_by = rt->origin == ORIGIN_ZONE_ARM ? "synced" : "local";
 		if (st == ZONE_NXDOMAIN && rt->fallback_public) {
 			cJSON_AddStringToObject(zs, "rcode", "NXDOMAIN");

@@ -269,7 +269,7 @@ static void print_status(const cJSON *o)
 static void print_zones(const cJSON *o)
 {
 	const cJSON *zs = cJSON_GetObjectItemCaseSensitive(o, "zones"), *z;
-	char b1[64], b2[64];
+	char b1[64], b2[64], serial[32];
 	printf("%-44s %-6s %8s %10s %-20s %-8s %s\n", "ZONE", "SOURCE", "RECORDS", "SERIAL", "LAST-SYNC", "AGE",
 	       "LAST-ERROR / FILE");
 	cJSON_ArrayForEach(z, zs)
@@ -277,12 +277,30 @@ static void print_zones(const cJSON *o)
 		const char *src = jstr(z, "source");
 		int arm = src && strcmp(src, "arm") == 0;
 		double last = jnum(z, "last_sync", 0);
-		printf("%-44s %-6s %8.0f %10.0f %-20s %-8s %s\n", jstr(z, "name") ? jstr(z, "name") : "?",
-		       src ? src : "?", jnum(z, "records", 0), jnum(z, "serial", 0),
+		const cJSON *srcs = cJSON_GetObjectItemCaseSensitive(z, "sources"), *e;
+		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(z, "serial")))
+			snprintf(serial, sizeof(serial), "%.0f", jnum(z, "serial", 0));
+		else
+			snprintf(serial, sizeof(serial), "-");
+		printf("%-44s %-6s %8.0f %10s %-20s %-8s %s\n", jstr(z, "name") ? jstr(z, "name") : "?",
+		       src ? src : "?", jnum(z, "records", 0), serial,
 		       arm ? fmt_time(last, b1, sizeof(b1)) : "-",
 		       arm && last > 0 ? fmt_dur(jnum(z, "age_s", 0), b2, sizeof(b2)) : "-",
 		       arm ? (jstr(z, "last_error") ? jstr(z, "last_error") : "-")
 			   : (jstr(z, "file") ? jstr(z, "file") : "-"));
+		if (!arm)
+			continue;
+		if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(z, "served")))
+			printf("    not served: no listing of it has succeeded yet\n");
+		if (jnum(z, "consecutive_failures", 0) > 0)
+			printf("    %.0f failed listing%s in a row, last attempt %s\n", jnum(z, "consecutive_failures", 0),
+			       jnum(z, "consecutive_failures", 0) == 1 ? "" : "s",
+			       fmt_time(jnum(z, "last_attempt", 0), b1, sizeof(b1)));
+		cJSON_ArrayForEach(e, srcs)
+		{
+			printf("    subscription %s, resource group %s\n", jstr(e, "subscription") ? jstr(e, "subscription") : "?",
+			       jstr(e, "resource_group") ? jstr(e, "resource_group") : "?");
+		}
 	}
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "arm");
 	if (cJSON_IsObject(a)) {
@@ -293,7 +311,44 @@ static void print_zones(const cJSON *o)
 			       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "running")) ? "running" : "idle",
 			       fmt_time(jnum(a, "last_success", 0), b1, sizeof(b1)), jnum(a, "rounds", 0),
 			       jnum(a, "rounds_failed", 0), jnum(a, "throttled", 0));
+		if (jstr(a, "last_error"))
+			printf("arm sync: the last round failed: %s\n", jstr(a, "last_error"));
 	}
+}
+
+/* Where one record came from (an "origin" object of explain), as the
+ * lines under the record.  With cache set the record already has its
+ * "from" line (zone or group), and this adds the detail. */
+static void print_origin(const cJSON *og, int cache)
+{
+	const char *src = jstr(og, "source");
+	const char *note = jstr(og, "note");
+	if (!src)
+		return;
+	if (strcmp(src, "upstream") == 0) {
+		const cJSON *sv = cJSON_GetObjectItemCaseSensitive(og, "servers");
+		if (!cache)
+			printf("      from upstream group %s\n", jstr(og, "group") ? jstr(og, "group") : "?");
+		printf("      servers of the group: ");
+		if (cJSON_GetArraySize(sv) == 0)
+			printf("none");
+		print_scalar(sv);
+		putchar('\n');
+		return;
+	}
+	int arm = strcmp(src, "arm") == 0;
+	double line = jnum(og, "line", 0);
+	if (arm && jstr(og, "arm_id"))
+		printf("      %sARM record set %s\n", cache ? "" : "from ", jstr(og, "arm_id"));
+	else if (!arm && line > 0)
+		printf("      %s %s:%.0f\n", cache ? "at" : "from", jstr(og, "file") ? jstr(og, "file") : "?", line);
+	else if (!cache)
+		printf("      from zone %s (%s)\n", jstr(og, "zone") ? jstr(og, "zone") : "?",
+		       arm ? "synced from ARM" : "zone file");
+	if (jstr(og, "wildcard"))
+		printf("      (synthesized from the wildcard %s)\n", jstr(og, "wildcard"));
+	if (note)
+		printf("      (%s)\n", note);
 }
 
 static void print_explain(const cJSON *o)
@@ -324,6 +379,9 @@ static void print_explain(const cJSON *o)
 					       jstr(z, "name"), jnum(z, "records", 0), jnum(z, "serial", 0),
 					       fmt_time(jnum(z, "last_sync", 0), b, sizeof(b)),
 					       jstr(z, "fallback") ? jstr(z, "fallback") : "?");
+					if (jstr(z, "last_error"))
+						printf("   its last listing failed (the copy of %s is served): %s\n",
+						       fmt_time(jnum(z, "last_sync", 0), b, sizeof(b)), jstr(z, "last_error"));
 				} else {
 					printf("   zone %s from %s (%s), %.0f records, serial %.0f, fallback %s\n",
 					       jstr(z, "name"), jstr(z, "file") ? jstr(z, "file") : "?",
@@ -333,12 +391,15 @@ static void print_explain(const cJSON *o)
 			}
 		} else if (strcmp(act, "zone-lookup") == 0) {
 			const cJSON *recs = cJSON_GetObjectItemCaseSensitive(s, "records"), *r;
+			const cJSON *ogs = cJSON_GetObjectItemCaseSensitive(s, "origins");
+			int k = 0;
 			printf("%d. zone answer: %s (%s)\n", i, jstr(s, "rcode") ? jstr(s, "rcode") : "?",
 			       jstr(s, "status") ? jstr(s, "status") : "?");
 			cJSON_ArrayForEach(r, recs)
 			{
 				if (cJSON_IsString(r))
 					printf("   %s\n", r->valuestring);
+				print_origin(cJSON_GetArrayItem(ogs, k++), 0);
 			}
 			if (jstr(s, "note"))
 				printf("   %s\n", jstr(s, "note"));
@@ -353,6 +414,7 @@ static void print_explain(const cJSON *o)
 			{
 				printf("   %s\n", jstr(r, "rr") ? jstr(r, "rr") : "?");
 				printf("      from %s\n", jstr(r, "from") ? jstr(r, "from") : "?");
+				print_origin(cJSON_GetObjectItemCaseSensitive(r, "origin"), 1);
 			}
 		} else if (strcmp(act, "forward") == 0) {
 			const cJSON *sv = cJSON_GetObjectItemCaseSensitive(s, "servers"), *e;

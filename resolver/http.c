@@ -203,6 +203,9 @@ static void metrics_cache(struct evbuffer *b, const struct daemon *d, const stru
 		cache_usage(d->cache, &entries, &bytes);
 	m_head(b, "plinkfwd_cache_entries", "gauge", "Answers held in the cache.");
 	evbuffer_add_printf(b, "plinkfwd_cache_entries %llu\n", (unsigned long long)entries);
+	m_head(b, "plinkfwd_cache_evictions_total", "counter",
+	       "Answers removed from the cache to stay within cache-size (least recently used first).");
+	evbuffer_add_printf(b, "plinkfwd_cache_evictions_total %llu\n", (unsigned long long)cache_evictions(d->cache));
 	m_head(b, "plinkfwd_cache_bytes", "gauge", "Memory used by the cache.");
 	evbuffer_add_printf(b, "plinkfwd_cache_bytes %llu\n", (unsigned long long)bytes);
 	m_head(b, "plinkfwd_cache_max_bytes", "gauge", "The cache-size limit.");
@@ -296,6 +299,63 @@ static void metrics_upstream(struct evbuffer *b, const struct stats_total *t, co
 	evbuffer_add_printf(b, "plinkfwd_tcp_connections %llu\n", (unsigned long long)t->tcp_conns);
 }
 
+/*
+ * Per synced zone, from arm_sync's own view: every zone ARM lists, served
+ * or not (a zone whose first listing keeps failing has failures but no
+ * records, which is exactly what an alert wants to see).  Zone labels end
+ * with a dot, as in plinkfwd_zone_records.
+ */
+static void metrics_arm_zones(struct evbuffer *b, const struct arm_sync *arm, int64_t now)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} fam[] = {
+		{"plinkfwd_zone_sync_age_seconds", "gauge",
+		 "Seconds since the last complete ARM listing of each synced zone (the age of the copy served)."},
+		{"plinkfwd_arm_zone_last_success_timestamp_seconds", "gauge",
+		 "Unix time of the last complete ARM listing of each synced zone (0 = never)."},
+		{"plinkfwd_arm_zone_sync_attempts_total", "counter",
+		 "Listings of each zone's record sets that finished, successful or not."},
+		{"plinkfwd_arm_zone_sync_failures_total", "counter",
+		 "Listings of each zone that failed (the zone kept its last good copy)."},
+		{"plinkfwd_arm_zone_consecutive_failures", "gauge",
+		 "Failed listings of each zone since its last success."},
+		{"plinkfwd_arm_zone_throttled_total", "counter",
+		 "ARM answers with status 429 while listing each zone's record sets."},
+		{"plinkfwd_arm_zone_record_sets", "gauge", "ARM record sets in the copy of each zone served."},
+		{"plinkfwd_arm_zone_served", "gauge", "1 when a copy of the zone is served, 0 when none yet."},
+	};
+	size_t n = arm_sync_zone_count(arm);
+	char name[300], e[400];
+
+	for (size_t f = 0; f < FWD_ARRAY_LEN(fam); f++) {
+		m_head(b, fam[f].name, fam[f].type, fam[f].help);
+		for (size_t i = 0; i < n; i++) {
+			struct arm_zone_info zi;
+			unsigned long long v;
+			if (arm_sync_zone_at(arm, i, &zi) != 0)
+				continue;
+			snprintf(name, sizeof(name), "%s.", zi.name);
+			esc(name, e, sizeof(e));
+			switch (f) {
+			case 0:
+				if (zi.last_success_unix <= 0)
+					continue; /* never listed: no age to give */
+				v = (unsigned long long)(now > zi.last_success_unix ? now - zi.last_success_unix : 0);
+				break;
+			case 1: v = (unsigned long long)(zi.last_success_unix > 0 ? zi.last_success_unix : 0); break;
+			case 2: v = zi.attempts; break;
+			case 3: v = zi.failures; break;
+			case 4: v = zi.consecutive_failures; break;
+			case 5: v = zi.throttled; break;
+			case 6: v = zi.record_sets; break;
+			default: v = zi.served ? 1 : 0; break;
+			}
+			evbuffer_add_printf(b, "%s{zone=\"%s\"} %llu\n", fam[f].name, e, v);
+		}
+	}
+}
+
 static void metrics_zones(struct evbuffer *b, const struct daemon *d, const struct snapshot *snap)
 {
 	struct arm_sync_stats as;
@@ -326,15 +386,8 @@ static void metrics_zones(struct evbuffer *b, const struct daemon *d, const stru
 	}
 	if (!snap->cfg->arm)
 		return;
-	m_head(b, "plinkfwd_zone_sync_age_seconds", "gauge",
-	       "Seconds since the last successful ARM sync round that refreshed each synced zone.");
-	for (size_t i = snap->nfile_zones; i < snap->nzones; i++) {
-		if (as.last_success_unix <= 0)
-			break; /* loaded from state-dir, never synced: no age to give */
-		wire_name_to_text(zone_apex(snap->zones[i].zone, &alen), name, sizeof(name));
-		evbuffer_add_printf(b, "plinkfwd_zone_sync_age_seconds{zone=\"%s\"} %lld\n", esc(name, e, sizeof(e)),
-				    (long long)(now - as.last_success_unix));
-	}
+	if (d->arm)
+		metrics_arm_zones(b, d->arm, now);
 	m_head(b, "plinkfwd_arm_sync_rounds_total", "counter", "ARM sync rounds finished.");
 	evbuffer_add_printf(b, "plinkfwd_arm_sync_rounds_total %llu\n", (unsigned long long)as.rounds);
 	m_head(b, "plinkfwd_arm_sync_rounds_failed_total", "counter",

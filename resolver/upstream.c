@@ -133,7 +133,9 @@ struct up_server {
 	uint32_t outstanding;      /* attempts in flight */
 	int down;
 	int probing;               /* the one probe of a down server is in flight */
-	uint64_t probe_at_ms;      /* down: next probe allowed */
+	uint64_t failed_ms;        /* down: last failure (0: probe at once); the next
+	                            * probe is due upstream-probe-interval later, as
+	                            * configured now (a reload applies at once) */
 	uint64_t tokens;           /* QPS bucket, in micro-queries */
 	uint64_t tb_us;            /* last refill */
 	uint32_t tb_rate;          /* rate the bucket runs at; a change refills it */
@@ -437,38 +439,41 @@ static int server_capped(struct up_server *h, uint32_t max_out, uint32_t rate, u
 	return 0;
 }
 
-static void health_answer(struct upstream *u, struct up_server *h, uint32_t rtt_us)
+/* One RTT sample into the smoothed RTT (RFC 6298's 1/8 gain). */
+static void srtt_add(struct up_server *h, uint32_t sample_us)
+{
+	if (h->samples == 0) {
+		h->srtt_us = sample_us;
+	} else {
+		int64_t d = (int64_t)sample_us - (int64_t)h->srtt_us;
+		h->srtt_us = (uint32_t)((int64_t)h->srtt_us + d / 8);
+	}
+	h->samples++;
+}
+
+static uint32_t timeout_sample(const struct cfg *cfg)
+{
+	return (uint32_t)(cfg->upstream_timeout_ms > 0 ? cfg->upstream_timeout_ms : 1) * 1000u;
+}
+
+static void health_back(struct up_server *h)
+{
+	char sb[80];
+
+	h->down = 0;
+	log_info("upstream %s answers again: back in service (srtt %u us)", up_addr_text(&h->ss, sb, sizeof sb),
+		 h->srtt_us);
+}
+
+static void health_answer(struct up_server *h, uint32_t rtt_us)
 {
 	h->answered++;
 	h->fails = 0;
-	if (h->samples == 0 || h->down) {
-		h->srtt_us = rtt_us;
-	} else {
-		int64_t d = (int64_t)rtt_us - (int64_t)h->srtt_us;
-		h->srtt_us = (uint32_t)((int64_t)h->srtt_us + d / 8);
-	}
-	h->samples++;
-	if (h->down) {
-		char sb[80];
-		h->down = 0;
-		log_info("upstream %s answers again: back in service (rtt %u us)",
-			 up_addr_text(&h->ss, sb, sizeof sb), rtt_us);
-	}
-	(void)u;
-}
-
-/* An RTT sample of upstream-timeout, in the smoothed RTT. */
-static void health_slow_sample(struct up_server *h, const struct cfg *cfg)
-{
-	uint32_t sample = (uint32_t)(cfg->upstream_timeout_ms > 0 ? cfg->upstream_timeout_ms : 1) * 1000u;
-
-	if (h->samples == 0) {
-		h->srtt_us = sample;
-	} else {
-		int64_t d = (int64_t)sample - (int64_t)h->srtt_us;
-		h->srtt_us = (uint32_t)((int64_t)h->srtt_us + d / 8);
-	}
-	h->samples++;
+	if (h->down)
+		h->samples = 0; /* what it did before it went down says nothing now */
+	srtt_add(h, rtt_us);
+	if (h->down)
+		health_back(h);
 }
 
 /*
@@ -477,17 +482,13 @@ static void health_slow_sample(struct up_server *h, const struct cfg *cfg)
  * answers everything that way must not stay first because it is quick: it
  * counts in the smoothed RTT like a timeout.
  */
-static void health_alive(struct upstream *u, struct up_server *h, const struct cfg *cfg)
+static void health_alive(struct up_server *h, const struct cfg *cfg)
 {
 	h->answered++;
 	h->fails = 0;
-	health_slow_sample(h, cfg);
-	if (h->down) {
-		char sb[80];
-		h->down = 0;
-		log_info("upstream %s answers again: back in service", up_addr_text(&h->ss, sb, sizeof sb));
-	}
-	(void)u;
+	srtt_add(h, timeout_sample(cfg));
+	if (h->down)
+		health_back(h);
 }
 
 static void health_fail(struct upstream *u, struct up_server *h, const struct cfg *cfg)
@@ -499,13 +500,11 @@ static void health_fail(struct upstream *u, struct up_server *h, const struct cf
 	h->fails++;
 	/* A lost packet counts as one slow answer: one loss does not push a
 	 * fast server behind a slow one, several in a row do. */
-	health_slow_sample(h, cfg);
-	if (h->down) {
-		h->probe_at_ms = fwd_now_ms() + interval;
-	} else if (h->fails >= limit) {
+	srtt_add(h, timeout_sample(cfg));
+	h->failed_ms = fwd_now_ms();
+	if (!h->down && h->fails >= limit) {
 		char sb[80];
 		h->down = 1;
-		h->probe_at_ms = fwd_now_ms() + interval;
 		u->st.marked_down++;
 		log_warn("upstream %s failed %u times in a row: marked down, probed every %llu ms",
 			 up_addr_text(&h->ss, sb, sizeof sb), h->fails, (unsigned long long)interval);
@@ -749,11 +748,11 @@ static void slot_end_attempt(struct up_slot *s, enum up_outcome out)
 	case OUT_ANSWER: {
 		uint64_t now = fwd_now_us();
 		uint64_t rtt = now > s->sent_us ? now - s->sent_us : 0;
-		health_answer(u, h, rtt > UINT32_MAX ? UINT32_MAX : (uint32_t)rtt);
+		health_answer(h, rtt > UINT32_MAX ? UINT32_MAX : (uint32_t)rtt);
 		break;
 	}
 	case OUT_ALIVE:
-		health_alive(u, h, s->snap->cfg);
+		health_alive(h, s->snap->cfg);
 		break;
 	case OUT_FAIL:
 		health_fail(u, h, s->snap->cfg);
@@ -765,7 +764,7 @@ static void slot_end_attempt(struct up_slot *s, enum up_outcome out)
 		s->probe = 0;
 		h->probing = 0;
 		if (h->down && out == OUT_ABORT)
-			h->probe_at_ms = fwd_now_ms(); /* it was not tested: the next query may */
+			h->failed_ms = 0; /* it was not tested: the next query may */
 	}
 }
 
@@ -881,8 +880,8 @@ static int slot_arm_timer(struct up_slot *s)
  *     within a band of the best (load spreads over equally good servers),
  *     and 1 time in 32 any server that is up, so that a slower one stays
  *     measured;
- *  3. else (every candidate down) the one marked down longest ago: a query
- *     is never failed without being tried.
+ *  3. else (every candidate down) the one whose last failure is the oldest:
+ *     a query is never failed without being tried.
  * Servers at their qps or outstanding cap are skipped.  Returns the server
  * index, -1 when none is left, -2 when the ones left are all capped.
  */
@@ -895,6 +894,7 @@ static long slot_select(struct up_slot *s, uint64_t now_us, uint32_t *hidx, int 
 	uint32_t max_out = per_worker(cfg->upstream_max_outstanding, cfg->workers);
 	uint32_t rate = per_worker(cfg->upstream_max_qps, cfg->workers);
 	uint64_t now_ms = now_us / 1000;
+	uint64_t interval = (uint64_t)(cfg->upstream_probe_interval_ms > 0 ? cfg->upstream_probe_interval_ms : 1000);
 	long hid[64];
 	uint8_t cand[64];
 	size_t i, ncand = 0, nband = 0;
@@ -921,13 +921,13 @@ static long slot_select(struct up_slot *s, uint64_t now_us, uint32_t *hidx, int 
 			continue;
 		}
 		if (h->down) {
-			if (!h->probing && now_ms >= h->probe_at_ms) {
+			if (!h->probing && (h->failed_ms == 0 || now_ms >= h->failed_ms + interval)) {
 				*probe = 1;
 				*hidx = (uint32_t)hid[i];
 				return (long)i;
 			}
-			if (h->probe_at_ms < down_since) {
-				down_since = h->probe_at_ms;
+			if (h->failed_ms < down_since) {
+				down_since = h->failed_ms;
 				down_pick = (long)i;
 			}
 			continue;

@@ -198,11 +198,15 @@ def cmd_garbage(args):
         if len(pkt) >= 3 and i % 4 == 1:
             # keep QR clear on some so they get past the first check
             pkt = pkt[:2] + bytes([pkt[2] & 0x7F]) + pkt[3:]
-        try:
-            s.sendto(pkt, (addr, port))
-            sent += 1
-        except (BlockingIOError, ConnectionRefusedError):
-            time.sleep(0.001)
+        for _attempt in range(100):
+            try:
+                s.sendto(pkt, (addr, port))
+                sent += 1
+                break
+            except BlockingIOError:
+                select.select([], [s], [], 0.01)  # socket buffer full: wait, retry
+            except ConnectionRefusedError:
+                pass  # an ICMP error from an earlier datagram; send again
         while True:
             try:
                 s.recvfrom(65535)

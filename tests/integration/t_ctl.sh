@@ -1,8 +1,10 @@
 # t_ctl.sh -- plinkfwd-ctl against a running daemon: every command, text and
 # --json output, exit codes, reload with a bad config (file:line, old config
-# keeps serving), explain for a local, a forwarded, a catalogue, a fallback
-# and an ARM-synced name, sync and zones with the fake ARM server, and the
-# control socket's permissions and life cycle.
+# keeps serving), explain for a local, a forwarded, a catalogue, a fallback,
+# a spliced and an ARM-synced name (every record with where it came from:
+# file and line, ARM record-set id, upstream group), sync and zones with the
+# fake ARM server (per-zone last error), and the control socket's
+# permissions and life cycle.
 . "$(dirname "$0")/lib.sh"
 . "$SRCDIR/tests/arm/lib_arm.sh"
 
@@ -18,6 +20,16 @@ ctl() {
 	CTL_ERR=$(cat "$T/ctl.err")
 }
 
+# follows TEXT ERE1 ERE2 DESC  passes when a line of TEXT matching ERE1 is
+# directly followed by a line matching ERE2 (a record and its origin)
+follows() {
+	if printf '%s\n' "$1" | A=$2 B=$3 awk 'p && $0 ~ ENVIRON["B"] { f = 1 } { p = $0 ~ ENVIRON["A"] } END { exit !f }'; then
+		pass "$4"
+	else
+		fail "$4" "no line matching: $2" "followed by one matching: $3" "in:" "$1"
+	fi
+}
+
 # json EXPR  evaluates a python expression over j = the last --json answer
 json() {
 	printf '%s' "$CTL_OUT" | python3 -c 'import json,sys; j=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
@@ -30,6 +42,9 @@ $TTL 300
 @       IN NS   ns
 ns      IN A    192.0.2.53
 www     IN A    192.0.2.80
+; public aliases into names plinkfwd serves: a zone file, and a synced zone
+alias   IN CNAME contoso-foundry.privatelink.openai.azure.com.
+salias  IN CNAME mystorage.privatelink.blob.core.windows.net.
 EOF
 
 cat >"$T/fb.test.zone" <<'EOF'
@@ -39,6 +54,7 @@ $TTL 300
 @       IN NS   ns
 ns      IN A    192.0.2.53
 here    IN A    192.0.2.7
+*.wild  IN A    192.0.2.9
 EOF
 
 write_conf() { # FILE [EXTRA-SERVER-LINE...]
@@ -108,12 +124,13 @@ is "$(json 'j["upstream"]["lab"]["answered"]')" 2 "stats: group lab answered 2"
 ctl stats
 like "$CTL_OUT" '^answers\.udp\.local\.NOERROR [0-9]+$' "stats text: flat key value lines"
 like "$CTL_OUT" '^upstream\.lab\.answered 2$' "stats text: per-group line"
+like "$CTL_OUT" '^cache\.evictions 0$' "stats text: cache evictions (none in a 64 MiB cache)"
 
 # ------------------------------------------------------------ zones
 ctl zones
 is "$CTL_RC" 0 "zones: exit 0"
 like "$CTL_OUT" '^privatelink\.openai\.azure\.com\. +file +6 +1 ' "zones: demo zone, file, 6 records, serial 1"
-like "$CTL_OUT" "^fb\\.test\\. +file +4 +7 .*$T/fb\\.test\\.zone\$" "zones: fb.test with its file"
+like "$CTL_OUT" "^fb\\.test\\. +file +5 +7 .*$T/fb\\.test\\.zone\$" "zones: fb.test with its file"
 ctl --json zones
 is "$(json '[z["name"] for z in j["zones"]]')" "['privatelink.openai.azure.com.', 'fb.test.']" "zones --json: names"
 is "$(json 'j["zones"][1]["fallback"]')" public "zones --json: fallback"
@@ -127,6 +144,33 @@ like "$CTL_OUT" "from $SRCDIR/zones/privatelink\\.openai\\.azure\\.com\\.zone \\
 like "$CTL_OUT" 'CNAME[[:space:]]+contoso-foundry\.privatelink\.openai\.azure\.com\.' "explain local: the CNAME step"
 like "$CTL_OUT" 'IN[[:space:]]+A[[:space:]]+10\.0\.1\.5' "explain local: the private address"
 like "$CTL_OUT" '^answered by: local$' "explain local: answered by local"
+# in the demo zone file the CNAME is on line 29 and the address on line 23
+ZF=$SRCDIR/zones/privatelink.openai.azure.com.zone
+follows "$CTL_OUT" 'IN CNAME contoso-foundry\.privatelink\.openai\.azure\.com\.$' "^ +from $ZF:29\$" \
+	"explain local: the CNAME with its file and line"
+follows "$CTL_OUT" 'IN A 10\.0\.1\.5$' "^ +from $ZF:23\$" "explain local: the address with its file and line"
+ctl --json explain contoso-foundry.privatelink.openai.azure.com TXT
+is "$(json '[(o["source"], o["line"]) for o in j["steps"][1]["origins"]]')" "[('zone-file', 25)]" \
+	"explain --json: origins[] gives the source and line of each record"
+is "$(json 'j["steps"][1]["origins"][0]["file"]')" "$ZF" "explain --json: the zone file"
+
+# A spliced answer: the public CNAME from the lab group, the address from
+# the zone file.  Every step of the chain says where it came from.
+q alias.lab.test A
+like "$Q_ANSWER" 'IN A 10\.0\.1\.5$' "spliced: the public alias gets the private address"
+ctl explain alias.lab.test
+like "$CTL_OUT" '^2\. cache: hit \(NOERROR\)$' "explain spliced: the completed answer is cached"
+follows "$CTL_OUT" '^   alias\.lab\.test\. [0-9]+ IN CNAME contoso-foundry\.privatelink\.openai\.azure\.com\.$' \
+	'^ +from upstream group lab$' "explain spliced: the CNAME came from the lab group"
+follows "$CTL_OUT" '^ +from upstream group lab$' '^ +servers of the group: 127\.0\.0\.2@5301$' \
+	"explain spliced: ... and its server"
+follows "$CTL_OUT" '^   contoso-foundry\.privatelink\.openai\.azure\.com\. [0-9]+ IN A 10\.0\.1\.5$' \
+	'^ +from zone privatelink\.openai\.azure\.com\. \(zone file\)$' "explain spliced: the address came from the zone"
+follows "$CTL_OUT" '^ +from zone privatelink\.openai\.azure\.com\. \(zone file\)$' "^ +at $ZF:23\$" \
+	"explain spliced: ... file and line"
+ctl --json explain alias.lab.test
+is "$(json '[(r["origin"]["source"], r["origin"].get("line")) for r in j["steps"][1]["records"]]')" \
+	"[('upstream', None), ('zone-file', 23)]" "explain spliced --json: one origin per step of the chain"
 
 ctl explain nothing-asked.lab.test
 like "$CTL_OUT" '^1\. route: matches lab\.test\. \(forward-rule, .*plinkfwd\.conf:[0-9]+\)' "explain forwarded: the rule and its line"
@@ -150,6 +194,11 @@ ctl explain acct.privatelink.blob.core.windows.net AAAA
 like "$CTL_OUT" '^acct\.privatelink\.blob\.core\.windows\.net\. AAAA$' "explain: name and type echoed"
 like "$CTL_OUT" 'matches privatelink\.blob\.core\.windows\.net\. \(catalogue, cloud AzureCloud\)' "explain catalogue: the pattern"
 like "$CTL_OUT" 'REFUSED: the group has no server' "explain catalogue: empty azure group refuses"
+
+ctl explain any.wild.fb.test
+follows "$CTL_OUT" '^   any\.wild\.fb\.test\. [0-9]+ IN A 192\.0\.2\.9$' "^ +from $T/fb\\.test\\.zone:7\$" \
+	"explain a wildcard answer: the wildcard's line"
+like "$CTL_OUT" '^ +\(synthesized from the wildcard \*\.wild\.fb\.test\.\)$' "explain a wildcard answer: says so"
 
 ctl explain missing.fb.test
 like "$CTL_OUT" '^2\. zone answer: NXDOMAIN' "explain fallback: NXDOMAIN in the zone"
@@ -253,18 +302,48 @@ if ! command -v openssl >/dev/null 2>&1; then
 fi
 ok "fake ARM server starts" arm_start_fake
 ok "add a synced zone" arm_ctl '{"op":"add_zone","sub":"'$ARM_SUB'","rg":"rg-net","zone":"privatelink.blob.core.windows.net","a":{"mystorage":"10.1.2.3"},"ttl":300}'
-arm_conf "$T/arm.conf" "@control-socket: $SOCK" "interval: 3600"
+ok "add a second synced zone" arm_ctl '{"op":"add_zone","sub":"'$ARM_SUB'","rg":"rg-kv","zone":"privatelink.vaultcore.azure.net","a":{"kv1":"10.1.3.4"},"ttl":300}'
+arm_conf "$T/arm.conf" "@control-socket: $SOCK" "interval: 3600" "max-retries: 0"
+# the public side for a spliced name: lab.test's alias into the synced zone
+printf 'upstream: lab\n    server: %s\nforward: lab.test\n    to: lab\n' "$UPSTREAM" >>"$T/arm.conf"
+ZID=/subscriptions/$ARM_SUB/resourceGroups/rg-net/providers/Microsoft.Network/privateDnsZones/privatelink.blob.core.windows.net
 mark=$(log_mark)
 ok "plinkfwd starts with an arm: clause" start_plinkfwd "$T/arm.conf"
 ok "first sync completes" arm_wait_sync "$mark"
 ctl zones
-like "$CTL_OUT" '^privatelink\.blob\.core\.windows\.net\. +arm +[0-9]+ +[0-9]+ +[0-9]{4}-[0-9]{2}-[0-9]{2}T' "zones: synced zone with its last sync"
+like "$CTL_OUT" '^privatelink\.blob\.core\.windows\.net\. +arm +[0-9]+ +[0-9]+ +[0-9]{4}-[0-9]{2}-[0-9]{2}T[^ ]+ +[0-9]+s +-$' \
+	"zones: synced zone with its last sync and no error"
+like "$CTL_OUT" '^ +subscription 00000000-0000-0000-0000-00000000aaaa, resource group rg-net$' \
+	"zones: the subscription and resource group of a synced zone"
 like "$CTL_OUT" '^arm sync: idle, last success [0-9]{4}-' "zones: ARM summary line"
+ctl --json zones
+is "$(json '[(z["name"], z["served"], z["last_error"], z["record_sets"]) for z in j["zones"]]')" \
+	"[('privatelink.blob.core.windows.net.', True, None, 2), ('privatelink.vaultcore.azure.net.', True, None, 2)]" \
+	"zones --json: per-zone state (SOA and A record sets)"
+is "$(json 'j["zones"][0]["sources"][0]["id"]')" "$ZID" "zones --json: the zone's ARM resource id"
+is "$(json 'j["zones"][0]["sources"][0]["resource_group"], j["zones"][0]["last_sync"] == j["zones"][0]["last_attempt"]')" \
+	"('rg-net', True)" "zones --json: resource group, last sync = last attempt"
+
 ctl explain mystorage.privatelink.blob.core.windows.net
 like "$CTL_OUT" 'matches privatelink\.blob\.core\.windows\.net\. \(arm\)' "explain synced: ARM zone matched"
 like "$CTL_OUT" 'synced from ARM' "explain synced: source"
 like "$CTL_OUT" 'IN[[:space:]]+A[[:space:]]+10\.1\.2\.3' "explain synced: the record"
+follows "$CTL_OUT" 'IN A 10\.1\.2\.3$' "^ +from ARM record set $ZID/A/mystorage\$" "explain synced: the ARM record-set id"
 like "$CTL_OUT" '^answered by: synced$' "explain synced: answered by synced"
+ctl --json explain privatelink.blob.core.windows.net SOA
+is "$(json 'j["steps"][1]["origins"][0]["arm_id"]')" "$ZID/SOA/@" "explain synced --json: the SOA's record set"
+like "$(json 'j["steps"][1]["origins"][0]["file"]')" "/state/privatelink\\.blob\\.core\\.windows\\.net\\.zone\$" \
+	"explain synced --json: read from the saved zone file"
+
+q salias.lab.test A
+like "$Q_ANSWER" 'IN A 10\.1\.2\.3$' "spliced into a synced zone: the private address"
+ctl explain salias.lab.test
+follows "$CTL_OUT" '^   salias\.lab\.test\. [0-9]+ IN CNAME mystorage\.privatelink\.blob\.core\.windows\.net\.$' \
+	'^ +from upstream group lab$' "explain spliced (synced): the CNAME came from the lab group"
+follows "$CTL_OUT" '^   mystorage\.privatelink\.blob\.core\.windows\.net\. [0-9]+ IN A 10\.1\.2\.3$' \
+	'^ +from zone privatelink\.blob\.core\.windows\.net\. \(synced from ARM\)$' "explain spliced (synced): the address from the synced zone"
+follows "$CTL_OUT" '^ +from zone privatelink\.blob\.core\.windows\.net\. \(synced from ARM\)$' \
+	"^ +ARM record set $ZID/A/mystorage\$" "explain spliced (synced): ... and its ARM record set"
 
 ok "change the record in ARM" arm_ctl '{"op":"set_a","sub":"'$ARM_SUB'","zone":"privatelink.blob.core.windows.net","name":"mystorage","ip":"10.1.2.99","ttl":300}'
 mark=$(log_mark)
@@ -273,9 +352,48 @@ is "$CTL_RC" 0 "sync ZONE: exit 0"
 ok "the triggered sync completes" arm_wait_sync "$mark"
 q mystorage.privatelink.blob.core.windows.net A
 like "$Q_ANSWER" 'IN A 10\.1\.2\.99$' "sync: the changed record is served"
+ctl explain mystorage.privatelink.blob.core.windows.net
+follows "$CTL_OUT" 'IN A 10\.1\.2\.99$' "^ +from ARM record set $ZID/A/mystorage\$" "explain after a resync: the record set id"
 ctl --json status
-is "$(json 'j["zones"]["synced"], j["arm"]["rounds"] >= 2')" "(1, True)" "status: synced zone and rounds"
+is "$(json 'j["zones"]["synced"], j["arm"]["rounds"] >= 2')" "(2, True)" "status: synced zones and rounds"
 ctl sync "a..b"
 is "$CTL_RC" 1 "sync with a malformed zone name: exit 1"
+
+# ------------------------------------------------------------ ARM: per-zone errors in zones
+# One zone's record listing turns into malformed JSON, a new zone is denied
+# (403): each shows its own last error; the other zone stays clean.
+ok "ARM sends malformed JSON for one zone" arm_ctl '{"op":"fail","match":"privatelink.vaultcore.azure.net/ALL","count":-1,"malformed":true}'
+ok "a new zone in ARM" arm_ctl '{"op":"add_zone","sub":"'$ARM_SUB'","rg":"rg-q","zone":"privatelink.queue.core.windows.net","a":{"q1":"10.1.4.5"},"ttl":300}'
+ok "ARM denies its record listing" arm_ctl '{"op":"fail","match":"privatelink.queue.core.windows.net/ALL","count":-1,"status":403}'
+mark=$(log_mark)
+ctl sync
+ok "the sync round ends (with errors)" arm_wait_sync "$mark"
+ctl zones
+like "$CTL_OUT" '^privatelink\.vaultcore\.azure\.net\. +arm +[0-9]+ .*malformed JSON from ARM \(page 1, [0-9]+ bytes\)$' \
+	"zones: the zone with malformed JSON shows it as its last error"
+like "$CTL_OUT" '^privatelink\.blob\.core\.windows\.net\. +arm .* -$' "zones: the other zone has no error"
+like "$CTL_OUT" '^privatelink\.queue\.core\.windows\.net\. +arm +0 +- +never .*HTTP 403 AuthorizationFailed' \
+	"zones: a zone never served, with its 403"
+like "$CTL_OUT" '^ +not served: no listing of it has succeeded yet$' "zones: says it is not served"
+like "$CTL_OUT" '^arm sync: the last round failed: listing record sets of zone ' "zones: the round's first error"
+ctl --json zones
+is "$(json '[(z["name"], z["served"], z["consecutive_failures"]) for z in j["zones"]]')" \
+	"[('privatelink.blob.core.windows.net.', True, 0), ('privatelink.vaultcore.azure.net.', True, 1), ('privatelink.queue.core.windows.net.', False, 1)]" \
+	"zones --json: failures per zone, and the unserved zone listed"
+is "$(json 'j["zones"][1]["last_sync"] < j["zones"][1]["last_attempt"] and j["zones"][1]["last_sync"] > 0')" True \
+	"zones --json: the failed zone's last success is older than its last attempt"
+q kv1.privatelink.vaultcore.azure.net A
+like "$Q_ANSWER" 'IN A 10\.1\.3\.4$' "the failed zone keeps serving its last good copy"
+ctl explain kv1.privatelink.vaultcore.azure.net
+like "$CTL_OUT" '^   its last listing failed \(the copy of [0-9-]+T[0-9:]+Z is served\): malformed JSON' \
+	"explain: the zone's last error"
+
+ok "ARM recovers" arm_ctl '{"op":"clear_faults"}'
+mark=$(log_mark)
+ctl sync
+ok "the next round completes" arm_wait_sync "$mark"
+ctl --json zones
+is "$(json '[(z["last_error"], z["consecutive_failures"], z["served"]) for z in j["zones"]]')" \
+	"[(None, 0, True), (None, 0, True), (None, 0, True)]" "zones --json: errors cleared by a good listing"
 
 done_testing

@@ -71,12 +71,15 @@ fi
 # Nothing listens on 127.0.0.21@5301: a query there draws ICMP port unreachable.
 # workers: 1 so that the per-worker rotation and log rate limit are the whole story.
 # cache-size: 0: every query here must reach the forwarding engine (the cache
-# has its own tests in t_cache.sh).
+# has its own tests in t_cache.sh).  upstream-socket-reuse: 1: a fresh random
+# source port for every query, which the source-port checks below assert
+# (pooled sockets have their own tests in t_health.sh).
 cat >"$T/forward.conf" <<EOF
 server:
     listen: 127.0.0.1@$PORT
     workers: 1
     cache-size: 0
+    upstream-socket-reuse: 1
     cloud: AzureCloud
     upstream-timeout: $UP_TIMEOUT
     query-timeout: $Q_TIMEOUT

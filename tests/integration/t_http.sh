@@ -167,6 +167,23 @@ sleep 0.3
 get /metrics
 is "$(metric "$H_BODY" 'plinkfwd_reloads_total{result="ok"}')" 1 "reload counted"
 is "$(metric "$H_BODY" 'plinkfwd_config_last_reload_successful')" 1 "last reload successful"
+is "$(metric "$H_BODY" 'plinkfwd_cache_evictions_total')" 0 "no cache evictions in a 64 MiB cache"
+stop_plinkfwd
+
+# ------------------------------------------------------------ cache evictions under a tiny cache-size
+# one worker (one cache shard) and 1 KiB: a handful of negative answers fit
+sed -e 's/workers: 2/workers: 1/' -e '/http-listen/a\    cache-size: 1k' "$T/plinkfwd.conf" >"$T/tiny.conf"
+ok "plinkfwd starts with cache-size 1k" start_plinkfwd "$T/tiny.conf"
+get /metrics
+e1=$(metric "$H_BODY" 'plinkfwd_cache_evictions_total')
+is "$e1" 0 "tiny cache: no eviction yet"
+for i in $(seq 1 20); do q "nx$i.lab.test" A; done
+get /metrics
+e2=$(metric "$H_BODY" 'plinkfwd_cache_evictions_total')
+entries=$(metric "$H_BODY" 'plinkfwd_cache_entries')
+ok "tiny cache: evictions rose (to $e2)" test "$e2" -ge 10
+is "$((e2 + entries))" 20 "tiny cache: every answer stored is either still there or was evicted"
+ok "tiny cache: usage within the limit" test "$(metric "$H_BODY" 'plinkfwd_cache_bytes')" -le 1024
 stop_plinkfwd
 
 # ------------------------------------------------------------ healthz before/after ARM zones are synced
@@ -206,6 +223,56 @@ is "$(metric "$H_BODY" 'plinkfwd_zone_records{zone="privatelink.blob.core.window
 like "$(metric "$H_BODY" 'plinkfwd_zone_sync_age_seconds{zone="privatelink.blob.core.windows.net."}')" '^[0-9]+$' \
 	"seconds since the last sync per synced zone"
 is "$(metric "$H_BODY" 'plinkfwd_arm_sync_rounds_total')" 2 "two sync rounds"
+# per zone: the round that failed the zone list touched no zone yet; the
+# second one listed it
+is "$(metric "$H_BODY" 'plinkfwd_arm_zone_sync_attempts_total{zone="privatelink.blob.core.windows.net."}')" 1 \
+	"per zone: one listing"
+is "$(metric "$H_BODY" 'plinkfwd_arm_zone_sync_failures_total{zone="privatelink.blob.core.windows.net."}')" 0 \
+	"per zone: no failure"
+is "$(metric "$H_BODY" 'plinkfwd_arm_zone_record_sets{zone="privatelink.blob.core.windows.net."}')" 2 \
+	"per zone: record sets (SOA and A)"
+is "$(metric "$H_BODY" 'plinkfwd_arm_zone_served{zone="privatelink.blob.core.windows.net."}')" 1 "per zone: served"
+last_ok=$(metric "$H_BODY" 'plinkfwd_arm_zone_last_success_timestamp_seconds{zone="privatelink.blob.core.windows.net."}')
+ok "per zone: last success timestamp is now" test $(( $(date +%s) - last_ok )) -le 10
+
+# a 429 on the zone's records (max-retries is 0 here: the listing fails),
+# then malformed JSON: two failures in a row, the last good copy kept
+ok "ARM throttles the zone's record listing once" arm_ctl '{"op":"fail","match":"privatelink.blob.core.windows.net/ALL","count":1,"status":429,"retry_after":1}'
+mark=$(log_mark)
+arm_sigusr1
+ok "the throttled round ends" arm_wait_sync "$mark"
+get /metrics
+is "$(metric "$H_BODY" 'plinkfwd_arm_zone_throttled_total{zone="privatelink.blob.core.windows.net."}')" 1 \
+	"per zone: the 429 counted"
+is "$(metric "$H_BODY" 'plinkfwd_arm_throttled_total')" 1 "the 429 counted overall too, retried or not"
+is "$(metric "$H_BODY" 'plinkfwd_arm_zone_sync_failures_total{zone="privatelink.blob.core.windows.net."}')" 1 \
+	"per zone: a 429 without retries left is a failed listing"
+ok "ARM sends malformed JSON for the zone" arm_ctl '{"op":"fail","match":"privatelink.blob.core.windows.net/ALL","count":-1,"malformed":true}'
+sleep 1 # so that the age of the last good copy is at least a second
+mark=$(log_mark)
+arm_sigusr1
+ok "the round with a bad zone ends" arm_wait_sync "$mark"
+get /metrics
+is "$(metric "$H_BODY" 'plinkfwd_arm_zone_sync_failures_total{zone="privatelink.blob.core.windows.net."}')" 2 \
+	"per zone: the failed listings counted"
+is "$(metric "$H_BODY" 'plinkfwd_arm_zone_consecutive_failures{zone="privatelink.blob.core.windows.net."}')" 2 \
+	"per zone: two failures in a row"
+is "$(metric "$H_BODY" 'plinkfwd_arm_zone_sync_attempts_total{zone="privatelink.blob.core.windows.net."}')" 3 \
+	"per zone: three listings"
+is "$(metric "$H_BODY" 'plinkfwd_arm_zone_last_success_timestamp_seconds{zone="privatelink.blob.core.windows.net."}')" \
+	"$last_ok" "per zone: the last success is still that of the good round"
+is "$(metric "$H_BODY" 'plinkfwd_arm_zone_served{zone="privatelink.blob.core.windows.net."}')" 1 \
+	"per zone: still served (the last good copy)"
+ok "per zone: the age of the copy served grows" test "$(metric "$H_BODY" 'plinkfwd_zone_sync_age_seconds{zone="privatelink.blob.core.windows.net."}')" -ge 1
+ok "ARM recovers" arm_ctl '{"op":"clear_faults"}'
+mark=$(log_mark)
+arm_sigusr1
+ok "the next round completes" arm_wait_sync "$mark"
+get /metrics
+is "$(metric "$H_BODY" 'plinkfwd_arm_zone_consecutive_failures{zone="privatelink.blob.core.windows.net."}')" 0 \
+	"per zone: a good listing resets the failures in a row"
+printf '%s\n' "$H_BODY" >"$T/metrics-arm.txt"
+like "$(python3 "$T/parse_metrics.py" "$T/metrics-arm.txt" 2>&1)" '^ok ' "/metrics with per-zone ARM families parses"
 ok "ARM metrics pass promtool" sh -c "! command -v promtool >/dev/null || { curl -s '$URL/metrics' | promtool check metrics; }"
 
 done_testing

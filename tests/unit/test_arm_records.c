@@ -367,17 +367,80 @@ static void check_merge(void)
 	is_int(arm_records_zone_text("merge.example", sets, 2, &out), 0, "merged zone text");
 	is_str(out.p,
 	       "$ORIGIN merge.example.\n"
+	       "; arm-id sub-b/SOA/@\n"
 	       "@\t60\tIN\tSOA\tb.example. e.example. 9 1 1 1 1\n"
+	       "; arm-id sub-a/A/www\n"
 	       "www\t60\tIN\tA\t10.0.0.1\n"
+	       "; arm-id sub-a/CNAME/alias\n"
 	       "alias\t60\tIN\tCNAME\twww.example.\n"
+	       "; arm-id sub-a/MX/mail\n"
 	       "mail\t60\tIN\tMX\t1 m.example.\n"
+	       "; arm-id sub-b/AAAA/www\n"
 	       "www\t60\tIN\tAAAA\tfd00::2\n"
+	       "; arm-id sub-b/A/only-b\n"
 	       "only-b\t60\tIN\tA\t10.0.0.3\n",
 	       "first source wins per owner and type; CNAME never joins other data; SOA from the "
-	       "first source that has one");
+	       "first source that has one; each set keeps its own arm-id comment");
+	is_int(arm_records_count_sets(out.p, out.len), 6, "six record sets served (arm-id lines)");
+	{
+		char err[256];
+		struct zone *z = zone_load_text("merge.example", out.p, "merge", err, sizeof(err));
+		if (!ok(z != NULL, "merged text with arm-id comments loads as a zone"))
+			printf("# %s\n", err);
+		if (z != NULL) {
+			is_int(zone_rr_count(z), 6, "comments add no records");
+			zone_unref(z);
+		}
+	}
 	arm_buf_free(&out);
 	arm_rrsets_free(&a);
 	arm_rrsets_free(&b);
+
+	/* The record set's own id when ARM gives one; never a line break from it. */
+	{
+		struct arm_rrsets d = {.source = "/subscriptions/s/resourceGroups/rg/providers/"
+						 "Microsoft.Network/privateDnsZones/id.example"};
+		const struct arm_rrsets *one[1] = {&d};
+		add_json(&d, "{\"id\":\"/subscriptions/s/resourceGroups/RG/providers/Microsoft.Network/"
+			     "privateDnsZones/id.example/A/web\",\"name\":\"web\",\"type\":"
+			     "\"Microsoft.Network/privateDnsZones/A\",\"properties\":{\"ttl\":5,"
+			     "\"aRecords\":[{\"ipv4Address\":\"10.9.0.1\"}]}}");
+		add_json(&d, "{\"id\":\"/x/A/evil\\nevil 1 IN A 10.6.6.6\",\"name\":\"evil\",\"type\":"
+			     "\"Microsoft.Network/privateDnsZones/A\",\"properties\":{\"ttl\":5,"
+			     "\"aRecords\":[{\"ipv4Address\":\"10.9.0.2\"}]}}");
+		add_json(&d, SET("empty", "A", "\"aRecords\":[]"));
+		add_json(&d, SET("noid", "TXT", "\"txtRecords\":[{\"value\":[\"t\"]}]"));
+		is_int((long long)d.nsets, 4, "four record sets converted, one of them empty");
+		is_str(d.text.p,
+		       "; arm-id @/A/web\n"
+		       "web\t5\tIN\tA\t10.9.0.1\n"
+		       "; arm-id /x/A/evil?evil 1 IN A 10.6.6.6\n"
+		       "evil\t5\tIN\tA\t10.9.0.2\n"
+		       "; arm-id @/TXT/noid\n"
+		       "noid\t60\tIN\tTXT\t\"t\"\n",
+		       "arm-id while listing: short when under the zone's id, control bytes as '?', "
+		       "type + name without an id, no comment for an empty set");
+		is_int(arm_records_zone_text("id.example", one, 1, &out), 0, "zone text with ids");
+		ok(out.p && strstr(out.p, "\n; arm-id /subscriptions/s/resourceGroups/rg/providers/"
+					  "Microsoft.Network/privateDnsZones/id.example/A/web\nweb\t")
+				!= NULL &&
+			   strstr(out.p, "\n; arm-id /subscriptions/s/resourceGroups/rg/providers/"
+					 "Microsoft.Network/privateDnsZones/id.example/TXT/noid\nnoid\t") != NULL &&
+			   strstr(out.p, "\n; arm-id /x/A/evil?evil 1 IN A 10.6.6.6\nevil\t") != NULL,
+		   "zone text: every id in full");
+		is_int(arm_records_count_sets(out.p, out.len), 4, "3 sets and the synthesized SOA");
+		ok(out.p && strstr(out.p, "; arm-id (none: no SOA record set in ARM") != NULL,
+		   "the synthesized SOA says it has no ARM record set");
+		{
+			char err[256];
+			struct zone *z = zone_load_text("id.example", out.p, "ids", err, sizeof(err));
+			ok(z != NULL && zone_rr_count(z) == 4, "an id with a newline injects no record");
+			if (z != NULL)
+				zone_unref(z);
+		}
+		arm_buf_free(&out);
+		arm_rrsets_free(&d);
+	}
 
 	/* No SOA anywhere: Azure's defaults. */
 	{

@@ -419,6 +419,7 @@ static void test_eviction(void)
 	char name[64];
 	/* one entry is about 140 bytes: 1000 bytes hold a handful */
 	struct cache *c = cache_new(1000, 1);
+	is_int(cache_evictions(c), 0, "a new cache has evicted nothing");
 	for (int i = 1; i <= 3; i++) {
 		snprintf(name, sizeof(name), "e%d.example.test", i);
 		put_a(c, name, 300, 0, T0);
@@ -436,7 +437,16 @@ static void test_eviction(void)
 	cache_usage(c, &ne, &nb);
 	ok(nb <= 1000 && ne >= 2 && ne < 20, "usage within the limit (%llu entries, %llu bytes)",
 	   (unsigned long long)ne, (unsigned long long)nb);
+	/* 20 entries went in and nothing was flushed or expired: every one
+	 * missing was evicted for room */
+	is_int(cache_evictions(c), 20 - (long long)ne, "eviction counter: every entry pushed out for room");
+	uint64_t before = cache_evictions(c);
+	is_int(cache_flush(c, "e20.example.test"), 1, "flush one entry");
+	put_a(c, "e20.example.test", 300, 0, T0); /* fits in the room the flush made */
+	is_int(cache_evictions(c), before, "a flush or a replacement is not an eviction");
+	cache_usage(c, &ne, &nb);
 	cache_set_limit(c, 0);
+	is_int(cache_evictions(c), before + ne, "lowering the limit counts what it evicts");
 	cache_usage(c, &ne, &nb);
 	is_int(ne, 0, "limit 0: everything evicted");
 	ok(put_a(c, "x.example.test", 300, 0, T0) != 0, "limit 0: nothing stored");

@@ -493,10 +493,11 @@ static void t_health(void)
 	uint64_t el, maxel = 0;
 	struct upstream_server_info si;
 
-	/* pair: silent + good2.  down-after 2, upstream-timeout 200 ms */
-	setup(200, 1000);
+	/* pair: silent + good2.  down-after 2, upstream-timeout 500 ms (well
+	 * above what a busy machine adds to a reply; "at once" is below 300) */
+	setup(500, 2000);
 	C.upstream_down_after = 2;
-	C.upstream_probe_interval_ms = 700;
+	C.upstream_probe_interval_ms = 1500;
 	new_engine(64);
 	silent0 = lines("silent.log");
 	/* neither server measured yet: 16 queries at once spread over both */
@@ -505,7 +506,7 @@ static void t_health(void)
 		snprintf(nm, sizeof nm, "d%d.health.test.", i);
 		start(40 + i, G_PAIR, nm);
 	}
-	wait_for(40, 56, 3000);
+	wait_for(40, 56, 5000);
 	for (i = 40, fast = 0; i < 56; i++)
 		fast += D.res[i].st == UPSTREAM_OK;
 	is_int(fast, 16, "16 queries, some to a silent server: all answered (failover)");
@@ -519,7 +520,7 @@ static void t_health(void)
 		char nm[64];
 		snprintf(nm, sizeof nm, "after%d.health.test.", i);
 		el = run1(60 + i, G_PAIR, nm);
-		fast += D.res[60 + i].st == UPSTREAM_OK && el < 100;
+		fast += D.res[60 + i].st == UPSTREAM_OK && el < 300;
 		if (el > maxel)
 			maxel = el;
 	}
@@ -527,15 +528,15 @@ static void t_health(void)
 	printf("# slowest of the 10: %llu ms\n", (unsigned long long)maxel);
 	is_int(lines("silent.log") - silent0, 0, "... and none of them went to the down server");
 	/* after the probe interval one query probes it (and fails over) */
-	pause_ms(750);
+	pause_ms(1600);
 	before = (int)stats().probes;
 	el = run1(80, G_PAIR, "probe.health.test.");
 	is_int(stats().probes - before, 1, "after the probe interval: one probe");
 	is_int(lines("silent.log") - silent0, 1, "... which reached the down server");
-	ok(D.res[80].st == UPSTREAM_OK && el >= 190, "... and the client still got its answer from the other (%llu ms)",
+	ok(D.res[80].st == UPSTREAM_OK && el >= 490, "... and the client still got its answer from the other (%llu ms)",
 	   (unsigned long long)el);
 	el = run1(81, G_PAIR, "noprobe.health.test.");
-	ok(el < 100 && lines("silent.log") - silent0 == 1, "the next query does not probe again (%llu ms)",
+	ok(el < 300 && lines("silent.log") - silent0 == 1, "the next query does not probe again (%llu ms)",
 	   (unsigned long long)el);
 	upstream_free(D.u);
 
