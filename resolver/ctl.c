@@ -48,7 +48,7 @@ static void usage(FILE *f)
 		"  status               version, uptime, listeners, workers, config, reloads, health\n"
 		"  reload               re-read the configuration (as SIGHUP); fails with file:line\n"
 		"  stats                counters\n"
-		"  zones                every local and synced zone: source, records, serial, last sync\n"
+		"  zones                every local and synced zone: source, records, serial, last sync, last error\n"
 		"  flush [NAME]         empty the answer cache (or only NAME)\n"
 		"  sync [ZONE]          sync ARM zones now (or only ZONE)\n"
 		"  explain NAME [TYPE]  how NAME is resolved right now\n"

@@ -111,6 +111,11 @@ struct snapshot *snapshot_build_cfg(struct cfg *cfg, const struct route_zone *ar
 		base_unref(base);
 		return NULL;
 	}
+	/* an unreadable zone file is reported at its zone: clause's line */
+	if (cfg_check_files(cfg, err, errlen) != 0) {
+		base_unref(base);
+		return NULL;
+	}
 	fz = calloc(cfg->nzones + 1, sizeof(*fz));
 	if (!fz) {
 		snprintf(err, errlen, "out of memory building snapshot");

@@ -227,7 +227,7 @@ is "$lost" 0 "TCP under 12 reloads: Queries lost: 0"
 unlike "$out" 'SERVFAIL|REFUSED' "TCP under reloads: no SERVFAIL or REFUSED"
 
 # A TCP connection opened before a reload keeps working after it.
-R=$(LIBDIR=$LIBDIR PLINKFWD_PID=$PLINKFWD_PID python3 - "$PORT" <<'EOF'
+R=$(PYTHONDONTWRITEBYTECODE=1 LIBDIR=$LIBDIR PLINKFWD_PID=$PLINKFWD_PID python3 - "$PORT" <<'EOF'
 import socket, struct, sys, os, signal, time
 port = int(sys.argv[1])
 sys.path.insert(0, os.environ["LIBDIR"])

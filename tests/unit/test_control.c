@@ -57,7 +57,7 @@ static void write_conf(const char *extra)
 		 "    cloud: AzureCloud\n"
 		 "%s"
 		 "upstream: lab\n"
-		 "    server: 192.0.2.53@5301\n"
+		 "    server: 127.0.0.53@5301\n"
 		 "forward: lab.test\n"
 		 "    to: lab\n"
 		 "zone: privatelink.openai.azure.com\n"
@@ -129,7 +129,7 @@ static void test_control(struct daemon *d)
 	is_str(json_str(step_n(o, 0), "origin"), "forward-rule", "explain forward: rule");
 	is_str(json_str(step_n(o, 1), "group"), "lab", "explain forward: group");
 	const cJSON *sv = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(step_n(o, 1), "servers"), 0);
-	is_str(json_str(sv, "address"), "192.0.2.53@5301", "explain forward: server");
+	is_str(json_str(sv, "address"), "127.0.0.53@5301", "explain forward: server");
 	is_str(json_str(sv, "state"), "unused", "explain forward: server never asked");
 	is_str(json_str(o, "type"), "AAAA", "explain forward: type");
 	cJSON_Delete(o);
