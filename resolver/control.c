@@ -569,7 +569,9 @@ static void explain_forward(cJSON *steps, const struct snapshot *snap, const str
 struct rr_origin {
 	ldns_rr *rr;                    /* the record as answered; owned */
 	const struct route_target *rt;  /* where its owner routes (borrowed from the snapshot) */
-	const struct zone *zone;        /* the zone it came from, NULL = an upstream group */
+	const struct zone *zone;        /* the zone it came from, NULL = upstream group `group` */
+	size_t group;
+	int fallback;                   /* upstream through a zone's fallback: public */
 	int arm;                        /* zone synced from ARM */
 	int score;                      /* best match: 0 none, 1 wildcard, 2 wildcard + data,
 					 * 3 owner and type, 4 owner, type and data */
@@ -805,9 +807,11 @@ static cJSON *origin_json(const struct snapshot *snap, const struct rr_origin *o
 	size_t alen;
 
 	if (!o->zone) {
-		const struct cfg_upstream *g = &snap->cfg->upstreams[o->rt->group];
+		const struct cfg_upstream *g = &snap->cfg->upstreams[o->group];
 		cJSON_AddStringToObject(j, "source", "upstream");
 		cJSON_AddStringToObject(j, "group", g->name);
+		if (o->fallback)
+			cJSON_AddStringToObject(j, "note", "fallback: public -- the zone does not have the name");
 		/* the cache keeps the answer, not which server gave it */
 		group_servers_json(cJSON_AddArrayToObject(j, "servers"), g);
 		return j;
@@ -859,19 +863,17 @@ static const struct route_target *owner_route(const struct snapshot *snap, const
 	return route_lookup(snap->routes, w, len);
 }
 
-/* Where a record of a cached answer came from: the route of its owner. */
-static void record_origin(const struct snapshot *snap, const ldns_rr *rr, char *buf, size_t cap)
+/* Where a record of a cached answer came from, in a few words. */
+static void record_origin(const struct snapshot *snap, const struct rr_origin *o, char *buf, size_t cap)
 {
-	const struct route_target *rt = owner_route(snap, rr);
-	if (!rt) {
+	if (!o || !o->rt)
 		snprintf(buf, cap, "?");
-		return;
-	}
-	if (rt->kind == ROUTE_ZONE)
-		snprintf(buf, cap, "zone %s (%s)", rt->name ? rt->name : "?",
-			 rt->origin == ORIGIN_ZONE_ARM ? "synced from ARM" : "zone file");
+	else if (o->zone)
+		snprintf(buf, cap, "zone %s (%s)", o->rt->name ? o->rt->name : "?",
+			 o->arm ? "synced from ARM" : "zone file");
 	else
-		snprintf(buf, cap, "upstream group %s", snap->cfg->upstreams[rt->group].name);
+		snprintf(buf, cap, "upstream group %s%s", snap->cfg->upstreams[o->group].name,
+			 o->fallback ? " (fallback: public)" : "");
 }
 
 /* What the cache holds for (name, type) right now: a lookup exactly as a
@@ -924,17 +926,28 @@ static void explain_cache(cJSON *steps, struct daemon *d, const struct snapshot 
 		if (og[i].rt && og[i].rt->kind == ROUTE_ZONE) {
 			og[i].zone = og[i].rt->zone;
 			og[i].arm = og[i].rt->origin == ORIGIN_ZONE_ARM;
+		} else if (og[i].rt) {
+			og[i].group = og[i].rt->group;
 		}
 	}
 	if (og)
 		origins_resolve(d, snap, og, nrr);
+	for (size_t i = 0; og && i < nrr; i++) {
+		/* a name its zone does not have, answered through fallback:
+		 * public: the record is the default group's, not the zone's */
+		if (og[i].zone && og[i].score == 0 && !og[i].problem && og[i].rt->fallback_public) {
+			og[i].zone = NULL;
+			og[i].group = snap->cfg->group_default;
+			og[i].fallback = 1;
+		}
+	}
 	for (size_t i = 0; i < nrr; i++) {
 		ldns_rr *rr = ldns_rr_list_rr(an, i);
 		char *str = ldns_rr2str(rr), from[1200];
 		if (!str)
 			continue;
 		rr_text_tidy(str);
-		record_origin(snap, rr, from, sizeof(from));
+		record_origin(snap, og ? &og[i] : NULL, from, sizeof(from));
 		cJSON *r = cJSON_CreateObject();
 		cJSON_AddStringToObject(r, "rr", str);
 		cJSON_AddStringToObject(r, "from", from);

@@ -80,7 +80,17 @@ write_conf() { # FILE [EXTRA-SERVER-LINE...]
 	} >"$f"
 }
 
-ok "NSD upstream starts" start_nsd "$UPSTREAM" lab.test="$T/lab.test.zone"
+# the public view of fb.test, which plinkfwd serves with fallback: public
+cat >"$T/fb.test.public.zone" <<'EOF'
+$ORIGIN fb.test.
+$TTL 300
+@       IN SOA  ns.fb.test. hostmaster.fb.test. 1 3600 600 86400 60
+@       IN NS   ns
+ns      IN A    192.0.2.53
+public  IN A    192.0.2.77
+EOF
+
+ok "NSD upstream starts" start_nsd "$UPSTREAM" lab.test="$T/lab.test.zone" fb.test="$T/fb.test.public.zone"
 write_conf "$T/plinkfwd.conf"
 ok "plinkfwd starts with a control socket" start_plinkfwd "$T/plinkfwd.conf"
 
@@ -203,6 +213,11 @@ like "$CTL_OUT" '^ +\(synthesized from the wildcard \*\.wild\.fb\.test\.\)$' "ex
 ctl explain missing.fb.test
 like "$CTL_OUT" '^2\. zone answer: NXDOMAIN' "explain fallback: NXDOMAIN in the zone"
 like "$CTL_OUT" '^[34]\. forward to group default: fallback: public' "explain fallback: forwarded to default"
+q public.fb.test A
+like "$Q_ANSWER" 'IN A 192\.0\.2\.77$' "fallback: a name the zone lacks gets the public answer"
+ctl explain public.fb.test
+follows "$CTL_OUT" '^   public\.fb\.test\. [0-9]+ IN A 192\.0\.2\.77$' '^ +from upstream group default \(fallback: public\)$' \
+	"explain a fallback answer: the record came from the default group, not from the zone"
 
 ctl --json explain www.example.com TXT
 is "$(json '[s["action"] for s in j["steps"]]')" "['route', 'cache', 'forward']" "explain --json: steps"
