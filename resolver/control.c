@@ -545,8 +545,8 @@ static void explain_forward(cJSON *steps, const struct snapshot *snap, const str
 		return;
 	}
 	cJSON_AddStringToObject(s, "order",
-				"each query starts at the next server that is up (round robin) and moves on "
-				"after upstream-timeout, SERVFAIL or REFUSED");
+				"each query goes to the best server that is up (never measured first, then "
+				"lowest smoothed RTT) and moves on after upstream-timeout, SERVFAIL or REFUSED");
 	if (snap->nzones > 0)
 		cJSON_AddStringToObject(s, "splice",
 					"a CNAME in the reply that leads into a zone served here is completed "
