@@ -72,18 +72,6 @@ static const char *arm_auth_kind_name(enum arm_auth_kind k)
 	return "?";
 }
 
-static void arm_auth_errf(char *err, size_t errlen, const char *fmt, ...) FWD_PRINTF(3, 4);
-static void arm_auth_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static char *arm_auth_dup_trimmed(const char *s, int trim_slashes)
 {
 	size_t n;
@@ -172,24 +160,24 @@ int arm_auth_parse_token(const char *body, time_t now, char **token, int64_t *li
 
 	*token = NULL;
 	if (j == NULL) {
-		arm_auth_errf(err, errlen, "token response is not JSON");
+		fwd_errf(err, errlen, "token response is not JSON");
 		return FWD_EPARSE;
 	}
 	tok = cJSON_GetObjectItemCaseSensitive(j, "access_token");
 	ttype = cJSON_GetObjectItemCaseSensitive(j, "token_type");
 	if (!cJSON_IsString(tok) || tok->valuestring[0] == '\0') {
-		arm_auth_errf(err, errlen, "token response has no access_token");
+		fwd_errf(err, errlen, "token response has no access_token");
 		goto out;
 	}
 	if (ttype != NULL && (!cJSON_IsString(ttype) || strcasecmp(ttype->valuestring, "Bearer") != 0)) {
-		arm_auth_errf(err, errlen, "token response has token_type other than Bearer");
+		fwd_errf(err, errlen, "token response has token_type other than Bearer");
 		goto out;
 	}
 	/* The token goes into an HTTP header: refuse anything that could
 	 * split it. */
 	for (const char *p = tok->valuestring; *p; p++) {
 		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) {
-			arm_auth_errf(err, errlen, "access_token contains characters not allowed in a header");
+			fwd_errf(err, errlen, "access_token contains characters not allowed in a header");
 			goto out;
 		}
 	}
@@ -201,19 +189,19 @@ int arm_auth_parse_token(const char *body, time_t now, char **token, int64_t *li
 		const cJSON *eo = cJSON_GetObjectItemCaseSensitive(j, "expires_on");
 		time_t t;
 		if (!cJSON_IsString(eo) || arm_auth_parse_date(eo->valuestring, &t) < 0) {
-			arm_auth_errf(err, errlen, "token response has no usable expires_in or expires_on");
+			fwd_errf(err, errlen, "token response has no usable expires_in or expires_on");
 			goto out;
 		}
 		*lifetime_s = (int64_t)(t - now);
 	}
 	if (*lifetime_s <= 0) {
-		arm_auth_errf(err, errlen, "token response is already expired (clock skew?)");
+		fwd_errf(err, errlen, "token response is already expired (clock skew?)");
 		goto out;
 	}
 	*token = strdup(tok->valuestring);
 	rc = *token ? 0 : FWD_ENOMEM;
 	if (rc < 0)
-		arm_auth_errf(err, errlen, "out of memory");
+		fwd_errf(err, errlen, "out of memory");
 out:
 	/* cJSON holds a copy of the token: wipe it before freeing. */
 	if (cJSON_IsString(tok))

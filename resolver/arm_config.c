@@ -18,18 +18,6 @@
 #include "common.h"
 #include "config.h"
 
-static void arm_cfg_errf(char *err, size_t errlen, const char *fmt, ...) FWD_PRINTF(3, 4);
-static void arm_cfg_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 struct arm_cfg *arm_cfg_new(void)
 {
 	struct arm_cfg *ac = calloc(1, sizeof(*ac));
@@ -128,7 +116,7 @@ static int arm_cfg_int(const char *key, const char *value, long lo, long hi, int
 	errno = 0;
 	v = strtol(value, &end, 10);
 	if (errno != 0 || end == value || *end != '\0' || v < lo || v > hi) {
-		arm_cfg_errf(err, errlen, "%s: expected a whole number from %ld to %ld, got '%s'", key,
+		fwd_errf(err, errlen, "%s: expected a whole number from %ld to %ld, got '%s'", key,
 			     lo, hi, value);
 		return -1;
 	}
@@ -141,12 +129,12 @@ static int arm_cfg_int(const char *key, const char *value, long lo, long hi, int
 static int arm_cfg_str(const char *key, char **slot, const char *value, char *err, size_t errlen)
 {
 	if (*slot != NULL) {
-		arm_cfg_errf(err, errlen, "%s: given twice in the arm: clause", key);
+		fwd_errf(err, errlen, "%s: given twice in the arm: clause", key);
 		return -1;
 	}
 	*slot = strdup(value);
 	if (*slot == NULL) {
-		arm_cfg_errf(err, errlen, "out of memory");
+		fwd_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -160,13 +148,13 @@ static int arm_cfg_url(const char *key, char **slot, const char *value, int allo
 
 	if (strncmp(value, "https://", 8) != 0 &&
 	    !(allow_http && strncmp(value, "http://", 7) == 0)) {
-		arm_cfg_errf(err, errlen, "%s: must be an %s URL, got '%s'", key,
+		fwd_errf(err, errlen, "%s: must be an %s URL, got '%s'", key,
 			     allow_http ? "http:// or https://" : "https://", value);
 		return -1;
 	}
 	for (const char *p = value; *p; p++) {
 		if ((unsigned char)*p <= ' ' || *p == '?' || *p == '#' || *p == '"') {
-			arm_cfg_errf(err, errlen, "%s: '%s' is not a plain base URL", key, value);
+			fwd_errf(err, errlen, "%s: '%s' is not a plain base URL", key, value);
 			return -1;
 		}
 	}
@@ -185,7 +173,7 @@ static int arm_cfg_pattern(const char *key, const char *value, char *out, size_t
 	size_t len = strlen(value);
 
 	if (len == 0 || len >= outlen) {
-		arm_cfg_errf(err, errlen, "%s: bad zone name pattern '%s'", key, value);
+		fwd_errf(err, errlen, "%s: bad zone name pattern '%s'", key, value);
 		return -1;
 	}
 	memcpy(out, value, len + 1);
@@ -193,7 +181,7 @@ static int arm_cfg_pattern(const char *key, const char *value, char *out, size_t
 		out[--len] = '\0';
 	arm_cfg_lower(out);
 	if (!arm_cfg_chars_ok(out, "-_.*?[]!")) {
-		arm_cfg_errf(err, errlen, "%s: bad zone name pattern '%s'", key, value);
+		fwd_errf(err, errlen, "%s: bad zone name pattern '%s'", key, value);
 		return -1;
 	}
 	return 0;
@@ -206,7 +194,7 @@ static int arm_cfg_fallback_word(const char *key, const char *w, int *out, char 
 	else if (strcmp(w, "none") == 0)
 		*out = 0;
 	else {
-		arm_cfg_errf(err, errlen, "%s: expected 'public' or 'none', got '%s'", key, w);
+		fwd_errf(err, errlen, "%s: expected 'public' or 'none', got '%s'", key, w);
 		return -1;
 	}
 	return 0;
@@ -227,7 +215,7 @@ static int arm_cfg_set_fallback(struct arm_cfg *ac, const char *key, const char 
 	while (*sp && isspace((unsigned char)*sp))
 		sp++;
 	if (plen == 0 || plen >= sizeof(pat) || *sp == '\0' || strlen(sp) >= sizeof(word)) {
-		arm_cfg_errf(err, errlen, "%s: expected 'ZONE-PATTERN public|none'", key);
+		fwd_errf(err, errlen, "%s: expected 'ZONE-PATTERN public|none'", key);
 		return -1;
 	}
 	memcpy(pat, value, plen);
@@ -247,7 +235,7 @@ static int arm_cfg_set_fallback(struct arm_cfg *ac, const char *key, const char 
 	ac->nfallbacks++;
 	return 0;
 nomem:
-	arm_cfg_errf(err, errlen, "out of memory");
+	fwd_errf(err, errlen, "out of memory");
 	return -1;
 }
 
@@ -268,21 +256,21 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 		len -= 2;
 	}
 	if (len >= sizeof(buf)) {
-		arm_cfg_errf(err, errlen, "%s: value too long", key);
+		fwd_errf(err, errlen, "%s: value too long", key);
 		return -1;
 	}
 	memcpy(buf, value, len);
 	buf[len] = '\0';
 	v = buf;
 	if (*v == '\0') {
-		arm_cfg_errf(err, errlen, "%s: empty value", key);
+		fwd_errf(err, errlen, "%s: empty value", key);
 		return -1;
 	}
 
 	if (strcmp(key, "arm-cloud") == 0) {
 		int c = cfg_cloud_parse(v);
 		if (c < 0 || c == CLOUD_NONE) {
-			arm_cfg_errf(err, errlen,
+			fwd_errf(err, errlen,
 				     "arm-cloud: expected AzureCloud, AzureUSGovernment or "
 				     "AzureChinaCloud, got '%s'",
 				     v);
@@ -301,7 +289,7 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 		return arm_cfg_url(key, &ac->audience, v, 0, err, errlen);
 	if (strcmp(key, "api-version") == 0) {
 		if (!arm_cfg_chars_ok(v, "-.")) {
-			arm_cfg_errf(err, errlen, "api-version: bad value '%s'", v);
+			fwd_errf(err, errlen, "api-version: bad value '%s'", v);
 			return -1;
 		}
 		free(ac->api_version);
@@ -316,7 +304,7 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 		else if (strcmp(v, "workload-identity") == 0)
 			ac->auth = ARM_AUTH_WORKLOAD_IDENTITY;
 		else {
-			arm_cfg_errf(err, errlen,
+			fwd_errf(err, errlen,
 				     "auth: expected managed-identity, client-secret or "
 				     "workload-identity, got '%s'",
 				     v);
@@ -326,21 +314,21 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 	}
 	if (strcmp(key, "client-id") == 0) {
 		if (!arm_cfg_chars_ok(v, "-")) {
-			arm_cfg_errf(err, errlen, "client-id: expected an application (client) id, got '%s'", v);
+			fwd_errf(err, errlen, "client-id: expected an application (client) id, got '%s'", v);
 			return -1;
 		}
 		return arm_cfg_str(key, &ac->client_id, v, err, errlen);
 	}
 	if (strcmp(key, "tenant-id") == 0) {
 		if (!arm_cfg_chars_ok(v, "-.")) {
-			arm_cfg_errf(err, errlen, "tenant-id: expected a tenant id or domain, got '%s'", v);
+			fwd_errf(err, errlen, "tenant-id: expected a tenant id or domain, got '%s'", v);
 			return -1;
 		}
 		return arm_cfg_str(key, &ac->tenant_id, v, err, errlen);
 	}
 	if (strcmp(key, "client-secret") == 0) {
 		/* Never echo the value: it is the secret. */
-		arm_cfg_errf(err, errlen,
+		fwd_errf(err, errlen,
 			     "client-secret: a secret is never accepted in the configuration text; "
 			     "use client-secret-file: PATH or client-secret-env: VARIABLE");
 		return -1;
@@ -350,7 +338,7 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 	if (strcmp(key, "client-secret-env") == 0) {
 		if (!arm_cfg_chars_ok(v, "_") || isdigit((unsigned char)v[0])) {
 			/* Not echoed: someone may have pasted the secret here. */
-			arm_cfg_errf(err, errlen,
+			fwd_errf(err, errlen,
 				     "client-secret-env: expected the NAME of an environment variable");
 			return -1;
 		}
@@ -362,13 +350,13 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 		return arm_cfg_str(key, &ac->ca_file, v, err, errlen);
 	if (strcmp(key, "subscription") == 0) {
 		if (!arm_cfg_chars_ok(v, "-") || strlen(v) > 64) {
-			arm_cfg_errf(err, errlen, "subscription: expected a subscription id, got '%s'", v);
+			fwd_errf(err, errlen, "subscription: expected a subscription id, got '%s'", v);
 			return -1;
 		}
 		arm_cfg_lower(buf);
 		for (size_t i = 0; i < ac->nsubscriptions; i++) {
 			if (strcmp(ac->subscriptions[i], buf) == 0) {
-				arm_cfg_errf(err, errlen, "subscription: %s listed twice", buf);
+				fwd_errf(err, errlen, "subscription: %s listed twice", buf);
 				return -1;
 			}
 		}
@@ -377,7 +365,7 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 	if (strcmp(key, "resource-group") == 0) {
 		/* ARM's own rule for resource group names. */
 		if (!arm_cfg_chars_ok(v, "-_.()") || strlen(v) > 90) {
-			arm_cfg_errf(err, errlen, "resource-group: bad resource group name '%s'", v);
+			fwd_errf(err, errlen, "resource-group: bad resource group name '%s'", v);
 			return -1;
 		}
 		arm_cfg_lower(buf);
@@ -408,7 +396,7 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 	if (strcmp(key, "page-size") == 0)
 		return arm_cfg_int(key, v, 1, 1000, &ac->page_size, err, errlen);
 
-	arm_cfg_errf(err, errlen, "unknown key '%s' in arm: clause", key);
+	fwd_errf(err, errlen, "unknown key '%s' in arm: clause", key);
 	return -1;
 
 push_sub:
@@ -416,7 +404,7 @@ push_sub:
 		goto nomem;
 	return 0;
 nomem:
-	arm_cfg_errf(err, errlen, "out of memory");
+	fwd_errf(err, errlen, "out of memory");
 	return -1;
 }
 
@@ -425,17 +413,17 @@ int arm_cfg_finish(struct arm_cfg *ac, char *err, size_t errlen)
 	int nsecret = (ac->client_secret_file != NULL) + (ac->client_secret_env != NULL);
 
 	if (ac->nsubscriptions == 0) {
-		arm_cfg_errf(err, errlen, "arm: needs at least one subscription: line");
+		fwd_errf(err, errlen, "arm: needs at least one subscription: line");
 		return -1;
 	}
 	switch (ac->auth) {
 	case ARM_AUTH_CLIENT_SECRET:
 		if (ac->tenant_id == NULL || ac->client_id == NULL) {
-			arm_cfg_errf(err, errlen, "arm: auth: client-secret needs tenant-id: and client-id:");
+			fwd_errf(err, errlen, "arm: auth: client-secret needs tenant-id: and client-id:");
 			return -1;
 		}
 		if (nsecret != 1) {
-			arm_cfg_errf(err, errlen,
+			fwd_errf(err, errlen,
 				     "arm: auth: client-secret needs exactly one of client-secret-file: "
 				     "and client-secret-env:");
 			return -1;
@@ -443,7 +431,7 @@ int arm_cfg_finish(struct arm_cfg *ac, char *err, size_t errlen)
 		break;
 	case ARM_AUTH_MANAGED_IDENTITY:
 		if (ac->tenant_id != NULL) {
-			arm_cfg_errf(err, errlen,
+			fwd_errf(err, errlen,
 				     "arm: tenant-id: does not apply to auth: managed-identity");
 			return -1;
 		}
@@ -451,7 +439,7 @@ int arm_cfg_finish(struct arm_cfg *ac, char *err, size_t errlen)
 		/* fall through */
 	case ARM_AUTH_WORKLOAD_IDENTITY:
 		if (nsecret != 0) {
-			arm_cfg_errf(err, errlen,
+			fwd_errf(err, errlen,
 				     "arm: client-secret-file:/client-secret-env: only apply to auth: "
 				     "client-secret");
 			return -1;
@@ -459,7 +447,7 @@ int arm_cfg_finish(struct arm_cfg *ac, char *err, size_t errlen)
 		break;
 	}
 	if (ac->federated_token_file != NULL && ac->auth != ARM_AUTH_WORKLOAD_IDENTITY) {
-		arm_cfg_errf(err, errlen,
+		fwd_errf(err, errlen,
 			     "arm: federated-token-file: only applies to auth: workload-identity");
 		return -1;
 	}
@@ -608,7 +596,7 @@ int arm_cfg_endpoints(const struct arm_cfg *ac, int cloud, struct arm_endpoints 
 						   ? ac->federated_token_file
 						   : arm_cfg_env("AZURE_FEDERATED_TOKEN_FILE");
 		if (ep->tenant_id == NULL || ep->client_id == NULL || ep->federated_token_file == NULL) {
-			arm_cfg_errf(err, errlen,
+			fwd_errf(err, errlen,
 				     "arm: auth: workload-identity needs a tenant (tenant-id: or "
 				     "AZURE_TENANT_ID), a client id (client-id: or AZURE_CLIENT_ID) and a "
 				     "token file (federated-token-file: or AZURE_FEDERATED_TOKEN_FILE)");
@@ -619,7 +607,7 @@ int arm_cfg_endpoints(const struct arm_cfg *ac, int cloud, struct arm_endpoints 
 		ep->login = arm_cfg_cloud_login(c);
 	if (ep->arm == NULL || ep->audience == NULL ||
 	    (ac->auth != ARM_AUTH_MANAGED_IDENTITY && ep->login == NULL)) {
-		arm_cfg_errf(err, errlen,
+		fwd_errf(err, errlen,
 			     "arm: no cloud to take endpoints from (server: cloud is none); set "
 			     "arm-cloud:, or arm-endpoint:, audience: and login-endpoint:");
 		return -1;

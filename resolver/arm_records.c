@@ -90,18 +90,6 @@ void arm_buf_free(struct arm_buf *b)
 
 /* ---------------------------------------------------------------- helpers */
 
-static void arm_rec_errf(char *err, size_t errlen, const char *fmt, ...) FWD_PRINTF(3, 4);
-static void arm_rec_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 int arm_json_int(const cJSON *obj, const char *key, int64_t lo, int64_t hi, int64_t *out)
 {
 	/* Case-insensitive on purpose: see the header. */
@@ -209,7 +197,7 @@ static int arm_records_array(const cJSON *props, const char *key, const char *ow
 	if (it == NULL || cJSON_IsNull(it))
 		return 0;
 	if (!cJSON_IsArray(it)) {
-		arm_rec_errf(err, errlen, "record set '%s': %s is not an array", owner, key);
+		fwd_errf(err, errlen, "record set '%s': %s is not an array", owner, key);
 		return FWD_EPARSE;
 	}
 	*arr = it;
@@ -234,7 +222,7 @@ static int arm_records_a(const cJSON *props, const char *owner, int64_t ttl, int
 	{
 		const char *ip = arm_json_str(it, fkey);
 		if (ip == NULL || inet_pton(v6 ? AF_INET6 : AF_INET, ip, bin) != 1) {
-			arm_rec_errf(err, errlen, "record set '%s': bad %s '%s'", owner, fkey,
+			fwd_errf(err, errlen, "record set '%s': bad %s '%s'", owner, fkey,
 				     ip ? ip : "(missing)");
 			return FWD_EPARSE;
 		}
@@ -246,7 +234,7 @@ static int arm_records_a(const cJSON *props, const char *owner, int64_t ttl, int
 	}
 	return 0;
 badname:
-	arm_rec_errf(err, errlen, "record set '%s': bad owner name", owner);
+	fwd_errf(err, errlen, "record set '%s': bad owner name", owner);
 	return FWD_EPARSE;
 }
 
@@ -261,7 +249,7 @@ static int arm_records_cname(const cJSON *props, const char *owner, int64_t ttl,
 	target = arm_json_str(rec, "cname");
 	if (target == NULL || arm_records_head(out, owner, ttl, "CNAME") < 0 ||
 	    arm_records_name(out, target, 1) < 0) {
-		arm_rec_errf(err, errlen, "record set '%s': bad cnameRecord", owner);
+		fwd_errf(err, errlen, "record set '%s': bad cnameRecord", owner);
 		return FWD_EPARSE;
 	}
 	arm_buf_puts(out, "\n");
@@ -290,7 +278,7 @@ static int arm_records_mx(const cJSON *props, const char *owner, int64_t ttl, st
 	}
 	return 0;
 bad:
-	arm_rec_errf(err, errlen, "record set '%s': bad mxRecords entry", owner);
+	fwd_errf(err, errlen, "record set '%s': bad mxRecords entry", owner);
 	return FWD_EPARSE;
 }
 
@@ -307,7 +295,7 @@ static int arm_records_ptr(const cJSON *props, const char *owner, int64_t ttl,
 		const char *target = arm_json_str(it, "ptrdname");
 		if (target == NULL || arm_records_head(out, owner, ttl, "PTR") < 0 ||
 		    arm_records_name(out, target, 1) < 0) {
-			arm_rec_errf(err, errlen, "record set '%s': bad ptrRecords entry", owner);
+			fwd_errf(err, errlen, "record set '%s': bad ptrRecords entry", owner);
 			return FWD_EPARSE;
 		}
 		arm_buf_puts(out, "\n");
@@ -340,7 +328,7 @@ static int arm_records_srv(const cJSON *props, const char *owner, int64_t ttl,
 	}
 	return 0;
 bad:
-	arm_rec_errf(err, errlen, "record set '%s': bad srvRecords entry", owner);
+	fwd_errf(err, errlen, "record set '%s': bad srvRecords entry", owner);
 	return FWD_EPARSE;
 }
 
@@ -357,14 +345,14 @@ static int arm_records_txt(const cJSON *props, const char *owner, int64_t ttl,
 		const cJSON *val = cJSON_GetObjectItem(it, "value"), *s;
 		int nstr = 0;
 		if (!cJSON_IsArray(val) || arm_records_head(out, owner, ttl, "TXT") < 0) {
-			arm_rec_errf(err, errlen, "record set '%s': bad txtRecords entry", owner);
+			fwd_errf(err, errlen, "record set '%s': bad txtRecords entry", owner);
 			return FWD_EPARSE;
 		}
 		cJSON_ArrayForEach(s, val)
 		{
 			size_t n, off = 0;
 			if (!cJSON_IsString(s)) {
-				arm_rec_errf(err, errlen, "record set '%s': TXT value is not a string",
+				fwd_errf(err, errlen, "record set '%s': TXT value is not a string",
 					     owner);
 				return FWD_EPARSE;
 			}
@@ -398,7 +386,7 @@ static int arm_records_soa(const cJSON *props, const char *owner, int64_t ttl,
 	host = arm_json_str(rec, "host");
 	email = arm_json_str(rec, "email");
 	if (strcmp(owner, "@") != 0) {
-		arm_rec_errf(err, errlen, "SOA record set '%s' is not at the apex", owner);
+		fwd_errf(err, errlen, "SOA record set '%s' is not at the apex", owner);
 		return FWD_EPARSE;
 	}
 	if (host == NULL || email == NULL ||
@@ -416,7 +404,7 @@ static int arm_records_soa(const cJSON *props, const char *owner, int64_t ttl,
 		       (long long)retry, (long long)expire, (long long)minimum);
 	return 0;
 bad:
-	arm_rec_errf(err, errlen, "record set '%s': bad soaRecord", owner);
+	fwd_errf(err, errlen, "record set '%s': bad soaRecord", owner);
 	return FWD_EPARSE;
 }
 
@@ -477,29 +465,29 @@ int arm_records_rrset(const cJSON *rs, struct arm_buf *out, char *err, size_t er
 	int rc;
 
 	if (!cJSON_IsObject(rs)) {
-		arm_rec_errf(err, errlen, "record set is not a JSON object");
+		fwd_errf(err, errlen, "record set is not a JSON object");
 		return FWD_EPARSE;
 	}
 	owner = arm_json_str(rs, "name");
 	if (owner == NULL || owner[0] == '\0') {
-		arm_rec_errf(err, errlen, "record set without a name");
+		fwd_errf(err, errlen, "record set without a name");
 		return FWD_EPARSE;
 	}
 	rc = arm_records_type(rs, &type);
 	if (rc == FWD_EPARSE) {
-		arm_rec_errf(err, errlen, "record set '%s': no record type in type or id", owner);
+		fwd_errf(err, errlen, "record set '%s': no record type in type or id", owner);
 		return rc;
 	}
 	if (rc < 0)
 		return rc;
 	props = cJSON_GetObjectItem(rs, "properties");
 	if (!cJSON_IsObject(props)) {
-		arm_rec_errf(err, errlen, "record set '%s': no properties object", owner);
+		fwd_errf(err, errlen, "record set '%s': no properties object", owner);
 		return FWD_EPARSE;
 	}
 	/* RFC 2181 section 8: a TTL is 0 .. 2^31-1. */
 	if (arm_json_int(props, "ttl", 0, INT32_MAX, &ttl) < 0) {
-		arm_rec_errf(err, errlen, "record set '%s': missing or bad ttl", owner);
+		fwd_errf(err, errlen, "record set '%s': missing or bad ttl", owner);
 		return FWD_EPARSE;
 	}
 	switch (type) {
@@ -638,7 +626,7 @@ int arm_rrsets_add(struct arm_rrsets *z, const cJSON *rs, char *err, size_t errl
 	}
 	if (rc == 0 && type == ARM_RR_SOA) {
 		if (z->soa.len > 0) {
-			arm_rec_errf(err, errlen, "two SOA record sets");
+			fwd_errf(err, errlen, "two SOA record sets");
 			return FWD_EPARSE;
 		}
 		arm_records_id_comment(&z->soa, rs, z->source, type);

@@ -4,6 +4,8 @@
 #include "common.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -20,6 +22,17 @@ const char *fwd_strerror(int err)
 	case FWD_ETIMEDOUT: return "timed out";
 	default: return "unknown error";
 	}
+}
+
+void fwd_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }
 
 uint64_t fwd_now_ms(void)

@@ -39,6 +39,9 @@ const char *fwd_strerror(int err);
 #define FWD_PRINTF(a, b)
 #endif
 
+/* printf into a caller's error buffer (err may be NULL or errlen 0). */
+void fwd_errf(char *err, size_t errlen, const char *fmt, ...) FWD_PRINTF(3, 4);
+
 /* Monotonic clock in milliseconds / microseconds. */
 uint64_t fwd_now_ms(void);
 uint64_t fwd_now_us(void);
