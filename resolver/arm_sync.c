@@ -1,48 +1,39 @@
 /*
  * arm_sync.c -- the ARM sync rounds (see arm_sync.h for the contract, the
- * merge rule and the threading model).
+ * merge rule and the threading model): scheduling rounds, discovery,
+ * record listing, building and merging zones, publishing.
  *
  * Requests are "jobs": one job lists one collection (the zones of a
  * subscription or resource group, or the record sets of one zone), page
- * after page, so a job has at most one request in flight.  Ready jobs wait
- * in a FIFO; the scheduler starts them while fewer than max-inflight are
- * out, no 429 hold is pending and a token is at hand.
- *
- * Faults, per request: 401 -> new token, retry once; 429 -> every ARM
- * request waits until Retry-After has passed (the budget is per
- * subscription and caller, so one throttled request means all of them are);
- * 5xx / timeout / transport error -> retry after an exponential backoff with
- * jitter; after max-retries, or on 403/404/other 4xx/malformed JSON, the job
- * fails and the zones it covers keep their last good copy.
+ * after page, so a job has at most one request in flight.  How a job's
+ * requests reach ARM -- queue, max-inflight, 429 hold, token, retries -- is
+ * arm_sched.c; a job that fails there, or whose page is malformed, leaves
+ * the zones it covers with their last good copy.  Saved zones are
+ * arm_state.c, the per-zone refresh state arm_zstat.c.
  */
 #include "arm_sync.h"
 
 #include <cjson/cJSON.h>
-#include <dirent.h>
-#include <errno.h>
 #include <event2/event.h>
-#include <fcntl.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "arm_auth.h"
 #include "arm_config.h"
 #include "arm_http.h"
 #include "arm_records.h"
+#include "arm_sched.h"
+#include "arm_state.h"
+#include "arm_zstat.h"
 #include "common.h"
 #include "log.h"
 #include "zone.h"
 
-#define ARM_SYNC_MAGIC "; plinkfwd arm-sync zone file: "
 #define ARM_SYNC_MAX_PAGES 100000   /* per job: a nextLink loop guard */
-#define ARM_SYNC_BACKOFF_CAP_MS 60000
-#define ARM_SYNC_MAX_STATE_FILE (512u * 1024u * 1024u)
 #define ARM_BUILD_KEPT (-100)       /* build_rc: not rebuilt, discovery failed */
 
 /* ---------------------------------------------------------------- types */
@@ -53,23 +44,6 @@ struct arm_pub {            /* a published zone */
 	uint64_t hash;            /* of the zone text body */
 	int fallback_public;
 	uint8_t *subs;            /* per subscription: the zone came from it */
-};
-
-/*
- * What the control tool and /metrics say about one zone.  Kept apart from
- * arm_pub because a zone can have a state without being served (its first
- * listing failed) and keeps it across rounds; dropped with the zone.
- */
-struct arm_zstat {
-	char *name;
-	char **sources;           /* resource ids of the last listing (or the saved file) */
-	size_t nsources;
-	size_t record_sets;       /* in the copy served */
-	int64_t last_success;     /* unix time */
-	int64_t last_attempt;
-	char *last_error;         /* NULL after a success */
-	unsigned consecutive;
-	uint64_t attempts, failures, throttled;
 };
 
 struct arm_src {            /* one zone resource in one subscription */
@@ -96,14 +70,7 @@ struct arm_job {
 	size_t sub;               /* ZONES: subscription index */
 	const char *rg;           /* ZONES: resource group, or NULL */
 	struct arm_src *src;      /* RECORDS */
-	char *url;                /* the page to fetch next */
-	int page;
-	int attempt;              /* retries used for this page */
-	int auth_retried;         /* the one 401 retry was used */
-	uint64_t tok_gen;         /* token generation the request carried */
-	uint64_t not_before_ms;   /* backoff */
-	struct arm_job *next;     /* run queue */
-	char err[400];            /* why it failed, for zones and /metrics */
+	struct arm_req req;       /* its requests (url owned here, freed with the job) */
 };
 
 struct arm_round {
@@ -135,8 +102,7 @@ struct arm_sync {
 	struct arm_pub *pubs;     /* sorted by name */
 	size_t npubs;
 
-	struct arm_zstat *zst;    /* sorted by name */
-	size_t nzst, zstcap;
+	struct arm_zstats zst;    /* per-zone refresh state, for zones and /metrics */
 
 	struct arm_round *round;
 	struct event *tick_ev;    /* next round */
@@ -145,20 +111,12 @@ struct arm_sync {
 	char *again_zone;         /* its zone, NULL = all */
 	int started;
 
-	struct arm_job *qhead, *qtail;
-	size_t inflight;
-	uint64_t hold_until_ms;   /* 429: no ARM request before this */
-	struct event *sched_ev;
-	int token_wait;
-	uint64_t tok_gen;
-	int in_sched, sched_again;
+	struct arm_sched sched;   /* the requests of the round */
 
-	struct arm_sync_stats st;
+	struct arm_sync_stats st; /* requests, throttled, retries: kept by sched */
 };
 
-static void arm_sched_run(struct arm_sync *s);
 static void arm_job_finish(struct arm_sync *s, struct arm_job *j, int ok);
-static void arm_job_fail(struct arm_sync *s, struct arm_job *j, const char *fmt, ...) FWD_PRINTF(3, 4);
 static void arm_round_start(struct arm_sync *s, const char *only);
 
 /* ---------------------------------------------------------------- helpers */
@@ -216,383 +174,70 @@ static void arm_publish_now(struct arm_sync *s)
 	free(rz);
 }
 
-/* ---------------------------------------------------------------- per-zone state */
+/* ---------------------------------------------------------------- saved zones */
 
-static int arm_zstat_cmp(const void *a, const void *b)
+/* What arm_sync_load_state() collects before it publishes them at once. */
+struct arm_loaded {
+	struct arm_sync *s;
+	struct arm_pub *pubs;
+	size_t n, cap;
+};
+
+/* arm_state_take_fn: one saved zone becomes a published one. */
+static int arm_take_saved(void *arg, struct arm_saved *z)
 {
-	return strcmp(((const struct arm_zstat *)a)->name, ((const struct arm_zstat *)b)->name);
-}
-
-static void arm_zstat_clear(struct arm_zstat *z)
-{
-	free(z->name);
-	for (size_t i = 0; i < z->nsources; i++)
-		free(z->sources[i]);
-	free(z->sources);
-	free(z->last_error);
-	memset(z, 0, sizeof(*z));
-}
-
-static struct arm_zstat *arm_zstat_find(const struct arm_sync *s, const char *name)
-{
-	struct arm_zstat key = {.name = (char *)name};
-
-	if (s->nzst == 0)
-		return NULL;
-	return bsearch(&key, s->zst, s->nzst, sizeof(*s->zst), arm_zstat_cmp);
-}
-
-/* The state of zone name, inserted in order when missing.  NULL only when
- * out of memory: that zone's state is then not kept, serving goes on. */
-static struct arm_zstat *arm_zstat_get(struct arm_sync *s, const char *name)
-{
-	struct arm_zstat *z = arm_zstat_find(s, name);
-	size_t lo = 0, hi = s->nzst;
-	char *nm;
-
-	if (z != NULL)
-		return z;
-	if (s->nzst == s->zstcap) {
-		size_t cap = s->zstcap ? s->zstcap * 2 : 16;
-		struct arm_zstat *nz = realloc(s->zst, cap * sizeof(*nz));
-		if (nz == NULL)
-			return NULL;
-		s->zst = nz;
-		s->zstcap = cap;
-	}
-	nm = strdup(name);
-	if (nm == NULL)
-		return NULL;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(s->zst[mid].name, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	memmove(&s->zst[lo + 1], &s->zst[lo], (s->nzst - lo) * sizeof(*s->zst));
-	memset(&s->zst[lo], 0, sizeof(*s->zst));
-	s->zst[lo].name = nm;
-	s->nzst++;
-	return &s->zst[lo];
-}
-
-static void arm_zstat_set_sources(struct arm_zstat *z, const char *const *ids, size_t n)
-{
-	char **v = calloc(n ? n : 1, sizeof(*v));
-
-	if (v == NULL)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		v[i] = strdup(ids[i]);
-		if (v[i] == NULL) {
-			while (i > 0)
-				free(v[--i]);
-			free(v);
-			return;
-		}
-	}
-	for (size_t i = 0; i < z->nsources; i++)
-		free(z->sources[i]);
-	free(z->sources);
-	z->sources = v;
-	z->nsources = n;
-}
-
-/* One attempt to refresh zone ended: err NULL = a complete listing. */
-static void arm_zstat_result(struct arm_sync *s, const char *zone, const char *err)
-{
-	struct arm_zstat *z = arm_zstat_get(s, zone);
-
-	if (z == NULL)
-		return;
-	z->attempts++;
-	z->last_attempt = (int64_t)time(NULL);
-	free(z->last_error);
-	z->last_error = NULL;
-	if (err == NULL) {
-		z->consecutive = 0;
-		z->last_success = z->last_attempt;
-		return;
-	}
-	z->failures++;
-	z->consecutive++;
-	z->last_error = strdup(err);
-}
-
-/* ---------------------------------------------------------------- state dir */
-
-static int arm_state_path(const struct arm_sync *s, const char *zone, const char *suffix, char *out,
-			  size_t cap)
-{
-	int n = snprintf(out, cap, "%s/%s.zone%s", s->state_dir, zone, suffix);
-
-	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
-}
-
-/* temp file + fsync + rename + fsync of the directory: after a crash the
- * file is the old copy or the new one, never a torn mix. */
-static int arm_state_write(struct arm_sync *s, const char *zone, const char *text, size_t len)
-{
-	char tmp[4096], path[4096], suffix[32];
-	size_t off = 0;
-	int fd, dfd;
-
-	snprintf(suffix, sizeof(suffix), ".tmp.%ld", (long)getpid());
-	if (arm_state_path(s, zone, suffix, tmp, sizeof(tmp)) < 0 ||
-	    arm_state_path(s, zone, "", path, sizeof(path)) < 0) {
-		log_err("arm: state-dir path too long for zone %s", zone);
-		return FWD_EINVAL;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		log_err("arm: cannot write %s: %s", tmp, strerror(errno));
-		return FWD_EIO;
-	}
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			log_err("arm: cannot write %s: %s", tmp, strerror(errno));
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0) {
-		log_err("arm: fsync %s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		log_err("arm: rename %s to %s: %s", tmp, path, strerror(errno));
-		unlink(tmp);
-		return FWD_EIO;
-	}
-	dfd = open(s->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return 0;
-fail:
-	close(fd);
-	unlink(tmp);
-	return FWD_EIO;
-}
-
-static void arm_state_remove(struct arm_sync *s, const char *zone)
-{
-	char path[4096];
-
-	if (s->state_dir == NULL || arm_state_path(s, zone, "", path, sizeof(path)) < 0)
-		return;
-	if (unlink(path) < 0 && errno != ENOENT)
-		log_warn("arm: cannot remove %s: %s", path, strerror(errno));
-}
-
-/* Which configured subscriptions a saved or listed source id belongs to,
- * honouring resource-group:.  -1 when it is not wanted any more. */
-static long arm_source_sub(const struct arm_sync *s, const char *id)
-{
-	char sub[128], rg[128];
-
-	if (arm_records_id_part(id, "subscriptions", sub, sizeof(sub)) < 0)
-		return -1;
-	for (size_t i = 0; i < s->cfg->nsubscriptions; i++) {
-		if (strcmp(s->cfg->subscriptions[i], sub) != 0)
-			continue;
-		if (s->cfg->nresource_groups == 0)
-			return (long)i;
-		if (arm_records_id_part(id, "resourcegroups", rg, sizeof(rg)) < 0)
-			return -1;
-		for (size_t k = 0; k < s->cfg->nresource_groups; k++)
-			if (strcmp(s->cfg->resource_groups[k], rg) == 0)
-				return (long)i;
-		return -1;
-	}
-	return -1;
-}
-
-static char *arm_read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rbe");
-	char *buf = NULL;
-	struct stat sb;
-
-	if (f == NULL)
-		return NULL;
-	if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) &&
-	    (uint64_t)sb.st_size < ARM_SYNC_MAX_STATE_FILE) {
-		buf = malloc((size_t)sb.st_size + 1);
-		if (buf != NULL && fread(buf, 1, (size_t)sb.st_size, f) != (size_t)sb.st_size) {
-			free(buf);
-			buf = NULL;
-		}
-		if (buf != NULL) {
-			buf[sb.st_size] = '\0';
-			*len = (size_t)sb.st_size;
-		}
-	}
-	fclose(f);
-	return buf;
-}
-
-/* Load one saved zone; 1 loaded, 0 skipped (not ours / not wanted), <0 bad. */
-static int arm_state_load_one(struct arm_sync *s, const char *fname, struct arm_pub *out)
-{
-	char path[4096], zone[256], err[512];
-	size_t flen = strlen(fname), len = 0, nids = 0;
-	char *text, *body, *line;
-	char *ids[16];
-	uint8_t *subs;
-	int wanted = 0;
-	int64_t synced = 0;
-	int rc;
-	struct zone *z;
+	struct arm_loaded *l = arg;
+	struct arm_sync *s = l->s;
+	struct arm_pub p = {0};
 	struct arm_zstat *st;
 
-	if (flen <= 5 || strcmp(fname + flen - 5, ".zone") != 0 || flen - 5 >= sizeof(zone))
-		return 0;
-	memcpy(zone, fname, flen - 5);
-	zone[flen - 5] = '\0';
-	if (!arm_records_zone_name_ok(zone) || !arm_cfg_zone_wanted(s->cfg, zone))
-		return 0;
-	snprintf(path, sizeof(path), "%s/%s", s->state_dir, fname);
-	text = arm_read_file(path, &len);
-	if (text == NULL) {
-		log_warn("arm: cannot read saved zone %s: %s", path, strerror(errno));
-		return FWD_EIO;
-	}
-	if (strncmp(text, ARM_SYNC_MAGIC, sizeof(ARM_SYNC_MAGIC) - 1) != 0) {
-		/* Not written by us: leave whatever it is alone. */
-		free(text);
-		return 0;
-	}
-	subs = calloc(s->cfg->nsubscriptions, 1);
-	if (subs == NULL) {
-		free(text);
-		return FWD_ENOMEM;
-	}
-	/* The header names the sources; a zone from a subscription or
-	 * resource group no longer configured is not served again. */
-	for (line = text; line != NULL && *line == ';'; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-		if (strncmp(line, "; source: ", 10) == 0) {
-			char id[1024];
-			size_t n = strcspn(line + 10, "\n");
-			long sub;
-			if (n >= sizeof(id))
-				continue;
-			memcpy(id, line + 10, n);
-			id[n] = '\0';
-			sub = arm_source_sub(s, id);
-			if (sub >= 0) {
-				subs[sub] = 1;
-				wanted = 1;
-				if (nids < FWD_ARRAY_LEN(ids) && (ids[nids] = strdup(id)) != NULL)
-					nids++;
-			}
-		} else if (strncmp(line, "; synced: ", 10) == 0) {
-			struct tm tm;
-			memset(&tm, 0, sizeof(tm));
-			if (strptime(line + 10, "%Y-%m-%dT%H:%M:%SZ", &tm) != NULL)
-				synced = (int64_t)timegm(&tm);
-		}
-	}
-	body = strstr(text, "\n$ORIGIN ");
-	if (!wanted || body == NULL) {
-		if (body == NULL)
-			log_warn("arm: saved zone %s has no $ORIGIN line; ignored", path);
-		rc = body == NULL ? FWD_EPARSE : 0;
-		goto out;
-	}
-	body++;
-	z = zone_load_text(zone, body, path, err, sizeof(err));
-	if (z == NULL) {
-		log_warn("arm: saved zone %s does not load: %s", path, err);
-		rc = FWD_EPARSE;
-		goto out;
-	}
-	out->name = strdup(zone);
-	if (out->name == NULL) {
-		zone_unref(z);
-		rc = FWD_ENOMEM;
-		goto out;
-	}
-	out->zone = z;
-	out->hash = arm_records_hash(body, len - (size_t)(body - text));
-	out->fallback_public = arm_cfg_zone_fallback(s->cfg, zone);
-	out->subs = subs;
-	subs = NULL;
+	p.name = z->name;
+	p.zone = z->zone;
+	p.hash = z->hash;
+	p.fallback_public = arm_cfg_zone_fallback(s->cfg, z->name);
+	p.subs = z->subs;
 	/* The file's "synced:" time is when its data was last complete in
 	 * ARM: the honest age of what is served until a sync succeeds. */
-	st = arm_zstat_get(s, zone);
+	st = arm_zstats_get(&s->zst, z->name);
 	if (st != NULL) {
-		arm_zstat_set_sources(st, (const char *const *)ids, nids);
-		st->record_sets = arm_records_count_sets(body, len - (size_t)(body - text));
-		st->last_success = synced;
+		arm_zstat_set_sources(st, z->ids, z->nids);
+		st->record_sets = z->record_sets;
+		st->last_success = z->synced;
 	}
-	rc = 1;
-out:
-	for (size_t i = 0; i < nids; i++)
-		free(ids[i]);
-	free(subs);
-	free(text);
-	return rc;
+	if (l->n == l->cap) {
+		struct arm_pub *np = realloc(l->pubs, (l->cap ? l->cap * 2 : 16) * sizeof(*np));
+		if (np == NULL) {
+			arm_pub_clear(&p);
+			return FWD_ENOMEM;
+		}
+		l->pubs = np;
+		l->cap = l->cap ? l->cap * 2 : 16;
+	}
+	l->pubs[l->n++] = p;
+	log_info("arm: loaded saved zone %s (%zu records)", p.name, zone_rr_count(p.zone));
+	return 0;
 }
 
 int arm_sync_load_state(struct arm_sync *s)
 {
-	DIR *d;
-	struct dirent *de;
-	size_t n = 0, cap = 0;
-	struct arm_pub *pubs = NULL;
+	struct arm_loaded l = {.s = s};
+	int rc;
 
 	if (s->state_dir == NULL)
 		return 0;
-	d = opendir(s->state_dir);
-	if (d == NULL) {
-		if (errno == ENOENT) {
-			log_info("arm: state-dir %s does not exist yet; nothing saved to load",
-				 s->state_dir);
-			return 0;
-		}
-		log_err("arm: cannot open state-dir %s: %s", s->state_dir, strerror(errno));
-		return FWD_EIO;
+	rc = arm_state_load(s->state_dir, s->cfg, arm_take_saved, &l);
+	if (rc < 0 || l.n == 0) {
+		free(l.pubs);
+		return rc < 0 ? rc : 0;
 	}
-	while ((de = readdir(d)) != NULL) {
-		struct arm_pub p = {0};
-		int rc;
-		if (de->d_name[0] == '.')
-			continue;
-		rc = arm_state_load_one(s, de->d_name, &p);
-		if (rc <= 0)
-			continue;
-		if (n == cap) {
-			struct arm_pub *np = realloc(pubs, (cap ? cap * 2 : 16) * sizeof(*np));
-			if (np == NULL) {
-				arm_pub_clear(&p);
-				break;
-			}
-			pubs = np;
-			cap = cap ? cap * 2 : 16;
-		}
-		pubs[n++] = p;
-		log_info("arm: loaded saved zone %s (%zu records)", p.name, zone_rr_count(p.zone));
-	}
-	closedir(d);
-	if (n == 0) {
-		free(pubs);
-		return 0;
-	}
-	qsort(pubs, n, sizeof(*pubs), arm_pub_cmp);
+	qsort(l.pubs, l.n, sizeof(*l.pubs), arm_pub_cmp);
 	for (size_t i = 0; i < s->npubs; i++)
 		arm_pub_clear(&s->pubs[i]);
 	free(s->pubs);
-	s->pubs = pubs;
-	s->npubs = n;
+	s->pubs = l.pubs;
+	s->npubs = l.n;
 	arm_publish_now(s);
-	return (int)n;
+	return (int)l.n;
 }
 
 /* ---------------------------------------------------------------- round bookkeeping */
@@ -620,7 +265,7 @@ static void arm_round_free(struct arm_round *r)
 		arm_src_free(r->srcs[i]);
 	free(r->srcs);
 	for (size_t i = 0; i < r->njobs; i++) {
-		free(r->jobs[i]->url);
+		free(r->jobs[i]->req.url);
 		free(r->jobs[i]);
 	}
 	free(r->jobs);
@@ -650,7 +295,12 @@ static struct arm_job *arm_job_new(struct arm_sync *s, enum arm_job_kind kind, c
 		goto nomem;
 	j->s = s;
 	j->kind = kind;
-	j->url = url;
+	j->req.url = url;
+	j->req.hint404 = kind == ARM_JOB_ZONES
+				 ? "check the subscription id and resource-group names, and that the "
+				   "identity has the Reader role there"
+				 : "the zone was deleted or moved since it was listed; keeping the last "
+				   "good copy until a listing without it";
 	r->jobs[r->njobs++] = j;
 	r->pending++;
 	return j;
@@ -658,16 +308,6 @@ nomem:
 	free(url);
 	log_err("arm: out of memory starting a listing");
 	return NULL;
-}
-
-static void arm_queue_push(struct arm_sync *s, struct arm_job *j)
-{
-	j->next = NULL;
-	if (s->qtail != NULL)
-		s->qtail->next = j;
-	else
-		s->qhead = j;
-	s->qtail = j;
 }
 
 static const char *arm_job_what(const struct arm_job *j, char *buf, size_t cap)
@@ -685,136 +325,6 @@ static const char *arm_job_what(const struct arm_job *j, char *buf, size_t cap)
 		snprintf(buf, cap, "listing record sets of zone %s (%s)", j->src->zone, j->src->id);
 	}
 	return buf;
-}
-
-/* ---------------------------------------------------------------- scheduler */
-
-static void arm_sched_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	arm_sched_run(arg);
-}
-
-static void arm_http_done_cb(void *arg, const struct arm_http_result *res);
-
-static void arm_job_send(struct arm_sync *s, struct arm_job *j, const char *tok)
-{
-	char *hdr = NULL;
-	const char *hdrs[3];
-	int n;
-
-	n = asprintf(&hdr, "Authorization: Bearer %s", tok);
-	if (n < 0) {
-		log_err("arm: out of memory sending a request");
-		arm_job_fail(s, j, "out of memory");
-		return;
-	}
-	hdrs[0] = hdr;
-	hdrs[1] = "Accept: application/json";
-	hdrs[2] = NULL;
-	j->tok_gen = s->tok_gen;
-	s->inflight++;
-	s->st.requests++;
-	log_debug("arm: GET %s", j->url);
-	if (arm_http_request(s->http, j->url, hdrs, NULL, 0, 0, arm_http_done_cb, j) < 0) {
-		s->inflight--;
-		explicit_bzero(hdr, (size_t)n);
-		free(hdr);
-		arm_job_fail(s, j, "the request could not be started (see the log)");
-		return;
-	}
-	explicit_bzero(hdr, (size_t)n);
-	free(hdr);
-}
-
-static void arm_sched_run(struct arm_sync *s)
-{
-	uint64_t now, wake = 0;
-
-	if (s->in_sched) {
-		s->sched_again = 1;
-		return;
-	}
-	s->in_sched = 1;
-	do {
-		s->sched_again = 0;
-		now = fwd_now_ms();
-		wake = 0;
-		while (!s->token_wait && s->inflight < (size_t)s->cfg->max_inflight && s->qhead != NULL) {
-			struct arm_job *j, *prev = NULL;
-			uint64_t min_nb = UINT64_MAX;
-			const char *tok;
-
-			if (s->hold_until_ms > now) {
-				wake = s->hold_until_ms;
-				break;
-			}
-			for (j = s->qhead; j != NULL && j->not_before_ms > now; prev = j, j = j->next)
-				if (j->not_before_ms < min_nb)
-					min_nb = j->not_before_ms;
-			if (j == NULL) {
-				wake = min_nb;
-				break;
-			}
-			tok = arm_auth_token(s->auth);
-			if (tok == NULL) {
-				s->token_wait = 1;
-				arm_auth_refresh(s->auth);
-				break;
-			}
-			if (prev != NULL)
-				prev->next = j->next;
-			else
-				s->qhead = j->next;
-			if (s->qtail == j)
-				s->qtail = prev;
-			j->next = NULL;
-			arm_job_send(s, j, tok);
-		}
-	} while (s->sched_again);
-	s->in_sched = 0;
-	if (wake != 0) {
-		struct timeval tv;
-		uint64_t d = wake > now ? wake - now : 0;
-		tv.tv_sec = (time_t)(d / 1000);
-		tv.tv_usec = (suseconds_t)((d % 1000) * 1000);
-		evtimer_add(s->sched_ev, &tv);
-	}
-}
-
-static void arm_auth_ready_cb(void *arg, int ok)
-{
-	struct arm_sync *s = arg;
-	struct arm_job *q;
-
-	s->token_wait = 0;
-	if (ok) {
-		s->tok_gen++;
-		arm_sched_run(s);
-		return;
-	}
-	/* No token: every waiting request fails now (their zones keep their
-	 * last good copy); the next round tries again. */
-	q = s->qhead;
-	s->qhead = s->qtail = NULL;
-	while (q != NULL) {
-		struct arm_job *next = q->next;
-		q->next = NULL;
-		arm_job_fail(s, q, "no token for ARM: the token request failed (see the log)");
-		q = next;
-	}
-}
-
-/* Delay for retry number attempt (1-based): exponential, capped, with
- * "equal jitter" so that many clients do not retry in lockstep. */
-static uint64_t arm_backoff_ms(int attempt)
-{
-	uint64_t base = 1000ULL << (attempt - 1 < 6 ? attempt - 1 : 6);
-
-	if (base > ARM_SYNC_BACKOFF_CAP_MS)
-		base = ARM_SYNC_BACKOFF_CAP_MS;
-	return base / 2 + fwd_random_u32() % (base / 2 + 1);
 }
 
 /* ---------------------------------------------------------------- pages */
@@ -892,11 +402,11 @@ static int arm_job_page(struct arm_sync *s, struct arm_job *j, const struct arm_
 	value = cJSON_GetObjectItemCaseSensitive(root, "value");
 	if (root == NULL || !cJSON_IsArray(value)) {
 		log_err("arm: malformed JSON from ARM while %s (page %d, %zu bytes); %s",
-			arm_job_what(j, what, sizeof(what)), j->page + 1, res->len,
+			arm_job_what(j, what, sizeof(what)), j->req.page + 1, res->len,
 			j->kind == ARM_JOB_RECORDS ? "keeping the last good copy of the zone"
 						   : "zones of this subscription keep their last good copy");
-		snprintf(j->err, sizeof(j->err), "malformed JSON from ARM (page %d, %zu bytes)", j->page + 1,
-			 res->len);
+		snprintf(j->req.err, sizeof(j->req.err), "malformed JSON from ARM (page %d, %zu bytes)",
+			 j->req.page + 1, res->len);
 		cJSON_Delete(root);
 		return FWD_EPARSE;
 	}
@@ -912,14 +422,14 @@ static int arm_job_page(struct arm_sync *s, struct arm_job *j, const struct arm_
 	if (rc < 0) {
 		if (j->kind == ARM_JOB_RECORDS) {
 			log_err("arm: zone %s: %s (page %d of %s); keeping the last good copy",
-				j->src->zone, rc == FWD_ENOMEM ? "out of memory" : err, j->page + 1,
+				j->src->zone, rc == FWD_ENOMEM ? "out of memory" : err, j->req.page + 1,
 				j->src->id);
-			snprintf(j->err, sizeof(j->err), "%s (page %d)",
-				 rc == FWD_ENOMEM ? "out of memory" : err, j->page + 1);
+			snprintf(j->req.err, sizeof(j->req.err), "%s (page %d)",
+				 rc == FWD_ENOMEM ? "out of memory" : err, j->req.page + 1);
 		} else {
-			snprintf(j->err, sizeof(j->err), "%s (page %d)",
+			snprintf(j->req.err, sizeof(j->req.err), "%s (page %d)",
 				 rc == FWD_ENOMEM ? "out of memory" : "zone entry without name or id",
-				 j->page + 1);
+				 j->req.page + 1);
 		}
 		cJSON_Delete(root);
 		return rc;
@@ -931,15 +441,15 @@ static int arm_job_page(struct arm_sync *s, struct arm_job *j, const struct arm_
 			log_err("arm: nextLink while %s points away from %s; not followed, listing "
 				"failed",
 				arm_job_what(j, what, sizeof(what)), s->arm);
-			snprintf(j->err, sizeof(j->err), "nextLink points away from %s; not followed",
+			snprintf(j->req.err, sizeof(j->req.err), "nextLink points away from %s; not followed",
 				 s->arm);
 			cJSON_Delete(root);
 			return FWD_EINVAL;
 		}
-		if (strcmp(next->valuestring, j->url) == 0 || j->page + 1 >= ARM_SYNC_MAX_PAGES) {
+		if (strcmp(next->valuestring, j->req.url) == 0 || j->req.page + 1 >= ARM_SYNC_MAX_PAGES) {
 			log_err("arm: nextLink loop while %s; listing failed",
 				arm_job_what(j, what, sizeof(what)));
-			snprintf(j->err, sizeof(j->err), "nextLink loop (page %d)", j->page + 1);
+			snprintf(j->req.err, sizeof(j->req.err), "nextLink loop (page %d)", j->req.page + 1);
 			cJSON_Delete(root);
 			return FWD_EINVAL;
 		}
@@ -947,16 +457,10 @@ static int arm_job_page(struct arm_sync *s, struct arm_job *j, const struct arm_
 		url = strdup(next->valuestring);
 		cJSON_Delete(root);
 		if (url == NULL) {
-			snprintf(j->err, sizeof(j->err), "out of memory");
+			snprintf(j->req.err, sizeof(j->req.err), "out of memory");
 			return FWD_ENOMEM;
 		}
-		free(j->url);
-		j->url = url;
-		j->page++;
-		j->attempt = 0;
-		j->auth_retried = 0;
-		j->not_before_ms = 0;
-		arm_queue_push(s, j);
+		arm_sched_next_page(&s->sched, &j->req, url);
 		return 0;
 	}
 	cJSON_Delete(root);
@@ -964,122 +468,47 @@ static int arm_job_page(struct arm_sync *s, struct arm_job *j, const struct arm_
 	return 0;
 }
 
-static void arm_http_done_cb(void *arg, const struct arm_http_result *res)
+/* ---------------------------------------------------------------- scheduler ops */
+
+/* The job a request of the scheduler belongs to. */
+static struct arm_job *arm_job_of(struct arm_req *r)
 {
-	struct arm_job *j = arg;
-	struct arm_sync *s = j->s;
-	char what[600], code[128] = "", msg[512] = "";
-	int transient;
+	return (struct arm_job *)(void *)((char *)r - offsetof(struct arm_job, req));
+}
 
-	s->inflight--;
-	if (res->err == 0 && res->status == 200) {
-		if (arm_job_page(s, j, res) < 0)
-			arm_job_finish(s, j, 0);
-		arm_sched_run(s);
-		return;
-	}
-	arm_job_what(j, what, sizeof(what));
-	if (res->err == 0)
-		arm_records_error(res->body, res->len, code, sizeof(code), msg, sizeof(msg));
-	if (res->err == 0 && res->status == 429) {
-		/* every 429, retried or not: the budget is what the admin tunes */
-		s->st.throttled++;
-		if (j->kind == ARM_JOB_RECORDS) {
-			struct arm_zstat *z = arm_zstat_get(s, j->src->zone);
-			if (z != NULL)
-				z->throttled++;
-		}
-	}
+static const struct arm_job *arm_job_of_const(const struct arm_req *r)
+{
+	return (const struct arm_job *)(const void *)((const char *)r - offsetof(struct arm_job, req));
+}
 
-	if (res->err == 0 && res->status == 401) {
-		if (!j->auth_retried) {
-			log_warn("arm: HTTP 401 %s while %s; getting a new token and retrying once", code,
-				 what);
-			/* Only drop the token this request carried, not a newer
-			 * one another request already fetched. */
-			if (j->tok_gen == s->tok_gen)
-				arm_auth_invalidate(s->auth);
-			j->auth_retried = 1;
-			s->st.retries++;
-			arm_queue_push(s, j);
-		} else {
-			log_err("arm: HTTP 401 %s while %s, again with a fresh token: %s -- ARM does not "
-				"accept the token (wrong tenant, cloud or audience?)",
-				code, what, msg);
-			arm_job_fail(s, j, "HTTP 401 %s: %s (again with a fresh token)", code, msg);
-		}
-		arm_sched_run(s);
-		return;
+static int arm_ops_page(void *arg, struct arm_req *r, const struct arm_http_result *res)
+{
+	return arm_job_page(arg, arm_job_of(r), res);
+}
+
+static void arm_ops_fail(void *arg, struct arm_req *r)
+{
+	arm_job_finish(arg, arm_job_of(r), 0);
+}
+
+static const char *arm_ops_what(void *arg, const struct arm_req *r, char *buf, size_t cap)
+{
+	(void)arg;
+	return arm_job_what(arm_job_of_const(r), buf, cap);
+}
+
+/* Counted per zone as well (zones, /metrics): which listings ran into
+ * the subscription's read budget. */
+static void arm_ops_throttled(void *arg, struct arm_req *r)
+{
+	struct arm_sync *s = arg;
+	const struct arm_job *j = arm_job_of(r);
+
+	if (j->kind == ARM_JOB_RECORDS) {
+		struct arm_zstat *z = arm_zstats_get(&s->zst, j->src->zone);
+		if (z != NULL)
+			z->throttled++;
 	}
-	if (res->err == 0 && res->status == 403) {
-		log_err("arm: HTTP 403 %s while %s: %s -- the identity needs read access: assign the "
-			"Reader role (it grants Microsoft.Network/privateDnsZones/read and "
-			"privateDnsZones/ALL/read) on the subscription, resource group or zone; "
-			"\"Private DNS Zone Contributor\" is not needed",
-			code, what, msg);
-		arm_job_fail(s, j, "HTTP 403 %s: %s (the identity needs the Reader role)", code, msg);
-		arm_sched_run(s);
-		return;
-	}
-	if (res->err == 0 && res->status == 404) {
-		if (j->kind == ARM_JOB_ZONES)
-			log_err("arm: HTTP 404 %s while %s: %s -- check the subscription id and "
-				"resource-group names, and that the identity has the Reader role there",
-				code, what, msg);
-		else
-			log_err("arm: HTTP 404 %s while %s: %s -- the zone was deleted or moved since it "
-				"was listed; keeping the last good copy until a listing without it",
-				code, what, msg);
-		arm_job_fail(s, j, "HTTP 404 %s: %s", code, msg);
-		arm_sched_run(s);
-		return;
-	}
-	transient = res->err == FWD_ETIMEDOUT || res->err == FWD_EIO || res->status == 429 ||
-		    res->status >= 500;
-	if (!transient || j->attempt >= s->cfg->max_retries) {
-		if (res->err != 0)
-			log_err("arm: %s failed: %s%s", what, res->errmsg,
-				transient ? " (retries exhausted)" : "");
-		else
-			log_err("arm: HTTP %ld %s while %s: %s%s", res->status, code, what, msg,
-				transient ? " (retries exhausted)" : "");
-		if (res->err != 0)
-			arm_job_fail(s, j, "%s%s", res->errmsg, transient ? " (retries exhausted)" : "");
-		else
-			arm_job_fail(s, j, "HTTP %ld %s: %s%s", res->status, code, msg,
-				     transient ? " (retries exhausted)" : "");
-		arm_sched_run(s);
-		return;
-	}
-	j->attempt++;
-	s->st.retries++;
-	if (res->err == 0 && res->status == 429) {
-		/* Retry-After is the subscription's read budget: nobody asks
-		 * before it passes.  Without the header, back off as for 5xx. */
-		uint64_t wait = res->retry_after_s >= 0 ? (uint64_t)res->retry_after_s * 1000
-							: arm_backoff_ms(j->attempt);
-		uint64_t until = fwd_now_ms() + wait;
-		if (until > s->hold_until_ms)
-			s->hold_until_ms = until;
-		log_warn("arm: throttled (HTTP 429 %s) while %s; no ARM request for %llu ms%s", code,
-			 what, (unsigned long long)wait,
-			 res->retry_after_s >= 0 ? " (Retry-After)" : "");
-	} else {
-		uint64_t wait = arm_backoff_ms(j->attempt);
-		if (res->err == 0 && res->retry_after_s >= 0 &&
-		    (uint64_t)res->retry_after_s * 1000 > wait)
-			wait = (uint64_t)res->retry_after_s * 1000;
-		j->not_before_ms = fwd_now_ms() + wait;
-		if (res->err != 0)
-			log_warn("arm: %s failed: %s; retry %d of %d in %llu ms", what, res->errmsg,
-				 j->attempt, s->cfg->max_retries, (unsigned long long)wait);
-		else
-			log_warn("arm: HTTP %ld %s while %s; retry %d of %d in %llu ms", res->status,
-				 code, what, j->attempt, s->cfg->max_retries,
-				 (unsigned long long)wait);
-	}
-	arm_queue_push(s, j);
-	arm_sched_run(s);
 }
 
 /* ---------------------------------------------------------------- round */
@@ -1151,7 +580,7 @@ static void arm_round_records(struct arm_sync *s)
 				src->id);
 			src->failed = 1;
 			r->any_failed = 1;
-			arm_zstat_result(s, src->zone, "unusable resource id in the zone list");
+			arm_zstats_result(&s->zst, src->zone, "unusable resource id in the zone list");
 			continue;
 		}
 		j = arm_job_new(s, ARM_JOB_RECORDS, url);
@@ -1162,7 +591,7 @@ static void arm_round_records(struct arm_sync *s)
 		j->src = src;
 		src->listed = 1;
 		src->rr.source = src->id;
-		arm_queue_push(s, j);
+		arm_sched_push(&s->sched, &j->req);
 	}
 }
 
@@ -1177,29 +606,27 @@ static int arm_build_zone(struct arm_sync *s, struct arm_src **srcs, size_t n,
 	struct arm_buf txt = {0};
 	size_t body_off, nsets = 0, nskipped = 0;
 	const struct arm_rrsets **sets = calloc(n, sizeof(*sets));
-	char err[512], stamp[64], srcname[300];
+	const char **ids = calloc(n, sizeof(*ids));
+	char err[512], srcname[300];
 	struct zone *z;
-	time_t now = time(NULL);
-	struct tm tm;
 	uint64_t hash;
 
 	snprintf(berr, berrlen, "out of memory building the zone");
-	if (sets == NULL) {
+	if (sets == NULL || ids == NULL) {
+		free(sets);
+		free(ids);
 		log_err("arm: out of memory building zone %s", zone);
 		return FWD_ENOMEM;
 	}
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	arm_buf_printf(&txt, ARM_SYNC_MAGIC "%s\n; Copied from Azure Resource Manager; replaced at every "
-			     "sync, do not edit.\n",
-		       zone);
 	for (size_t i = 0; i < n; i++) {
-		arm_buf_printf(&txt, "; source: %s\n", srcs[i]->id);
+		ids[i] = srcs[i]->id;
 		nsets += srcs[i]->rr.nsets;
 		nskipped += srcs[i]->rr.nskipped;
 		sets[i] = &srcs[i]->rr;
 	}
-	arm_buf_printf(&txt, "; synced: %s\n", stamp);
+	/* the file's header, so that the text saved is the text compiled */
+	arm_state_header(&txt, zone, ids, n, time(NULL));
+	free(ids);
 	body_off = txt.len;
 	if (arm_records_zone_text(zone, sets, n, &txt) < 0 || txt.oom) {
 		free(sets);
@@ -1226,7 +653,7 @@ static int arm_build_zone(struct arm_sync *s, struct arm_src **srcs, size_t n,
 	}
 	*nsets_out = arm_records_count_sets(txt.p + body_off, txt.len - body_off);
 	if (s->state_dir != NULL)
-		arm_state_write(s, zone, txt.p, txt.len); /* failure logged; still serve */
+		arm_state_write(s->state_dir, zone, txt.p, txt.len); /* failure logged; still serve */
 	arm_buf_free(&txt);
 	np->name = strdup(zone);
 	np->subs = calloc(s->cfg->nsubscriptions, 1);
@@ -1329,8 +756,8 @@ static void arm_zone_ready(struct arm_sync *s, struct arm_src *src)
 	} else if (head->build_rc == ARM_BUILD_KEPT) {
 		arm_sub_failure_text(s, old->subs, berr, sizeof(berr));
 	}
-	arm_zstat_result(s, src->zone, head->build_rc >= 0 ? NULL : berr);
-	z = arm_zstat_get(s, src->zone);
+	arm_zstats_result(&s->zst, src->zone, head->build_rc >= 0 ? NULL : berr);
+	z = arm_zstats_get(&s->zst, src->zone);
 	if (z != NULL) {
 		const char **ids = calloc(g1 - g0, sizeof(*ids));
 		if (ids != NULL) {
@@ -1350,26 +777,18 @@ static int arm_src_zone_cmp(const void *key, const void *elem)
 }
 
 /*
- * After a round that listed every subscription: forget the state of zones
- * that are neither served nor in ARM any more (deleted, or filtered out),
- * so that /metrics does not keep series for them forever.
+ * arm_zstats_prune() predicate, after a round that listed every
+ * subscription: a zone's state stays while the zone is served or in ARM
+ * (deleted and filtered-out zones go).
  */
-static void arm_zstat_prune(struct arm_sync *s)
+static int arm_zstat_keep(void *arg, const char *name)
 {
+	const struct arm_sync *s = arg;
 	const struct arm_round *r = s->round;
-	size_t k = 0;
 
-	for (size_t i = 0; i < s->nzst; i++) {
-		struct arm_zstat *z = &s->zst[i];
-		int keep = arm_pub_lookup(s, z->name) != NULL ||
-			   (r->nsrcs > 0 && bsearch(z->name, r->srcs, r->nsrcs, sizeof(*r->srcs),
-						    arm_src_zone_cmp) != NULL);
-		if (keep)
-			s->zst[k++] = *z;
-		else
-			arm_zstat_clear(z);
-	}
-	s->nzst = k;
+	return arm_pub_lookup(s, name) != NULL ||
+	       (r->nsrcs > 0 &&
+		bsearch(name, r->srcs, r->nsrcs, sizeof(*r->srcs), arm_src_zone_cmp) != NULL);
 }
 
 static void arm_round_end(struct arm_sync *s)
@@ -1408,7 +827,7 @@ static void arm_round_end(struct arm_sync *s)
 				log_info("arm: zone %s is no longer in ARM (or no longer matches the "
 					 "filters); removed",
 					 p->name);
-				arm_state_remove(s, p->name);
+				arm_state_remove(s->state_dir, p->name);
 				arm_pub_clear(p);
 				removed++;
 			} else {
@@ -1416,7 +835,7 @@ static void arm_round_end(struct arm_sync *s)
 				    arm_pub_touched_by_failure(s, p)) {
 					char why[600];
 					arm_sub_failure_text(s, p->subs, why, sizeof(why));
-					arm_zstat_result(s, p->name, why);
+					arm_zstats_result(&s->zst, p->name, why);
 				}
 				out[nout++] = *p;
 				memset(p, 0, sizeof(*p));
@@ -1468,7 +887,7 @@ static void arm_round_end(struct arm_sync *s)
 	if (added + updated + removed > 0)
 		arm_publish_now(s);
 	if (discovery_ok && r->only == NULL)
-		arm_zstat_prune(s);
+		arm_zstats_prune(&s->zst, arm_zstat_keep, s);
 done:
 	ms = fwd_now_ms() - r->started_ms;
 	if (!discovery_ok)
@@ -1508,24 +927,13 @@ done:
 	}
 }
 
-/* The job failed for the reason fmt says (already logged): finish it. */
-static void arm_job_fail(struct arm_sync *s, struct arm_job *j, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(j->err, sizeof(j->err), fmt, ap);
-	va_end(ap);
-	arm_job_finish(s, j, 0);
-}
-
 /* A job is over: ok = listing complete.  Advances the round's phases. */
 static void arm_job_finish(struct arm_sync *s, struct arm_job *j, int ok)
 {
 	struct arm_round *r = s->round;
 
 	if (!ok) {
-		const char *e = j->err[0] ? j->err : "failed (see the log)";
+		const char *e = j->req.err[0] ? j->req.err : "failed (see the log)";
 		char what[600];
 		if (j->kind == ARM_JOB_ZONES) {
 			r->sub_failed[j->sub] = 1;
@@ -1550,7 +958,7 @@ static void arm_job_finish(struct arm_sync *s, struct arm_job *j, int ok)
 	if (r->phase == 1) {
 		arm_round_records(s);
 		if (r->pending > 0) {
-			arm_sched_run(s);
+			arm_sched_run(&s->sched);
 			return;
 		}
 	}
@@ -1609,14 +1017,14 @@ static void arm_round_start(struct arm_sync *s, const char *only)
 			}
 			j->sub = sub;
 			j->rg = rg;
-			arm_queue_push(s, j);
+			arm_sched_push(&s->sched, &j->req);
 		}
 	}
 	if (r->pending == 0) {
 		arm_round_end(s);
 		return;
 	}
-	arm_sched_run(s);
+	arm_sched_run(&s->sched);
 	return;
 nomem:
 	log_err("arm: out of memory starting a sync round");
@@ -1652,6 +1060,7 @@ struct arm_sync *arm_sync_new(struct event_base *main_base, const struct arm_cfg
 			      const char *state_dir, arm_publish_fn publish, void *ctx)
 {
 	struct arm_sync *s = calloc(1, sizeof(*s));
+	struct arm_sched_ops sched_ops = {arm_ops_page, arm_ops_fail, arm_ops_what, arm_ops_throttled, s};
 	struct arm_auth_params ap;
 	struct arm_endpoints ep;
 	char err[300];
@@ -1692,13 +1101,15 @@ struct arm_sync *arm_sync_new(struct event_base *main_base, const struct arm_cfg
 	s->http = arm_http_new(main_base, ac->ca_file, ac->timeout_s);
 	if (s->http == NULL)
 		goto fail;
-	s->auth = arm_auth_new(main_base, s->http, &ap, arm_auth_ready_cb, s);
+	/* the token callback goes to the scheduler, set up just below */
+	s->auth = arm_auth_new(main_base, s->http, &ap, arm_sched_auth_ready, &s->sched);
 	if (s->auth == NULL)
 		goto fail;
 	s->tick_ev = evtimer_new(main_base, arm_tick_cb, s);
 	s->kick_ev = event_new(main_base, -1, 0, arm_kick_cb, s);
-	s->sched_ev = evtimer_new(main_base, arm_sched_cb, s);
-	if (s->tick_ev == NULL || s->kick_ev == NULL || s->sched_ev == NULL)
+	if (s->tick_ev == NULL || s->kick_ev == NULL ||
+	    arm_sched_init(&s->sched, main_base, s->http, s->auth, s->cfg->max_inflight,
+			   s->cfg->max_retries, &sched_ops) < 0)
 		goto nomem_free;
 	log_info("arm: syncing %zu subscription(s) from %s every %d s (%s)", ac->nsubscriptions, s->arm,
 		 ac->interval_s,
@@ -1766,14 +1177,11 @@ void arm_sync_free(struct arm_sync *s)
 		event_free(s->tick_ev);
 	if (s->kick_ev != NULL)
 		event_free(s->kick_ev);
-	if (s->sched_ev != NULL)
-		event_free(s->sched_ev);
+	arm_sched_fini(&s->sched);
 	for (size_t i = 0; i < s->npubs; i++)
 		arm_pub_clear(&s->pubs[i]);
 	free(s->pubs);
-	for (size_t i = 0; i < s->nzst; i++)
-		arm_zstat_clear(&s->zst[i]);
-	free(s->zst);
+	arm_zstats_free(&s->zst);
 	free(s->again_zone);
 	free(s->arm);
 	free(s->state_dir);
@@ -1784,6 +1192,9 @@ void arm_sync_free(struct arm_sync *s)
 void arm_sync_stats(const struct arm_sync *s, struct arm_sync_stats *out)
 {
 	*out = s->st;
+	out->requests = s->sched.requests;
+	out->throttled = s->sched.throttled;
+	out->retries = s->sched.retries;
 }
 
 /* ---------------------------------------------------------------- per-zone queries */
@@ -1807,32 +1218,19 @@ static void arm_zone_info_fill(const struct arm_sync *s, const struct arm_zstat 
 {
 	const struct arm_pub *p = arm_pub_lookup(s, z->name);
 
-	memset(out, 0, sizeof(*out));
-	out->name = z->name;
-	out->served = p != NULL;
-	out->sources = (const char *const *)z->sources;
-	out->nsources = z->nsources;
-	out->record_sets = p != NULL ? z->record_sets : 0;
-	out->records = p != NULL ? zone_rr_count(p->zone) : 0;
-	out->last_success_unix = z->last_success;
-	out->last_attempt_unix = z->last_attempt;
-	out->last_error = z->last_error;
-	out->consecutive_failures = z->consecutive;
-	out->attempts = z->attempts;
-	out->failures = z->failures;
-	out->throttled = z->throttled;
+	arm_zstat_info(z, p != NULL ? p->zone : NULL, out);
 }
 
 size_t arm_sync_zone_count(const struct arm_sync *s)
 {
-	return s->nzst;
+	return s->zst.n;
 }
 
 int arm_sync_zone_at(const struct arm_sync *s, size_t i, struct arm_zone_info *out)
 {
-	if (i >= s->nzst)
+	if (i >= s->zst.n)
 		return FWD_ENOENT;
-	arm_zone_info_fill(s, &s->zst[i], out);
+	arm_zone_info_fill(s, &s->zst.v[i], out);
 	return 0;
 }
 
@@ -1841,7 +1239,7 @@ int arm_sync_zone_info(const struct arm_sync *s, const char *zone, struct arm_zo
 	char key[256];
 	const struct arm_zstat *z;
 
-	if (arm_zone_key(zone, key, sizeof(key)) < 0 || (z = arm_zstat_find(s, key)) == NULL)
+	if (arm_zone_key(zone, key, sizeof(key)) < 0 || (z = arm_zstats_find(&s->zst, key)) == NULL)
 		return FWD_ENOENT;
 	arm_zone_info_fill(s, z, out);
 	return 0;
@@ -1852,28 +1250,18 @@ int arm_sync_zone_file(const struct arm_sync *s, const char *zone, char **text, 
 {
 	char key[256];
 	const struct arm_pub *p;
-	const char *body;
-	size_t n = 0;
-	char *t;
+	uint64_t hash;
+	int rc;
 
 	*text = NULL;
 	*len = 0;
 	*current = 0;
 	if (s->state_dir == NULL || arm_zone_key(zone, key, sizeof(key)) < 0 ||
-	    (p = arm_pub_lookup(s, key)) == NULL || arm_state_path(s, key, "", path, pathcap) < 0)
+	    (p = arm_pub_lookup(s, key)) == NULL)
 		return FWD_ENOENT;
-	t = arm_read_file(path, &n);
-	if (t == NULL)
-		return errno == ENOENT ? FWD_ENOENT : FWD_EIO;
-	if (strncmp(t, ARM_SYNC_MAGIC, sizeof(ARM_SYNC_MAGIC) - 1) != 0 ||
-	    (body = strstr(t, "\n$ORIGIN ")) == NULL) {
-		free(t);
-		return FWD_EPARSE;
-	}
-	body++;
-	/* the same hash the build and the loader compute over the body */
-	*current = arm_records_hash(body, n - (size_t)(body - t)) == p->hash;
-	*text = t;
-	*len = n;
+	rc = arm_state_read(s->state_dir, key, text, len, &hash, path, pathcap);
+	if (rc < 0)
+		return rc;
+	*current = hash == p->hash;
 	return 0;
 }

@@ -1,18 +1,21 @@
 /*
- * upstream.c -- per-worker forwarding engine: pending slots, server health,
- * attempts, reply matching and coalescing.  Behaviour: docs/upstream.md.
+ * upstream.c -- per-worker forwarding engine: pending slots, attempts, reply
+ * validation, TC -> TCP, failover and the completion callback.  Behaviour:
+ * docs/upstream.md.
  *
  * Life of a forwarded query: upstream_send() takes a slot from the free list
  * and copies the query, the client and the question into it.  When an
- * identical question is already in flight (the coalescing table), the slot
- * only joins that query's waiter list.  Otherwise it picks a server of the
- * group (slot_select: health and caps) and starts an attempt: one random ID,
- * one socket, one timer.  An attempt ends with an accepted reply (done() is
- * called for the slot and for every waiter), a failure (timeout, ICMP
- * refused, SERVFAIL/REFUSED, broken TCP) that moves on to the next server,
- * or TC, which repeats the same server over TCP.  When every server of the
- * group has been tried once, or the query budget (cfg query-timeout) is
- * spent, done() gets UPSTREAM_FAILED.
+ * identical question is already in flight (the coalescing table,
+ * upstream_coalesce.h), the slot only joins that query's waiter list.
+ * Otherwise it asks the health module for a server of the group
+ * (up_health_select: health and caps, upstream_health.h) and starts an
+ * attempt: one random ID, one socket (a pooled UDP one, upstream_sock.h, or
+ * a new TCP connection), one timer.  An attempt ends with an accepted reply
+ * (done() is called for the slot and for every waiter), a failure (timeout,
+ * ICMP refused, SERVFAIL/REFUSED, broken TCP) that moves on to the next
+ * server, or TC, which repeats the same server over TCP.  When every server
+ * of the group has been tried once, or the query budget (cfg query-timeout)
+ * is spent, done() gets UPSTREAM_FAILED.
  *
  * Design choices:
  *  - Query buffer: each slot embeds UP_QBUF (512) bytes, which holds every
@@ -23,29 +26,17 @@
  *    case is rare enough that the allocation does not matter.  The buffer
  *    keeps two bytes in front of the query for the TCP length prefix, so a
  *    TCP attempt writes one block.
- *  - UDP sockets: socket + connect + two epoll_ctl + close per query was
- *    about 40% of the CPU time of a forwarded query.  So each server has a
- *    pool of connected sockets that stay registered with the event loop;
- *    a socket carries one query at a time, is closed after any failure and
- *    replaced after cfg upstream-socket-reuse queries or UP_SOCK_MAX_AGE_MS,
- *    whichever comes first.  The kernel gives each new socket a random
- *    ephemeral port, so an off-path attacker still has to guess a port of a
- *    short-lived set and a fresh random 16-bit ID per query (RFC 5452
- *    section 9.2), and a socket's port is never open long enough to be
- *    found by scanning.  A datagram on an idle socket closes it.
  *  - TCP replies are read into a buffer allocated once the 2-byte length is
  *    known.  TCP is the slow path (a handshake per attempt already); a
  *    64 KiB buffer per slot would multiply the pool's memory by 60.
  *  - UDP replies land in one per-instance scratch buffer: an instance is
  *    single threaded and done() is called before the next recv.
- *  - Server health is per worker and keyed by address, not by the config
- *    objects, because a reload builds a new config while queries of the
- *    old one are still in flight; entries nobody used for UP_STALE_MS are
- *    forgotten by the housekeeping timer.
+ *  - The sub-modules (health, sockets, coalescing) keep their own state,
+ *    embedded in struct upstream; the slots refer to a server by its
+ *    health entry index, which also names its idle sockets in the pool.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,30 +52,18 @@
 #include "log.h"
 #include "snapshot.h"
 #include "upstream.h"
+#include "upstream_coalesce.h"
+#include "upstream_health.h"
+#include "upstream_log.h"
+#include "upstream_sock.h"
 #include "wire.h"
 
 #define UP_QBUF 512             /* query bytes embedded in each slot */
 #define UP_RECV_BURST 16        /* datagrams read per wake-up before yielding */
 #define UP_WARN_SLOTS 32        /* rate-limit table entries (groups mod this) */
-#define UP_WARN_INTERVAL_MS 1000
 #define UP_MAX_WAITERS 256      /* clients sharing one upstream query, besides its own */
-#define UP_SOCK_MAX_AGE_MS 1000 /* a pooled UDP socket (one source port) lives at most this long */
-#define UP_IDLE_MAX 256         /* idle UDP sockets kept per server */
-#define UP_EXPLORE_MASK 31      /* 1 selection in 32 may go to any server that is up */
-#define UP_BAND_US 2000         /* servers within best + best/4 + this share the load */
 #define UP_HOUSEKEEP_MS 1000
-#define UP_STALE_MS 600000      /* forget a server nobody asked for 10 minutes */
-#define UP_TOKEN 1000000u       /* one query in the token bucket (micro-queries) */
 #define UP_RAND_BATCH 64        /* random words fetched per getrandom(2) */
-#define UP_MAX_SERVERS 256      /* server addresses tracked per instance */
-#define UP_HTAB 512             /* slots of the address index (twice UP_MAX_SERVERS) */
-
-/* Bits of the coalescing key beyond name, type, class and group. */
-#define KF_RD 0x01u
-#define KF_CD 0x02u
-#define KF_DO 0x04u
-#define KF_EDNS 0x08u
-#define KF_TCP 0x10u
 
 enum up_phase {
 	PH_IDLE = 0,
@@ -95,54 +74,10 @@ enum up_phase {
 	PH_TCP_READBODY  /* reading the reply itself */
 };
 
-/* How an attempt ended, for the server's health. */
-enum up_outcome {
-	OUT_ANSWER,  /* a matching reply: an RTT sample */
-	OUT_ALIVE,   /* a matching SERVFAIL/REFUSED: the server is there, but no sample */
-	OUT_FAIL,    /* no reply in time, ICMP, broken TCP, wrong TCP reply */
-	OUT_ABORT    /* not the server's doing (local error, query budget, shutdown) */
-};
-
 enum up_role {
 	ROLE_SOLO = 0,   /* sends its own query, not in the coalescing table */
 	ROLE_LEADER,     /* sends its own query and is in the table */
 	ROLE_FOLLOWER    /* waits for a leader's reply */
-};
-
-struct up_slot;
-
-/* One connected UDP socket of a server's pool. */
-struct up_sock {
-	struct upstream *u;
-	struct up_sock *next, *prev; /* server's idle list (both), or the free list (next) */
-	struct up_slot *owner;       /* the attempt using it; NULL while idle */
-	struct event *ev;            /* persistent read event while the socket is open */
-	int fd;                      /* -1 while on the free list */
-	uint32_t server;             /* index in u->hs */
-	uint32_t uses;
-	uint64_t born_ms;
-};
-
-/* Health of one server address, as this worker sees it. */
-struct up_server {
-	struct sockaddr_storage ss;
-	socklen_t len;             /* 0: unused entry */
-	uint32_t srtt_us;          /* smoothed RTT, timeouts counted as upstream-timeout */
-	uint32_t samples;          /* 0: never measured, selected first to get measured */
-	uint32_t fails;            /* failures in a row */
-	uint32_t outstanding;      /* attempts in flight */
-	int down;
-	int probing;               /* the one probe of a down server is in flight */
-	uint64_t failed_ms;        /* down: last failure (0: probe at once); the next
-	                            * probe is due upstream-probe-interval later, as
-	                            * configured now (a reload applies at once) */
-	uint64_t tokens;           /* QPS bucket, in micro-queries */
-	uint64_t tb_us;            /* last refill */
-	uint32_t tb_rate;          /* rate the bucket runs at; a change refills it */
-	uint64_t last_ms;          /* last attempt started (for forgetting it) */
-	struct up_sock *idle;      /* idle sockets, most recently used first */
-	uint32_t nidle;
-	uint64_t sent, answered, failed;
 };
 
 struct up_slot {
@@ -150,12 +85,11 @@ struct up_slot {
 	struct up_slot *next_free; /* free list link (only while free) */
 	int in_use;
 	enum up_role role;
-	struct up_slot *hnext;     /* coalescing bucket chain (leaders) */
+	struct up_centry ce;       /* leader: its entry in the coalescing table (key.qname
+	                            * points at qname below) */
 	struct up_slot *waiters;   /* leader: its followers */
 	struct up_slot *wnext;     /* follower: next in the leader's list */
 	uint32_t nwaiters;
-	uint32_t hash;
-	uint8_t kflags;            /* KF_* */
 	struct snapshot *snap;     /* reference held from send to completion */
 	size_t group;              /* index into snap->cfg->upstreams */
 	struct client cl;          /* the caller's client, copied */
@@ -204,46 +138,23 @@ struct upstream {
 	size_t nslots;
 	struct up_slot *free_list;
 	size_t npending;
-	struct up_sock *socks;     /* owned array of nslots: one per possible UDP attempt */
-	struct up_sock *sock_free;
-	struct up_server *hs;      /* owned array of UP_MAX_SERVERS, never moved */
-	size_t nhs;                /* entries ever used (unused ones have len 0) */
-	int16_t htab[UP_HTAB];     /* address -> index in hs, open addressing, -1 empty */
-	struct up_slot **buckets;  /* coalescing table of leaders, bmask + 1 chains */
-	uint32_t bmask;
-	uint32_t seed;             /* keeps the table's hash unpredictable */
+	struct up_health health;   /* server health and selection */
+	struct up_sockpool pool;   /* UDP sockets: nslots of them, one per possible UDP attempt */
+	struct up_ctable table;    /* coalescing table of leaders */
 	struct event *housekeep;
 	uint32_t rnd[UP_RAND_BATCH];
 	unsigned rnd_left;
-	uint64_t sys_warn_ms;      /* last socket/pool warning */
+	uint64_t sys_warn_ms;      /* last socket/pool warning, shared with health and pool */
 	struct up_warn warn[UP_WARN_SLOTS];
-	struct upstream_stats st;
+	struct upstream_stats st;  /* marked_down and sockets are kept by health and pool */
 	uint8_t rbuf[WIRE_MAX_MSG];/* UDP reply scratch */
 };
 
 static void up_io_cb(evutil_socket_t fd, short what, void *arg);
-static void up_sock_cb(evutil_socket_t fd, short what, void *arg);
 static void up_timer_cb(evutil_socket_t fd, short what, void *arg);
 static int slot_advance(struct up_slot *s, int *capped);
-static void idle_unlink(struct upstream *u, struct up_sock *k);
-static void sock_close(struct upstream *u, struct up_sock *k);
 
 /* ------------------------------------------------------------ helpers */
-
-static const char *up_addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char host[INET6_ADDRSTRLEN];
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
-		snprintf(buf, len, "%s@%u", host, (unsigned)ntohs(s6->sin6_port));
-	} else {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
-		snprintf(buf, len, "%s@%u", host, (unsigned)ntohs(s4->sin_port));
-	}
-	return buf;
-}
 
 static const struct cfg_upstream *slot_group(const struct up_slot *s)
 {
@@ -271,24 +182,11 @@ static uint32_t up_rand(struct upstream *u)
 	return u->rnd[--u->rnd_left];
 }
 
-/* A process-wide cap shared by the workers: each gets its part, at least 1
- * (0 stays "no cap"). */
-static uint32_t per_worker(int cap, int workers)
-{
-	uint32_t v;
-	if (cap <= 0)
-		return 0;
-	v = (uint32_t)cap / (uint32_t)(workers > 0 ? workers : 1);
-	return v ? v : 1;
-}
-
 /* 1 when a warning of this kind for this group may be logged now; keeps the
  * log readable when every query hits the same misconfiguration. */
 static int up_warn_due(struct upstream *u, size_t group, int kind)
 {
 	struct up_warn *w = &u->warn[group % UP_WARN_SLOTS];
-	uint64_t now = fwd_now_ms();
-	uint64_t *last;
 
 	if (w->group != group) {
 		w->group = group;
@@ -296,423 +194,37 @@ static int up_warn_due(struct upstream *u, size_t group, int kind)
 		w->fail_ms = 0;
 		w->cap_ms = 0;
 	}
-	last = kind == 0 ? &w->empty_ms : kind == 1 ? &w->fail_ms : &w->cap_ms;
-	if (*last != 0 && now - *last < UP_WARN_INTERVAL_MS)
-		return 0;
-	*last = now ? now : 1;
-	return 1;
+	return up_warn_limit(kind == 0 ? &w->empty_ms : kind == 1 ? &w->fail_ms : &w->cap_ms);
 }
 
 static int up_sys_warn_due(struct upstream *u)
 {
-	uint64_t now = fwd_now_ms();
-	if (u->sys_warn_ms != 0 && now - u->sys_warn_ms < UP_WARN_INTERVAL_MS)
-		return 0;
-	u->sys_warn_ms = now ? now : 1;
-	return 1;
+	return up_warn_limit(&u->sys_warn_ms);
 }
 
-/* ------------------------------------------------------------ server health */
-
-static uint32_t addr_hash(const struct upstream *u, const struct sockaddr_storage *ss, socklen_t len)
+static uint32_t slot_sock_reuse(const struct up_slot *s)
 {
-	const uint8_t *p = (const uint8_t *)ss;
-	uint32_t h = u->seed ^ 2166136261u;
-	socklen_t i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h ^ (h >> 13);
+	return (uint32_t)(s->snap->cfg->upstream_socket_reuse > 0 ? s->snap->cfg->upstream_socket_reuse : 1);
 }
 
-static void htab_insert(struct upstream *u, size_t idx)
+/* ------------------------------------------------------------ coalescing */
+
+static struct up_slot *slot_of_entry(struct up_centry *e)
 {
-	uint32_t i = addr_hash(u, &u->hs[idx].ss, u->hs[idx].len) & (UP_HTAB - 1);
-
-	while (u->htab[i] >= 0)
-		i = (i + 1) & (UP_HTAB - 1);
-	u->htab[i] = (int16_t)idx;
-}
-
-/* After entries were dropped: open addressing has no cheap delete, and
- * this happens at most once a second. */
-static void htab_rebuild(struct upstream *u)
-{
-	size_t i;
-
-	for (i = 0; i < UP_HTAB; i++)
-		u->htab[i] = -1;
-	for (i = 0; i < u->nhs; i++)
-		if (u->hs[i].len)
-			htab_insert(u, i);
-}
-
-/*
- * The health entry of address a, created on first sight.  The table has a
- * fixed size and is never moved, so that upstream_servers() may read it from
- * another thread; when it is full, the entry unused for the longest time
- * that has nothing in flight is recycled.  -1 when every entry is busy
- * (UP_MAX_SERVERS servers with queries in flight at once).
- */
-static long up_server_find(struct upstream *u, const struct cfg_addr *a)
-{
-	size_t i, fr = SIZE_MAX;
-	struct up_server *h;
-	int evicted = 0;
-	uint32_t j = addr_hash(u, &a->ss, a->len) & (UP_HTAB - 1);
-
-	for (; u->htab[j] >= 0; j = (j + 1) & (UP_HTAB - 1)) {
-		h = &u->hs[u->htab[j]];
-		if (h->len == a->len && memcmp(&h->ss, &a->ss, a->len) == 0)
-			return u->htab[j];
-	}
-	for (i = 0; i < u->nhs && fr == SIZE_MAX; i++)
-		if (u->hs[i].len == 0)
-			fr = i;
-	if (fr == SIZE_MAX && u->nhs < UP_MAX_SERVERS)
-		fr = u->nhs++;
-	if (fr == SIZE_MAX) {
-		uint64_t oldest = UINT64_MAX;
-		for (i = 0; i < u->nhs; i++) {
-			h = &u->hs[i];
-			if (h->outstanding == 0 && h->last_ms < oldest) {
-				oldest = h->last_ms;
-				fr = i;
-			}
-		}
-		if (fr == SIZE_MAX) {
-			if (up_sys_warn_due(u))
-				log_warn("upstream: more than %d servers busy at once", UP_MAX_SERVERS);
-			return -1;
-		}
-		h = &u->hs[fr];
-		while (h->idle) {
-			struct up_sock *k = h->idle;
-			idle_unlink(u, k);
-			sock_close(u, k);
-		}
-		evicted = 1;
-	}
-	h = &u->hs[fr];
-	memset(h, 0, sizeof *h);
-	memcpy(&h->ss, &a->ss, a->len);
-	h->len = a->len;
-	h->last_ms = fwd_now_ms();
-	if (evicted)
-		htab_rebuild(u);
-	else
-		htab_insert(u, fr);
-	return (long)fr;
-}
-
-static void bucket_refill(struct up_server *h, uint32_t rate, uint64_t now_us)
-{
-	/* a tenth of a second of burst: at most rate * 1.1 queries fall in
-	 * any one-second window */
-	uint64_t burst = (uint64_t)(rate / 10 ? rate / 10 : 1) * UP_TOKEN;
-	uint64_t el;
-
-	if (h->tb_rate != rate) {
-		h->tb_rate = rate;
-		h->tokens = burst;
-		h->tb_us = now_us;
-		return;
-	}
-	el = now_us > h->tb_us ? now_us - h->tb_us : 0;
-	if (el > 1000000)
-		el = 1000000;
-	h->tb_us = now_us;
-	h->tokens += el * rate;
-	if (h->tokens > burst)
-		h->tokens = burst;
-}
-
-static int server_capped(struct up_server *h, uint32_t max_out, uint32_t rate, uint64_t now_us)
-{
-	if (max_out && h->outstanding >= max_out)
-		return 1;
-	if (rate) {
-		bucket_refill(h, rate, now_us);
-		if (h->tokens < UP_TOKEN)
-			return 1;
-	}
-	return 0;
-}
-
-/* One RTT sample into the smoothed RTT (RFC 6298's 1/8 gain). */
-static void srtt_add(struct up_server *h, uint32_t sample_us)
-{
-	if (h->samples == 0) {
-		h->srtt_us = sample_us;
-	} else {
-		int64_t d = (int64_t)sample_us - (int64_t)h->srtt_us;
-		h->srtt_us = (uint32_t)((int64_t)h->srtt_us + d / 8);
-	}
-	h->samples++;
-}
-
-static uint32_t timeout_sample(const struct cfg *cfg)
-{
-	return (uint32_t)(cfg->upstream_timeout_ms > 0 ? cfg->upstream_timeout_ms : 1) * 1000u;
-}
-
-static void health_back(struct up_server *h)
-{
-	char sb[80];
-
-	h->down = 0;
-	log_info("upstream %s answers again: back in service (srtt %u us)", up_addr_text(&h->ss, sb, sizeof sb),
-		 h->srtt_us);
-}
-
-static void health_answer(struct up_server *h, uint32_t rtt_us)
-{
-	h->answered++;
-	h->fails = 0;
-	if (h->down)
-		h->samples = 0; /* what it did before it went down says nothing now */
-	srtt_add(h, rtt_us);
-	if (h->down)
-		health_back(h);
-}
-
-/*
- * A SERVFAIL or REFUSED: the server is reachable, so it is not failing (a
- * name that fails upstream must not take a server down), but a server that
- * answers everything that way must not stay first because it is quick: it
- * counts in the smoothed RTT like a timeout.
- */
-static void health_alive(struct up_server *h, const struct cfg *cfg)
-{
-	h->answered++;
-	h->fails = 0;
-	srtt_add(h, timeout_sample(cfg));
-	if (h->down)
-		health_back(h);
-}
-
-static void health_fail(struct upstream *u, struct up_server *h, const struct cfg *cfg)
-{
-	uint32_t limit = (uint32_t)(cfg->upstream_down_after > 0 ? cfg->upstream_down_after : 1);
-	uint64_t interval = (uint64_t)(cfg->upstream_probe_interval_ms > 0 ? cfg->upstream_probe_interval_ms : 1000);
-
-	h->failed++;
-	h->fails++;
-	/* A lost packet counts as one slow answer: one loss does not push a
-	 * fast server behind a slow one, several in a row do. */
-	srtt_add(h, timeout_sample(cfg));
-	h->failed_ms = fwd_now_ms();
-	if (!h->down && h->fails >= limit) {
-		char sb[80];
-		h->down = 1;
-		u->st.marked_down++;
-		log_warn("upstream %s failed %u times in a row: marked down, probed every %llu ms",
-			 up_addr_text(&h->ss, sb, sizeof sb), h->fails, (unsigned long long)interval);
-	}
-}
-
-/* ------------------------------------------------------------ UDP socket pool */
-
-static void idle_unlink(struct upstream *u, struct up_sock *k)
-{
-	struct up_server *h = &u->hs[k->server];
-
-	if (k->prev)
-		k->prev->next = k->next;
-	else
-		h->idle = k->next;
-	if (k->next)
-		k->next->prev = k->prev;
-	k->next = k->prev = NULL;
-	h->nidle--;
-}
-
-/* Close k (not on any list) and put the object on the free list. */
-static void sock_close(struct upstream *u, struct up_sock *k)
-{
-	event_del(k->ev);
-	close(k->fd);
-	k->fd = -1;
-	k->owner = NULL;
-	k->prev = NULL;
-	k->next = u->sock_free;
-	u->sock_free = k;
-}
-
-/* A free socket object: from the free list, else by closing an idle socket
- * of any server (there are as many objects as slots, so one of the two
- * always exists while a slot asks). */
-static struct up_sock *sock_obj(struct upstream *u)
-{
-	struct up_sock *k = u->sock_free;
-	size_t i;
-
-	if (!k) {
-		for (i = 0; i < u->nhs && !k; i++) {
-			if (u->hs[i].idle) {
-				struct up_sock *v = u->hs[i].idle;
-				idle_unlink(u, v);
-				sock_close(u, v);
-				k = u->sock_free;
-			}
-		}
-		if (!k)
-			return NULL;
-	}
-	u->sock_free = k->next;
-	k->next = NULL;
-	return k;
-}
-
-/*
- * A connected UDP socket to server hidx for one query: a young idle one of
- * that server, else a new one.  NULL with *server_fault = 1 when the server
- * cannot be reached at all (connect failed: no route, bad address), with 0
- * for a local problem (out of descriptors).
- */
-static struct up_sock *sock_get(struct up_slot *s, uint32_t hidx, const struct cfg_addr *a,
-				int *server_fault)
-{
-	struct upstream *u = s->u;
-	struct up_server *h = &u->hs[hidx];
-	uint32_t reuse = (uint32_t)(s->snap->cfg->upstream_socket_reuse > 0 ? s->snap->cfg->upstream_socket_reuse : 1);
-	uint64_t now = fwd_now_ms();
-	struct up_sock *k;
-	int fd;
-
-	*server_fault = 0;
-	while ((k = h->idle) != NULL) {
-		idle_unlink(u, k);
-		if (k->uses < reuse && now - k->born_ms < UP_SOCK_MAX_AGE_MS)
-			return k;
-		sock_close(u, k);
-	}
-	k = sock_obj(u);
-	if (!k)
-		return NULL;
-	fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		if (up_sys_warn_due(u))
-			log_warn("upstream: socket: %s", strerror(errno));
-		goto put_back;
-	}
-	/* connect() makes the kernel pick a random ephemeral port, drop
-	 * datagrams from any other address:port and report ICMP port
-	 * unreachable as ECONNREFUSED. */
-	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0) {
-		char sb[80];
-		log_debug("upstream %s: connect: %s", up_addr_text(&a->ss, sb, sizeof sb), strerror(errno));
-		close(fd);
-		*server_fault = 1;
-		goto put_back;
-	}
-	if (event_assign(k->ev, u->base, fd, EV_READ | EV_PERSIST, up_sock_cb, k) < 0 ||
-	    event_add(k->ev, NULL) < 0) {
-		if (up_sys_warn_due(u))
-			log_warn("upstream: cannot add event");
-		close(fd);
-		goto put_back;
-	}
-	k->fd = fd;
-	k->server = hidx;
-	k->uses = 0;
-	k->born_ms = now;
-	u->st.sockets++;
-	return k;
-put_back:
-	k->next = u->sock_free;
-	u->sock_free = k;
-	return NULL;
-}
-
-/* The attempt on k is over: keep the socket for another query when it
- * ended cleanly and is still young, else close it. */
-static void sock_put(struct up_slot *s, struct up_sock *k, int clean)
-{
-	struct upstream *u = s->u;
-	struct up_server *h = &u->hs[k->server];
-	uint32_t reuse = (uint32_t)(s->snap->cfg->upstream_socket_reuse > 0 ? s->snap->cfg->upstream_socket_reuse : 1);
-
-	k->owner = NULL;
-	if (clean && k->uses < reuse && fwd_now_ms() - k->born_ms < UP_SOCK_MAX_AGE_MS &&
-	    h->nidle < UP_IDLE_MAX) {
-		k->prev = NULL;
-		k->next = h->idle;
-		if (h->idle)
-			h->idle->prev = k;
-		h->idle = k;
-		h->nidle++;
-		return;
-	}
-	sock_close(u, k);
-}
-
-/* A datagram or an error on a socket nobody waits on: a late duplicate, an
- * ICMP error or a forgery.  The socket is not trusted any more. */
-static void sock_idle_event(struct upstream *u, struct up_sock *k)
-{
-	if (k->fd < 0)
-		return;
-	idle_unlink(u, k);
-	sock_close(u, k);
-}
-
-/* ------------------------------------------------------------ coalescing table */
-
-static uint32_t key_hash(const struct upstream *u, const struct cfg *cfg, size_t group,
-			 const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass,
-			 uint8_t kflags)
-{
-	uint32_t h = u->seed ^ 2166136261u;
-	uintptr_t c = (uintptr_t)cfg;
-	size_t i;
-
-	for (i = 0; i < qname_len; i++)
-		h = (h ^ qname[i]) * 16777619u;
-	h = (h ^ qtype) * 16777619u;
-	h = (h ^ qclass) * 16777619u;
-	h = (h ^ kflags) * 16777619u;
-	h = (h ^ (uint32_t)group) * 16777619u;
-	h = (h ^ (uint32_t)(c >> 4)) * 16777619u;
-	h ^= h >> 15;
-	return h;
-}
-
-static struct up_slot *table_find(struct upstream *u, uint32_t hash, const struct cfg *cfg, size_t group,
-				  const struct wire_query *q, uint8_t kflags)
-{
-	struct up_slot *p;
-
-	for (p = u->buckets[hash & u->bmask]; p; p = p->hnext) {
-		if (p->hash == hash && p->snap->cfg == cfg && p->group == group && p->kflags == kflags &&
-		    p->qtype == q->qtype && p->qclass == q->qclass && p->qname_len == q->qname_len &&
-		    memcmp(p->qname, q->qname, q->qname_len) == 0)
-			return p;
-	}
-	return NULL;
+	return (struct up_slot *)(void *)((char *)e - offsetof(struct up_slot, ce));
 }
 
 static void table_insert(struct upstream *u, struct up_slot *s)
 {
-	struct up_slot **b = &u->buckets[s->hash & u->bmask];
-	s->hnext = *b;
-	*b = s;
+	up_ctable_insert(&u->table, &s->ce);
 	s->role = ROLE_LEADER;
 }
 
 static void table_remove(struct upstream *u, struct up_slot *s)
 {
-	struct up_slot **pp;
-
 	if (s->role != ROLE_LEADER)
 		return;
-	for (pp = &u->buckets[s->hash & u->bmask]; *pp; pp = &(*pp)->hnext) {
-		if (*pp == s) {
-			*pp = s->hnext;
-			break;
-		}
-	}
-	s->hnext = NULL;
+	up_ctable_remove(&u->table, &s->ce);
 	s->role = ROLE_SOLO;
 }
 
@@ -725,11 +237,11 @@ static void table_remove(struct upstream *u, struct up_slot *s)
 static void slot_end_attempt(struct up_slot *s, enum up_outcome out)
 {
 	struct upstream *u = s->u;
-	struct up_server *h;
+	uint32_t rtt_us = 0;
 
 	evtimer_del(s->timer);
 	if (s->sock) {
-		sock_put(s, s->sock, out == OUT_ANSWER || out == OUT_ALIVE);
+		up_sock_put(&u->pool, s->sock, out == OUT_ANSWER || out == OUT_ALIVE, slot_sock_reuse(s));
 		s->sock = NULL;
 	}
 	if (s->fd >= 0) {
@@ -742,30 +254,13 @@ static void slot_end_attempt(struct up_slot *s, enum up_outcome out)
 	if (!s->active)
 		return;
 	s->active = 0;
-	h = &u->hs[s->hidx];
-	h->outstanding--;
-	switch (out) {
-	case OUT_ANSWER: {
+	if (out == OUT_ANSWER) {
 		uint64_t now = fwd_now_us();
 		uint64_t rtt = now > s->sent_us ? now - s->sent_us : 0;
-		health_answer(h, rtt > UINT32_MAX ? UINT32_MAX : (uint32_t)rtt);
-		break;
+		rtt_us = rtt > UINT32_MAX ? UINT32_MAX : (uint32_t)rtt;
 	}
-	case OUT_ALIVE:
-		health_alive(h, s->snap->cfg);
-		break;
-	case OUT_FAIL:
-		health_fail(u, h, s->snap->cfg);
-		break;
-	case OUT_ABORT:
-		break;
-	}
-	if (s->probe) {
-		s->probe = 0;
-		h->probing = 0;
-		if (h->down && out == OUT_ABORT)
-			h->failed_ms = 0; /* it was not tested: the next query may */
-	}
+	up_health_attempt_end(&u->health, s->hidx, s->snap->cfg, out, rtt_us, s->probe);
+	s->probe = 0;
 }
 
 static void slot_release(struct up_slot *s)
@@ -786,7 +281,7 @@ static void slot_release(struct up_slot *s)
 	s->role = ROLE_SOLO;
 	s->waiters = NULL;
 	s->wnext = NULL;
-	s->hnext = NULL;
+	s->ce.hnext = NULL;
 	s->nwaiters = 0;
 	s->in_use = 0;
 	s->next_free = u->free_list;
@@ -873,107 +368,6 @@ static int slot_arm_timer(struct up_slot *s)
 }
 
 /*
- * Choose the next server for s among those not tried yet:
- *  1. a down server whose probe is due (one query probes it);
- *  2. else a server that is up: one never measured first (at random among
- *     those), else the lowest smoothed RTT, picked at random among those
- *     within a band of the best (load spreads over equally good servers),
- *     and 1 time in 32 any server that is up, so that a slower one stays
- *     measured;
- *  3. else (every candidate down) the one whose last failure is the oldest:
- *     a query is never failed without being tried.
- * Servers at their qps or outstanding cap are skipped.  Returns the server
- * index, -1 when none is left, -2 when the ones left are all capped.
- */
-static long slot_select(struct up_slot *s, uint64_t now_us, uint32_t *hidx, int *probe)
-{
-	struct upstream *u = s->u;
-	const struct cfg_upstream *grp = slot_group(s);
-	const struct cfg *cfg = s->snap->cfg;
-	size_t n = grp->nservers < 64 ? grp->nservers : 64;
-	uint32_t max_out = per_worker(cfg->upstream_max_outstanding, cfg->workers);
-	uint32_t rate = per_worker(cfg->upstream_max_qps, cfg->workers);
-	uint64_t now_ms = now_us / 1000;
-	uint64_t interval = (uint64_t)(cfg->upstream_probe_interval_ms > 0 ? cfg->upstream_probe_interval_ms : 1000);
-	long hid[64];
-	uint8_t cand[64];
-	size_t i, ncand = 0, nband = 0;
-	long down_pick = -1, pick;
-	uint64_t down_since = UINT64_MAX;
-	uint32_t best = UINT32_MAX, limit, r;
-	int capped = 0, fresh = 0;
-
-	*probe = 0;
-	for (i = 0; i < n; i++) {
-		hid[i] = -1;
-		if (!(s->tried & ((uint64_t)1 << i)))
-			hid[i] = up_server_find(u, &grp->servers[i]);
-	}
-	for (i = 0; i < n; i++) {
-		struct up_server *h;
-		uint32_t score;
-
-		if (hid[i] < 0)
-			continue;
-		h = &u->hs[hid[i]];
-		if (server_capped(h, max_out, rate, now_us)) {
-			capped = 1;
-			continue;
-		}
-		if (h->down) {
-			if (!h->probing && (h->failed_ms == 0 || now_ms >= h->failed_ms + interval)) {
-				*probe = 1;
-				*hidx = (uint32_t)hid[i];
-				return (long)i;
-			}
-			if (h->failed_ms < down_since) {
-				down_since = h->failed_ms;
-				down_pick = (long)i;
-			}
-			continue;
-		}
-		if (h->samples == 0) {
-			/* never measured: it goes first, among the others never
-			 * measured, so that its RTT gets known */
-			if (!fresh)
-				ncand = 0;
-			fresh = 1;
-			cand[ncand++] = (uint8_t)i;
-			continue;
-		}
-		if (fresh)
-			continue;
-		score = h->srtt_us;
-		cand[ncand++] = (uint8_t)i;
-		if (score < best)
-			best = score;
-	}
-	if (ncand == 0) {
-		if (down_pick < 0)
-			return capped ? -2 : -1;
-		*hidx = (uint32_t)hid[down_pick];
-		return down_pick;
-	}
-	r = up_rand(u);
-	if (fresh) {
-		pick = cand[(r >> 8) % ncand];
-	} else if (ncand > 1 && (r & UP_EXPLORE_MASK) == 0) {
-		pick = cand[(r >> 8) % ncand];
-	} else {
-		limit = best + best / 4 + UP_BAND_US;
-		if (limit < best)
-			limit = UINT32_MAX;
-		for (i = 0; i < ncand; i++) {
-			if (u->hs[hid[cand[i]]].srtt_us <= limit)
-				cand[nband++] = cand[i];
-		}
-		pick = cand[(r >> 8) % nband];
-	}
-	*hidx = (uint32_t)hid[pick];
-	return pick;
-}
-
-/*
  * Start an attempt on server index `server` (health entry hidx).  Every
  * attempt gets a new random ID: an answer to an earlier attempt can never be
  * mistaken for this one.  Returns 0 when the attempt is under way, -1 when it
@@ -984,7 +378,6 @@ static int slot_start_attempt(struct up_slot *s, size_t server, uint32_t hidx, i
 	struct upstream *u = s->u;
 	const struct cfg *cfg = s->snap->cfg;
 	const struct cfg_addr *a = &slot_group(s)->servers[server];
-	struct up_server *h = &u->hs[hidx];
 	enum up_outcome out = OUT_ABORT;
 	char sb[80];
 
@@ -996,15 +389,9 @@ static int slot_start_attempt(struct up_slot *s, size_t server, uint32_t hidx, i
 	s->active = 1;
 	s->probe = probe;
 	s->sent_us = fwd_now_us();
-	h->outstanding++;
-	h->sent++;
-	h->last_ms = s->sent_us / 1000;
-	if (probe) {
-		h->probing = 1;
+	up_health_attempt_start(&u->health, hidx, cfg, s->sent_us / 1000, probe);
+	if (probe)
 		u->st.probes++;
-	}
-	if (per_worker(cfg->upstream_max_qps, cfg->workers) && h->tokens >= UP_TOKEN)
-		h->tokens -= UP_TOKEN;
 	u->st.sent++;
 	s->cur_id = (uint16_t)up_rand(u);
 	wire_put16(s->q, s->cur_id);
@@ -1037,23 +424,20 @@ static int slot_start_attempt(struct up_slot *s, size_t server, uint32_t hidx, i
 	} else {
 		int fault, again;
 		for (again = 1;; again--) {
-			struct up_sock *k = sock_get(s, hidx, a, &fault);
+			struct up_sock *k = up_sock_get(&u->pool, hidx, a, slot_sock_reuse(s), s, &fault);
 			int reused;
 			if (!k) {
 				out = fault ? OUT_FAIL : OUT_ABORT;
 				goto fail;
 			}
-			reused = k->uses > 0;
-			k->owner = s;
-			k->uses++;
+			reused = k->uses > 1;
 			s->sock = k;
 			if (send(k->fd, s->q, s->qlen, 0) == (ssize_t)s->qlen)
 				break;
 			log_debug("upstream %s: send: %s", slot_server_text(s, sb, sizeof sb), strerror(errno));
 			/* an error left over on a reused socket (a late ICMP)
 			 * says nothing about now: one more try on a new one */
-			k->owner = NULL;
-			sock_close(u, k);
+			up_sock_discard(&u->pool, k);
 			s->sock = NULL;
 			if (!reused || !again) {
 				out = OUT_FAIL;
@@ -1087,7 +471,8 @@ static int slot_advance(struct up_slot *s, int *capped)
 
 		if (now / 1000 >= s->deadline_ms)
 			return -1;
-		i = slot_select(s, now, &hidx, &probe);
+		i = up_health_select(&s->u->health, s->snap->cfg, slot_group(s), s->tried, now, up_rand(s->u),
+				     &hidx, &probe);
 		if (i < 0) {
 			if (i == -2 && capped)
 				*capped = 1;
@@ -1179,9 +564,7 @@ static void slot_reply(struct up_slot *s, uint8_t *p, size_t len, int over_tcp)
 
 		log_debug("upstream %s: truncated, retrying over TCP", slot_server_text(s, sb, sizeof sb));
 		slot_end_attempt(s, OUT_ANSWER);
-		if (fwd_now_ms() < s->deadline_ms &&
-		    !server_capped(&u->hs[hidx], per_worker(cfg->upstream_max_outstanding, cfg->workers),
-				   per_worker(cfg->upstream_max_qps, cfg->workers), fwd_now_us()) &&
+		if (fwd_now_ms() < s->deadline_ms && !up_health_capped(&u->health, hidx, cfg, fwd_now_us()) &&
 		    slot_start_attempt(s, server, hidx, 1, 0) == 0)
 			return;
 		slot_fail_attempt(s, OUT_ABORT);
@@ -1346,16 +729,14 @@ static void up_io_cb(evutil_socket_t fd, short what, void *arg)
 		slot_tcp_io(s);
 }
 
-static void up_sock_cb(evutil_socket_t fd, short what, void *arg)
+/* up_sockpool readable callback: the socket's owner is always a slot in a
+ * UDP attempt (the pool clears the owner when the attempt gives it back). */
+static void slot_sock_readable(void *owner)
 {
-	struct up_sock *k = arg;
+	struct up_slot *s = owner;
 
-	(void)fd;
-	(void)what;
-	if (k->owner && k->owner->phase == PH_UDP)
-		slot_udp_read(k->owner);
-	else if (!k->owner)
-		sock_idle_event(k->u, k);
+	if (s->phase == PH_UDP)
+		slot_udp_read(s);
 }
 
 static void up_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -1372,37 +753,35 @@ static void up_timer_cb(evutil_socket_t fd, short what, void *arg)
 	slot_fail_attempt(s, s->full_timer ? OUT_FAIL : OUT_ABORT);
 }
 
+/* up_health hooks: a health entry index also names that server's idle
+ * sockets in the pool. */
+static void health_drop_server(void *arg, uint32_t server)
+{
+	struct upstream *u = arg;
+
+	up_sockpool_drop_server(&u->pool, server);
+}
+
+static int health_server_busy(void *arg, uint32_t server)
+{
+	struct upstream *u = arg;
+
+	return up_sockpool_idle(&u->pool, server) > 0;
+}
+
 /* Close sockets past their age and forget servers nobody asked for a long
- * time (their addresses left the configuration, or the health is stale). */
+ * time (their addresses left the configuration, or the health is stale).
+ * Sockets first: a stale server's sockets are all past their age, so its
+ * entry can go in the same pass. */
 static void up_housekeep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct upstream *u = arg;
 	uint64_t now = fwd_now_ms();
-	size_t i;
-	int dropped = 0;
 
 	(void)fd;
 	(void)what;
-	for (i = 0; i < u->nhs; i++) {
-		struct up_server *h = &u->hs[i];
-		struct up_sock *k, *next;
-
-		if (h->len == 0)
-			continue;
-		for (k = h->idle; k; k = next) {
-			next = k->next;
-			if (now - k->born_ms >= UP_SOCK_MAX_AGE_MS) {
-				idle_unlink(u, k);
-				sock_close(u, k);
-			}
-		}
-		if (h->outstanding == 0 && h->nidle == 0 && now - h->last_ms > UP_STALE_MS) {
-			h->len = 0;
-			dropped = 1;
-		}
-	}
-	if (dropped)
-		htab_rebuild(u);
+	up_sockpool_expire(&u->pool, now);
+	up_health_forget(&u->health, now);
 }
 
 /* ------------------------------------------------------------ public API */
@@ -1412,7 +791,9 @@ struct upstream *upstream_new(struct event_base *base, size_t max_pending, upstr
 {
 	struct upstream *u;
 	struct timeval tv = { UP_HOUSEKEEP_MS / 1000, (UP_HOUSEKEEP_MS % 1000) * 1000 };
-	size_t i, nb = 16;
+	struct up_health_hooks hooks;
+	uint32_t seed;
+	size_t i;
 
 	if (!base || !done || max_pending == 0)
 		return NULL;
@@ -1422,41 +803,33 @@ struct upstream *upstream_new(struct event_base *base, size_t max_pending, upstr
 	u->base = base;
 	u->done = done;
 	u->ctx = ctx;
-	u->seed = fwd_random_u32();
-	for (i = 0; i < UP_HTAB; i++)
-		u->htab[i] = -1;
-	while (nb < max_pending * 2 && nb < ((size_t)1 << 30))
-		nb <<= 1;
-	u->buckets = calloc(nb, sizeof *u->buckets);
-	u->bmask = (uint32_t)(nb - 1);
+	seed = fwd_random_u32();
+	hooks.drop = health_drop_server;
+	hooks.busy = health_server_busy;
+	hooks.arg = u;
 	u->slots = calloc(max_pending, sizeof *u->slots);
-	u->socks = calloc(max_pending, sizeof *u->socks);
-	u->hs = calloc(UP_MAX_SERVERS, sizeof *u->hs);
 	u->housekeep = event_new(base, -1, EV_PERSIST, up_housekeep_cb, u);
-	if (!u->buckets || !u->slots || !u->socks || !u->hs || !u->housekeep ||
-	    event_add(u->housekeep, &tv) < 0)
+	if (up_ctable_init(&u->table, max_pending, seed) < 0 ||
+	    up_health_init(&u->health, seed, &u->sys_warn_ms, &hooks) < 0 ||
+	    up_sockpool_init(&u->pool, base, max_pending, UP_MAX_SERVERS, slot_sock_readable,
+			     &u->sys_warn_ms) < 0 ||
+	    !u->slots || !u->housekeep || event_add(u->housekeep, &tv) < 0)
 		goto fail;
 	/* Events are created once here and re-pointed at sockets with
 	 * event_assign(), so an attempt allocates nothing. */
 	for (i = 0; i < max_pending; i++) {
 		struct up_slot *s = &u->slots[i];
-		struct up_sock *k = &u->socks[i];
 		s->u = u;
 		s->fd = -1;
 		s->io = event_new(base, -1, 0, up_io_cb, s);
 		s->timer = evtimer_new(base, up_timer_cb, s);
-		k->u = u;
-		k->fd = -1;
-		k->ev = event_new(base, -1, 0, up_sock_cb, k);
 		u->nslots = i + 1;
-		if (!s->io || !s->timer || !k->ev)
+		if (!s->io || !s->timer)
 			goto fail;
 	}
 	for (i = max_pending; i-- > 0;) {
 		u->slots[i].next_free = u->free_list;
 		u->free_list = &u->slots[i];
-		u->socks[i].next = u->sock_free;
-		u->sock_free = &u->socks[i];
 	}
 	return u;
 fail:
@@ -1486,23 +859,13 @@ void upstream_free(struct upstream *u)
 		if (s->timer)
 			event_free(s->timer);
 	}
-	if (u->socks) {
-		for (i = 0; i < u->nslots; i++) {
-			struct up_sock *k = &u->socks[i];
-			if (k->fd >= 0) {
-				event_del(k->ev);
-				close(k->fd);
-			}
-			if (k->ev)
-				event_free(k->ev);
-		}
-	}
+	/* after the slots: ending their attempts gives sockets back to the pool */
+	up_sockpool_fini(&u->pool);
 	if (u->housekeep)
 		event_free(u->housekeep);
-	free(u->socks);
 	free(u->slots);
-	free(u->buckets);
-	free(u->hs);
+	up_ctable_fini(&u->table);
+	up_health_fini(&u->health);
 	free(u);
 }
 
@@ -1511,9 +874,9 @@ int upstream_send(struct upstream *u, struct snapshot *snap, size_t group, const
 {
 	const struct cfg *cfg;
 	const struct cfg_upstream *grp;
-	struct up_slot *s, *leader;
+	struct up_slot *s, *leader = NULL;
+	struct up_centry *leader_e;
 	uint8_t kflags;
-	uint32_t hash;
 	int capped = 0;
 
 	if (!u || !snap || !snap->cfg || !query || !q || !cl)
@@ -1557,7 +920,6 @@ int upstream_send(struct upstream *u, struct snapshot *snap, size_t group, const
 
 	kflags = (uint8_t)(((q->flags & WIRE_RD) ? KF_RD : 0) | ((q->flags & WIRE_CD) ? KF_CD : 0) |
 			   (q->do_bit ? KF_DO : 0) | (q->has_edns ? KF_EDNS : 0) | (tcp ? KF_TCP : 0));
-	hash = key_hash(u, cfg, group, q->qname, q->qname_len, q->qtype, q->qclass, kflags);
 	memcpy(s->q, query, qlen);
 	s->qlen = qlen;
 	s->qflags = wire_get16(query + 2);
@@ -1570,13 +932,21 @@ int upstream_send(struct upstream *u, struct snapshot *snap, size_t group, const
 	s->snap = snap;
 	s->group = group;
 	s->client_tcp = tcp ? 1 : 0;
-	s->kflags = kflags;
-	s->hash = hash;
+	s->ce.key.cfg = cfg;
+	s->ce.key.group = group;
+	s->ce.key.qname = s->qname;
+	s->ce.key.qname_len = q->qname_len;
+	s->ce.key.qtype = q->qtype;
+	s->ce.key.qclass = q->qclass;
+	s->ce.key.kflags = kflags;
+	up_ctable_hash(&u->table, &s->ce);
 	s->role = ROLE_SOLO;
 	s->waiters = NULL;
 	s->nwaiters = 0;
 
-	leader = table_find(u, hash, cfg, group, q, kflags);
+	leader_e = up_ctable_find(&u->table, &s->ce);
+	if (leader_e)
+		leader = slot_of_entry(leader_e);
 	if (leader && leader->nwaiters < UP_MAX_WAITERS) {
 		/* the same question is on its way: wait for that reply */
 		s->role = ROLE_FOLLOWER;
@@ -1624,32 +994,13 @@ void upstream_get_stats(const struct upstream *u, struct upstream_stats *out)
 		return;
 	}
 	*out = u->st;
+	out->marked_down = u->health.marked_down;
+	out->sockets = u->pool.opened;
 }
 
 size_t upstream_servers(const struct upstream *u, struct upstream_server_info *out, size_t max)
 {
-	size_t i, n = 0;
-
 	if (!u)
 		return 0;
-	for (i = 0; i < u->nhs; i++) {
-		const struct up_server *h = &u->hs[i];
-		if (h->len == 0)
-			continue;
-		if (out && n < max) {
-			struct upstream_server_info *o = &out[n];
-			memset(o, 0, sizeof *o);
-			memcpy(&o->addr, &h->ss, h->len);
-			o->addrlen = h->len;
-			o->srtt_us = h->samples ? h->srtt_us : 0;
-			o->outstanding = h->outstanding;
-			o->fails = h->fails;
-			o->down = h->down;
-			o->sent = h->sent;
-			o->answered = h->answered;
-			o->failed = h->failed;
-		}
-		n++;
-	}
-	return n;
+	return up_health_info(&u->health, out, max);
 }
