@@ -166,6 +166,8 @@ static void metrics_servers(struct evbuffer *b, const struct stats_total *t)
 		 "Smoothed round-trip time to this server (mean over the workers that measured it)."},
 		{"plinkfwd_upstream_server_outstanding", "gauge", "Attempts in flight to this server."},
 		{"plinkfwd_upstream_server_down", "gauge", "1 when a worker has this server marked down."},
+		{"plinkfwd_upstream_server_timeouts_total", "counter",
+		 "Attempts to this server that got no reply within upstream-timeout."},
 	};
 	char name[128];
 	for (size_t f = 0; f < FWD_ARRAY_LEN(fam); f++) {
@@ -182,9 +184,31 @@ static void metrics_servers(struct evbuffer *b, const struct stats_total *t)
 						    sv->srtt_n ? (double)sv->srtt_sum_us / sv->srtt_n / 1e6 : 0.0);
 				break;
 			case 4: evbuffer_add_printf(b, "%s{server=\"%s\"} %u\n", fam[f].name, name, (unsigned)sv->outstanding); break;
-			default: evbuffer_add_printf(b, "%s{server=\"%s\"} %d\n", fam[f].name, name, sv->down ? 1 : 0); break;
+			case 5: evbuffer_add_printf(b, "%s{server=\"%s\"} %d\n", fam[f].name, name, sv->down ? 1 : 0); break;
+			default: evbuffer_add_printf(b, "%s{server=\"%s\"} %llu\n", fam[f].name, name, (unsigned long long)sv->timeouts); break;
 			}
 		}
+	}
+	/* round-trip times of answered attempts, per server */
+	m_head(b, "plinkfwd_upstream_server_rtt_seconds", "histogram",
+	       "Round-trip time of attempts this server answered.");
+	for (size_t i = 0; i < t->nservers; i++) {
+		const struct stats_server *sv = &t->servers[i];
+		uint64_t cum = 0;
+		server_text(sv, name, sizeof(name));
+		for (size_t k = 0; k < UPSTREAM_RTT_BUCKETS; k++) {
+			cum += sv->rtt_hist[k];
+			if (k < UPSTREAM_RTT_BUCKETS - 1)
+				evbuffer_add_printf(b, "plinkfwd_upstream_server_rtt_seconds_bucket{server=\"%s\",le=\"%g\"} %llu\n",
+						    name, upstream_rtt_bounds_us[k] / 1e6, (unsigned long long)cum);
+			else
+				evbuffer_add_printf(b, "plinkfwd_upstream_server_rtt_seconds_bucket{server=\"%s\",le=\"+Inf\"} %llu\n",
+						    name, (unsigned long long)cum);
+		}
+		evbuffer_add_printf(b, "plinkfwd_upstream_server_rtt_seconds_sum{server=\"%s\"} %.6f\n", name,
+				    sv->rtt_sum_us / 1e6);
+		evbuffer_add_printf(b, "plinkfwd_upstream_server_rtt_seconds_count{server=\"%s\"} %llu\n", name,
+				    (unsigned long long)cum);
 	}
 }
 

@@ -255,6 +255,10 @@ static void collect_upstream(const struct upstream *u, struct stats_total *t)
 		sv->sent += o->sent;
 		sv->answered += o->answered;
 		sv->failed += o->failed;
+		sv->timeouts += o->timeouts;
+		for (size_t k = 0; k < UPSTREAM_RTT_BUCKETS; k++)
+			sv->rtt_hist[k] += o->rtt_hist[k];
+		sv->rtt_sum_us += o->rtt_sum_us;
 		sv->outstanding += o->outstanding;
 		if (o->srtt_us) {
 			sv->srtt_sum_us += o->srtt_us;

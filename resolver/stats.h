@@ -108,7 +108,9 @@ void stats_forwarded(struct worker *w, const struct client *cl, const struct wir
 struct stats_server {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	uint64_t sent, answered, failed;
+	uint64_t sent, answered, failed, timeouts;
+	uint64_t rtt_hist[UPSTREAM_RTT_BUCKETS]; /* answered attempts by RTT (upstream.h) */
+	uint64_t rtt_sum_us;
 	uint64_t srtt_sum_us;   /* sum of the workers' smoothed RTTs ... */
 	unsigned srtt_n;        /* ... over this many workers that measured one */
 	uint32_t outstanding;

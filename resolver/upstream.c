@@ -748,6 +748,7 @@ static void up_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	log_debug("upstream %s: no reply in time", slot_server_text(s, sb, sizeof sb));
 	s->u->st.timeouts++;
+	up_health_timeout(&s->u->health, s->hidx);
 	/* an attempt cut short by the query budget did not get a fair chance:
 	 * the server's health does not pay for it */
 	slot_fail_attempt(s, s->full_timer ? OUT_FAIL : OUT_ABORT);

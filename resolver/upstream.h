@@ -96,6 +96,11 @@ struct upstream_stats {
 void upstream_get_stats(const struct upstream *u, struct upstream_stats *out);
 
 /* The health of one server as this instance sees it. */
+/* Bucket bounds of the per-server RTT histogram, in microseconds; the
+ * last bucket (+Inf) has no entry here. */
+#define UPSTREAM_RTT_BUCKETS 12
+extern const uint32_t upstream_rtt_bounds_us[UPSTREAM_RTT_BUCKETS - 1];
+
 struct upstream_server_info {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
@@ -104,6 +109,11 @@ struct upstream_server_info {
 	uint32_t fails;          /* failures in a row */
 	int down;                /* marked down (probed every upstream-probe-interval) */
 	uint64_t sent, answered, failed;
+	uint64_t timeouts;       /* attempts that got no reply within upstream-timeout */
+	/* answered attempts by round-trip time: rtt_hist[i] counts RTTs of at
+	 * most upstream_rtt_bounds_us[i] (the last bucket has no bound) */
+	uint64_t rtt_hist[UPSTREAM_RTT_BUCKETS];
+	uint64_t rtt_sum_us;     /* sum of those RTTs */
 };
 /* Copy up to max entries into out; returns how many servers there are.
  * May be called from another thread: the table never moves, the values

@@ -35,8 +35,24 @@ struct up_server {
 	uint64_t tb_us;            /* last refill */
 	uint32_t tb_rate;          /* rate the bucket runs at; a change refills it */
 	uint64_t last_ms;          /* last attempt started (for forgetting it) */
-	uint64_t sent, answered, failed;
+	uint64_t sent, answered, failed, timeouts;
+	uint64_t rtt_hist[UPSTREAM_RTT_BUCKETS];
+	uint64_t rtt_sum_us;
 };
+
+/* 250 us .. 5 s: loopback and LAN answers at the low end, 168.63.129.16 over
+ * a VPN in the middle, timeouts at the top. */
+const uint32_t upstream_rtt_bounds_us[UPSTREAM_RTT_BUCKETS - 1] = {
+	250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
+
+static void rtt_record(struct up_server *h, uint32_t rtt_us)
+{
+	size_t i = 0;
+	while (i < UPSTREAM_RTT_BUCKETS - 1 && rtt_us > upstream_rtt_bounds_us[i])
+		i++;
+	h->rtt_hist[i]++;
+	h->rtt_sum_us += rtt_us;
+}
 
 /* A process-wide cap shared by the workers: each gets its part, at least 1
  * (0 stays "no cap"). */
@@ -207,6 +223,7 @@ static void health_answer(struct up_server *h, uint32_t rtt_us)
 {
 	h->answered++;
 	h->fails = 0;
+	rtt_record(h, rtt_us);
 	if (h->down)
 		h->samples = 0; /* what it did before it went down says nothing now */
 	srtt_add(h, rtt_us);
@@ -404,6 +421,11 @@ void up_health_attempt_end(struct up_health *hl, uint32_t hidx, const struct cfg
 	}
 }
 
+void up_health_timeout(struct up_health *hl, uint32_t hidx)
+{
+	hl->hs[hidx].timeouts++;
+}
+
 void up_health_forget(struct up_health *hl, uint64_t now_ms)
 {
 	size_t i;
@@ -444,6 +466,9 @@ size_t up_health_info(const struct up_health *hl, struct upstream_server_info *o
 			o->sent = h->sent;
 			o->answered = h->answered;
 			o->failed = h->failed;
+			o->timeouts = h->timeouts;
+			memcpy(o->rtt_hist, h->rtt_hist, sizeof o->rtt_hist);
+			o->rtt_sum_us = h->rtt_sum_us;
 		}
 		n++;
 	}

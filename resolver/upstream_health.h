@@ -109,6 +109,10 @@ void up_health_attempt_start(struct up_health *h, uint32_t hidx, const struct cf
 void up_health_attempt_end(struct up_health *h, uint32_t hidx, const struct cfg *cfg, enum up_outcome out,
 			   uint32_t rtt_us, int probe);
 
+/* The attempt on entry hidx timed out (counted per server; its end is
+ * reported through up_health_attempt_end as usual). */
+void up_health_timeout(struct up_health *h, uint32_t hidx);
+
 /* Forget entries with nothing in flight, nothing kept by the owner
  * (hooks.busy) and no attempt for UP_STALE_MS (housekeeping). */
 void up_health_forget(struct up_health *h, uint64_t now_ms);

@@ -72,15 +72,27 @@ www     IN A    192.0.2.80
 EOF
 
 ok "NSD upstream starts" start_nsd "$UPSTREAM" lab.test="$T/lab.test.zone"
+# a server that reads queries and never answers: its attempts time out
+spawn silent python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.9", 5309))
+while True:
+    s.recvfrom(4096)'
 cat >"$T/plinkfwd.conf" <<EOF
 server:
     listen: 127.0.0.1@$PORT
     workers: 2
     http-listen: 127.0.0.1@$HPORT
+    upstream-timeout: 300
+    query-timeout: 600
 upstream: lab
     server: $UPSTREAM
+upstream: silent
+    server: 127.0.0.9@5309
 forward: lab.test
     to: lab
+forward: silent.test
+    to: silent
 zone: privatelink.openai.azure.com
     file: $SRCDIR/zones/privatelink.openai.azure.com.zone
 EOF
@@ -150,6 +162,22 @@ like "$(metric "$m2" 'plinkfwd_upstream_server_answered_total{server="127.0.0.2@
 	"per-server answered counter"
 like "$(metric "$m2" 'plinkfwd_upstream_server_srtt_seconds{server="127.0.0.2@5301"}')" '^0\.[0-9]+$' \
 	"per-server smoothed RTT"
+srv='server="127.0.0.2@5301"'
+is "$(metric "$m2" "plinkfwd_upstream_server_rtt_seconds_count{$srv}")" \
+	"$(metric "$m2" "plinkfwd_upstream_server_answered_total{$srv}")" \
+	"per-server RTT histogram: one sample per answered attempt"
+is "$(metric "$m2" "plinkfwd_upstream_server_rtt_seconds_bucket{$srv,le=\"+Inf\"}")" \
+	"$(metric "$m2" "plinkfwd_upstream_server_rtt_seconds_count{$srv}")" "per-server RTT histogram: +Inf bucket holds every sample"
+like "$(metric "$m2" "plinkfwd_upstream_server_rtt_seconds_bucket{$srv,le=\"0.1\"}")" '^[4-9]$' \
+	"per-server RTT histogram: loopback answers fall below 100 ms"
+is "$(metric "$m2" "plinkfwd_upstream_server_timeouts_total{$srv}")" 0 "per-server timeouts: none on a live server"
+q x.silent.test A
+is "$Q_STATUS" SERVFAIL "a silent server: SERVFAIL after upstream-timeout"
+get /metrics
+like "$(metric "$H_BODY" 'plinkfwd_upstream_server_timeouts_total{server="127.0.0.9@5309"}')" '^[1-9][0-9]*$' \
+	"per-server timeouts counted for the silent server"
+is "$(metric "$H_BODY" 'plinkfwd_upstream_server_rtt_seconds_count{server="127.0.0.9@5309"}')" 0 \
+	"no RTT sample for attempts that timed out"
 printf '%s\n' "$m2" >"$T/metrics3.txt"
 ok "metrics after traffic still pass promtool" sh -c "! command -v promtool >/dev/null || promtool check metrics <'$T/metrics3.txt'"
 
