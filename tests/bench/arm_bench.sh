@@ -18,6 +18,7 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 export top_srcdir
 . "$top_srcdir/tests/integration/lib.sh"
 . "$SRCDIR/tests/arm/lib_arm.sh"
+. "$SRCDIR/tests/bench/lib.sh"
 
 SECS=${BENCH_SECONDS:-10}
 OUT=${BENCH_OUT:-$BUILDDIR/tests/bench/out}
@@ -83,9 +84,10 @@ perf_run() {
 	t0=$(worker_ticks "$PLINKFWD_PID")
 	dnsperf -s 127.0.0.1 -p "$PORT" -d "$T/queries" -l "$SECS" -c 4 -t 1 >"$T/perf.out" 2>&1
 	t1=$(worker_ticks "$PLINKFWD_PID")
-	PERF_QPS=$(sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p' "$T/perf.out")
-	PERF_DONE=$(sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p' "$T/perf.out")
-	PERF_LOST=$(sed -n 's/.*Queries lost: *\([0-9]*\).*/\1/p' "$T/perf.out")
+	bench_dnsperf_parse "$(cat "$T/perf.out")"
+	PERF_QPS=$DP_QPS
+	PERF_DONE=$DP_COMPLETED
+	PERF_LOST=$DP_LOST
 	PERF_US=$(awk -v d=$((t1 - t0)) -v q="$PERF_DONE" -v hz="$(getconf CLK_TCK)" \
 		'BEGIN { printf "%.2f", q ? d / hz * 1e6 / q : 0 }')
 }

@@ -23,69 +23,8 @@
 set -u
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 
-if [ "${PLINKFWD_IN_NETNS:-}" != 1 ] && unshare -n true 2>/dev/null; then
-	PLINKFWD_IN_NETNS=1 exec unshare -n -- bash "$0" "$@"
-fi
-if [ "${PLINKFWD_IN_NETNS:-}" = 1 ]; then
-	ip link set lo up
-	NETNS="yes (unshare -n)"
-else
-	NETNS="no (not root: host loopback)"
-fi
-
-BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SRCDIR=${top_srcdir:-$(cd "$BENCH_DIR/../.." && pwd)}
-BUILDDIR=${top_builddir:-$(pwd)}
-PLINKFWD=${PLINKFWD:-$BUILDDIR/plinkfwd}
-SECS=${BENCH_SECONDS:-10}
-CLIENTS=${BENCH_CLIENTS:-4}
-OUT=${BENCH_OUT:-$BUILDDIR/tests/bench/out}
-PORT=5300
-NSD_ADDR=127.0.0.2
-NSD_PORT=5301
-export PATH="$PATH:/usr/sbin:/sbin"
-
-for tool in dnsperf unbound nsd ldns-read-zone taskset; do
-	command -v "$tool" >/dev/null || { echo "run.sh: $tool not found" >&2; exit 1; }
-done
-[ -x "$PLINKFWD" ] || { echo "run.sh: no plinkfwd at $PLINKFWD" >&2; exit 1; }
-
-NCPU=$(nproc)
-if [ "$NCPU" -ge 2 ]; then
-	PIN_CLIENT="taskset -c 0"
-	PIN_SERVER="taskset -c 1"
-	PINNING="dnsperf on CPU 0, server on CPU 1, NSD on CPU 0"
-else
-	PIN_CLIENT=""
-	PIN_SERVER=""
-	PINNING="none (1 CPU)"
-fi
-CLK_TCK=$(getconf CLK_TCK)
-LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-
-W=$(mktemp -d "${TMPDIR:-/tmp}/plinkfwd-bench.XXXXXX")
-mkdir -p "$OUT"
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$W"
-}
-trap cleanup EXIT
-
-wait_dns() { # ADDR PORT
-	local i
-	for i in $(seq 1 50); do
-		dig @"$1" -p "$2" +time=1 +tries=1 +noedns . SOA >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	echo "run.sh: nothing answers on $1 port $2" >&2
-	return 1
-}
-
-# cpu_ticks PID  utime + stime (fields 14 and 15; the comm field has no spaces here)
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init run.sh "dnsperf on CPU 0, server on CPU 1, NSD on CPU 0" dnsperf unbound nsd ldns-read-zone taskset
 
 # ------------------------------------------------------------ inputs
 # The zones of the shipped config, as "name absolute-path" lines.
@@ -120,70 +59,15 @@ awk 'BEGIN { srand(42) } { print rand() "\t" $0 }' "$W/local.raw" | sort -n | cu
 cp "$W/local.queries" "$OUT/local.queries"
 
 # ------------------------------------------------------------ servers
-start_plinkfwd() { # CONF
-	$PIN_SERVER "$PLINKFWD" -f -c "$1" >>"$W/plinkfwd.log" 2>&1 &
-	SERVER_PID=$!
-	PIDS+=("$SERVER_PID")
-	wait_dns 127.0.0.1 "$PORT"
-}
-
-start_unbound() { # EXTRA-CONFIG
-	cat >"$W/unbound.conf" <<EOF
-server:
-    interface: 127.0.0.1@$PORT
-    port: $PORT
-    interface-automatic: no
-    do-daemonize: no
-    username: ""
-    chroot: ""
-    directory: "$W"
-    pidfile: "$W/unbound.pid"
-    use-syslog: no
-    logfile: ""
-    verbosity: 0
-    num-threads: 1
-    so-reuseport: no
-    access-control: 127.0.0.0/8 allow
-    do-not-query-localhost: no
-    local-zone: "test." nodefault   # RFC 6761 names are test data here
-    qname-minimisation: no
-    minimal-responses: yes
-    module-config: "iterator"
-remote-control:
-    control-enable: no
-$1
-EOF
-	$PIN_SERVER unbound -d -c "$W/unbound.conf" >>"$W/unbound.log" 2>&1 &
-	SERVER_PID=$!
-	PIDS+=("$SERVER_PID")
-	wait_dns 127.0.0.1 "$PORT"
-}
-
-stop_server() {
-	kill "$SERVER_PID" 2>/dev/null
-	wait "$SERVER_PID" 2>/dev/null
-	SERVER_PID=
-}
-
 # measure LABEL SERVER QUERYFILE  -> appends a table row to $W/rows
 measure() {
-	local label=$1 server=$2 qf=$3 out t0 t1
-	# warm-up: fills caches, faults pages in, settles the CPU frequency
-	$PIN_CLIENT dnsperf -s 127.0.0.1 -p "$PORT" -d "$qf" -l 2 -c "$CLIENTS" >/dev/null 2>&1
-	t0=$(cpu_ticks "$SERVER_PID")
-	out=$($PIN_CLIENT dnsperf -s 127.0.0.1 -p "$PORT" -d "$qf" -l "$SECS" -c "$CLIENTS" 2>&1)
-	t1=$(cpu_ticks "$SERVER_PID")
-	printf '%s\n' "$out" >"$OUT/dnsperf-$label-$server.txt"
-	local completed lost qps lat fail
-	completed=$(printf '%s\n' "$out" | sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p')
-	lost=$(printf '%s\n' "$out" | sed -n 's/.*Queries lost: *\([0-9]*\).*/\1/p')
-	qps=$(printf '%s\n' "$out" | sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p')
-	lat=$(printf '%s\n' "$out" | sed -n 's/.*Average Latency (s): *\([0-9.]*\).*/\1/p')
+	local label=$1 server=$2 fail
+	bench_dnsperf "$3" "$3" "$label" "$server"
 	# answers that are errors (SERVFAIL, REFUSED, ...) are not "answered"
-	fail=$(printf '%s\n' "$out" | sed -n 's/.*Response codes: *//p' | tr ',' '\n' |
+	fail=$(printf '%s\n' "$DP_OUT" | sed -n 's/.*Response codes: *//p' | tr ',' '\n' |
 		awk '$1 != "NOERROR" && $1 != "NXDOMAIN" { n += $2 } END { print n + 0 }')
-	awk -v l="$label" -v s="$server" -v c="${completed:-0}" -v lo="${lost:-?}" -v q="${qps:-0}" \
-		-v lat="${lat:-0}" -v f="$fail" -v d="$((t1 - t0))" -v hz="$CLK_TCK" -v secs="$SECS" 'BEGIN {
+	awk -v l="$label" -v s="$server" -v c="${DP_COMPLETED:-0}" -v lo="${DP_LOST:-?}" -v q="${DP_QPS:-0}" \
+		-v lat="${DP_LAT:-0}" -v f="$fail" -v d="$DP_TICKS" -v hz="$CLK_TCK" -v secs="$SECS" 'BEGIN {
 		cpu = (c - f > 0) ? d / hz / (c - f) * 1e6 : 0
 		printf "%s\t%s\t%.0f\t%.1f\t%.2f\t%d\t%s\t%d\t%.0f%%\n", l, s, q, lat * 1e6, cpu, c, lo, f, d / hz / secs * 100
 	}' >>"$W/rows"
@@ -196,8 +80,8 @@ measure() {
 	printf 'server:\n    listen: 127.0.0.1@%s\n    workers: 1\n    cloud: none\n    log-level: warning\n' "$PORT"
 	while read -r z f; do printf 'zone: %s\n    file: %s\n' "$z" "$f"; done <<<"$ZONES"
 } >"$W/plinkfwd-local.conf"
-start_plinkfwd "$W/plinkfwd-local.conf" && measure local plinkfwd "$W/local.queries"
-stop_server
+bench_start_plinkfwd "$W/plinkfwd-local.conf" && measure local plinkfwd "$W/local.queries"
+bench_stop_server
 
 auth=""
 while read -r z f; do
@@ -209,33 +93,16 @@ while read -r z f; do
     fallback-enabled: no
 "
 done <<<"$ZONES"
-start_unbound "$auth" && measure local unbound "$W/local.queries"
-stop_server
+bench_start_unbound "$auth" && measure local unbound "$W/local.queries"
+bench_stop_server
 
 # ---- workload 2: forwarded answers
 mkdir -p "$W/nsd"
-cat >"$W/nsd/nsd.conf" <<EOF
-server:
-    ip-address: $NSD_ADDR@$NSD_PORT
-    username: ""
-    chroot: ""
-    zonesdir: "$W/nsd"
-    database: ""
-    pidfile: "$W/nsd/nsd.pid"
-    xfrdfile: "$W/nsd/xfrd.state"
-    zonelistfile: "$W/nsd/zone.list"
-    xfrdir: "$W/nsd"
-    server-count: 1
-    verbosity: 0
-remote-control:
-    control-enable: no
-zone:
-    name: forward.test
-    zonefile: "$BENCH_DIR/forward.test.zone"
-EOF
-$PIN_CLIENT nsd -d -c "$W/nsd/nsd.conf" >>"$W/nsd.log" 2>&1 &
-PIDS+=("$!")
-wait_dns "$NSD_ADDR" "$NSD_PORT" || exit 1
+{
+	bench_nsd_conf "$W/nsd" "$NSD_ADDR"
+	printf 'zone:\n    name: forward.test\n    zonefile: "%s"\n' "$BENCH_DIR/forward.test.zone"
+} >"$W/nsd/nsd.conf"
+bench_start_nsd nsd "$W/nsd" "$NSD_ADDR" || exit 1
 
 # The per-server caps protect 168.63.129.16 (1000 qps per VM); they would
 # turn most of this load into SERVFAIL, so the benchmark lifts them.
@@ -250,34 +117,27 @@ server:
 upstream: default
     server: $NSD_ADDR@$NSD_PORT
 EOF
-start_plinkfwd "$W/plinkfwd-forward.conf" && measure forward plinkfwd "$BENCH_DIR/forward.queries"
-stop_server
+bench_start_plinkfwd "$W/plinkfwd-forward.conf" && measure forward plinkfwd "$BENCH_DIR/forward.queries"
+bench_stop_server
 sed 's/^server:$/server:\n    cache-size: 0/' "$W/plinkfwd-forward.conf" >"$W/plinkfwd-forward-nocache.conf"
-start_plinkfwd "$W/plinkfwd-forward-nocache.conf" && measure forward plinkfwd-nocache "$BENCH_DIR/forward.queries"
-stop_server
+bench_start_plinkfwd "$W/plinkfwd-forward-nocache.conf" && measure forward plinkfwd-nocache "$BENCH_DIR/forward.queries"
+bench_stop_server
 
 fwd="forward-zone:
     name: \".\"
     forward-addr: $NSD_ADDR@$NSD_PORT"
-start_unbound "$fwd" && measure forward unbound "$BENCH_DIR/forward.queries"
-stop_server
-start_unbound "server:
+bench_start_unbound "$fwd" && measure forward unbound "$BENCH_DIR/forward.queries"
+bench_stop_server
+bench_start_unbound "server:
     cache-max-ttl: 0
     cache-max-negative-ttl: 0
     prefetch: no
 $fwd" && measure forward unbound-nocache "$BENCH_DIR/forward.queries"
-stop_server
+bench_stop_server
 
 # ------------------------------------------------------------ report
 {
-	echo "## plinkfwd vs unbound, dnsperf on loopback"
-	echo
-	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "- machine: $NCPU CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), kernel $(uname -r)"
-	echo "- plinkfwd: $(timeout 5 "$PLINKFWD" --version 2>&1 | head -n 1); unbound $(unbound -V 2>/dev/null | sed -n '1s/^Version //p'); NSD $(nsd -v 2>&1 | sed -n 's/^NSD version //p'); dnsperf $(dnsperf -h 2>&1 | sed -n 's/^Version //p')"
-	echo "- network namespace: $NETNS; pinning: $PINNING"
-	echo "- load average when the run started: $LOAD0"
-	echo "- each row: ${SECS} s of dnsperf -c $CLIENTS (after a 2 s warm-up), UDP, one server thread"
+	bench_header "plinkfwd vs unbound, dnsperf on loopback" "; dnsperf $(dnsperf -h 2>&1 | sed -n 's/^Version //p')"
 	echo "- local: $(wc -l <"$W/local.queries") queries from the demo zones (10% missing names); forward: 1000 names via NSD"
 	echo
 	echo "| workload | server | QPS | avg latency (µs) | server CPU per answer (µs) | completed | lost | errors | server CPU busy |"

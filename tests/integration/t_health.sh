@@ -7,13 +7,14 @@
 # own ID and question case.  Then the forwarding engine is driven directly
 # by tests/unit/test_upstream (when built) against the same kind of servers.
 #
-# Upstreams are peers/health/responder.py: a scripted server that answers
+# Upstreams are peers/forward/responder.py: a scripted server that answers
 # after a delay (concurrently), or never, and logs every query it receives
-# with a timestamp; peers/health/burst.py fires many queries at once.
+# with a timestamp (--timestamps); peers/health/burst.py fires many queries
+# at once.
 . "$(dirname "$0")/lib.sh"
 
 PEERS=$LIBDIR/peers/health
-RESPONDER="python3 $PEERS/responder.py"
+RESPONDER="python3 $LIBDIR/peers/forward/responder.py --timestamps"
 BURST="python3 $PEERS/burst.py"
 # Generous, so that a responder slowed down by a busy machine is not taken
 # for a dead one; "without waiting" is then anything well below it.

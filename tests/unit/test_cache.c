@@ -10,6 +10,7 @@
 
 #include "cache.h"
 #include "common.h"
+#include "dnsmsg.h"
 #include "log.h"
 #include "tap.h"
 #include "wire.h"
@@ -20,44 +21,12 @@ static const struct cache_ttl TTL_DEFAULT = {0, 86400, 3600};
 
 /* ------------------------------------------------------------ message builders */
 
-struct msg {
-	uint8_t b[4096];
-	size_t n;
-};
-
-static void put8(struct msg *m, uint8_t v) { m->b[m->n++] = v; }
-static void put16(struct msg *m, uint16_t v)
-{
-	wire_put16(m->b + m->n, v);
-	m->n += 2;
-}
-static void put32(struct msg *m, uint32_t v)
-{
-	wire_put32(m->b + m->n, v);
-	m->n += 4;
-}
 static void put_name(struct msg *m, const char *text)
 {
 	uint8_t w[WIRE_MAX_NAME];
 	int l = wire_name_from_text(text, w);
 	memcpy(m->b + m->n, w, (size_t)l);
 	m->n += (size_t)l;
-}
-/* a name exactly as written (keeps case), for the question of a query */
-static void put_name_case(struct msg *m, const char *text)
-{
-	const char *p = text;
-	while (*p) {
-		const char *dot = strchr(p, '.');
-		size_t l = dot ? (size_t)(dot - p) : strlen(p);
-		put8(m, (uint8_t)l);
-		memcpy(m->b + m->n, p, l);
-		m->n += l;
-		p += l;
-		if (*p == '.')
-			p++;
-	}
-	put8(m, 0);
 }
 
 /* A query for name/type, EDNS when edns, DO when do_bit. */

@@ -10,60 +10,17 @@
 #include <ldns/ldns.h>
 
 #include "client.h"
+#include "dnsmsg.h"
 #include "log.h"
 #include "splice.h"
 #include "tap.h"
 #include "wire.h"
 
-struct msg {
-	uint8_t b[4096];
-	size_t n;
-};
-
-static void put8(struct msg *m, uint8_t v) { m->b[m->n++] = v; }
-static void put16(struct msg *m, uint16_t v)
-{
-	wire_put16(m->b + m->n, v);
-	m->n += 2;
-}
-static void put32(struct msg *m, uint32_t v)
-{
-	wire_put32(m->b + m->n, v);
-	m->n += 4;
-}
-/* A name as written (case kept); returns its offset for later pointers. */
-static size_t put_name(struct msg *m, const char *text)
-{
-	size_t at = m->n;
-	const char *p = text;
-	while (*p) {
-		const char *dot = strchr(p, '.');
-		size_t l = dot ? (size_t)(dot - p) : strlen(p);
-		put8(m, (uint8_t)l);
-		memcpy(m->b + m->n, p, l);
-		m->n += l;
-		p += l;
-		if (*p == '.')
-			p++;
-	}
-	put8(m, 0);
-	return at;
-}
 /* labels then a pointer: "acct.privatelink" + ptr */
 static size_t put_labels_ptr(struct msg *m, const char *labels, size_t ptr)
 {
 	size_t at = m->n;
-	const char *p = labels;
-	while (*p) {
-		const char *dot = strchr(p, '.');
-		size_t l = dot ? (size_t)(dot - p) : strlen(p);
-		put8(m, (uint8_t)l);
-		memcpy(m->b + m->n, p, l);
-		m->n += l;
-		p += l;
-		if (*p == '.')
-			p++;
-	}
+	put_labels(m, labels);
 	put16(m, (uint16_t)(0xc000 | ptr));
 	return at;
 }
@@ -120,7 +77,7 @@ static void azure_chain(struct msg *m, const int order[3])
 {
 	size_t rd, q_openai;
 	header(m, 0, 3, 0, 0);
-	put_name(m, "Acct.OpenAI.Azure.com");
+	put_name_case(m, "Acct.OpenAI.Azure.com");
 	put16(m, TYPE_A);
 	put16(m, CLASS_IN);
 	q_openai = WIRE_HDR_LEN + 5; /* "OpenAI.Azure.com" inside the question */
@@ -135,10 +92,10 @@ static void azure_chain(struct msg *m, const int order[3])
 			/* owner written out (the target may come later in the message) */
 			put_labels_ptr(m, "acct.privatelink", q_openai);
 			rd = rr_head(m, TYPE_CNAME, 300);
-			put_name(m, "x.cloudapp.net");
+			put_name_case(m, "x.cloudapp.net");
 			rr_end(m, rd);
 		} else {
-			put_name(m, "x.cloudapp.net");
+			put_name_case(m, "x.cloudapp.net");
 			rd = rr_head(m, TYPE_A, 300);
 			put8(m, 192);
 			put8(m, 0);
@@ -182,7 +139,7 @@ static void query_for(const char *name, uint16_t type, int edns, int do_bit, str
 	put16(qm, 0);
 	put16(qm, 0);
 	put16(qm, edns ? 1 : 0);
-	put_name(qm, name);
+	put_name_case(qm, name);
 	put16(qm, type);
 	put16(qm, CLASS_IN);
 	if (edns) {
@@ -232,7 +189,7 @@ static void test_find(void)
 
 	/* no CNAME at all */
 	header(&m, 0, 1, 0, 0);
-	put_name(&m, "plain.test");
+	put_name_case(&m, "plain.test");
 	put16(&m, TYPE_A);
 	put16(&m, CLASS_IN);
 	put_ptr(&m, WIRE_HDR_LEN);
@@ -245,7 +202,7 @@ static void test_find(void)
 
 	/* a loop a -> b -> a ends without a cut */
 	header(&m, 0, 2, 0, 0);
-	size_t qa = put_name(&m, "a.loop.test");
+	size_t qa = put_name_case(&m, "a.loop.test");
 	put16(&m, TYPE_A);
 	put16(&m, CLASS_IN);
 	put_ptr(&m, qa);
@@ -275,7 +232,7 @@ static void test_multi_and_build(void)
 
 	/* multi.openai.azure.com CNAME hop.openai.azure.com CNAME acct2.privatelink... CNAME x.cloudapp.net A */
 	header(&m, 0, 4, 0, 0);
-	put_name(&m, "multi.openai.azure.com");
+	put_name_case(&m, "multi.openai.azure.com");
 	put16(&m, TYPE_A);
 	put16(&m, CLASS_IN);
 	size_t oa = WIRE_HDR_LEN + 6; /* openai.azure.com */
@@ -289,7 +246,7 @@ static void test_multi_and_build(void)
 	rr_end(&m, rd);
 	put_ptr(&m, pl);
 	rd = rr_head(&m, TYPE_CNAME, 300);
-	size_t x = put_name(&m, "x.cloudapp.net");
+	size_t x = put_name_case(&m, "x.cloudapp.net");
 	rr_end(&m, rd);
 	put_ptr(&m, x);
 	rd = rr_head(&m, TYPE_A, 300);
@@ -308,7 +265,7 @@ static void test_multi_and_build(void)
 	/* the private records, as zone_lookup_rrs writes them: uncompressed */
 	struct msg pr;
 	pr.n = 0;
-	put_name(&pr, "acct2.privatelink.openai.azure.com");
+	put_name_case(&pr, "acct2.privatelink.openai.azure.com");
 	rd = rr_head(&pr, TYPE_A, 10);
 	put32(&pr, 0x0a000006);
 	rr_end(&pr, rd);
@@ -348,7 +305,7 @@ static void test_negative_and_section(void)
 
 	/* a private NXDOMAIN reply: question, SOA in authority (compressed), OPT */
 	header(&m, RCODE_NXDOMAIN, 0, 1, 1);
-	size_t qo = put_name(&m, "missing.privatelink.openai.azure.com");
+	size_t qo = put_name_case(&m, "missing.privatelink.openai.azure.com");
 	put16(&m, TYPE_A);
 	put16(&m, CLASS_IN);
 	put_ptr(&m, qo + 8);
@@ -380,7 +337,7 @@ static void test_negative_and_section(void)
 	ch.n = 0;
 	put16(&ch, 0xc00c);
 	rd = rr_head(&ch, TYPE_CNAME, 300);
-	put_name(&ch, "missing.privatelink.openai.azure.com");
+	put_name_case(&ch, "missing.privatelink.openai.azure.com");
 	rr_end(&ch, rd);
 
 	query_for("missing.openai.azure.com", TYPE_A, 0, 0, &qm, &q);
@@ -409,7 +366,7 @@ static void test_copy_rr_types(void)
 
 	/* MX and SRV with compressed names in RDATA */
 	header(&m, 0, 2, 0, 0);
-	size_t qo = put_name(&m, "svc.example.test");
+	size_t qo = put_name_case(&m, "svc.example.test");
 	put16(&m, TYPE_MX);
 	put16(&m, CLASS_IN);
 	size_t r1 = m.n;

@@ -3,7 +3,7 @@
  * against real DNS responders on loopback.
  *
  * Not run by itself: tests/integration/t_health.sh starts the responders
- * (peers/health/responder.py) inside a private network namespace and runs
+ * (peers/forward/responder.py) inside a private network namespace and runs
  * this program with their log directory as argv[1]:
  *   127.0.0.31@5301  answers at once          (log good.log)
  *   127.0.0.32@5301  answers after 300 ms     (log slow300.log)

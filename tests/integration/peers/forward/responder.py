@@ -1,11 +1,20 @@
 #!/usr/bin/env python3
-"""responder.py -- a scripted DNS upstream for the forwarding tests.
+"""responder.py -- a scripted DNS upstream for the forwarding, cache and
+upstream-health tests.
 
 Listens on UDP and TCP at --listen/--port and answers every query according
-to --mode; every query received is logged to --log as one line:
+to --mode, after --delay milliseconds (0: at once).  Replies are scheduled
+concurrently (asyncio), so that many queries can be outstanding at once.
+
+Every query received is logged to --log as one line:
     <udp|tcp> <client port> <qname> <qtype> <id>
 so that a test can tell which server was asked, over which transport, and
-from which source port.  Loopback only; never run it on a real network.
+from which source port; with --timestamps the line starts with the
+milliseconds since the epoch, so that a test can count queries per second.
+--stats FILE is rewritten whenever a counter changes:
+    total N          queries received
+    max_pending N    most queries received and not yet answered at one time
+Loopback only; never run it on a real network.
 
 Modes:
   answer     A answer with --addr (other qtypes: NOERROR, no data)
@@ -17,36 +26,50 @@ Modes:
   tc         UDP: empty answer with TC; TCP: the full answer (--records A
              records so that it is larger than 512 bytes when asked)
   tcpclose   UDP: TC; TCP: close the connection without a reply
-  slow       answer after --delay milliseconds
+TCP replies are written in two parts: the reader must reassemble them.
 """
 import argparse
+import asyncio
 import os
 import socket
 import struct
 import sys
-import threading
 import time
+
+MODES = ["answer", "silent", "badfirst", "servfail", "refused", "tc", "tcpclose"]
 
 p = argparse.ArgumentParser()
 p.add_argument("--listen", default="127.0.0.1")
 p.add_argument("--port", type=int, required=True)
-p.add_argument("--mode", default="answer")
+p.add_argument("--mode", default="answer", choices=MODES)
 p.add_argument("--addr", default="192.0.2.1")
 p.add_argument("--records", type=int, default=1)
 p.add_argument("--delay", type=int, default=0)
 p.add_argument("--log", default=None)
+p.add_argument("--timestamps", action="store_true")
+p.add_argument("--stats", default=None)
 p.add_argument("--pidfile", default=None)
 args = p.parse_args()
 
-log_lock = threading.Lock()
+RCODE = {"servfail": 2, "refused": 5}.get(args.mode, 0)
+
+state = {"total": 0, "pending": 0, "max_pending": 0}
+logf = open(args.log, "a", buffering=1) if args.log else None
+
+
+def write_stats():
+    if not args.stats:
+        return
+    tmp = args.stats + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("total %d\nmax_pending %d\n" % (state["total"], state["max_pending"]))
+    os.replace(tmp, args.stats)
 
 
 def log(proto, peer, qname, qtype, qid):
-    if not args.log:
-        return
-    with log_lock:
-        with open(args.log, "a") as f:
-            f.write("%s %d %s %d %d\n" % (proto, peer[1], qname, qtype, qid))
+    if logf:
+        stamp = "%d " % int(time.time() * 1000) if args.timestamps else ""
+        logf.write("%s%s %d %s %d %d\n" % (stamp, proto, peer[1], qname, qtype, qid))
 
 
 def parse_query(data):
@@ -74,16 +97,15 @@ def parse_query(data):
     return qid, flags, data[12:off + 4], ".".join(labels) + ".", qtype, qclass
 
 
-def build(qid, qflags, question, qtype, rcode=0, tc=False, records=None):
+def build(qid, qflags, question, qtype, rcode=RCODE, tc=False):
     flags = 0x8000 | (qflags & 0x0110) | 0x0080 | rcode  # QR, RD+CD copied, RA
     if tc:
         flags |= 0x0200
     answers = b""
     count = 0
     if rcode == 0 and not tc and qtype == 1:
-        n = args.records if records is None else records
         base = socket.inet_aton(args.addr)
-        for i in range(n):
+        for i in range(args.records):
             ip = base if i == 0 else base[:3] + bytes([(base[3] + i) % 256])
             answers += struct.pack("!HHHIH", 0xC00C, 1, 1, 300, 4) + ip
             count += 1
@@ -106,12 +128,6 @@ def swapcase_question(question):
 def udp_replies(q):
     qid, qflags, question, qname, qtype, qclass = q
     m = args.mode
-    if m == "silent":
-        return []
-    if m == "servfail":
-        return [build(qid, qflags, question, qtype, rcode=2)]
-    if m == "refused":
-        return [build(qid, qflags, question, qtype, rcode=5)]
     if m in ("tc", "tcpclose"):
         return [build(qid, qflags, question, qtype, tc=True)]
     if m == "badfirst":
@@ -129,88 +145,90 @@ def udp_replies(q):
     return [build(qid, qflags, question, qtype)]
 
 
-def serve_udp(sock):
-    while True:
-        data, peer = sock.recvfrom(65535)
+def received(proto, peer, q):
+    """Logs and counts a query; False when it is never to be answered."""
+    state["total"] += 1
+    log(proto, peer, q[3], q[4], q[0])
+    if args.mode == "silent" or (proto == "tcp" and args.mode == "tcpclose"):
+        write_stats()
+        return False
+    state["pending"] += 1
+    state["max_pending"] = max(state["max_pending"], state["pending"])
+    write_stats()
+    return True
+
+
+def answered():
+    state["pending"] -= 1
+
+
+class Udp(asyncio.DatagramProtocol):
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def datagram_received(self, data, peer):
         q = parse_query(data)
-        if not q:
-            continue
-        log("udp", peer, q[3], q[4], q[0])
-        if args.mode == "slow" and args.delay:
-            time.sleep(args.delay / 1000.0)
-        for r in udp_replies(q):
-            sock.sendto(r, peer)
+        if not q or not received("udp", peer, q):
+            return
+        replies = udp_replies(q)
+
+        def send():
+            answered()
+            for r in replies:
+                self.transport.sendto(r, peer)
+
+        if args.delay:
+            asyncio.get_running_loop().call_later(args.delay / 1000.0, send)
+        else:
+            send()
 
 
-def read_exact(conn, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = conn.recv(n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return buf
-
-
-def serve_tcp_conn(conn, peer):
+async def tcp_conn(reader, writer):
+    peer = writer.get_extra_info("peername")
     try:
-        conn.settimeout(10)
         while True:
-            hdr = read_exact(conn, 2)
-            if hdr is None:
-                return
-            data = read_exact(conn, struct.unpack("!H", hdr)[0])
-            if data is None:
-                return
+            hdr = await reader.readexactly(2)
+            data = await reader.readexactly(struct.unpack("!H", hdr)[0])
             q = parse_query(data)
             if not q:
-                return
+                break
+            if not received("tcp", peer, q):
+                if args.mode == "silent":
+                    await asyncio.sleep(30)
+                break
+            if args.delay:
+                await asyncio.sleep(args.delay / 1000.0)
+            answered()
             qid, qflags, question, qname, qtype, qclass = q
-            log("tcp", peer, qname, qtype, qid)
-            m = args.mode
-            if m == "silent":
-                time.sleep(10)
-                return
-            if m == "tcpclose":
-                return
-            if m == "slow" and args.delay:
-                time.sleep(args.delay / 1000.0)
-            rcode = {"servfail": 2, "refused": 5}.get(m, 0)
-            r = build(qid, qflags, question, qtype, rcode=rcode)
+            r = build(qid, qflags, question, qtype)
             # two writes: the reader must reassemble a split message
             msg = struct.pack("!H", len(r)) + r
-            conn.sendall(msg[:7])
-            time.sleep(0.01)
-            conn.sendall(msg[7:])
-    except OSError:
+            writer.write(msg[:7])
+            await writer.drain()
+            await asyncio.sleep(0.01)
+            writer.write(msg[7:])
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
         pass
     finally:
-        conn.close()
+        writer.close()
 
 
-def serve_tcp(lsock):
-    while True:
-        conn, peer = lsock.accept()
-        threading.Thread(target=serve_tcp_conn, args=(conn, peer), daemon=True).start()
-
-
-def main():
+async def main():
+    loop = asyncio.get_running_loop()
     fam = socket.AF_INET6 if ":" in args.listen else socket.AF_INET
-    u = socket.socket(fam, socket.SOCK_DGRAM)
-    u.bind((args.listen, args.port))
-    t = socket.socket(fam, socket.SOCK_STREAM)
-    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    t.bind((args.listen, args.port))
-    t.listen(64)
+    await loop.create_datagram_endpoint(Udp, local_addr=(args.listen, args.port), family=fam)
+    server = await asyncio.start_server(tcp_conn, args.listen, args.port, family=fam, reuse_address=True)
+    write_stats()
     if args.pidfile:
         with open(args.pidfile, "w") as f:
             f.write("%d\n" % os.getpid())
-    threading.Thread(target=serve_tcp, args=(t,), daemon=True).start()
-    serve_udp(u)
+    async with server:
+        await server.serve_forever()
 
 
 if __name__ == "__main__":
     try:
-        main()
+        asyncio.run(main())
     except KeyboardInterrupt:
         sys.exit(0)
