@@ -31,6 +31,8 @@
 #            copy_conf SRC DST [LISTEN...]  copy a config, make its file: paths absolute,
 #            replace its listen: lines (default 127.0.0.1@$PORT) and move run-time paths into $T
 #   peers    start_nsd ADDR@PORT ZONE=FILE...      start_knot ADDR@PORT ZONE=FILE...
+#            spawn_responder NAME ADDR [ARGS...]   the scripted upstream peers/forward/responder.py
+#            on ADDR port 5301 (log $T/NAME-queries.log; $RESPONDER overrides the command)
 #            start_unbound ADDR@PORT [EXTRA-CONFIG-TEXT]   start_testns PORT DATAFILE
 #            each sets LAST_PID and logs to $T/<name>.log
 #   misc     quiet CMD... (output to $T/quiet.log, e.g. ok "x" quiet cmd)
@@ -534,6 +536,23 @@ $extra
 EOF
 	spawn "unbound$PEER_N" unbound -d -c "$d/unbound.conf"
 	wait_dns "$L_ADDR" "$L_PORT" 5 || { diag "unbound on $L_ADDR@$L_PORT did not start"; return 1; }
+}
+
+# spawn_responder NAME ADDR [ARGS...]  the scripted upstream (peers/forward/
+# responder.py) on ADDR port 5301, logging every query it gets to
+# $T/NAME-queries.log; waits until it has written its pid file.
+spawn_responder() {
+	local name=$1 addr=$2 i
+	shift 2
+	rm -f "$T/$name.pid"
+	spawn "$name" ${RESPONDER:-python3 $LIBDIR/peers/forward/responder.py} --listen "$addr" --port 5301 \
+		--log "$T/$name-queries.log" --pidfile "$T/$name.pid" "$@"
+	for ((i = 0; i < 50; i++)); do
+		[ -s "$T/$name.pid" ] && return 0
+		sleep 0.1
+	done
+	diag "responder $name on $addr did not start"
+	return 1
 }
 
 # start_testns PORT DATAFILE   ldns-testns with scripted answers (binds 0.0.0.0:PORT)

@@ -10,18 +10,8 @@
 
 PEERS=$LIBDIR/peers/splice
 
-ok "NSD (public view, default group) starts" start_nsd 127.0.0.11@5301 \
-	openai.azure.com="$PEERS/openai.azure.com.public.zone" \
-	privatelink.openai.azure.com="$PEERS/privatelink.openai.azure.com.public.zone" \
-	cloudapp.net="$PEERS/cloudapp.net.public.zone" \
-	blob.core.windows.net="$PEERS/blob.core.windows.net.public.zone" \
-	privatelink.blob.core.windows.net="$PEERS/privatelink.blob.core.windows.net.public.zone" \
-	store.core.windows.net="$PEERS/store.core.windows.net.public.zone" \
-	contoso.test="$PEERS/contoso.test.public.zone" \
-	privatelink.contoso.test="$PEERS/privatelink.contoso.test.public.zone"
-ok "Knot (azure group, private zones) starts" start_knot 127.0.0.12@5301 \
-	privatelink.openai.azure.com="$PEERS/privatelink.openai.azure.com.zone" \
-	privatelink.contoso.test="$PEERS/privatelink.contoso.test.zone"
+. "$LIBDIR/peers/splice/peers.sh"
+start_splice_peers
 
 # write_conf FILE FALLBACK(public|none)
 write_conf() {

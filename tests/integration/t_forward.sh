@@ -10,24 +10,12 @@
 . "$(dirname "$0")/lib.sh"
 
 PEERS=$LIBDIR/peers/forward
-RESPONDER="python3 $PEERS/responder.py"
 UP_TIMEOUT=500
 Q_TIMEOUT=1500
 
 # start_responder NAME ADDR MODE [ARGS...]  responder.py on ADDR port 5301;
 # the queries it sees go to $T/NAME-queries.log.
-start_responder() {
-	local name=$1 addr=$2 mode=$3 i
-	shift 3
-	spawn "$name" $RESPONDER --listen "$addr" --port 5301 --mode "$mode" \
-		--log "$T/$name-queries.log" --pidfile "$T/$name.pid" "$@"
-	for ((i = 0; i < 50; i++)); do
-		[ -s "$T/$name.pid" ] && return 0
-		sleep 0.1
-	done
-	diag "responder $name ($mode on $addr) did not start"
-	return 1
-}
+start_responder() { local n=$1 a=$2 m=$3; shift 3; spawn_responder "$n" "$a" --mode "$m" "$@"; }
 
 # queries NAME [PROTO]  number of queries responder NAME received (over PROTO)
 queries() {

@@ -26,19 +26,7 @@ PROBE_SHORT=1000
 
 # start_responder NAME ADDR [ARGS...]  responder.py on ADDR port 5301; the
 # queries it sees go to $T/NAME-queries.log, its counters to $T/NAME.stats.
-start_responder() {
-	local name=$1 addr=$2 i
-	shift 2
-	rm -f "$T/$name.pid"
-	spawn "$name" $RESPONDER --listen "$addr" --port 5301 --log "$T/$name-queries.log" \
-		--stats "$T/$name.stats" --pidfile "$T/$name.pid" "$@"
-	for ((i = 0; i < 50; i++)); do
-		[ -s "$T/$name.pid" ] && return 0
-		sleep 0.1
-	done
-	diag "responder $name on $addr did not start"
-	return 1
-}
+start_responder() { spawn_responder "$@" --stats "$T/$1.stats"; }
 
 # queries NAME  number of queries responder NAME received (over all its lives)
 queries() {
