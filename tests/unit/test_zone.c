@@ -1,5 +1,5 @@
 /*
- * test_zone.c -- zone loading and authoritative answers (resolver/zone.c).
+ * test_zone.c -- zone loading and authoritative answers (resolver/data/zone.c).
  *
  * Queries are built by hand; replies are checked byte for byte where the
  * exact encoding matters (owner pointers, TTLs, counts) and through ldns

@@ -1,5 +1,5 @@
 # gen-catalogue.awk -- compile conf/privatelink-zones.tsv into the C tables
-# declared in resolver/catalogue.h.
+# declared in resolver/config/catalogue.h.
 #
 #   awk -f resolver/gen-catalogue.awk conf/privatelink-zones.tsv > resolver/catalogue_data.c
 #
