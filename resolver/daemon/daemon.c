@@ -12,27 +12,9 @@
 #include "log.h"
 #include "snapshot.h"
 
-struct snapshot *daemon_acquire(struct daemon *d)
-{
-	pthread_mutex_lock(&d->lock);
-	struct snapshot *s = d->current;
-	snapshot_ref(s);
-	pthread_mutex_unlock(&d->lock);
-	return s;
-}
+struct snapshot *daemon_acquire(struct daemon *d) { return snapshot_pub_acquire(&d->pub); }
 
-void daemon_publish(struct daemon *d, struct snapshot *s)
-{
-	pthread_mutex_lock(&d->lock);
-	struct snapshot *old = d->current;
-	s->generation = atomic_load(&d->generation) + 1;
-	d->current = s;
-	pthread_mutex_unlock(&d->lock);
-	atomic_fetch_add_explicit(&d->generation, 1, memory_order_release);
-	/* workers still serving with old hold their own references; queries in
-	 * flight upstream hold theirs, so nothing they use goes away here */
-	snapshot_unref(old);
-}
+void daemon_publish(struct daemon *d, struct snapshot *s) { snapshot_pub_publish(&d->pub, s); }
 
 /* Same listen set?  Sockets are opened once per worker at start-up. */
 static int same_listen(const struct cfg *a, const struct cfg *b)

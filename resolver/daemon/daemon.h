@@ -1,22 +1,18 @@
 /*
  * daemon.h -- the root object: one per process, owned by main.c.
  *
- * It holds the published snapshot and the workers.  Only the main thread
- * publishes (start-up, SIGHUP reload, ARM publish); workers only read.
- * Publication protocol: the main thread swaps `current` under `lock` and
- * then bumps `generation`; a worker that sees a new generation takes the lock
- * just long enough to take a reference on `current`.  The lock is therefore
- * never touched on the per-query path.
+ * It holds the snapshot publisher (data/snapshot.h: workers read it, only
+ * the main thread publishes), the workers, the shared cache and the main
+ * thread's services.
  */
 #ifndef PLINKFWD_DAEMON_H
 #define PLINKFWD_DAEMON_H
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
 
-struct snapshot;
+#include "snapshot.h"
+
 struct worker;
 struct event_base;
 struct arm_sync;
@@ -27,9 +23,7 @@ struct querylog;
 
 struct daemon {
 	const char *cfgpath;             /* argv, not owned */
-	pthread_mutex_t lock;            /* guards current */
-	struct snapshot *current;        /* one reference owned by the daemon */
-	atomic_uint_fast64_t generation; /* bumped after each publish */
+	struct snapshot_pub pub;         /* the current snapshot (snapshot.h) */
 	struct event_base *base;         /* main thread loop (signals, ARM, control) */
 	struct worker *workers;          /* array of nworkers */
 	int nworkers;

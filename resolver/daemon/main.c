@@ -25,6 +25,7 @@
 
 #include "arm_sync.h"
 #include "cache.h"
+#include "clock.h"
 #include "common.h"
 #include "config.h"
 #include "control.h"
@@ -255,10 +256,11 @@ int main(int argc, char **argv)
 	struct daemon d;
 	memset(&d, 0, sizeof(d));
 	d.cfgpath = cfgpath;
-	pthread_mutex_init(&d.lock, NULL);
-	d.current = snap;
-	atomic_init(&d.generation, 1);
-	snap->generation = 1;
+	if (snapshot_pub_init(&d.pub) != FWD_OK) {
+		log_err("cannot initialise the snapshot publisher");
+		return 1;
+	}
+	snapshot_pub_publish(&d.pub, snap);
 	d.started = time(NULL);
 	d.base = event_base_new();
 	int rc = 1;
@@ -278,7 +280,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	for (int i = 0; i < d.nworkers; i++) {
-		int r = worker_init(&d.workers[i], &d, i, snap);
+		enum fwd_err r = worker_init(&d.workers[i], i, &d.pub, d.cache);
 		if (r != 0) {
 			log_err("worker %d: cannot start: %s", i, fwd_strerror(r));
 			goto out;
@@ -302,7 +304,7 @@ int main(int argc, char **argv)
 		if (!d.qlog)
 			goto out;
 		for (int i = 0; i < d.nworkers; i++)
-			if (!(d.workers[i].qlog = querylog_writer_new(d.qlog, d.workers[i].base)))
+			if (!(d.workers[i].qe.qlog = querylog_writer_new(d.qlog, d.workers[i].base, &fwd_clock_monotonic)))
 				goto out;
 	}
 	if (snap->cfg->control_socket &&
@@ -340,9 +342,9 @@ out:
 		for (int i = 0; i < d.nworkers; i++)
 			worker_stop(&d.workers[i]);
 		for (int i = 0; i < d.nworkers; i++)
-			querylog_writer_free(d.workers[i].qlog); /* flushes what the worker left */
+			querylog_writer_free(d.workers[i].qe.qlog); /* flushes what the worker left */
 		for (int i = 0; i < d.nworkers; i++)
-			if (d.workers[i].base || d.workers[i].snap)
+			if (d.workers[i].base)
 				worker_destroy(&d.workers[i]);
 		free(d.workers);
 	}
@@ -355,10 +357,9 @@ out:
 			event_free(sigs[i]);
 	if (d.base)
 		event_base_free(d.base);
-	if (d.current->cfg->pidfile && rc == 0)
-		unlink(d.current->cfg->pidfile);
-	snapshot_unref(d.current);
-	pthread_mutex_destroy(&d.lock);
+	if (d.pub.current->cfg->pidfile && rc == 0)
+		unlink(d.pub.current->cfg->pidfile);
+	snapshot_pub_fini(&d.pub);
 	curl_global_cleanup();
 	libevent_global_shutdown();
 	return rc;

@@ -162,3 +162,44 @@ struct snapshot *snapshot_with_arm(const struct snapshot *prev, const struct rou
 	atomic_fetch_add(&prev->base->refs, 1);
 	return assemble(prev->base, fz, prev->nfile_zones, arm_zones, narm, err, errlen);
 }
+
+/* ------------------------------------------------------------ publishing */
+
+int snapshot_pub_init(struct snapshot_pub *p)
+{
+	p->current = NULL;
+	atomic_init(&p->generation, 0);
+	return pthread_mutex_init(&p->lock, NULL) == 0 ? FWD_OK : FWD_EIO;
+}
+
+void snapshot_pub_fini(struct snapshot_pub *p)
+{
+	if (p->current)
+		snapshot_unref(p->current);
+	p->current = NULL;
+	pthread_mutex_destroy(&p->lock);
+}
+
+struct snapshot *snapshot_pub_acquire(struct snapshot_pub *p)
+{
+	pthread_mutex_lock(&p->lock);
+	struct snapshot *s = p->current;
+	if (s)
+		snapshot_ref(s);
+	pthread_mutex_unlock(&p->lock);
+	return s;
+}
+
+void snapshot_pub_publish(struct snapshot_pub *p, struct snapshot *s)
+{
+	pthread_mutex_lock(&p->lock);
+	struct snapshot *old = p->current;
+	s->generation = atomic_load(&p->generation) + 1;
+	p->current = s;
+	pthread_mutex_unlock(&p->lock);
+	atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+	/* workers still serving with old hold their own references; queries in
+	 * flight upstream hold theirs, so nothing they use goes away here */
+	if (old)
+		snapshot_unref(old);
+}

@@ -11,6 +11,7 @@
 #ifndef PLINKFWD_SNAPSHOT_H
 #define PLINKFWD_SNAPSHOT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,5 +55,35 @@ struct snapshot *snapshot_with_arm(const struct snapshot *prev, const struct rou
 
 void snapshot_ref(struct snapshot *s);
 void snapshot_unref(struct snapshot *s);
+
+/*
+ * Where the current snapshot is published.  Only the main thread publishes
+ * (start-up, SIGHUP reload, ARM publish); workers only read.  Protocol: the
+ * publisher swaps `current` under `lock` and then bumps `generation`; a
+ * reader that sees a new generation takes the lock just long enough to take
+ * a reference on `current`.  The lock is therefore never touched on the
+ * per-query path: a worker compares one atomic per batch.
+ */
+struct snapshot_pub {
+	pthread_mutex_t lock;            /* guards current */
+	struct snapshot *current;        /* one reference owned by the publisher */
+	atomic_uint_fast64_t generation; /* bumped after each publish */
+};
+
+/* Empty publisher; 0 or FWD_EIO. */
+int snapshot_pub_init(struct snapshot_pub *p);
+/* Drops the current snapshot's reference. */
+void snapshot_pub_fini(struct snapshot_pub *p);
+/* Take a reference on the current snapshot (any thread); NULL before the
+ * first publish.  The caller owns the reference. */
+struct snapshot *snapshot_pub_acquire(struct snapshot_pub *p);
+/* Install s (its reference passes to the publisher), number it, and drop
+ * the old one.  Main thread only. */
+void snapshot_pub_publish(struct snapshot_pub *p, struct snapshot *s);
+/* The generation readers compare against (acquire load). */
+static inline uint64_t snapshot_pub_generation(struct snapshot_pub *p)
+{
+	return atomic_load_explicit(&p->generation, memory_order_acquire);
+}
 
 #endif

@@ -15,7 +15,7 @@
  *
  * These are pure functions over wire messages: no allocation, no I/O.  The
  * orchestration (zone lookups, the second upstream query, fallback, cache)
- * is in query.c.  Output records are written with uncompressed names
+ * is in serve/query.c; continuations are serve/cont.h.  Output records are written with uncompressed names
  * except that an owner equal to the question name becomes a pointer to the
  * question (so it echoes the client's case, as a hit's question patch does).
  */
@@ -25,7 +25,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "client.h"
 #include "wire.h"
 
 struct wire_query;
@@ -97,44 +96,5 @@ size_t splice_assemble(const struct wire_query *q, int rcode, const uint8_t *an,
  */
 size_t splice_make_query(const uint8_t *name, size_t name_len, uint16_t qtype, int edns, int do_bit,
 			 uint8_t *out, size_t cap);
-
-/*
- * A spliced answer that waits for its private half from an upstream group.
- * One block per continuation (allocated when the public answer arrives: a
- * cache miss path, never a hit), on the pool's live list until the private
- * reply comes back or the worker stops.  It holds what the final reply
- * needs: the client, its query (question bytes and EDNS), the public reply
- * (answered as it is when the private side says NXDOMAIN and fallback is
- * on) and the kept chain records.
- */
-struct splice_cont {
-	struct splice_cont *prev, *next;   /* pool's live list */
-	struct client cl;                  /* the client as it came (cont NULL) */
-	int fallback;                      /* private NXDOMAIN: answer with the public reply */
-	uint16_t chain_count;              /* records in chain */
-	size_t qlen, pub_len, chain_len;
-	uint8_t *query, *pub, *chain;      /* into data[] */
-	uint8_t data[];
-};
-
-/* Per worker: live continuations and the buffers replies are built in. */
-struct splice_pool {
-	struct splice_cont *live;
-	size_t nlive;
-	size_t max;                        /* cap on live continuations (max-pending) */
-	uint8_t part[WIRE_MAX_MSG];        /* records being gathered */
-	uint8_t msg[WIRE_MAX_MSG];         /* the reply being built */
-};
-
-struct splice_pool *splice_pool_new(size_t max);
-/* Frees every live continuation too (their clients get no answer). */
-void splice_pool_free(struct splice_pool *p);
-
-/* A new continuation with copies of the three buffers; NULL when the pool
- * is at its cap or memory is short. */
-struct splice_cont *splice_cont_new(struct splice_pool *p, const struct client *cl, const uint8_t *query,
-				    size_t qlen, const uint8_t *pub, size_t pub_len, const uint8_t *chain,
-				    size_t chain_len, uint16_t chain_count);
-void splice_cont_free(struct splice_pool *p, struct splice_cont *c);
 
 #endif

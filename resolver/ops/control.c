@@ -36,7 +36,7 @@
 #include "querylog.h"
 #include "route.h"
 #include "snapshot.h"
-#include "stats.h"
+#include "collect.h"
 #include "wire.h"
 #include "worker.h"
 #include "zone.h"

@@ -29,7 +29,7 @@
 #include "querylog.h"
 #include "route.h"
 #include "snapshot.h"
-#include "stats.h"
+#include "collect.h"
 #include "wire.h"
 #include "zone.h"
 

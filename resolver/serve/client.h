@@ -1,10 +1,11 @@
 /*
- * client.h -- how to reach the client of a query that is answered later.
+ * client.h -- how to reach the client of a query: the transport only.
  *
- * A struct client is a small value (no pointers it owns) copied into the
- * upstream pending slot, so that the answer can be sent when the upstream
- * reply arrives.  For TCP the connection may be gone by then: conn_gen is
- * compared with the connection's current generation before sending.
+ * A struct client is a small value (no pointers it owns) that travels by
+ * value inside a forwarded step (step.h), so that the answer can be sent
+ * when the upstream reply arrives.  For TCP the connection may be gone by
+ * then: conn_gen is compared with the connection's current generation
+ * before sending (listener.c).
  */
 #ifndef PLINKFWD_CLIENT_H
 #define PLINKFWD_CLIENT_H
@@ -15,7 +16,6 @@
 #include <sys/socket.h>
 
 struct tcp_conn;
-struct splice_cont;
 
 enum client_transport { CLIENT_UDP = 0, CLIENT_TCP = 1 };
 
@@ -24,11 +24,11 @@ struct client {
 	int fd;                          /* UDP: the socket the query came in on */
 	struct sockaddr_storage addr;    /* client address */
 	socklen_t addrlen;
-	struct tcp_conn *conn;           /* TCP: the connection (pool object) */
+	struct tcp_conn *conn;           /* TCP: the connection (pool object, listener.c) */
 	uint64_t conn_gen;               /* TCP: generation when the query came */
 	uint16_t id;                     /* the client's query ID */
 	uint16_t udp_limit;              /* reply size limit (UDP) */
-	uint64_t start_us;               /* arrival time, for latency */
+	uint64_t start_us;               /* arrival time (worker clock), for latency */
 	/* UDP on a wildcard address: where the query was sent, so that the
 	 * answer leaves from that same address (IP_PKTINFO/IPV6_PKTINFO);
 	 * a client drops answers from any other source. */
@@ -37,11 +37,6 @@ struct client {
 		struct in_pktinfo v4;
 		struct in6_pktinfo v6;
 	} local;
-	/* Set by query.c on the copy it hands to upstream_send (the listener
-	 * leaves them unset): which step of resolving the client's question
-	 * this upstream query is. */
-	uint8_t stage;                   /* QUERY_STAGE_* in query.c */
-	struct splice_cont *cont;        /* splice continuation (owned by the worker's pool), or NULL */
 };
 
 #endif

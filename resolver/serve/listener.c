@@ -19,12 +19,13 @@
 #include <event2/event.h>
 
 #include "client.h"
+#include "clock.h"
 #include "common.h"
 #include "config.h"
 #include "log.h"
 #include "query.h"
+#include "stats.h"
 #include "wire.h"
-#include "worker.h"
 
 #define UDP_BATCH 64      /* datagrams per recvmmsg/sendmmsg */
 #define UDP_BUFSZ 4096    /* larger queries are not DNS queries anyone sends */
@@ -59,7 +60,8 @@ struct tcp_conn {
 };
 
 struct listener {
-	struct worker *w;
+	struct query_engine *qe;    /* borrowed: answers every query */
+	struct event_base *base;    /* borrowed: the worker's loop */
 	struct udp_sock *udp;
 	size_t nudp;
 	struct tcp_lsock *tcp;
@@ -163,7 +165,7 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct udp_sock *us = arg;
 	struct listener *l = us->l;
-	struct worker *w = l->w;
+	struct query_engine *qe = l->qe;
 
 	for (int round = 0; round < UDP_ROUNDS; round++) {
 		for (int i = 0; i < UDP_BATCH; i++) {
@@ -183,8 +185,8 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (n <= 0)
 			return;
 		/* a reload published since the last batch takes effect here */
-		worker_refresh(w);
-		uint64_t now = fwd_now_us();
+		query_engine_refresh(qe);
+		uint64_t now = clock_us(qe->clock);
 		int out = 0;
 		for (int i = 0; i < n; i++) {
 			struct client cl;
@@ -202,8 +204,8 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			cl.has_local = 0;
 			if (us->pktinfo)
 				read_pktinfo(&l->rmsg[i].msg_hdr, &cl);
-			w->stats.queries_udp++;
-			size_t rlen = query_handle(w, l->rbuf[i], len, &cl, l->sbuf[out], UDP_BUFSZ, &fwd);
+			STATS_INC(qe->stats.queries_udp);
+			size_t rlen = query_handle(qe, l->rbuf[i], len, &cl, l->sbuf[out], UDP_BUFSZ, &fwd);
 			if (rlen == 0)
 				continue;
 			l->siov[out].iov_base = l->sbuf[out];
@@ -275,10 +277,10 @@ static void tcp_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct tcp_conn *c = arg;
 	struct listener *l = c->l;
-	struct worker *w = l->w;
+	struct query_engine *qe = l->qe;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
-	worker_refresh(w);
+	query_engine_refresh(qe);
 	while (!c->read_paused) {
 		uint8_t lenbuf[2];
 		size_t avail = evbuffer_get_length(in);
@@ -307,10 +309,10 @@ static void tcp_read_cb(struct bufferevent *bev, void *arg)
 		cl.conn_gen = c->gen;
 		cl.id = wire_get16(l->tcp_in);
 		cl.udp_limit = 0;
-		cl.start_us = fwd_now_us();
+		cl.start_us = clock_us(qe->clock);
 		cl.has_local = 0; /* TCP answers leave from the accepted socket */
-		w->stats.queries_tcp++;
-		size_t rlen = query_handle(w, l->tcp_in, mlen, &cl, l->tcp_out + 2, WIRE_MAX_MSG, &fwd);
+		STATS_INC(qe->stats.queries_tcp);
+		size_t rlen = query_handle(qe, l->tcp_in, mlen, &cl, l->tcp_out + 2, WIRE_MAX_MSG, &fwd);
 		if (rlen > 0) {
 			tcp_write_msg(c, l->tcp_out + 2, rlen);
 		} else if (fwd) {
@@ -370,7 +372,7 @@ static void tcp_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			close(fd);
 			continue;
 		}
-		c->bev = bufferevent_socket_new(l->w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		c->bev = bufferevent_socket_new(l->base, fd, BEV_OPT_CLOSE_ON_FREE);
 		if (!c->bev) {
 			close(fd);
 			continue;
@@ -393,8 +395,10 @@ static void tcp_accept_cb(evutil_socket_t lfd, short what, void *arg)
 
 /* ------------------------------------------------------------ interface */
 
-void listener_send(struct listener *l, const struct client *cl, const uint8_t *msg, size_t len)
+void listener_send(void *arg, const struct client *cl, const uint8_t *msg, size_t len)
 {
+	struct listener *l = arg;
+
 	if (cl->transport == CLIENT_UDP) {
 		struct msghdr mh;
 		struct iovec iov = {(void *)msg, len};
@@ -425,12 +429,13 @@ void listener_send(struct listener *l, const struct client *cl, const uint8_t *m
 
 size_t listener_tcp_conns(const struct listener *l) { return l->open_conns; }
 
-struct listener *listener_new(struct worker *w, const struct cfg *cfg)
+struct listener *listener_new(struct query_engine *qe, struct event_base *base, const struct cfg *cfg, int announce)
 {
 	struct listener *l = calloc(1, sizeof(*l));
 	if (!l)
 		return NULL;
-	l->w = w;
+	l->qe = qe;
+	l->base = base;
 	l->idle_ms = cfg->tcp_idle_timeout_ms > 0 ? cfg->tcp_idle_timeout_ms : 10000;
 	l->max_inflight = cfg->max_tcp_per_conn > 0 ? cfg->max_tcp_per_conn : 32;
 	l->nconns = cfg->tcp_max_conns > 0 ? (size_t)cfg->tcp_max_conns : 256;
@@ -473,7 +478,7 @@ struct listener *listener_new(struct worker *w, const struct cfg *cfg)
 			else
 				setsockopt(ufd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
 		}
-		l->udp[l->nudp].ev = event_new(w->base, ufd, EV_READ | EV_PERSIST, udp_read_cb, &l->udp[l->nudp]);
+		l->udp[l->nudp].ev = event_new(base, ufd, EV_READ | EV_PERSIST, udp_read_cb, &l->udp[l->nudp]);
 		l->nudp++;
 		if (!l->udp[l->nudp - 1].ev || event_add(l->udp[l->nudp - 1].ev, NULL) < 0)
 			goto fail;
@@ -484,11 +489,11 @@ struct listener *listener_new(struct worker *w, const struct cfg *cfg)
 		}
 		l->tcp[l->ntcp].l = l;
 		l->tcp[l->ntcp].fd = tfd;
-		l->tcp[l->ntcp].ev = event_new(w->base, tfd, EV_READ | EV_PERSIST, tcp_accept_cb, &l->tcp[l->ntcp]);
+		l->tcp[l->ntcp].ev = event_new(base, tfd, EV_READ | EV_PERSIST, tcp_accept_cb, &l->tcp[l->ntcp]);
 		l->ntcp++;
 		if (!l->tcp[l->ntcp - 1].ev || event_add(l->tcp[l->ntcp - 1].ev, NULL) < 0)
 			goto fail;
-		if (w->index == 0)
+		if (announce)
 			log_info("listening on %s@%d (udp, tcp)", host, port);
 	}
 	return l;

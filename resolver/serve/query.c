@@ -14,9 +14,12 @@
  *   every answer built from upstream data is offered to the cache;
  *   an upstream failure answers from an expired entry (serve-stale) or SERVFAIL.
  *
- * The stage and the continuation travel in the struct client copy that
- * upstream.c keeps for the query, so the completion callback knows which
- * step finished without any lookup table.
+ * Each question is parsed once and routed once, here in handle().  What a
+ * forwarded step needs -- client, snapshot, route, group, stage,
+ * continuation -- is one struct query_step (step.h) that upstream.c carries
+ * by value and hands back to query_done(), so the completion knows which
+ * step finished, and finishes it against the snapshot the question started
+ * with, without parsing, routing or any lookup table.
  */
 #include "query.h"
 
@@ -25,20 +28,19 @@
 #include "acl.h"
 #include "cache.h"
 #include "client.h"
+#include "clock.h"
 #include "config.h"
-#include "daemon.h"
-#include "listener.h"
+#include "cont.h"
 #include "log.h"
 #include "route.h"
 #include "snapshot.h"
 #include "splice.h"
-#include "stats.h"
+#include "step.h"
+#include "upstream.h"
 #include "wire.h"
-#include "worker.h"
 #include "zone.h"
 
-/* struct client .stage */
-enum { QUERY_STAGE_CLIENT = 0, QUERY_STAGE_FALLBACK = 1 };
+_Static_assert(sizeof(struct query_step) <= UPSTREAM_CTX_MAX, "a query_step must fit an upstream slot");
 
 #define PRIVATELINK_PREFIX "privatelink."
 
@@ -48,22 +50,17 @@ static size_t reply_limit(const struct client *cl, const struct wire_query *q)
 	return cl->transport == CLIENT_TCP ? WIRE_MAX_MSG : wire_udp_limit(q);
 }
 
-static size_t error_reply(struct worker *w, const struct wire_query *q, int rcode, uint8_t *out,
+static size_t error_reply(struct query_engine *e, const struct wire_query *q, int rcode, uint8_t *out,
 			  size_t cap)
 {
 	switch (rcode) {
-	case RCODE_REFUSED: w->stats.refused++; break;
-	case RCODE_SERVFAIL: w->stats.servfail++; break;
-	case RCODE_FORMERR: w->stats.formerr++; break;
-	case RCODE_NOTIMP: w->stats.notimp++; break;
+	case RCODE_REFUSED: STATS_INC(e->stats.refused); break;
+	case RCODE_SERVFAIL: STATS_INC(e->stats.servfail); break;
+	case RCODE_FORMERR: STATS_INC(e->stats.formerr); break;
+	case RCODE_NOTIMP: STATS_INC(e->stats.notimp); break;
 	default: break;
 	}
 	return wire_reply_error(q, rcode, WIRE_RA, out, cap);
-}
-
-static inline struct cache *worker_cache(const struct worker *w)
-{
-	return w->d ? w->d->cache : NULL;
 }
 
 static void cache_ttl_of(const struct cfg *cfg, struct cache_ttl *t)
@@ -73,35 +70,34 @@ static void cache_ttl_of(const struct cfg *cfg, struct cache_ttl *t)
 	t->neg_max_ttl = (uint32_t)cfg->cache_neg_max_ttl;
 }
 
-/* Offer an answer built from upstream data to the cache.  gen_dep: the
- * answer depends on routes or zones (see cache_insert). */
-static void cache_store(struct worker *w, const struct wire_query *q, const uint8_t *msg, size_t len,
-			int gen_dep)
+/* Offer an answer built from upstream data to the cache; snap is the
+ * snapshot the question started with.  gen_dep: the answer depends on
+ * routes or zones (see cache_insert). */
+static void cache_store(struct query_engine *e, const struct snapshot *snap, const struct wire_query *q,
+			const uint8_t *msg, size_t len, int gen_dep)
 {
-	struct cache *c = worker_cache(w);
 	struct cache_ttl t;
 
-	if (!c)
+	if (!e->cache)
 		return;
-	cache_ttl_of(w->snap->cfg, &t);
-	cache_insert(c, q, msg, len, &t, gen_dep ? w->snap->generation : 0, fwd_now_ms());
+	cache_ttl_of(snap->cfg, &t);
+	cache_insert(e->cache, q, msg, len, &t, gen_dep ? snap->generation : 0, clock_ms(e->clock));
 }
 
 /* RFC 8767: every server failed; an answer that expired less than
  * serve-stale seconds ago is better than SERVFAIL.  0 when there is none. */
-static size_t stale_answer(struct worker *w, const struct wire_query *q, const struct client *cl,
-			   uint8_t *out, size_t cap)
+static size_t stale_answer(struct query_engine *e, const struct snapshot *snap, const struct wire_query *q,
+			   const struct client *cl, uint8_t *out, size_t cap)
 {
-	struct cache *c = worker_cache(w);
-	int window = w->snap->cfg->serve_stale;
+	int window = snap->cfg->serve_stale;
 	size_t n;
 
-	if (!c || window <= 0)
+	if (!e->cache || window <= 0)
 		return 0;
-	n = cache_answer(c, q, w->snap->generation, fwd_now_ms(), CACHE_STALE, (uint32_t)window, out, cap,
-			 reply_limit(cl, q));
+	n = cache_answer(e->cache, q, snap->generation, clock_ms(e->clock), CACHE_STALE, (uint32_t)window, out,
+			 cap, reply_limit(cl, q));
 	if (n)
-		w->stats.cache_stale++;
+		STATS_INC(e->stats.cache_stale);
 	return n;
 }
 
@@ -133,73 +129,82 @@ static int route_fallback(const struct cfg *cfg, const struct route_target *rt)
 	return 0;
 }
 
-/* Hand the query to the upstream group; an immediate reply when that
+/* Start a forwarded step: the upstream slot carries it by value. */
+static enum fwd_err step_send(struct query_engine *e, const struct query_step *st, const struct wire_query *q)
+{
+	return upstream_send(e->up, st->snap, st->group, q, st->cl.transport == CLIENT_TCP, st, sizeof(*st));
+}
+
+/* Hand the question to an upstream group; an immediate reply when that
  * cannot happen (stale data, or an error). */
-static size_t forward(struct worker *w, size_t group, int stage, const uint8_t *pkt, size_t len,
+static size_t forward(struct query_engine *e, const struct route_target *rt, size_t group, enum query_stage stage,
 		      const struct wire_query *q, const struct client *cl, uint8_t *out, size_t cap,
 		      int *forwarded, enum stats_source *src)
 {
-	struct client c = *cl;
+	struct query_step st;
 	size_t n;
 
-	c.stage = (uint8_t)stage;
-	c.cont = NULL;
-	int rc = upstream_send(w->up, w->snap, group, pkt, len, q, &c, cl->transport == CLIENT_TCP);
-	if (rc == 0) {
-		w->stats.cache_misses++;
+	st.cl = *cl;
+	st.snap = e->snap;
+	st.rt = rt;
+	st.group = (uint32_t)group;
+	st.stage = stage;
+	st.cont = NULL;
+	enum fwd_err rc = step_send(e, &st, q);
+	if (rc == FWD_OK) {
+		STATS_INC(e->stats.cache_misses);
 		*forwarded = 1;
 		return 0;
 	}
 	/* upstream.c logs the empty group (rate limited) and pool exhaustion */
-	if (rc != FWD_ENOENT && (n = stale_answer(w, q, cl, out, cap)) != 0) {
+	if (rc != FWD_ENOENT && (n = stale_answer(e, e->snap, q, cl, out, cap)) != 0) {
 		*src = STATS_SRC_CACHE;
 		return n;
 	}
-	return error_reply(w, q, rc == FWD_ENOENT ? RCODE_REFUSED : RCODE_SERVFAIL, out, cap);
+	return error_reply(e, q, rc == FWD_ENOENT ? RCODE_REFUSED : RCODE_SERVFAIL, out, cap);
 }
 
 /* A cached answer for q, or 0.  Allocation-free. */
-static inline size_t cached(struct worker *w, const struct wire_query *q, const struct client *cl,
+static inline size_t cached(struct query_engine *e, const struct wire_query *q, const struct client *cl,
 			    uint8_t *out, size_t cap)
 {
-	struct cache *c = worker_cache(w);
-	if (!c)
+	if (!e->cache)
 		return 0;
 	/* start_us is the batch's arrival time: one clock read per batch */
-	size_t n = cache_answer(c, q, w->snap->generation, cl->start_us / 1000u, CACHE_FRESH,
-				(uint32_t)w->snap->cfg->serve_stale, out, cap, reply_limit(cl, q));
+	size_t n = cache_answer(e->cache, q, e->snap->generation, cl->start_us / 1000u, CACHE_FRESH,
+				(uint32_t)e->snap->cfg->serve_stale, out, cap, reply_limit(cl, q));
 	if (n)
-		w->stats.cache_hits++;
+		STATS_INC(e->stats.cache_hits);
 	return n;
 }
 
 /* The body of query_handle; *src tells where an immediate reply came from
  * (left at STATS_SRC_ERROR for the replies plinkfwd makes up itself). */
-static size_t handle(struct worker *w, const uint8_t *pkt, size_t len, const struct client *cl,
+static size_t handle(struct query_engine *e, const uint8_t *pkt, size_t len, const struct client *cl,
 		     uint8_t *out, size_t cap, int *forwarded, enum stats_source *src)
 {
 	struct wire_query q;
-	const struct snapshot *snap = w->snap;
+	const struct snapshot *snap = e->snap;
 	enum wire_verdict v = wire_parse_query(pkt, len, &q);
 	size_t n;
 
 	*forwarded = 0;
 	if (v == WIRE_DROP) {
-		w->stats.dropped++;
+		STATS_INC(e->stats.dropped);
 		return 0;
 	}
 	if (!acl_allowed(snap->acl, (const struct sockaddr *)&cl->addr))
-		return error_reply(w, &q, RCODE_REFUSED, out, cap);
+		return error_reply(e, &q, RCODE_REFUSED, out, cap);
 	switch (v) {
 	case WIRE_OK: break;
-	case WIRE_NOTIMP: return error_reply(w, &q, RCODE_NOTIMP, out, cap);
-	case WIRE_BADVERS: return error_reply(w, &q, RCODE_BADVERS, out, cap);
-	default: return error_reply(w, &q, RCODE_FORMERR, out, cap);
+	case WIRE_NOTIMP: return error_reply(e, &q, RCODE_NOTIMP, out, cap);
+	case WIRE_BADVERS: return error_reply(e, &q, RCODE_BADVERS, out, cap);
+	default: return error_reply(e, &q, RCODE_FORMERR, out, cap);
 	}
 	if (q.qclass != CLASS_IN)
-		return error_reply(w, &q, RCODE_REFUSED, out, cap);
+		return error_reply(e, &q, RCODE_REFUSED, out, cap);
 	if (q.qtype == TYPE_AXFR || q.qtype == TYPE_IXFR)
-		return error_reply(w, &q, RCODE_NOTIMP, out, cap);
+		return error_reply(e, &q, RCODE_NOTIMP, out, cap);
 
 	const struct route_target *rt = route_lookup(snap->routes, q.qname, q.qname_len);
 	if (rt->kind == ROUTE_ZONE) {
@@ -208,48 +213,61 @@ static size_t handle(struct worker *w, const uint8_t *pkt, size_t len, const str
 		if (st == ZONE_NXDOMAIN && rt->fallback_public) {
 			/* Azure's NxDomainRedirect: a name the private zone does not
 			 * know is resolved the public way instead of denied. */
-			if ((n = cached(w, &q, cl, out, cap)) != 0) {
+			if ((n = cached(e, &q, cl, out, cap)) != 0) {
 				*src = STATS_SRC_CACHE;
 				return n;
 			}
-			return forward(w, snap->cfg->group_default, QUERY_STAGE_FALLBACK, pkt, len, &q, cl, out,
-				       cap, forwarded, src);
+			return forward(e, rt, snap->cfg->group_default, QUERY_STAGE_FALLBACK, &q, cl, out, cap,
+				       forwarded, src);
 		}
 		if (n > 3)
 			out[3] |= (uint8_t)WIRE_RA; /* we do offer recursion (forwarding) */
-		w->stats.answers_local++;
+		STATS_INC(e->stats.answers_local);
 		*src = rt->origin == ORIGIN_ZONE_ARM ? STATS_SRC_SYNCED : STATS_SRC_LOCAL;
 		return n;
 	}
-	if ((n = cached(w, &q, cl, out, cap)) != 0) {
+	if ((n = cached(e, &q, cl, out, cap)) != 0) {
 		*src = STATS_SRC_CACHE;
 		return n;
 	}
-	return forward(w, rt->group, QUERY_STAGE_CLIENT, pkt, len, &q, cl, out, cap, forwarded, src);
+	return forward(e, rt, rt->group, QUERY_STAGE_CLIENT, &q, cl, out, cap, forwarded, src);
 }
 
-size_t query_handle(struct worker *w, const uint8_t *pkt, size_t len, const struct client *cl,
+size_t query_handle(struct query_engine *e, const uint8_t *pkt, size_t len, const struct client *cl,
 		    uint8_t *out, size_t cap, int *forwarded)
 {
 	enum stats_source src = STATS_SRC_ERROR;
-	size_t n = handle(w, pkt, len, cl, out, cap, forwarded, &src);
-	if (n)
-		stats_reply(w, cl, src, out, n); /* counters and the query log line */
+	size_t n = handle(e, pkt, len, cl, out, cap, forwarded, &src);
+	if (n) /* counters and the query log line */
+		stats_reply(&e->stats, e->qlog, cl, src, out, n, clock_us(e->clock));
 	return n;
 }
 
 /* ------------------------------------------------------------ completions */
 
-/* Send an answer built from upstream data to the client; q is the client's
- * query.  msg may be changed (RA, truncation) when it is not const data. */
-static void send_answer(struct worker *w, const struct client *cl, const struct wire_query *q,
+static const char *step_group_name(const struct query_step *st)
+{
+	const struct cfg *cfg = st->snap->cfg;
+	return st->group < cfg->nupstreams ? cfg->upstreams[st->group].name : "default";
+}
+
+static void deliver(struct query_engine *e, const struct client *cl, const uint8_t *msg, size_t len)
+{
+	if (e->send)
+		e->send(e->send_arg, cl, msg, len);
+}
+
+/* Send an answer built from upstream data to the client of st; q is the
+ * client's query.  msg may be copied into scratch to set RA. */
+static void send_answer(struct query_engine *e, const struct query_step *st, const struct wire_query *q,
 			const uint8_t *msg, size_t len)
 {
 	uint8_t buf[WIRE_MIN_UDP + 64];
+	const struct client *cl = &st->cl;
 	size_t limit = reply_limit(cl, q);
 
-	stats_forwarded(w, cl, q, 1, msg, len);
-	w->stats.answers_forwarded++;
+	stats_forwarded(&e->stats, e->qlog, cl, q, step_group_name(st), 1, msg, len, clock_us(e->clock));
+	STATS_INC(e->stats.answers_forwarded);
 	if (len > limit) {
 		/* The upstream answered over TCP (after TC) or for a larger
 		 * EDNS size than this client takes: send header+question
@@ -259,58 +277,61 @@ static void send_answer(struct worker *w, const struct client *cl, const struct 
 			return;
 		memcpy(buf, msg, n);
 		n = wire_truncate(q, buf, len, limit);
-		listener_send(w->lst, cl, buf, n);
+		deliver(e, cl, buf, n);
 		return;
 	}
 	/* upstream flags are kept, but the client asked us, and we
 	 * recurse (by forwarding): RA tells it so */
-	if (!(msg[3] & WIRE_RA) && len <= sizeof(w->scratch)) {
-		if (msg != w->scratch)
-			memcpy(w->scratch, msg, len);
-		w->scratch[3] |= (uint8_t)WIRE_RA;
-		msg = w->scratch;
+	if (!(msg[3] & WIRE_RA) && len <= sizeof(e->scratch)) {
+		if (msg != e->scratch)
+			memcpy(e->scratch, msg, len);
+		e->scratch[3] |= (uint8_t)WIRE_RA;
+		msg = e->scratch;
 	}
-	listener_send(w->lst, cl, msg, len);
+	deliver(e, cl, msg, len);
 }
 
 /* Every server failed (or the step could not start): a stale answer when
  * serve-stale has one, else SERVFAIL. */
-static void send_failure(struct worker *w, const struct client *cl, const struct wire_query *q)
+static void send_failure(struct query_engine *e, const struct query_step *st, const struct wire_query *q)
 {
-	size_t n = stale_answer(w, q, cl, w->scratch, sizeof(w->scratch));
+	const struct client *cl = &st->cl;
+	size_t n = stale_answer(e, st->snap, q, cl, e->scratch, sizeof(e->scratch));
 	if (n) {
-		stats_forwarded(w, cl, q, 1, w->scratch, n);
-		listener_send(w->lst, cl, w->scratch, n);
+		stats_forwarded(&e->stats, e->qlog, cl, q, step_group_name(st), 1, e->scratch, n,
+				clock_us(e->clock));
+		deliver(e, cl, e->scratch, n);
 		return;
 	}
 	uint8_t buf[WIRE_MIN_UDP + 64];
-	stats_forwarded(w, cl, q, 0, NULL, 0);
-	n = error_reply(w, q, RCODE_SERVFAIL, buf, sizeof(buf));
+	stats_forwarded(&e->stats, e->qlog, cl, q, step_group_name(st), 0, NULL, 0, clock_us(e->clock));
+	n = error_reply(e, q, RCODE_SERVFAIL, buf, sizeof(buf));
 	if (n)
-		listener_send(w->lst, cl, buf, n);
+		deliver(e, cl, buf, n);
 }
 
-static void send_error(struct worker *w, const struct client *cl, const struct wire_query *q, int rcode)
+static void send_error(struct query_engine *e, const struct query_step *st, const struct wire_query *q,
+		       int rcode)
 {
 	uint8_t buf[WIRE_MIN_UDP + 64];
-	stats_forwarded(w, cl, q, 0, NULL, 0);
-	size_t n = error_reply(w, q, rcode, buf, sizeof(buf));
+	stats_forwarded(&e->stats, e->qlog, &st->cl, q, step_group_name(st), 0, NULL, 0, clock_us(e->clock));
+	size_t n = error_reply(e, q, rcode, buf, sizeof(buf));
 	if (n)
-		listener_send(w->lst, cl, buf, n);
+		deliver(e, &st->cl, buf, n);
 }
 
 /* A spliced reply is complete in msg: cache it, send it. */
-static void send_spliced(struct worker *w, const struct client *cl, const struct wire_query *q,
+static void send_spliced(struct query_engine *e, const struct query_step *st, const struct wire_query *q,
 			 uint8_t *msg, size_t len)
 {
-	w->stats.spliced++;
-	cache_store(w, q, msg, len, 1);
-	size_t limit = reply_limit(cl, q);
+	STATS_INC(e->stats.spliced);
+	cache_store(e, st->snap, q, msg, len, 1);
+	size_t limit = reply_limit(&st->cl, q);
 	if (len > limit)
 		len = wire_truncate(q, msg, len, limit);
-	stats_forwarded(w, cl, q, 1, msg, len);
-	w->stats.answers_forwarded++;
-	listener_send(w->lst, cl, msg, len);
+	stats_forwarded(&e->stats, e->qlog, &st->cl, q, step_group_name(st), 1, msg, len, clock_us(e->clock));
+	STATS_INC(e->stats.answers_forwarded);
+	deliver(e, &st->cl, msg, len);
 }
 
 struct owned_ctx {
@@ -345,37 +366,32 @@ static int owned_cb(void *ctx, const uint8_t *name, size_t len)
  * name at cut.  Complete it from the zone now, or ask the owner's group and
  * finish in splice_resume().
  */
-static void splice_start(struct worker *w, const struct client *cl, const struct wire_query *q,
-			 const uint8_t *query, size_t qlen, const uint8_t *reply, size_t len,
-			 const struct splice_cut *cut)
+static void splice_start(struct query_engine *e, const struct query_step *st, const struct wire_query *q,
+			 const uint8_t *reply, size_t len, const struct splice_cut *cut)
 {
-	struct splice_pool *sp = w->splice;
-	const struct snapshot *snap = w->snap;
+	struct cont_pool *cp = e->conts;
+	const struct snapshot *snap = st->snap;
 	size_t chain_len, n;
 
-	if (!sp) {
-		send_error(w, cl, q, RCODE_SERVFAIL);
-		return;
-	}
-	chain_len = splice_copy_chain(reply, len, cut, q->qname, q->qname_len, sp->part, sizeof(sp->part));
+	chain_len = splice_copy_chain(reply, len, cut, q->qname, q->qname_len, cp->part, sizeof(cp->part));
 	if (chain_len == 0) {
-		send_error(w, cl, q, RCODE_SERVFAIL);
+		send_error(e, st, q, RCODE_SERVFAIL);
 		return;
 	}
 	const struct route_target *tr = route_lookup(snap->routes, cut->target, cut->target_len);
 	if (tr->kind == ROUTE_ZONE) {
 		enum zone_status zst;
 		uint16_t cnt = 0, nscnt = 0;
-		size_t pn = zone_lookup_rrs(tr->zone, cut->target, cut->target_len, q->qtype, sp->part + chain_len,
-					    sizeof(sp->part) - chain_len, &cnt, &zst);
+		size_t pn = zone_lookup_rrs(tr->zone, cut->target, cut->target_len, q->qtype, cp->part + chain_len,
+					    sizeof(cp->part) - chain_len, &cnt, &zst);
 		size_t ns_len = 0;
 
 		if (zst == ZONE_NXDOMAIN && cnt == 0 && tr->fallback_public) {
 			/* no private record: the public answer, as Azure's
 			 * fallback to internet resolution gives it */
-			w->stats.fallbacks++;
-			cache_store(w, q, reply, len, 1);
-			send_answer(w, cl, q, reply, len);
+			STATS_INC(e->stats.fallbacks);
+			cache_store(e, snap, q, reply, len, 1);
+			send_answer(e, st, q, reply, len);
 			return;
 		}
 		if (zst == ZONE_NXDOMAIN || zst == ZONE_NODATA) {
@@ -383,17 +399,17 @@ static void splice_start(struct worker *w, const struct client *cl, const struct
 			size_t alen;
 			const uint8_t *apex = zone_apex(tr->zone, &alen);
 			enum zone_status sst;
-			ns_len = zone_lookup_rrs(tr->zone, apex, alen, TYPE_SOA, sp->part + chain_len + pn,
-						 sizeof(sp->part) - chain_len - pn, &nscnt, &sst);
+			ns_len = zone_lookup_rrs(tr->zone, apex, alen, TYPE_SOA, cp->part + chain_len + pn,
+						 sizeof(cp->part) - chain_len - pn, &nscnt, &sst);
 		}
-		n = splice_assemble(q, zst == ZONE_NXDOMAIN ? RCODE_NXDOMAIN : RCODE_NOERROR, sp->part,
-				    chain_len + pn, (uint16_t)(cut->nsteps + cnt), sp->part + chain_len + pn, ns_len,
-				    nscnt, sp->msg, sizeof(sp->msg));
+		n = splice_assemble(q, zst == ZONE_NXDOMAIN ? RCODE_NXDOMAIN : RCODE_NOERROR, cp->part,
+				    chain_len + pn, (uint16_t)(cut->nsteps + cnt), cp->part + chain_len + pn, ns_len,
+				    nscnt, cp->msg, sizeof(cp->msg));
 		if (n == 0) {
-			send_error(w, cl, q, RCODE_SERVFAIL);
+			send_error(e, st, q, RCODE_SERVFAIL);
 			return;
 		}
-		send_spliced(w, cl, q, sp->msg, n);
+		send_spliced(e, st, q, cp->msg, n);
 		return;
 	}
 
@@ -402,120 +418,166 @@ static void splice_start(struct worker *w, const struct client *cl, const struct
 	struct wire_query pqq;
 	size_t pqlen = splice_make_query(cut->target, cut->target_len, q->qtype, 1, q->do_bit, pq, sizeof(pq));
 	if (pqlen == 0 || wire_parse_query(pq, pqlen, &pqq) != WIRE_OK) {
-		send_error(w, cl, q, RCODE_SERVFAIL);
+		send_error(e, st, q, RCODE_SERVFAIL);
 		return;
 	}
-	struct splice_cont *ct = splice_cont_new(sp, cl, query, qlen, reply, len, sp->part, chain_len, cut->nsteps);
+	struct query_cont *ct = cont_new(cp, st, q, reply, len, cp->part, chain_len, cut->nsteps);
 	if (!ct) {
-		send_error(w, cl, q, RCODE_SERVFAIL);
+		send_error(e, st, q, RCODE_SERVFAIL);
 		return;
 	}
-	ct->cl.stage = QUERY_STAGE_CLIENT;
 	ct->fallback = route_fallback(snap->cfg, tr);
-	struct client c = ct->cl;
-	c.cont = ct;
-	int rc = upstream_send(w->up, w->snap, tr->group, pq, pqlen, &pqq, &c, cl->transport == CLIENT_TCP);
-	if (rc != 0) {
-		splice_cont_free(sp, ct);
+	struct query_step next = *st;
+	next.group = (uint32_t)tr->group;
+	next.stage = QUERY_STAGE_SPLICE;
+	next.cont = ct;
+	enum fwd_err rc = step_send(e, &next, &pqq);
+	if (rc != FWD_OK) {
+		cont_free(cp, ct);
 		if (rc == FWD_ENOENT)
-			send_error(w, cl, q, RCODE_REFUSED); /* as a direct question for the name */
+			send_error(e, st, q, RCODE_REFUSED); /* as a direct question for the name */
 		else
-			send_failure(w, cl, q);
+			send_failure(e, st, q);
 	}
 }
 
 /* The private half of a spliced answer is back (or failed). */
-static void splice_resume(struct worker *w, const struct client *cl, enum upstream_status st,
+static void splice_resume(struct query_engine *e, struct query_cont *ct, enum upstream_status ust,
 			  const uint8_t *reply, size_t len)
 {
-	struct splice_pool *sp = w->splice;
-	struct splice_cont *ct = cl->cont;
-	struct wire_query q;
-	const struct client *ocl = &ct->cl;
+	struct cont_pool *cp = e->conts;
+	const struct query_step *st = &ct->step;
+	const struct wire_query *q = &ct->q;
 
-	if (wire_parse_query(ct->query, ct->qlen, &q) != WIRE_OK) {
-		splice_cont_free(sp, ct); /* cannot happen: it parsed when it came */
-		return;
-	}
-	if (st != UPSTREAM_OK || len < WIRE_HDR_LEN) {
-		send_failure(w, ocl, &q);
-		splice_cont_free(sp, ct);
+	if (ust != UPSTREAM_OK || len < WIRE_HDR_LEN) {
+		send_failure(e, st, q);
+		cont_free(cp, ct);
 		return;
 	}
 	int rcode = (int)WIRE_RCODE(reply[3]);
 	if (rcode == RCODE_NXDOMAIN && ct->fallback) {
-		w->stats.fallbacks++;
-		cache_store(w, &q, ct->pub, ct->pub_len, 1);
-		send_answer(w, ocl, &q, ct->pub, ct->pub_len);
-		splice_cont_free(sp, ct);
+		STATS_INC(e->stats.fallbacks);
+		cache_store(e, st->snap, q, ct->pub, ct->pub_len, 1);
+		send_answer(e, st, q, ct->pub, ct->pub_len);
+		cont_free(cp, ct);
 		return;
 	}
 	uint16_t pcnt = 0, nscnt = 0;
 	size_t n, ns_len = 0;
-	memcpy(sp->part, ct->chain, ct->chain_len);
-	size_t pn = splice_copy_section(reply, len, 1, 0, NULL, 0, sp->part + ct->chain_len,
-					sizeof(sp->part) - ct->chain_len, &pcnt);
+	memcpy(cp->part, ct->chain, ct->chain_len);
+	size_t pn = splice_copy_section(reply, len, 1, 0, NULL, 0, cp->part + ct->chain_len,
+					sizeof(cp->part) - ct->chain_len, &pcnt);
 	if (rcode == RCODE_NXDOMAIN || pcnt == 0)
-		ns_len = splice_copy_section(reply, len, 2, TYPE_SOA, NULL, 0, sp->part + ct->chain_len + pn,
-					     sizeof(sp->part) - ct->chain_len - pn, &nscnt);
-	n = splice_assemble(&q, rcode, sp->part, ct->chain_len + pn, (uint16_t)(ct->chain_count + pcnt),
-			    sp->part + ct->chain_len + pn, ns_len, nscnt, sp->msg, sizeof(sp->msg));
+		ns_len = splice_copy_section(reply, len, 2, TYPE_SOA, NULL, 0, cp->part + ct->chain_len + pn,
+					     sizeof(cp->part) - ct->chain_len - pn, &nscnt);
+	n = splice_assemble(q, rcode, cp->part, ct->chain_len + pn, (uint16_t)(ct->chain_count + pcnt),
+			    cp->part + ct->chain_len + pn, ns_len, nscnt, cp->msg, sizeof(cp->msg));
 	if (n == 0)
-		send_error(w, ocl, &q, RCODE_SERVFAIL);
+		send_error(e, st, q, RCODE_SERVFAIL);
 	else
-		send_spliced(w, ocl, &q, sp->msg, n);
-	splice_cont_free(sp, ct);
+		send_spliced(e, st, q, cp->msg, n);
+	cont_free(cp, ct);
 }
 
-void query_upstream_done(void *ctx, const struct client *cl, enum upstream_status st,
-			 const uint8_t *reply, size_t len, const uint8_t *query, size_t qlen)
+/* The upstream completion (upstream_done_fn): arg is the engine, ctx the
+ * slot's copy of the step, q the client's query as parsed when it came. */
+static void query_done(void *arg, const void *ctx, enum upstream_status ust, uint8_t *reply, size_t len,
+		       const struct wire_query *q)
 {
-	struct worker *w = ctx;
-	struct wire_query q;
+	struct query_engine *e = arg;
+	const struct query_step *st = ctx;
 
-	if (cl->cont) {
-		splice_resume(w, cl, st, reply, len);
+	if (st->stage == QUERY_STAGE_SPLICE) {
+		splice_resume(e, st->cont, ust, reply, len);
 		return;
 	}
-	/* The query was accepted once, so it parses again; we need q for the
-	 * client's limits and for an error reply echoing its question. */
-	if (wire_parse_query(query, qlen, &q) != WIRE_OK)
-		return;
-	if (st != UPSTREAM_OK || len < WIRE_HDR_LEN) {
-		send_failure(w, cl, &q);
+	if (ust != UPSTREAM_OK || len < WIRE_HDR_LEN) {
+		send_failure(e, st, q);
 		return;
 	}
 
-	const struct snapshot *snap = w->snap;
-	const struct route_target *rt = route_lookup(snap->routes, q.qname, q.qname_len);
+	/* everything below reads the snapshot the question started with: a
+	 * reload since then changes no part of this answer */
+	const struct snapshot *snap = st->snap;
+	const struct route_target *rt = st->rt;
 	int rcode = (int)WIRE_RCODE(reply[3]);
-	size_t group = (cl->stage == QUERY_STAGE_FALLBACK || rt->kind != ROUTE_FORWARD)
-			       ? snap->cfg->group_default
-			       : rt->group;
 
 	/* a forwarded privatelink zone without the name: public resolution */
-	if (cl->stage == QUERY_STAGE_CLIENT && rcode == RCODE_NXDOMAIN && rt->kind == ROUTE_FORWARD &&
-	    group != snap->cfg->group_default && route_fallback(snap->cfg, rt)) {
-		struct client c = *cl;
-		c.stage = QUERY_STAGE_FALLBACK;
-		if (upstream_send(w->up, w->snap, snap->cfg->group_default, query, qlen, &q, &c,
-				  cl->transport == CLIENT_TCP) == 0) {
-			w->stats.fallbacks++;
+	if (st->stage == QUERY_STAGE_CLIENT && rcode == RCODE_NXDOMAIN && rt->kind == ROUTE_FORWARD &&
+	    st->group != snap->cfg->group_default && route_fallback(snap->cfg, rt)) {
+		struct query_step next = *st;
+		next.stage = QUERY_STAGE_FALLBACK;
+		next.group = (uint32_t)snap->cfg->group_default;
+		if (step_send(e, &next, q) == FWD_OK) {
+			STATS_INC(e->stats.fallbacks);
 			return;
 		}
 		/* "default" cannot be asked: the NXDOMAIN we have is the answer */
 	}
 
 	struct splice_cut cut;
-	struct owned_ctx oc = {snap, group};
+	struct owned_ctx oc = {snap, st->group};
 	cut.has_cname = 0;
 	if ((rcode == RCODE_NOERROR || rcode == RCODE_NXDOMAIN) && wire_get16(reply + 6) > 0 &&
-	    splice_find(reply, len, q.qname, q.qname_len, owned_cb, &oc, &cut) == 1) {
-		splice_start(w, cl, &q, query, qlen, reply, len, &cut);
+	    splice_find(reply, len, q->qname, q->qname_len, owned_cb, &oc, &cut) == 1) {
+		splice_start(e, st, q, reply, len, &cut);
 		return;
 	}
 	/* A chain may be cut by a zone or rule added later, and a zone's
 	 * fallback answer stands only while the zone lacks the name. */
-	cache_store(w, &q, reply, len, cut.has_cname || rt->kind == ROUTE_ZONE);
-	send_answer(w, cl, &q, reply, len);
+	cache_store(e, snap, q, reply, len, cut.has_cname || rt->kind == ROUTE_ZONE);
+	send_answer(e, st, q, reply, len);
+}
+
+/* ------------------------------------------------------------ the engine */
+
+enum fwd_err query_engine_init(struct query_engine *e, struct event_base *base, struct snapshot_pub *pub,
+			       const struct fwd_clock *clock, struct cache *cache, size_t max_pending)
+{
+	memset(e, 0, sizeof(*e));
+	e->pub = pub;
+	e->clock = clock;
+	e->cache = cache;
+	e->gen = snapshot_pub_generation(pub);
+	e->snap = snapshot_pub_acquire(pub);
+	if (!e->snap)
+		return FWD_EINVAL;
+	e->up = upstream_new(base, clock, max_pending, query_done, e);
+	if (!e->up)
+		return FWD_ENOMEM;
+	e->conts = cont_pool_new(max_pending);
+	if (!e->conts)
+		return FWD_ENOMEM;
+	return FWD_OK;
+}
+
+void query_engine_fini(struct query_engine *e)
+{
+	upstream_free(e->up);
+	e->up = NULL;
+	/* after the upstream pool: no completion can reach a continuation now */
+	cont_pool_free(e->conts);
+	e->conts = NULL;
+	if (e->snap)
+		snapshot_unref(e->snap);
+	e->snap = NULL;
+}
+
+void query_engine_set_send(struct query_engine *e, query_send_fn send, void *arg)
+{
+	e->send = send;
+	e->send_arg = arg;
+}
+
+void query_engine_refresh(struct query_engine *e)
+{
+	uint64_t g = snapshot_pub_generation(e->pub);
+	if (FWD_LIKELY(g == e->gen))
+		return;
+	struct snapshot *s = snapshot_pub_acquire(e->pub);
+	if (!s)
+		return;
+	snapshot_unref(e->snap);
+	e->snap = s;
+	e->gen = g;
 }

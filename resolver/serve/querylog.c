@@ -19,7 +19,9 @@
 #include <event2/event.h>
 
 #include "client.h"
+#include "clock.h"
 #include "common.h"
+#include "counter.h"
 #include "log.h"
 #include "wire.h"
 
@@ -43,6 +45,7 @@ struct querylog_writer {
 	unsigned gen;             /* generation fd was opened for */
 	uint64_t lines, lost;     /* read by the main thread (STATS_GET) */
 	uint64_t err_ms;          /* last write error logged */
+	const struct fwd_clock *clock; /* borrowed */
 	time_t stamp_sec;         /* second the cached time prefix is for */
 	char stamp[24];           /* "YYYY-MM-DDTHH:MM:SS" */
 	size_t len;
@@ -127,7 +130,7 @@ static void writer_write(struct querylog_writer *qw)
 			for (size_t i = off; i < qw->len; i++)
 				lost += qw->buf[i] == '\n';
 			STATS_ADD(qw->lost, lost);
-			uint64_t now = fwd_now_ms();
+			uint64_t now = clock_ms(qw->clock);
 			if (now - qw->err_ms >= QL_ERR_INTERVAL_MS || qw->err_ms == 0) {
 				qw->err_ms = now;
 				log_err("query log %s: write failed, %llu line(s) lost: %s", qw->ql->path,
@@ -150,7 +153,7 @@ static void writer_check_reopen(struct querylog_writer *qw)
 		writer_write(qw);
 	int fd = ql_open_fd(qw->ql->path);
 	if (fd < 0) {
-		uint64_t now = fwd_now_ms();
+		uint64_t now = clock_ms(qw->clock);
 		if (now - qw->err_ms >= QL_ERR_INTERVAL_MS || qw->err_ms == 0) {
 			qw->err_ms = now;
 			log_err("query log %s: cannot reopen, still writing to the old file: %s",
@@ -171,7 +174,8 @@ static void writer_tick_cb(evutil_socket_t fd, short what, void *arg)
 		writer_write(qw);
 }
 
-struct querylog_writer *querylog_writer_new(struct querylog *ql, struct event_base *base)
+struct querylog_writer *querylog_writer_new(struct querylog *ql, struct event_base *base,
+					    const struct fwd_clock *clock)
 {
 	if (ql->nwriters == QL_MAX_WRITERS) {
 		log_err("query log: too many writers");
@@ -182,6 +186,7 @@ struct querylog_writer *querylog_writer_new(struct querylog *ql, struct event_ba
 		log_err("query log: out of memory");
 		return NULL;
 	}
+	qw->clock = clock;
 	qw->ql = ql;
 	qw->gen = atomic_load(&ql->gen);
 	qw->fd = fcntl(ql->check_fd, F_DUPFD_CLOEXEC, 0);

@@ -33,9 +33,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stats.h"
+#include "labels.h"
 
 struct event_base;
+struct fwd_clock;
 struct client;
 struct querylog;
 struct querylog_writer;
@@ -52,7 +53,8 @@ void querylog_free(struct querylog *ql);
 
 /* A writer for one worker, registered on that worker's loop.  Main thread,
  * before the worker starts.  NULL on failure (logged). */
-struct querylog_writer *querylog_writer_new(struct querylog *ql, struct event_base *base);
+struct querylog_writer *querylog_writer_new(struct querylog *ql, struct event_base *base,
+					    const struct fwd_clock *clock);
 /* Flush and free it; main thread, after the worker's thread has stopped. */
 void querylog_writer_free(struct querylog_writer *qw);
 

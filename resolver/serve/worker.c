@@ -1,33 +1,16 @@
 /*
- * worker.c -- a serving thread: its event loop, sockets and upstream pool.
+ * worker.c -- a serving thread: its event loop, sockets and query engine.
  */
 #include "worker.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
 
-#include "common.h"
+#include "clock.h"
 #include "config.h"
-#include "daemon.h"
 #include "listener.h"
-#include "log.h"
-#include "query.h"
 #include "snapshot.h"
-#include "splice.h"
-#include "upstream.h"
-
-void worker_refresh(struct worker *w)
-{
-	uint64_t g = atomic_load_explicit(&w->d->generation, memory_order_acquire);
-	if (FWD_LIKELY(g == w->gen))
-		return;
-	struct snapshot *s = daemon_acquire(w->d);
-	snapshot_unref(w->snap);
-	w->snap = s;
-	w->gen = g;
-}
 
 static void worker_stop_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -37,16 +20,16 @@ static void worker_stop_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Periodic refresh, so an idle worker lets go of an old snapshot (and the
  * zones it holds) soon after a reload instead of at its next query. */
-static void worker_tick_cb(evutil_socket_t fd, short what, void *arg) { worker_refresh(arg); }
+static void worker_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	query_engine_refresh(&w->qe);
+}
 
-int worker_init(struct worker *w, struct daemon *d, int index, struct snapshot *snap)
+enum fwd_err worker_init(struct worker *w, int index, struct snapshot_pub *pub, struct cache *cache)
 {
 	memset(w, 0, sizeof(*w));
-	w->d = d;
 	w->index = index;
-	w->snap = snap;
-	snapshot_ref(snap);
-	w->gen = atomic_load(&d->generation);
 	w->base = event_base_new();
 	if (!w->base)
 		return FWD_ENOMEM;
@@ -56,17 +39,20 @@ int worker_init(struct worker *w, struct daemon *d, int index, struct snapshot *
 		return FWD_ENOMEM;
 	struct timeval tv = {1, 0};
 	event_add(w->tick_ev, &tv);
-	int maxp = snap->cfg->max_pending > 0 ? snap->cfg->max_pending : 4096;
-	w->up = upstream_new(w->base, (size_t)maxp, query_upstream_done, w);
-	if (!w->up)
-		return FWD_ENOMEM;
-	w->splice = splice_pool_new((size_t)maxp);
-	if (!w->splice)
-		return FWD_ENOMEM;
-	w->lst = listener_new(w, snap->cfg);
-	if (!w->lst)
-		return FWD_EIO;
-	return 0;
+	struct snapshot *snap = snapshot_pub_acquire(pub);
+	if (!snap)
+		return FWD_EINVAL;
+	size_t maxp = (size_t)snap->cfg->max_pending;
+	enum fwd_err rc = query_engine_init(&w->qe, w->base, pub, &fwd_clock_monotonic, cache, maxp);
+	if (rc == FWD_OK) {
+		w->lst = listener_new(&w->qe, w->base, snap->cfg, index == 0);
+		if (!w->lst)
+			rc = FWD_EIO;
+		else
+			query_engine_set_send(&w->qe, listener_send, w->lst);
+	}
+	snapshot_unref(snap);
+	return rc;
 }
 
 static void *worker_main(void *arg)
@@ -76,12 +62,12 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int worker_start(struct worker *w)
+enum fwd_err worker_start(struct worker *w)
 {
 	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
 		return FWD_EIO;
 	w->running = 1;
-	return 0;
+	return FWD_OK;
 }
 
 void worker_stop(struct worker *w)
@@ -96,13 +82,10 @@ void worker_stop(struct worker *w)
 void worker_destroy(struct worker *w)
 {
 	/* the listener first: pending upstream answers have nowhere to go */
+	query_engine_set_send(&w->qe, NULL, NULL);
 	listener_free(w->lst);
 	w->lst = NULL;
-	upstream_free(w->up);
-	w->up = NULL;
-	/* after the upstream pool: no completion can reach a continuation now */
-	splice_pool_free(w->splice);
-	w->splice = NULL;
+	query_engine_fini(&w->qe);
 	if (w->tick_ev)
 		event_free(w->tick_ev);
 	if (w->stop_ev)
@@ -110,6 +93,4 @@ void worker_destroy(struct worker *w)
 	if (w->base)
 		event_base_free(w->base);
 	w->base = NULL;
-	snapshot_unref(w->snap);
-	w->snap = NULL;
 }

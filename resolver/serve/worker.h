@@ -2,10 +2,11 @@
  * worker.h -- one event loop thread serving queries.
  *
  * Each worker owns its event_base, its listening sockets (SO_REUSEPORT lets
- * the kernel spread queries across workers), its upstream pending pool and
- * its receive/send buffers.  Nothing in a worker is touched by another
- * thread except the stop request (event_active from main) and the stats,
- * which the main thread reads without locking (approximate by design).
+ * the kernel spread queries across workers) and its query engine (query.h:
+ * snapshot reference, upstream pool, continuations, counters).  Nothing in
+ * a worker is touched by another thread except the stop request
+ * (event_active from main) and the counters, which the main thread reads
+ * with relaxed atomic loads (stats.h).
  */
 #ifndef PLINKFWD_WORKER_H
 #define PLINKFWD_WORKER_H
@@ -13,57 +14,38 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "stats.h"
+#include "common.h"
+#include "query.h"
 
-struct daemon;
-struct querylog_writer;
-struct snapshot;
+struct cache;
 struct listener;
-struct upstream;
-struct splice_pool;
+struct snapshot_pub;
 struct event_base;
 struct event;
 
-struct worker_stats {
-	uint64_t queries_udp, queries_tcp;
-	uint64_t answers_local, answers_forwarded;
-	uint64_t refused, servfail, formerr, notimp, dropped;
-	uint64_t cache_hits, cache_misses, cache_stale;  /* stale: served past expiry (RFC 8767) */
-	uint64_t spliced, fallbacks;  /* CNAME chains completed privately; NXDOMAIN sent to "default" */
-	struct stats_worker ops;      /* answers by transport/source/rcode, latency, groups (stats.h) */
-};
-
 struct worker {
-	struct daemon *d;
 	int index;
 	pthread_t thread;
 	struct event_base *base;
 	struct event *stop_ev;        /* activated by main to stop the loop */
 	struct event *tick_ev;        /* 1 s timer: picks up snapshots when idle */
 	int running;                  /* thread started and not joined */
-	struct snapshot *snap;        /* one reference; refreshed between batches */
-	uint64_t gen;                 /* generation of snap */
 	struct listener *lst;
-	struct upstream *up;
-	struct splice_pool *splice;   /* splice continuations and scratch (splice.h) */
-	struct worker_stats stats;
-	struct querylog_writer *qlog; /* this worker's query log writer; NULL when off */
-	uint8_t scratch[65535];       /* a reply being adjusted on its way out */
+	struct query_engine qe;       /* the query path's state (query.h) */
 };
 
 /*
- * Set up worker w (event base, sockets on every listen address of snap's
- * config, upstream pool).  Returns 0 or a negative enum fwd_err; on failure
- * everything it created is released by worker_destroy().
+ * Set up worker w: event base, query engine on pub's current snapshot,
+ * sockets on every listen address of that snapshot's config.  pub and cache
+ * (NULL = none) are borrowed and must outlive the worker.  Returns FWD_OK
+ * or a negative enum fwd_err; on failure everything it created is released
+ * by worker_destroy().
  */
-int worker_init(struct worker *w, struct daemon *d, int index, struct snapshot *snap);
+enum fwd_err worker_init(struct worker *w, int index, struct snapshot_pub *pub, struct cache *cache);
 /* Run the loop in a new thread. */
-int worker_start(struct worker *w);
+enum fwd_err worker_start(struct worker *w);
 /* Ask the loop to stop (any thread) and join it (main). */
 void worker_stop(struct worker *w);
 void worker_destroy(struct worker *w);
-
-/* Pick up a newly published snapshot if there is one (worker thread). */
-void worker_refresh(struct worker *w);
 
 #endif

@@ -4,7 +4,7 @@
  * docs/upstream.md.
  *
  * Life of a forwarded query: upstream_send() takes a slot from the free list
- * and copies the query, the client and the question into it.  When an
+ * and copies the query, its parsed form and the caller's context into it.  When an
  * identical question is already in flight (the coalescing table,
  * upstream_coalesce.h), the slot only joins that query's waiter list.
  * Otherwise it asks the health module for a server of the group
@@ -46,7 +46,7 @@
 
 #include <event2/event.h>
 
-#include "client.h"
+#include "clock.h"
 #include "common.h"
 #include "config.h"
 #include "log.h"
@@ -92,7 +92,8 @@ struct up_slot {
 	uint32_t nwaiters;
 	struct snapshot *snap;     /* reference held from send to completion */
 	size_t group;              /* index into snap->cfg->upstreams */
-	struct client cl;          /* the caller's client, copied */
+	struct wire_query wq;      /* the client's query as parsed; wq.pkt == q */
+	uint16_t client_id;        /* the client's query ID (wq.id) */
 	uint8_t *q;                /* the query copy (2 bytes of TCP prefix before it) */
 	uint8_t *long_q;           /* owned frame when qlen > UP_QBUF, else NULL */
 	size_t qlen;
@@ -111,6 +112,7 @@ struct up_slot {
 	enum up_phase phase;
 	uint64_t sent_us;          /* current attempt started */
 	uint64_t deadline_ms;      /* start + query-timeout */
+	uint64_t timer_due_ms;     /* when the attempt timer fires (upstream_expire) */
 	struct up_sock *sock;      /* UDP attempt: its pooled socket */
 	int fd;                    /* TCP attempt's socket, -1 when none */
 	size_t io_off;             /* TCP: bytes done in the current phase */
@@ -119,6 +121,7 @@ struct up_slot {
 	size_t tcp_len;
 	struct event *io;          /* TCP: re-assigned to each attempt's fd */
 	struct event *timer;       /* per-attempt timer (capped by the deadline) */
+	_Alignas(max_align_t) unsigned char ctx[UPSTREAM_CTX_MAX]; /* the caller's context, by value */
 	uint8_t qframe[2 + UP_QBUF];
 };
 
@@ -132,8 +135,9 @@ struct up_warn {
 
 struct upstream {
 	struct event_base *base;   /* borrowed; owned by the worker */
+	const struct fwd_clock *clock; /* borrowed */
 	upstream_done_fn done;
-	void *ctx;
+	void *arg;
 	struct up_slot *slots;     /* owned array of nslots */
 	size_t nslots;
 	struct up_slot *free_list;
@@ -255,7 +259,7 @@ static void slot_end_attempt(struct up_slot *s, enum up_outcome out)
 		return;
 	s->active = 0;
 	if (out == OUT_ANSWER) {
-		uint64_t now = fwd_now_us();
+		uint64_t now = clock_us(u->clock);
 		uint64_t rtt = now > s->sent_us ? now - s->sent_us : 0;
 		rtt_us = rtt > UINT32_MAX ? UINT32_MAX : (uint32_t)rtt;
 	}
@@ -296,9 +300,9 @@ static void slot_deliver(struct up_slot *w, enum upstream_status st, uint8_t *re
 {
 	struct upstream *u = w->u;
 
-	wire_put16(w->q, w->cl.id);
+	wire_put16(w->q, w->client_id);
 	if (reply) {
-		wire_put16(reply, w->cl.id);
+		wire_put16(reply, w->client_id);
 		if (echo) {
 			/* the client whose query went upstream, or one that wrote
 			 * the name the same way, gets the server's echo as is */
@@ -307,7 +311,7 @@ static void slot_deliver(struct up_slot *w, enum upstream_status st, uint8_t *re
 			       memcmp(mine, sent_name, w->qname_len) == 0 ? echo : mine, w->qname_len);
 		}
 	}
-	u->done(u->ctx, &w->cl, st, reply, len, w->q, w->qlen);
+	u->done(u->arg, w->ctx, st, reply, len, &w->wq);
 }
 
 /*
@@ -315,7 +319,7 @@ static void slot_deliver(struct up_slot *w, enum upstream_status st, uint8_t *re
  * slots back.  The slot leaves the coalescing table first, so a done() that
  * forwards the same question again starts a new query; it is released only
  * after every done() returned, so done() may forward another query (a new
- * slot) while cl, reply and query still point into this one.
+ * slot) while ctx, reply and q still point into this one.
  */
 static void slot_finish(struct up_slot *s, enum upstream_status st, uint8_t *reply, size_t len)
 {
@@ -352,7 +356,7 @@ static void slot_finish(struct up_slot *s, enum upstream_status st, uint8_t *rep
 static int slot_arm_timer(struct up_slot *s)
 {
 	const struct cfg *cfg = s->snap->cfg;
-	uint64_t now = fwd_now_ms();
+	uint64_t now = clock_ms(s->u->clock);
 	uint64_t full = cfg->upstream_timeout_ms > 0 ? (uint64_t)cfg->upstream_timeout_ms : 1;
 	uint64_t ms = full;
 	struct timeval tv;
@@ -362,6 +366,7 @@ static int slot_arm_timer(struct up_slot *s)
 	else if (s->deadline_ms - now < ms)
 		ms = s->deadline_ms - now;
 	s->full_timer = ms == full;
+	s->timer_due_ms = now + ms;
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
 	return evtimer_add(s->timer, &tv);
@@ -388,7 +393,7 @@ static int slot_start_attempt(struct up_slot *s, size_t server, uint32_t hidx, i
 	s->hidx = hidx;
 	s->active = 1;
 	s->probe = probe;
-	s->sent_us = fwd_now_us();
+	s->sent_us = clock_us(u->clock);
 	up_health_attempt_start(&u->health, hidx, cfg, s->sent_us / 1000, probe);
 	if (probe)
 		u->st.probes++;
@@ -464,7 +469,7 @@ fail:
 static int slot_advance(struct up_slot *s, int *capped)
 {
 	for (;;) {
-		uint64_t now = fwd_now_us();
+		uint64_t now = clock_us(s->u->clock);
 		uint32_t hidx = 0;
 		int probe;
 		long i;
@@ -564,7 +569,8 @@ static void slot_reply(struct up_slot *s, uint8_t *p, size_t len, int over_tcp)
 
 		log_debug("upstream %s: truncated, retrying over TCP", slot_server_text(s, sb, sizeof sb));
 		slot_end_attempt(s, OUT_ANSWER);
-		if (fwd_now_ms() < s->deadline_ms && !up_health_capped(&u->health, hidx, cfg, fwd_now_us()) &&
+		uint64_t now_us = clock_us(u->clock);
+		if (now_us / 1000 < s->deadline_ms && !up_health_capped(&u->health, hidx, cfg, now_us) &&
 		    slot_start_attempt(s, server, hidx, 1, 0) == 0)
 			return;
 		slot_fail_attempt(s, OUT_ABORT);
@@ -739,19 +745,38 @@ static void slot_sock_readable(void *owner)
 		slot_udp_read(s);
 }
 
-static void up_timer_cb(evutil_socket_t fd, short what, void *arg)
+/* The current attempt's timer fired: this server had its chance. */
+static void slot_timeout(struct up_slot *s)
 {
-	struct up_slot *s = arg;
 	char sb[80];
 
-	(void)fd;
-	(void)what;
 	log_debug("upstream %s: no reply in time", slot_server_text(s, sb, sizeof sb));
 	s->u->st.timeouts++;
 	up_health_timeout(&s->u->health, s->hidx);
 	/* an attempt cut short by the query budget did not get a fair chance:
 	 * the server's health does not pay for it */
 	slot_fail_attempt(s, s->full_timer ? OUT_FAIL : OUT_ABORT);
+}
+
+static void up_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	slot_timeout(arg);
+}
+
+void upstream_expire(struct upstream *u)
+{
+	uint64_t now = clock_ms(u->clock);
+
+	for (size_t i = 0; i < u->nslots; i++) {
+		struct up_slot *s = &u->slots[i];
+		if (s->in_use && s->phase != PH_IDLE && s->timer_due_ms <= now &&
+		    evtimer_pending(s->timer, NULL)) {
+			evtimer_del(s->timer);
+			slot_timeout(s);
+		}
+	}
 }
 
 /* up_health hooks: a health entry index also names that server's idle
@@ -777,7 +802,7 @@ static int health_server_busy(void *arg, uint32_t server)
 static void up_housekeep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct upstream *u = arg;
-	uint64_t now = fwd_now_ms();
+	uint64_t now = clock_ms(u->clock);
 
 	(void)fd;
 	(void)what;
@@ -787,8 +812,8 @@ static void up_housekeep_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ------------------------------------------------------------ public API */
 
-struct upstream *upstream_new(struct event_base *base, size_t max_pending, upstream_done_fn done,
-			      void *ctx)
+struct upstream *upstream_new(struct event_base *base, const struct fwd_clock *clock, size_t max_pending,
+			      upstream_done_fn done, void *arg)
 {
 	struct upstream *u;
 	struct timeval tv = { UP_HOUSEKEEP_MS / 1000, (UP_HOUSEKEEP_MS % 1000) * 1000 };
@@ -796,14 +821,15 @@ struct upstream *upstream_new(struct event_base *base, size_t max_pending, upstr
 	uint32_t seed;
 	size_t i;
 
-	if (!base || !done || max_pending == 0)
+	if (!base || !clock || !done || max_pending == 0)
 		return NULL;
 	u = calloc(1, sizeof *u);
 	if (!u)
 		return NULL;
 	u->base = base;
+	u->clock = clock;
 	u->done = done;
-	u->ctx = ctx;
+	u->arg = arg;
 	seed = fwd_random_u32();
 	hooks.drop = health_drop_server;
 	hooks.busy = health_server_busy;
@@ -870,8 +896,8 @@ void upstream_free(struct upstream *u)
 	free(u);
 }
 
-int upstream_send(struct upstream *u, struct snapshot *snap, size_t group, const uint8_t *query,
-		  size_t qlen, const struct wire_query *q, const struct client *cl, int tcp)
+enum fwd_err upstream_send(struct upstream *u, struct snapshot *snap, size_t group, const struct wire_query *q,
+			   int tcp, const void *ctx, size_t ctxlen)
 {
 	const struct cfg *cfg;
 	const struct cfg_upstream *grp;
@@ -879,9 +905,13 @@ int upstream_send(struct upstream *u, struct snapshot *snap, size_t group, const
 	struct up_centry *leader_e;
 	uint8_t kflags;
 	int capped = 0;
+	const uint8_t *query;
+	size_t qlen;
 
-	if (!u || !snap || !snap->cfg || !query || !q || !cl)
+	if (!u || !snap || !snap->cfg || !q || !q->pkt || ctxlen > UPSTREAM_CTX_MAX || (ctxlen && !ctx))
 		return FWD_EINVAL;
+	query = q->pkt;
+	qlen = q->len;
 	cfg = snap->cfg;
 	if (group >= cfg->nupstreams)
 		return FWD_ENOENT;
@@ -928,7 +958,11 @@ int upstream_send(struct upstream *u, struct snapshot *snap, size_t group, const
 	s->qclass = q->qclass;
 	s->qname_len = q->qname_len;
 	memcpy(s->qname, q->qname, q->qname_len);
-	s->cl = *cl;
+	s->wq = *q;
+	s->wq.pkt = s->q;
+	s->client_id = q->id;
+	if (ctxlen)
+		memcpy(s->ctx, ctx, ctxlen);
 	snapshot_ref(snap);
 	s->snap = snap;
 	s->group = group;
@@ -958,7 +992,7 @@ int upstream_send(struct upstream *u, struct snapshot *snap, size_t group, const
 		return 0;
 	}
 	s->tried = 0;
-	s->deadline_ms = fwd_now_ms() +
+	s->deadline_ms = clock_ms(u->clock) +
 			 (uint64_t)(cfg->query_timeout_ms > 0 ? cfg->query_timeout_ms : 1);
 	if (slot_advance(s, &capped) < 0) {
 		slot_release(s);

@@ -35,9 +35,11 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "common.h"
+
 struct event_base;
+struct fwd_clock;
 struct snapshot;
-struct client;
 struct wire_query;
 
 enum upstream_status {
@@ -46,35 +48,58 @@ enum upstream_status {
 };
 
 /*
- * Completion callback, called from the worker's event loop, never from
- * inside upstream_send().  reply (len bytes, ID already set back to the
- * client's ID, question name in the client's case) is only valid during the
- * call.  cl is the slot's copy of the client.  query/qlen is the client's
- * original query with its own ID (also only valid during the call) so that
- * the caller can build an error reply on failure.
+ * The caller's context for one forwarded step.  The engine does not look
+ * inside: upstream_send() copies ctxlen (<= UPSTREAM_CTX_MAX) bytes into the
+ * slot, by value, and done() gets a pointer to that copy.  A context may
+ * hold pointers; what they point to must outlive the slot (the slot's
+ * snapshot reference keeps a snapshot's data alive).
  */
-typedef void (*upstream_done_fn)(void *ctx, const struct client *cl, enum upstream_status st,
-				 const uint8_t *reply, size_t len, const uint8_t *query, size_t qlen);
+#define UPSTREAM_CTX_MAX 256
+
+/*
+ * Completion callback, called from the worker's event loop (or from
+ * upstream_expire()), never from inside upstream_send().
+ *  - ctx: the slot's copy of the caller's context;
+ *  - reply (len bytes): the validated upstream answer, its ID set back to
+ *    the client's and its question name in the client's case; NULL on
+ *    failure.  Owned by the engine, writable, valid only during the call;
+ *  - q: the client's query as parsed when it was sent (q->pkt is the slot's
+ *    copy of the query bytes with the client's ID), valid only during the
+ *    call, so that an error reply can echo it without parsing it again.
+ */
+typedef void (*upstream_done_fn)(void *arg, const void *ctx, enum upstream_status st, uint8_t *reply,
+				 size_t len, const struct wire_query *q);
 
 struct upstream;
 
-/* New per-worker forwarder; NULL on allocation failure. */
-struct upstream *upstream_new(struct event_base *base, size_t max_pending, upstream_done_fn done,
-			      void *ctx);
+/* New per-worker forwarder on base, reading the time from clock (both
+ * borrowed: they must outlive it); NULL on allocation failure. */
+struct upstream *upstream_new(struct event_base *base, const struct fwd_clock *clock, size_t max_pending,
+			      upstream_done_fn done, void *arg);
 /* Frees every pending slot (their clients get no answer) and the pool. */
 void upstream_free(struct upstream *u);
 
 /*
- * Forward query (qlen bytes, as received from the client, parsed into q) to
- * group index `group` of snap's config.  The query bytes are copied.
- * Returns 0 when sent or joined to an identical query in flight (done() will
- * be called exactly once later), FWD_ENOENT when the group has no server
- * (caller answers REFUSED), FWD_EFULL when the pool is exhausted or every
- * server of the group is at its qps/outstanding cap, or FWD_EIO (caller
- * answers SERVFAIL for both).
+ * Forward the client's query q (parsed from q->pkt, q->len bytes) to group
+ * index `group` of snap's config; ctx/ctxlen is the caller's context (see
+ * UPSTREAM_CTX_MAX).  The query bytes, q and ctx are copied and snap gets a
+ * reference for the slot's lifetime.  Returns FWD_OK when sent or joined to
+ * an identical query in flight (done() will be called exactly once later),
+ * FWD_ENOENT when the group has no server (caller answers REFUSED),
+ * FWD_EFULL when the pool is exhausted or every server of the group is at
+ * its qps/outstanding cap, FWD_EINVAL for a query it cannot carry, or
+ * FWD_EIO (caller answers SERVFAIL for the last three).
  */
-int upstream_send(struct upstream *u, struct snapshot *snap, size_t group, const uint8_t *query,
-		  size_t qlen, const struct wire_query *q, const struct client *cl, int tcp);
+enum fwd_err upstream_send(struct upstream *u, struct snapshot *snap, size_t group, const struct wire_query *q,
+			   int tcp, const void *ctx, size_t ctxlen);
+
+/*
+ * Fire every attempt timer that is due at the clock's current time.  The
+ * event loop's timers do this in the daemon; a test that drives a
+ * fwd_test_clock calls it after advancing the clock, so that timeouts
+ * happen in virtual time.
+ */
+void upstream_expire(struct upstream *u);
 
 /* Number of queries in flight, coalesced ones included (for tests and stats). */
 size_t upstream_pending(const struct upstream *u);

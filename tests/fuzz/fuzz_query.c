@@ -16,13 +16,11 @@
 #include <event2/event.h>
 
 #include "client.h"
-#include "daemon.h"
+#include "clock.h"
 #include "log.h"
 #include "query.h"
 #include "snapshot.h"
-#include "upstream.h"
 #include "wire.h"
-#include "worker.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -42,8 +40,9 @@ static const char zone_text[] =
 
 /* The harness's state lives for the whole process: libFuzzer calls the
  * target millions of times and nothing here is per-input. */
-static struct worker fuzz_worker;
-static struct daemon fuzz_daemon;
+static struct query_engine fuzz_engine;
+static struct snapshot_pub fuzz_pub;
+static struct event_base *fuzz_base;
 
 static void setup(void)
 {
@@ -70,16 +69,14 @@ static void setup(void)
 	unlink(cpath);
 	rmdir(dir);
 	log_set_level(LOG_LVL_ERR);
-	memset(&fuzz_daemon, 0, sizeof(fuzz_daemon));
-	pthread_mutex_init(&fuzz_daemon.lock, NULL);
-	fuzz_daemon.current = s;
-	atomic_init(&fuzz_daemon.generation, 1);
-	fuzz_worker.d = &fuzz_daemon;
-	fuzz_worker.snap = s;
-	fuzz_worker.gen = 1;
-	fuzz_worker.base = event_base_new();
-	/* no listener: every forward fails with "no server" before sending */
-	fuzz_worker.up = upstream_new(fuzz_worker.base, 16, query_upstream_done, &fuzz_worker);
+	if (snapshot_pub_init(&fuzz_pub) != FWD_OK)
+		abort();
+	snapshot_pub_publish(&fuzz_pub, s);
+	fuzz_base = event_base_new();
+	/* no listener, no send hook: every forward fails with "no server"
+	 * before sending */
+	if (!fuzz_base || query_engine_init(&fuzz_engine, fuzz_base, &fuzz_pub, &fwd_clock_monotonic, NULL, 16) != FWD_OK)
+		abort();
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -103,13 +100,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cl.addrlen = sizeof(*sin);
 	cl.transport = CLIENT_UDP;
 	cl.fd = -1;
-	size_t n = query_handle(&fuzz_worker, data, size, &cl, out, 4096, &fwd);
+	size_t n = query_handle(&fuzz_engine, data, size, &cl, out, 4096, &fwd);
 	if (n > 4096 || (n > 0 && n < WIRE_HDR_LEN))
 		abort();
 	if (n >= WIRE_HDR_LEN && !(wire_get16(out + 2) & WIRE_QR))
 		abort(); /* every answer we send is a response */
 	cl.transport = CLIENT_TCP;
-	n = query_handle(&fuzz_worker, data, size, &cl, out, sizeof(out), &fwd);
+	n = query_handle(&fuzz_engine, data, size, &cl, out, sizeof(out), &fwd);
 	if (n > sizeof(out))
 		abort();
 	return 0;

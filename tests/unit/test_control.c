@@ -22,6 +22,8 @@
 #include <event2/event.h>
 
 #include "client.h"
+#include "clock.h"
+#include "collect.h"
 #include "common.h"
 #include "config.h"
 #include "control.h"
@@ -195,7 +197,7 @@ static void test_stats(struct daemon *d, struct worker *w)
 	struct client cl;
 	memset(&cl, 0, sizeof(cl));
 	cl.transport = CLIENT_UDP;
-	cl.start_us = fwd_now_us();
+	cl.start_us = 1000;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&cl.addr;
 	sin->sin_family = AF_INET;
 	sin->sin_port = htons(40001);
@@ -203,14 +205,14 @@ static void test_stats(struct daemon *d, struct worker *w)
 
 	size_t n = make_reply(r, sizeof(r), "a.test", TYPE_A, RCODE_NOERROR, -1);
 	for (int i = 0; i < 3; i++)
-		stats_reply(w, &cl, STATS_SRC_LOCAL, r, n);
+		stats_reply(&w->qe.stats, NULL, &cl, STATS_SRC_LOCAL, r, n, 1500);
 	n = make_reply(r, sizeof(r), "b.test", TYPE_AAAA, RCODE_NXDOMAIN, -1);
-	stats_reply(w, &cl, STATS_SRC_SYNCED, r, n);
+	stats_reply(&w->qe.stats, NULL, &cl, STATS_SRC_SYNCED, r, n, 1500);
 	n = make_reply(r, sizeof(r), "c.test", TYPE_A, RCODE_BADVERS, 1);
-	stats_reply(w, &cl, STATS_SRC_ERROR, r, n);
+	stats_reply(&w->qe.stats, NULL, &cl, STATS_SRC_ERROR, r, n, 1500);
 	cl.transport = CLIENT_TCP;
 	n = make_reply(r, sizeof(r), "d.test", TYPE_TXT, RCODE_REFUSED, -1);
-	stats_reply(w, &cl, STATS_SRC_ERROR, r, n);
+	stats_reply(&w->qe.stats, NULL, &cl, STATS_SRC_ERROR, r, n, 1500);
 
 	/* a forwarded query for a name of the "lab" rule */
 	uint8_t qp[WIRE_HDR_LEN + WIRE_MAX_NAME + 4];
@@ -222,8 +224,8 @@ static void test_stats(struct daemon *d, struct worker *w)
 	wire_parse_query(qp, WIRE_HDR_LEN + (size_t)nl + 4, &q);
 	cl.transport = CLIENT_UDP;
 	n = make_reply(r, sizeof(r), "www.lab.test", TYPE_A, RCODE_NOERROR, -1);
-	stats_forwarded(w, &cl, &q, 1, r, n);
-	stats_forwarded(w, &cl, &q, 0, NULL, 0);
+	stats_forwarded(&w->qe.stats, NULL, &cl, &q, "lab", 1, r, n, 1500);
+	stats_forwarded(&w->qe.stats, NULL, &cl, &q, "lab", 0, NULL, 0, 1500);
 
 	struct stats_total t;
 	stats_collect(d, &t);
@@ -234,7 +236,7 @@ static void test_stats(struct daemon *d, struct worker *w)
 	is_int(t.answers[0][STATS_SRC_UPSTREAM][STATS_RC_NOERROR], 1, "upstream NOERROR");
 	is_int(t.answers[0][STATS_SRC_UPSTREAM][STATS_RC_SERVFAIL], 1, "upstream failure is SERVFAIL");
 	is_int(t.ngroups, 1, "one upstream group seen");
-	is_str(t.groups[0].name, "lab", "group found by routing the name");
+	is_str(t.groups[0].name, "lab", "the group the step was sent to");
 	is_int(t.groups[0].answered, 1, "group answered");
 	is_int(t.groups[0].failed, 1, "group failed");
 	uint64_t hist = 0;
@@ -271,7 +273,7 @@ static void test_querylog(struct event_base *base)
 	ok(ql != NULL, "query log opened");
 	if (!ql)
 		return;
-	struct querylog_writer *qw = querylog_writer_new(ql, base);
+	struct querylog_writer *qw = querylog_writer_new(ql, base, &fwd_clock_monotonic);
 	ok(qw != NULL, "writer created");
 	struct client cl;
 	memset(&cl, 0, sizeof(cl));
@@ -338,16 +340,11 @@ int main(void)
 	memset(&d, 0, sizeof(d));
 	memset(&w, 0, sizeof(w));
 	d.cfgpath = cfgpath;
-	pthread_mutex_init(&d.lock, NULL);
-	d.current = snap;
-	snap->generation = 1;
-	atomic_init(&d.generation, 1);
+	snapshot_pub_init(&d.pub);
+	snapshot_pub_publish(&d.pub, snap);
 	d.started = time(NULL);
 	d.base = event_base_new();
-	w.d = &d;
 	w.running = 1;
-	w.snap = snap;
-	snapshot_ref(snap);
 	d.workers = &w;
 	d.nworkers = 1;
 
@@ -355,10 +352,8 @@ int main(void)
 	test_control(&d);
 	test_querylog(d.base);
 
-	snapshot_unref(w.snap);
-	snapshot_unref(d.current);
 	event_base_free(d.base);
-	pthread_mutex_destroy(&d.lock);
+	snapshot_pub_fini(&d.pub);
 	unlink(cfgpath);
 	unlink(zonepath);
 	unlink(logpath);

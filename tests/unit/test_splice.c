@@ -9,7 +9,7 @@
 
 #include <ldns/ldns.h>
 
-#include "client.h"
+#include "cont.h"
 #include "dnsmsg.h"
 #include "log.h"
 #include "splice.h"
@@ -405,20 +405,25 @@ static void test_make_query_and_pool(void)
 	ok(q.has_edns && q.do_bit, "private query: EDNS with DO copied");
 	ok(q.flags & WIRE_RD, "private query: RD set");
 
-	struct splice_pool *p = splice_pool_new(2);
-	struct client cl;
-	memset(&cl, 0, sizeof(cl));
-	cl.id = 99;
-	struct splice_cont *a = splice_cont_new(p, &cl, pkt, n, (const uint8_t *)"pub", 3, (const uint8_t *)"ch", 2, 1);
-	struct splice_cont *b = splice_cont_new(p, &cl, pkt, n, (const uint8_t *)"pub", 3, (const uint8_t *)"ch", 2, 1);
+	struct cont_pool *p = cont_pool_new(2);
+	struct query_step st;
+	memset(&st, 0, sizeof(st));
+	st.cl.id = 99;
+	st.group = 3;
+	st.cont = (struct query_cont *)p; /* any non-NULL value: the copy must clear it */
+	struct query_cont *a = cont_new(p, &st, &q, (const uint8_t *)"pub", 3, (const uint8_t *)"ch", 2, 1);
+	struct query_cont *b = cont_new(p, &st, &q, (const uint8_t *)"pub", 3, (const uint8_t *)"ch", 2, 1);
 	ok(a && b, "two continuations");
-	ok(splice_cont_new(p, &cl, pkt, n, NULL, 0, NULL, 0, 0) == NULL, "a third one: over the cap, NULL");
-	ok(a && a->cl.id == 99 && a->cl.cont == NULL && a->pub_len == 3 && memcmp(a->pub, "pub", 3) == 0 &&
-		   memcmp(a->chain, "ch", 2) == 0 && a->qlen == n,
-	   "continuation holds copies of the client, query, public reply and chain");
-	splice_cont_free(p, a);
+	ok(cont_new(p, &st, &q, NULL, 0, NULL, 0, 0) == NULL, "a third one: over the cap, NULL");
+	ok(a && a->step.cl.id == 99 && a->step.group == 3 && a->step.cont == NULL && a->pub_len == 3 &&
+		   memcmp(a->pub, "pub", 3) == 0 && memcmp(a->chain, "ch", 2) == 0 && a->q.len == n &&
+		   memcmp(a->query, pkt, n) == 0,
+	   "continuation holds copies of the step, query, public reply and chain");
+	ok(a && a->q.pkt == a->query && a->q.qtype == TYPE_AAAA && a->q.qname_len == q.qname_len,
+	   "the parsed query is kept, pointing at the continuation's own copy");
+	cont_free(p, a);
 	ok(p->nlive == 1 && p->live == b, "freed one: one left");
-	splice_pool_free(p); /* frees b too: the sanitizer build reports a leak otherwise */
+	cont_pool_free(p); /* frees b too: the sanitizer build reports a leak otherwise */
 }
 
 int main(void)

@@ -21,7 +21,7 @@
 
 #include <event2/event.h>
 
-#include "client.h"
+#include "clock.h"
 #include "common.h"
 #include "config.h"
 #include "log.h"
@@ -144,30 +144,33 @@ static int mkquery(uint8_t *buf, uint16_t id, const char *name, int edns_do, str
 	return (int)off;
 }
 
-static void done_cb(void *ctx, const struct client *cl, enum upstream_status st, const uint8_t *reply,
-		    size_t len, const uint8_t *query, size_t qlen)
+/* The context each query carries through the engine: its result slot. */
+struct qctx {
+	int idx;
+};
+
+static void done_cb(void *arg, const void *ctx, enum upstream_status st, uint8_t *reply, size_t len,
+		    const struct wire_query *wq)
 {
-	struct drv *d = ctx;
-	struct result *r = &d->res[cl->fd];
+	struct drv *d = arg;
+	const struct qctx *c = ctx;
+	struct result *r = &d->res[c->idx];
 
 	r->called++;
 	r->st = st;
 	r->len = len < sizeof r->reply ? len : 0;
 	if (reply && r->len)
 		memcpy(r->reply, reply, r->len);
-	r->q_id = wire_get16(query);
+	r->q_id = wire_get16(wq->pkt);
 	r->t_done = fwd_now_ms();
-	(void)qlen;
-	if (cl->fd == d->again_idx) {
+	if (c->idx == d->again_idx) {
 		/* the same question again, from inside done(): it must start a
 		 * new upstream query, not join the one completing now */
 		uint8_t b[512];
 		struct wire_query q;
-		struct client c2 = *cl;
-		int n = mkquery(b, 4242, "again.coal.test.", -1, &q);
-		c2.fd = cl->fd + 1;
-		c2.id = 4242;
-		d->again_rc = upstream_send(d->u, d->snap, G_SLOW, b, (size_t)n, &q, &c2, 0);
+		struct qctx c2 = { c->idx + 1 };
+		mkquery(b, 4242, "again.coal.test.", -1, &q);
+		d->again_rc = upstream_send(d->u, d->snap, G_SLOW, &q, 0, &c2, sizeof c2);
 	}
 }
 
@@ -175,15 +178,12 @@ static int start_q(int idx, size_t grp, const char *name, uint16_t id, int edns_
 {
 	uint8_t b[512];
 	struct wire_query q;
-	struct client cl;
-	int n = mkquery(b, id, name, edns_do, &q);
+	struct qctx c = { idx };
 
-	memset(&cl, 0, sizeof cl);
-	cl.fd = idx;
-	cl.id = id;
-	cl.transport = tcp ? CLIENT_TCP : CLIENT_UDP;
+	if (mkquery(b, id, name, edns_do, &q) < 0)
+		return FWD_EINVAL;
 	memset(&D.res[idx], 0, sizeof D.res[idx]);
-	return upstream_send(D.u, D.snap, grp, b, (size_t)n, &q, &cl, tcp);
+	return upstream_send(D.u, D.snap, grp, &q, tcp, &c, sizeof c);
 }
 
 static int start(int idx, size_t grp, const char *name)
@@ -275,7 +275,7 @@ static const char *reply_qname(const struct result *r, char *buf, size_t cap)
 
 static void new_engine(size_t slots)
 {
-	D.u = upstream_new(D.base, slots, done_cb, &D);
+	D.u = upstream_new(D.base, &fwd_clock_monotonic, slots, done_cb, &D);
 }
 
 static struct upstream_stats stats(void)

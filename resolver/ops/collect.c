@@ -1,0 +1,182 @@
+/*
+ * collect.c -- every worker's counters summed, and health (see collect.h).
+ */
+#include "collect.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "arm_config.h"
+#include "arm_sync.h"
+#include "config.h"
+#include "daemon.h"
+#include "listener.h"
+#include "snapshot.h"
+#include "upstream.h"
+#include "wire.h"
+#include "worker.h"
+#include "zone.h"
+
+
+static struct stats_group *total_group(struct stats_total *t, const char *name)
+{
+	for (size_t i = 0; i < t->ngroups; i++)
+		if (strcmp(t->groups[i].name, name) == 0)
+			return &t->groups[i];
+	if (t->ngroups == STATS_MAX_GROUPS)
+		return NULL;
+	struct stats_group *g = &t->groups[t->ngroups++];
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	g->used = 1;
+	return g;
+}
+
+/* Add one worker's upstream counters and server table to t. */
+static void collect_upstream(const struct upstream *u, struct stats_total *t)
+{
+	struct upstream_stats us;
+	upstream_get_stats(u, &us);
+	t->up.sent += us.sent;
+	t->up.sent_tcp += us.sent_tcp;
+	t->up.answered += us.answered;
+	t->up.timeouts += us.timeouts;
+	t->up.errors += us.errors;
+	t->up.coalesced += us.coalesced;
+	t->up.capped += us.capped;
+	t->up.marked_down += us.marked_down;
+	t->up.probes += us.probes;
+	t->up.sockets += us.sockets;
+
+	struct upstream_server_info info[STATS_MAX_SERVERS];
+	size_t n = upstream_servers(u, info, STATS_MAX_SERVERS);
+	if (n > STATS_MAX_SERVERS)
+		n = STATS_MAX_SERVERS;
+	for (size_t i = 0; i < n; i++) {
+		const struct upstream_server_info *o = &info[i];
+		struct stats_server *sv = NULL;
+		for (size_t j = 0; j < t->nservers && !sv; j++)
+			if (t->servers[j].addrlen == o->addrlen && memcmp(&t->servers[j].addr, &o->addr, o->addrlen) == 0)
+				sv = &t->servers[j];
+		if (!sv) {
+			if (t->nservers == STATS_MAX_SERVERS)
+				continue;
+			sv = &t->servers[t->nservers++];
+			memcpy(&sv->addr, &o->addr, o->addrlen);
+			sv->addrlen = o->addrlen;
+		}
+		sv->sent += o->sent;
+		sv->answered += o->answered;
+		sv->failed += o->failed;
+		sv->timeouts += o->timeouts;
+		for (size_t k = 0; k < UPSTREAM_RTT_BUCKETS; k++)
+			sv->rtt_hist[k] += o->rtt_hist[k];
+		sv->rtt_sum_us += o->rtt_sum_us;
+		sv->outstanding += o->outstanding;
+		if (o->srtt_us) {
+			sv->srtt_sum_us += o->srtt_us;
+			sv->srtt_n++;
+		}
+		sv->down += o->down ? 1u : 0u;
+		sv->seen++;
+	}
+}
+
+void stats_collect(const struct daemon *d, struct stats_total *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (int i = 0; i < d->nworkers; i++) {
+		const struct worker *w = &d->workers[i];
+		const struct worker_stats *ws = &w->qe.stats;
+		const struct stats_worker *sw = &ws->ops;
+
+		t->queries_udp += STATS_GET(ws->queries_udp);
+		t->queries_tcp += STATS_GET(ws->queries_tcp);
+		t->dropped += STATS_GET(ws->dropped);
+		for (int tcp = 0; tcp < 2; tcp++)
+			for (int s = 0; s < STATS_SRC_N; s++)
+				for (int r = 0; r < STATS_RC_N; r++)
+					t->answers[tcp][s][r] += STATS_GET(sw->answers[tcp][s][r]);
+		for (int s = 0; s < STATS_SRC_N; s++) {
+			for (int b = 0; b < STATS_LAT_N; b++)
+				t->lat[s][b] += STATS_GET(sw->lat[s][b]);
+			t->lat_sum_us[s] += STATS_GET(sw->lat_sum_us[s]);
+		}
+		for (size_t g = 0; g < STATS_MAX_GROUPS; g++) {
+			const struct stats_group *wg = &sw->groups[g];
+			if (!__atomic_load_n(&wg->used, __ATOMIC_ACQUIRE))
+				break; /* claimed in order: the rest are free */
+			struct stats_group *tg = total_group(t, wg->name);
+			if (!tg) {
+				t->groups_overflow += STATS_GET(wg->answered) + STATS_GET(wg->failed);
+				continue;
+			}
+			tg->answered += STATS_GET(wg->answered);
+			tg->failed += STATS_GET(wg->failed);
+			for (int b = 0; b < STATS_LAT_N; b++)
+				tg->lat[b] += STATS_GET(wg->lat[b]);
+			tg->lat_sum_us += STATS_GET(wg->lat_sum_us);
+		}
+		t->groups_overflow += STATS_GET(sw->groups_overflow);
+		t->cache_hits += STATS_GET(ws->cache_hits);
+		t->cache_misses += STATS_GET(ws->cache_misses);
+		t->cache_stale += STATS_GET(ws->cache_stale);
+		t->spliced += STATS_GET(ws->spliced);
+		t->fallbacks += STATS_GET(ws->fallbacks);
+		if (w->qe.up)
+			collect_upstream(w->qe.up, t);
+		/* gauges owned by the worker: a racy read of a word-sized
+		 * count, good enough for a gauge */
+		if (w->qe.up)
+			t->pending += upstream_pending(w->qe.up);
+		if (w->lst)
+			t->tcp_conns += listener_tcp_conns(w->lst);
+	}
+}
+
+int stats_health(const struct daemon *d, int ready, char *why, size_t len)
+{
+	for (int i = 0; i < d->nworkers; i++)
+		if (!d->workers[i].running) {
+			snprintf(why, len, "worker %d is not serving", i);
+			return 0;
+		}
+	int healthy = 1;
+	struct snapshot *snap = daemon_acquire((struct daemon *)d);
+	for (size_t i = 0; i < snap->nzones && healthy; i++) {
+		const struct zone *z = snap->zones[i].zone;
+		if (zone_rr_count(z) == 0) {
+			char name[1025];
+			size_t alen;
+			wire_name_to_text(zone_apex(z, &alen), name, sizeof(name));
+			snprintf(why, len, "zone %s has no records", name);
+			healthy = 0;
+		}
+	}
+	if (healthy && snap->cfg->arm) {
+		struct arm_sync_stats as;
+		if (!d->arm) {
+			snprintf(why, len, "arm: sync is not running (see the log)");
+			healthy = 0;
+		} else {
+			arm_sync_stats(d->arm, &as);
+			int64_t now = (int64_t)time(NULL);
+			int64_t fresh = 3 * (int64_t)(snap->cfg->arm->interval_s > 0 ? snap->cfg->arm->interval_s : 60);
+			if (as.zones == 0 && as.last_success_unix == 0) {
+				snprintf(why, len, "arm: no zone synced yet (no sync round has succeeded, none loaded from state-dir)");
+				healthy = 0;
+			} else if (ready && as.last_success_unix == 0) {
+				snprintf(why, len, "arm: serving zones loaded from state-dir; no sync round has succeeded yet");
+				healthy = 0;
+			} else if (ready && now - as.last_success_unix > fresh) {
+				snprintf(why, len, "arm: last successful sync %lld s ago (more than 3 intervals)",
+					 (long long)(now - as.last_success_unix));
+				healthy = 0;
+			}
+		}
+	}
+	snapshot_unref(snap);
+	if (healthy)
+		snprintf(why, len, "ok");
+	return healthy;
+}
