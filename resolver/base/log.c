@@ -15,6 +15,8 @@
 
 static atomic_int log_level_cur = LOG_LVL_INFO;
 static atomic_int log_syslog_on = 0;
+/* messages raised per level, shown or not (log_count) */
+static atomic_uint_fast64_t log_raised[4];
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
 
@@ -47,6 +49,8 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	va_list ap;
 	size_t n;
 
+	if ((unsigned)lvl < FWD_ARRAY_LEN(log_raised))
+		atomic_fetch_add_explicit(&log_raised[lvl], 1, memory_order_relaxed);
 	if ((int)lvl > atomic_load_explicit(&log_level_cur, memory_order_relaxed))
 		return;
 	if (atomic_load_explicit(&log_syslog_on, memory_order_relaxed)) {
@@ -78,4 +82,11 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	/* one write(2) per line keeps lines from several threads whole */
 	ssize_t w = write(STDERR_FILENO, line, n);
 	(void)w;
+}
+
+uint64_t log_count(enum log_level lvl)
+{
+	if ((unsigned)lvl >= FWD_ARRAY_LEN(log_raised))
+		return 0;
+	return atomic_load_explicit(&log_raised[lvl], memory_order_relaxed);
 }

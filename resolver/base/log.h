@@ -6,6 +6,7 @@
  * single write(2) (or syslog(3)) so lines from several threads never mix.
  * This is the one piece of process-wide state besides the signal flags: a
  * logger passed through every call would only add noise to every signature.
+ * Its per-level message counts (log_count) live with it.
  */
 #ifndef PLINKFWD_LOG_H
 #define PLINKFWD_LOG_H
@@ -22,6 +23,10 @@ enum log_level log_get_level(void);
 void log_use_syslog(int on, const char *ident);
 
 void log_msg(enum log_level lvl, const char *fmt, ...) FWD_PRINTF(2, 3);
+/* Messages raised at lvl since start, whether the level let them through
+ * or not (debug messages are only raised at debug level).  Lets tests
+ * count rate-limited warnings without reading the log. */
+uint64_t log_count(enum log_level lvl);
 
 #define log_err(...) log_msg(LOG_LVL_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)

@@ -198,12 +198,12 @@ static int up_warn_due(struct upstream *u, size_t group, int kind)
 		w->fail_ms = 0;
 		w->cap_ms = 0;
 	}
-	return up_warn_limit(kind == 0 ? &w->empty_ms : kind == 1 ? &w->fail_ms : &w->cap_ms);
+	return up_warn_limit(kind == 0 ? &w->empty_ms : kind == 1 ? &w->fail_ms : &w->cap_ms, clock_ms(u->clock));
 }
 
 static int up_sys_warn_due(struct upstream *u)
 {
-	return up_warn_limit(&u->sys_warn_ms);
+	return up_warn_limit(&u->sys_warn_ms, clock_ms(u->clock));
 }
 
 static uint32_t slot_sock_reuse(const struct up_slot *s)

@@ -134,7 +134,7 @@ static long server_find(struct up_health *hl, const struct cfg_addr *a)
 			}
 		}
 		if (fr == SIZE_MAX) {
-			if (up_warn_limit(hl->warn_ms))
+			if (up_warn_limit(hl->warn_ms, fwd_now_ms()))
 				log_warn("upstream: more than %d servers busy at once", UP_MAX_SERVERS);
 			return -1;
 		}

@@ -24,9 +24,8 @@ const char *up_addr_text(const struct sockaddr_storage *ss, char *buf, size_t le
 	return buf;
 }
 
-int up_warn_limit(uint64_t *last_ms)
+int up_warn_limit(uint64_t *last_ms, uint64_t now)
 {
-	uint64_t now = fwd_now_ms();
 	if (*last_ms != 0 && now - *last_ms < UP_WARN_INTERVAL_MS)
 		return 0;
 	/* 0 means "never": a clock that reads 0 must not disable the limit */

@@ -24,11 +24,12 @@
 const char *up_addr_text(const struct sockaddr_storage *ss, char *buf, size_t len);
 
 /*
- * 1 when a warning guarded by *last_ms may be logged now, and records now in
+ * 1 when a warning guarded by *last_ms may be logged at now_ms (the
+ * caller's clock), and records it in
  * *last_ms; 0 within UP_WARN_INTERVAL_MS of the previous one.  *last_ms
  * starts at 0 (never warned) and belongs to the caller; modules that must
  * share one limit are handed a pointer to the same variable.
  */
-int up_warn_limit(uint64_t *last_ms);
+int up_warn_limit(uint64_t *last_ms, uint64_t now_ms);
 
 #endif

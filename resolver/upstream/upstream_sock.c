@@ -159,7 +159,7 @@ struct up_sock *up_sock_get(struct up_sockpool *p, uint32_t server, const struct
 		return NULL;
 	fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		if (up_warn_limit(p->warn_ms))
+		if (up_warn_limit(p->warn_ms, fwd_now_ms()))
 			log_warn("upstream: socket: %s", strerror(errno));
 		goto put_back;
 	}
@@ -175,7 +175,7 @@ struct up_sock *up_sock_get(struct up_sockpool *p, uint32_t server, const struct
 	}
 	if (event_assign(k->ev, p->base, fd, EV_READ | EV_PERSIST, sock_cb, k) < 0 ||
 	    event_add(k->ev, NULL) < 0) {
-		if (up_warn_limit(p->warn_ms))
+		if (up_warn_limit(p->warn_ms, fwd_now_ms()))
 			log_warn("upstream: cannot add event");
 		close(fd);
 		goto put_back;

@@ -1,0 +1,630 @@
+/*
+ * test_query.c -- the whole query path in process, in virtual time.
+ *
+ * Modelled on Knot's tests/knot/test_process_query.c: crafted queries go
+ * into query_handle(), crafted upstream replies go into the completion path,
+ * and every case asserts the rcode, the flags, the sections, what was
+ * cached, which server is asked next, and when.
+ *
+ * The query engine is built without listeners (query.h): answers that come
+ * later land in a capture hook.  Its clock is a fwd_test_clock that only
+ * moves when a test advances it; upstream timeouts fire from
+ * upstream_expire() after the clock moved, never from a real timer (the
+ * configured timeouts are far longer than any run of this program).  The
+ * upstream servers are this program's own UDP and TCP sockets on
+ * 127.0.0.1: loopback delivers a datagram before sendto() returns, so every
+ * step is deterministic and nothing sleeps.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "cache.h"
+#include "client.h"
+#include "clock.h"
+#include "common.h"
+#include "dnsmsg.h"
+#include "log.h"
+#include "query.h"
+#include "snapshot.h"
+#include "tap.h"
+#include "upstream.h"
+#include "wire.h"
+
+#define NSERVERS 3              /* azure: 0 and 1; default: 2 */
+#define UP_TIMEOUT_MS 60000     /* upstream-timeout: far beyond any real run */
+#define Q_TIMEOUT_MS 300000     /* query-timeout */
+#define SEC 1000000ull
+
+struct server {
+	int udp, tcp;               /* bound on 127.0.0.1, same port */
+	uint16_t port;
+	struct sockaddr_in from;    /* where the last query came from */
+	socklen_t fromlen;
+	uint8_t q[1024];            /* the last query received */
+	size_t qlen;
+};
+
+static struct server srv[NSERVERS];
+static struct event_base *base;
+static struct fwd_test_clock tclock;
+static struct snapshot_pub pub;
+static struct cache *cache;
+static struct query_engine qe;
+static char dir[] = "/tmp/plinkfwd-test-query-XXXXXX";
+
+/* what the capture hook saw */
+static uint8_t sent[8][WIRE_MAX_MSG];
+static size_t sent_len[8];
+static int nsent;
+
+static void capture(void *arg, const struct client *cl, const uint8_t *msg, size_t len)
+{
+	(void)arg;
+	(void)cl;
+	if (nsent < 8) {
+		memcpy(sent[nsent], msg, len);
+		sent_len[nsent] = len;
+	}
+	nsent++;
+}
+
+/* ------------------------------------------------------------ set-up */
+
+static void server_open(struct server *s)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+	int one = 1;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	s->udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	if (s->udp < 0 || bind(s->udp, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    getsockname(s->udp, (struct sockaddr *)&a, &al) < 0)
+		abort();
+	s->port = ntohs(a.sin_port);
+	s->tcp = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	setsockopt(s->tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (s->tcp < 0 || bind(s->tcp, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s->tcp, 8) < 0)
+		abort();
+}
+
+static const char zone_text[] = "$TTL 300\n"
+				"@ IN SOA ns.local.test. host.local.test. 1 3600 300 86400 60\n"
+				"@ IN NS ns.local.test.\n"
+				"www IN A 10.0.0.1\n";
+
+/* A snapshot whose fwd.test rule goes to fwd_group. */
+static struct snapshot *build(const char *fwd_group)
+{
+	char zpath[256], cpath[256], err[512] = "";
+	FILE *f;
+
+	snprintf(zpath, sizeof(zpath), "%s/local.test.zone", dir);
+	snprintf(cpath, sizeof(cpath), "%s/test.conf", dir);
+	f = fopen(zpath, "w");
+	fputs(zone_text, f);
+	fclose(f);
+	f = fopen(cpath, "w");
+	fprintf(f,
+		"server:\n  listen: 127.0.0.1@53\n  allow: 127.0.0.0/8\n"
+		"  upstream-timeout: %d\n  query-timeout: %d\n  serve-stale: 60\n"
+		"upstream: azure\n  server: 127.0.0.1@%u\n  server: 127.0.0.1@%u\n"
+		"upstream: default\n  server: 127.0.0.1@%u\n"
+		"upstream: empty\n"
+		"zone: local.test\n  file: %s\n"
+		"forward: fwd.test\n  to: %s\n"
+		"forward: nowhere.test\n  to: empty\n",
+		UP_TIMEOUT_MS, Q_TIMEOUT_MS, srv[0].port, srv[1].port, srv[2].port, zpath, fwd_group);
+	fclose(f);
+	struct snapshot *s = snapshot_build(cpath, NULL, 0, err, sizeof(err));
+	if (!s) {
+		fprintf(stderr, "test_query: %s\n", err);
+		abort();
+	}
+	unlink(zpath);
+	unlink(cpath);
+	return s;
+}
+
+/* ------------------------------------------------------------ driving */
+
+static struct client client_at(const char *addr)
+{
+	struct client cl;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&cl.addr;
+
+	memset(&cl, 0, sizeof(cl));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(40000);
+	inet_pton(AF_INET, addr, &sin->sin_addr);
+	cl.addrlen = sizeof(*sin);
+	cl.transport = CLIENT_UDP;
+	cl.fd = -1;
+	cl.start_us = clock_us(&tclock.clock);
+	return cl;
+}
+
+/* A query: id, flags word, name, type, class; edns < 0 for none, else the
+ * EDNS version with DO clear. */
+static size_t mkq(struct msg *m, uint16_t id, uint16_t flags, const char *name, uint16_t type, uint16_t cls,
+		  int edns)
+{
+	m->n = 0;
+	put16(m, id);
+	put16(m, flags);
+	put16(m, 1);
+	put16(m, 0);
+	put16(m, 0);
+	put16(m, edns >= 0 ? 1 : 0);
+	put_name_case(m, name);
+	put16(m, type);
+	put16(m, cls);
+	if (edns >= 0) {
+		put8(m, 0);
+		put16(m, TYPE_OPT);
+		put16(m, 1232);
+		put8(m, 0);
+		put8(m, (uint8_t)edns);
+		put16(m, 0);
+		put16(m, 0);
+	}
+	return m->n;
+}
+
+static uint8_t out[WIRE_MAX_MSG];
+
+/* query_handle() as a listener calls it; returns the immediate reply length */
+static size_t ask_from(const char *from, const struct msg *m, int *fwd)
+{
+	struct client cl = client_at(from);
+	cl.id = m->n >= 2 ? wire_get16(m->b) : 0;
+	query_engine_refresh(&qe);
+	return query_handle(&qe, m->b, m->n, &cl, out, sizeof(out), fwd);
+}
+
+static size_t ask(const char *name, uint16_t type, uint16_t id, int *fwd)
+{
+	struct msg m;
+	mkq(&m, id, WIRE_RD, name, type, CLASS_IN, -1);
+	return ask_from("127.0.0.1", &m, fwd);
+}
+
+/* Run the event loop until nothing is ready (no real time passes). */
+static void pump(void)
+{
+	for (int i = 0; i < 4; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+}
+
+/* Did server i get a UDP query?  Reads it into srv[i].q. */
+static int got_query(int i)
+{
+	struct server *s = &srv[i];
+	s->fromlen = sizeof(s->from);
+	ssize_t n = recvfrom(s->udp, s->q, sizeof(s->q), 0, (struct sockaddr *)&s->from, &s->fromlen);
+	if (n <= 0)
+		return 0;
+	s->qlen = (size_t)n;
+	return 1;
+}
+
+/* Which server got a query (-1 none, -2 more than one). */
+static int asked(void)
+{
+	int who = -1;
+	for (int i = 0; i < NSERVERS; i++)
+		if (got_query(i))
+			who = who == -1 ? i : -2;
+	return who;
+}
+
+/* A reply to the last query of server i: the question echoed, rcode, and
+ * one A record (ttl, 192.0.2.x) when an is set. */
+static size_t mkreply(int i, struct msg *m, uint16_t id, int rcode, int an, uint32_t ttl, uint16_t extra_flags)
+{
+	struct server *s = &srv[i];
+	size_t qend = wire_skip_name(s->q, s->qlen, WIRE_HDR_LEN) + 4;
+	memcpy(m->b, s->q, qend);
+	m->n = qend;
+	wire_put16(m->b, id);
+	wire_put16(m->b + 2, (uint16_t)(WIRE_QR | WIRE_RD | WIRE_RA | extra_flags | (uint16_t)rcode));
+	wire_put16(m->b + 6, an ? 1 : 0);
+	wire_put16(m->b + 8, 0);
+	wire_put16(m->b + 10, 0);
+	if (an) {
+		put16(m, 0xc00c);
+		put16(m, TYPE_A);
+		put16(m, CLASS_IN);
+		put32(m, ttl);
+		put16(m, 4);
+		put8(m, 192);
+		put8(m, 0);
+		put8(m, 2);
+		put8(m, (uint8_t)(10 + i));
+	}
+	return m->n;
+}
+
+static void reply_udp(int i, const struct msg *m)
+{
+	sendto(srv[i].udp, m->b, m->n, 0, (struct sockaddr *)&srv[i].from, srv[i].fromlen);
+	pump();
+}
+
+/* the upstream's view of the ID it must echo */
+static uint16_t qid(int i) { return wire_get16(srv[i].q); }
+
+static void advance_ms(uint64_t ms)
+{
+	fwd_test_clock_advance(&tclock, ms * 1000);
+	upstream_expire(qe.up);
+	pump();
+}
+
+static int rcode_of(const uint8_t *r) { return r[3] & 0xf; }
+static uint16_t flags_of(const uint8_t *r) { return wire_get16(r + 2); }
+
+/* TTL of the first answer record of a reply built by mkreply or the cache */
+static uint32_t first_ttl(const uint8_t *r, size_t len)
+{
+	size_t off = wire_skip_name(r, len, WIRE_HDR_LEN) + 4;
+	off = wire_skip_name(r, len, off);
+	return off && off + 10 <= len ? wire_get32(r + off + 4) : 0;
+}
+
+static void reset_capture(void) { nsent = 0; }
+
+/* ------------------------------------------------------------ bad input */
+
+static void test_bad_input(void)
+{
+	struct msg m;
+	int fwd;
+	size_t n;
+	uint64_t dropped = qe.stats.dropped;
+
+	/* 1. shorter than a header, or QR=1: dropped, never answered */
+	m.n = 5;
+	memset(m.b, 0, 5);
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n == 0 && !fwd, "1: 5-byte packet dropped, no answer");
+	mkq(&m, 1, WIRE_QR | WIRE_RD, "www.local.test", TYPE_A, CLASS_IN, -1);
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n == 0 && !fwd, "1: QR=1 dropped, no answer");
+	is_int(qe.stats.dropped - dropped, 2, "1: both counted as dropped");
+
+	/* 2. source not allowed by the ACL: REFUSED (before anything else) */
+	mkq(&m, 2, WIRE_RD, "www.local.test", TYPE_A, CLASS_IN, -1);
+	n = ask_from("192.0.2.99", &m, &fwd);
+	ok(n >= WIRE_HDR_LEN && rcode_of(out) == RCODE_REFUSED && wire_get16(out) == 2,
+	   "2: source outside allow: REFUSED with the client's ID");
+	ok(n >= WIRE_HDR_LEN && (flags_of(out) & WIRE_QR) && !(flags_of(out) & WIRE_AA), "2: QR set, AA clear");
+	mkq(&m, 3, (uint16_t)(WIRE_RD | (5u << 11)), "www.local.test", TYPE_A, CLASS_IN, -1);
+	n = ask_from("192.0.2.99", &m, &fwd);
+	ok(n >= WIRE_HDR_LEN && rcode_of(out) == RCODE_REFUSED, "2: the ACL comes before the opcode check");
+
+	/* 3. opcode other than QUERY: NOTIMP */
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n >= WIRE_HDR_LEN && rcode_of(out) == RCODE_NOTIMP && WIRE_OPCODE(flags_of(out)) == 5,
+	   "3: opcode UPDATE: NOTIMP, opcode echoed");
+	mkq(&m, 4, (uint16_t)(2u << 11), "www.local.test", TYPE_A, CLASS_IN, -1);
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n >= WIRE_HDR_LEN && rcode_of(out) == RCODE_NOTIMP, "3: opcode STATUS: NOTIMP");
+
+	/* 4. QDCOUNT != 1, malformed question or OPT: FORMERR */
+	mkq(&m, 5, WIRE_RD, "www.local.test", TYPE_A, CLASS_IN, -1);
+	wire_put16(m.b + 4, 2);
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n >= WIRE_HDR_LEN && rcode_of(out) == RCODE_FORMERR, "4: QDCOUNT 2: FORMERR");
+	mkq(&m, 6, WIRE_RD, "www.local.test", TYPE_A, CLASS_IN, -1);
+	wire_put16(m.b + 4, 0);
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n >= WIRE_HDR_LEN && rcode_of(out) == RCODE_FORMERR, "4: QDCOUNT 0: FORMERR");
+	mkq(&m, 7, WIRE_RD, "www.local.test", TYPE_A, CLASS_IN, -1);
+	m.b[WIRE_HDR_LEN] = 60; /* a label running past the end */
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n >= WIRE_HDR_LEN && rcode_of(out) == RCODE_FORMERR, "4: label past the end: FORMERR");
+	mkq(&m, 8, WIRE_RD, "www.local.test", TYPE_A, CLASS_IN, -1);
+	m.n -= 2; /* class cut short */
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n >= WIRE_HDR_LEN && rcode_of(out) == RCODE_FORMERR, "4: truncated question: FORMERR");
+	mkq(&m, 9, WIRE_RD, "www.local.test", TYPE_A, CLASS_IN, 0);
+	m.n -= 3; /* OPT RDLENGTH cut */
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n >= WIRE_HDR_LEN && rcode_of(out) == RCODE_FORMERR, "4: truncated OPT: FORMERR");
+
+	/* 5. EDNS version != 0: BADVERS, with an OPT carrying it */
+	mkq(&m, 10, WIRE_RD, "www.local.test", TYPE_A, CLASS_IN, 1);
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n >= WIRE_HDR_LEN + 11 && wire_get16(out + 10) == 1, "5: EDNS version 1: an OPT record in the answer");
+	size_t qe_end = wire_skip_name(out, n, WIRE_HDR_LEN) + 4;
+	ok(n >= qe_end + 11 && ((out[qe_end + 5] << 4) | rcode_of(out)) == RCODE_BADVERS,
+	   "5: extended rcode BADVERS (16)");
+
+	/* 6. class other than IN: REFUSED; AXFR/IXFR: NOTIMP */
+	mkq(&m, 11, WIRE_RD, "www.local.test", TYPE_A, 3 /* CH */, -1);
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n >= WIRE_HDR_LEN && rcode_of(out) == RCODE_REFUSED, "6: class CH: REFUSED");
+	mkq(&m, 12, WIRE_RD, "local.test", TYPE_AXFR, CLASS_IN, -1);
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n >= WIRE_HDR_LEN && rcode_of(out) == RCODE_NOTIMP, "6: AXFR: NOTIMP");
+	mkq(&m, 13, WIRE_RD, "local.test", TYPE_IXFR, CLASS_IN, -1);
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n >= WIRE_HDR_LEN && rcode_of(out) == RCODE_NOTIMP, "6: IXFR: NOTIMP");
+	is_int(asked(), -1, "no bad query reached an upstream server");
+
+	/* everything else is routed: a local zone answers at once */
+	n = ask("WWW.local.test", TYPE_A, 14, &fwd);
+	ok(n > WIRE_HDR_LEN && rcode_of(out) == RCODE_NOERROR && wire_get16(out + 6) == 1, "local answer: one record");
+	ok((flags_of(out) & WIRE_AA) && (flags_of(out) & WIRE_RA) && (flags_of(out) & WIRE_RD),
+	   "local answer: AA, RA set, RD echoed");
+	ok(memcmp(out + WIRE_HDR_LEN + 1, "WWW", 3) == 0, "local answer: the question in the client's case");
+	n = ask("nope.local.test", TYPE_A, 15, &fwd);
+	ok(n > WIRE_HDR_LEN && rcode_of(out) == RCODE_NXDOMAIN && wire_get16(out + 8) == 1,
+	   "local NXDOMAIN with the SOA in authority");
+	n = ask("x.nowhere.test", TYPE_A, 16, &fwd);
+	ok(n >= WIRE_HDR_LEN && rcode_of(out) == RCODE_REFUSED && !fwd, "a group without servers: REFUSED at once");
+	is_int(asked(), -1, "nothing sent for a local name or an empty group");
+}
+
+/* ------------------------------------------------------------ forwarding */
+
+/* Forward name; returns which azure server got it (0 or 1), -1 if none. */
+static int forward_to_azure(const char *name, uint16_t id)
+{
+	int fwd = 0;
+	size_t n = ask(name, TYPE_A, id, &fwd);
+	if (n != 0 || !fwd)
+		return -1;
+	return asked();
+}
+
+static void test_good_reply_and_cache(void)
+{
+	struct msg r;
+	reset_capture();
+	int s = forward_to_azure("a1.fwd.test", 100);
+	ok(s == 0 || s == 1, "fwd.test goes to one azure server (%d)", s);
+	if (s < 0)
+		return;
+	ok(qid(s) != 100, "the upstream query has its own random ID");
+	is_int(nsent, 0, "no answer before the upstream replies");
+	mkreply(s, &r, qid(s), RCODE_NOERROR, 1, 300, WIRE_AA);
+	reply_udp(s, &r);
+	is_int(nsent, 1, "the reply is delivered once");
+	ok(wire_get16(sent[0]) == 100, "with the client's ID");
+	ok(rcode_of(sent[0]) == RCODE_NOERROR && wire_get16(sent[0] + 6) == 1, "NOERROR, one answer");
+	ok(flags_of(sent[0]) & WIRE_RA, "RA set on a forwarded answer");
+
+	/* the cache answers the same question now, without upstream traffic */
+	int fwd = 0;
+	fwd_test_clock_advance(&tclock, 100 * SEC);
+	size_t n = ask("a1.fwd.test", TYPE_A, 101, &fwd);
+	ok(n > 0 && !fwd && wire_get16(out) == 101, "cached: answered at once with the new ID");
+	is_int(asked(), -1, "cached: no upstream query");
+	is_int(first_ttl(out, n), 200, "cached: TTL 300 after 100 s in the cache is 200");
+	/* expired, then serve-stale when every server fails */
+	fwd_test_clock_advance(&tclock, 201 * SEC);
+	s = forward_to_azure("a1.fwd.test", 102);
+	ok(s >= 0, "expired entry: asked upstream again");
+	reset_capture();
+	mkreply(s, &r, qid(s), RCODE_SERVFAIL, 0, 0, 0);
+	reply_udp(s, &r);
+	int other = asked();
+	is_int(other, 1 - s, "SERVFAIL: the other azure server is asked at once, no clock moved");
+	mkreply(other, &r, qid(other), RCODE_REFUSED, 0, 0, 0);
+	reply_udp(other, &r);
+	is_int(nsent, 1, "every server failed: one answer");
+	ok(nsent == 1 && rcode_of(sent[0]) == RCODE_NOERROR && wire_get16(sent[0] + 6) == 1,
+	   "serve-stale: the expired answer instead of SERVFAIL");
+	ok(nsent == 1 && first_ttl(sent[0], sent_len[0]) == 30, "stale answer TTL is 30 (RFC 8767)");
+	is_int(asked(), -1, "no third server is asked");
+}
+
+static void test_mismatch_ignored(void)
+{
+	struct msg r;
+	reset_capture();
+	int s = forward_to_azure("a2.fwd.test", 200);
+	if (s < 0) {
+		ok(0, "forwarded");
+		return;
+	}
+	mkreply(s, &r, (uint16_t)(qid(s) ^ 0x5555), RCODE_NOERROR, 1, 60, 0);
+	reply_udp(s, &r);
+	is_int(nsent, 0, "wrong ID: ignored");
+	mkreply(s, &r, qid(s), RCODE_NOERROR, 1, 60, 0);
+	r.b[WIRE_HDR_LEN + 1] = 'z'; /* a2 -> z2: another question */
+	reply_udp(s, &r);
+	is_int(nsent, 0, "wrong question name: ignored");
+	mkreply(s, &r, qid(s), RCODE_NOERROR, 1, 60, 0);
+	size_t qend = wire_skip_name(r.b, r.n, WIRE_HDR_LEN);
+	wire_put16(r.b + qend, TYPE_AAAA);
+	reply_udp(s, &r);
+	is_int(nsent, 0, "wrong question type: ignored");
+	mkreply(s, &r, qid(s), RCODE_NOERROR, 1, 60, 0);
+	wire_put16(r.b + 2, (uint16_t)(wire_get16(r.b + 2) & ~WIRE_QR));
+	reply_udp(s, &r);
+	is_int(nsent, 0, "QR clear: ignored");
+	/* from another port: the connected socket never delivers it */
+	mkreply(s, &r, qid(s), RCODE_NOERROR, 1, 60, 0);
+	sendto(srv[2].udp, r.b, r.n, 0, (struct sockaddr *)&srv[s].from, srv[s].fromlen);
+	pump();
+	is_int(nsent, 0, "the right reply from another address: ignored");
+	is_int(asked(), -1, "no failover for a reply that is not ours");
+	mkreply(s, &r, qid(s), RCODE_NOERROR, 1, 60, 0);
+	reply_udp(s, &r);
+	ok(nsent == 1 && wire_get16(sent[0]) == 200 && rcode_of(sent[0]) == RCODE_NOERROR,
+	   "the matching reply is accepted after all of them");
+}
+
+static void test_timeout_failover(void)
+{
+	struct msg r;
+	reset_capture();
+	int s = forward_to_azure("a3.fwd.test", 300);
+	if (s < 0) {
+		ok(0, "forwarded");
+		return;
+	}
+	advance_ms(UP_TIMEOUT_MS - 1);
+	is_int(asked(), -1, "1 ms before upstream-timeout: nobody else is asked");
+	is_int(nsent, 0, "and the client waits");
+	advance_ms(1);
+	int other = asked();
+	is_int(other, 1 - s, "at upstream-timeout: the other server is asked");
+	mkreply(other, &r, qid(other), RCODE_NOERROR, 1, 60, 0);
+	reply_udp(other, &r);
+	ok(nsent == 1 && wire_get16(sent[0]) == 300 && rcode_of(sent[0]) == RCODE_NOERROR,
+	   "its answer reaches the client");
+	/* the late reply of the first server changes nothing */
+	mkreply(s, &r, qid(s), RCODE_NOERROR, 1, 60, 0);
+	reply_udp(s, &r);
+	is_int(nsent, 1, "a late reply after the answer is dropped");
+
+	/* every server silent: SERVFAIL when the last one timed out */
+	reset_capture();
+	s = forward_to_azure("a4.fwd.test", 301);
+	advance_ms(UP_TIMEOUT_MS);
+	other = asked();
+	is_int(other, 1 - s, "second server after the first timeout");
+	is_int(nsent, 0, "no answer yet");
+	advance_ms(UP_TIMEOUT_MS);
+	ok(nsent == 1 && rcode_of(sent[0]) == RCODE_SERVFAIL && wire_get16(sent[0]) == 301,
+	   "both silent: SERVFAIL after the second timeout");
+	is_int(asked(), -1, "no server asked twice");
+}
+
+static void test_tc_retry_over_tcp(void)
+{
+	struct msg r;
+	reset_capture();
+	int s = forward_to_azure("big.fwd.test", 400);
+	if (s < 0) {
+		ok(0, "forwarded");
+		return;
+	}
+	mkreply(s, &r, qid(s), RCODE_NOERROR, 0, 0, WIRE_TC);
+	reply_udp(s, &r);
+	is_int(nsent, 0, "TC over UDP: not relayed");
+	pump();
+	int c = accept(srv[s].tcp, NULL, NULL);
+	ok(c >= 0, "the same server is asked again over TCP");
+	if (c < 0)
+		return;
+	pump();
+	uint8_t buf[600];
+	struct pollfd pfd = {c, POLLIN, 0};
+	ssize_t n = poll(&pfd, 1, 0) == 1 ? recv(c, buf, sizeof(buf), 0) : -1;
+	ok(n > 2 && (size_t)n == 2u + wire_get16(buf), "a whole length-prefixed query over TCP");
+	if (n <= 2) {
+		close(c);
+		return;
+	}
+	memcpy(srv[s].q, buf + 2, (size_t)n - 2);
+	srv[s].qlen = (size_t)n - 2;
+	mkreply(s, &r, qid(s), RCODE_NOERROR, 1, 60, 0);
+	uint8_t frame[2 + sizeof(r.b)];
+	wire_put16(frame, (uint16_t)r.n);
+	memcpy(frame + 2, r.b, r.n);
+	ok(send(c, frame, 2 + r.n, 0) == (ssize_t)(2 + r.n), "the TCP reply is written");
+	pump();
+	ok(nsent == 1 && wire_get16(sent[0]) == 400 && wire_get16(sent[0] + 6) == 1, "the TCP answer reaches the client");
+	close(c);
+	pump();
+}
+
+static void test_fallback_and_reload(void)
+{
+	struct msg r;
+	int fwd = 0;
+
+	/* a reload between the question and the reply: the answer is finished
+	 * against the snapshot the question started with */
+	reset_capture();
+	int s = forward_to_azure("r1.fwd.test", 500);
+	ok(s >= 0, "forwarded before the reload");
+	struct snapshot *n2 = build("default");
+	snapshot_pub_publish(&pub, n2);
+	query_engine_refresh(&qe);
+	ok(qe.snap == n2, "the engine picked up the new snapshot");
+	uint64_t answered_before = qe.stats.answers_forwarded;
+	mkreply(s, &r, qid(s), RCODE_NOERROR, 1, 60, 0);
+	reply_udp(s, &r);
+	ok(nsent == 1 && wire_get16(sent[0]) == 500 && rcode_of(sent[0]) == RCODE_NOERROR,
+	   "the reply to a question asked before the reload is delivered");
+	is_int(qe.stats.answers_forwarded - answered_before, 1, "counted once as forwarded");
+	/* new questions follow the new routes */
+	reset_capture();
+	size_t n = ask("r2.fwd.test", TYPE_A, 501, &fwd);
+	ok(n == 0 && fwd, "after the reload: forwarded");
+	is_int(asked(), 2, "after the reload: fwd.test goes to default");
+	mkreply(2, &r, qid(2), RCODE_NXDOMAIN, 0, 0, 0);
+	reply_udp(2, &r);
+	ok(nsent == 1 && rcode_of(sent[0]) == RCODE_NXDOMAIN, "default's NXDOMAIN is the answer");
+}
+
+static void test_rate_limited_warning(void)
+{
+	/* "no server in upstream group" is logged at most once per interval
+	 * and group: counted through the log's own counter */
+	int fwd;
+	uint64_t w0 = log_count(LOG_LVL_WARN);
+	for (int i = 0; i < 6; i++)
+		ask("x.nowhere.test", TYPE_A, (uint16_t)(600 + i), &fwd);
+	is_int(log_count(LOG_LVL_WARN) - w0, 1, "6 queries to an empty group: 1 warning");
+	advance_ms(999);
+	ask("x.nowhere.test", TYPE_A, 610, &fwd);
+	is_int(log_count(LOG_LVL_WARN) - w0, 1, "999 ms later (test clock): still 1");
+	advance_ms(1);
+	ask("x.nowhere.test", TYPE_A, 611, &fwd);
+	is_int(log_count(LOG_LVL_WARN) - w0, 2, "one interval later: one more");
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		return 1;
+	log_set_level(LOG_LVL_ERR);
+	for (int i = 0; i < NSERVERS; i++)
+		server_open(&srv[i]);
+	fwd_test_clock_init(&tclock, 1000 * SEC);
+	base = event_base_new();
+	cache = cache_new(1 << 20, 1);
+	if (!base || !cache || snapshot_pub_init(&pub) != FWD_OK)
+		return 1;
+	snapshot_pub_publish(&pub, build("azure"));
+	ok(query_engine_init(&qe, base, &pub, &tclock.clock, cache, 64) == FWD_OK, "engine without sockets");
+	query_engine_set_send(&qe, capture, NULL);
+
+	test_bad_input();
+	test_good_reply_and_cache();
+	test_mismatch_ignored();
+	test_timeout_failover();
+	test_tc_retry_over_tcp();
+	test_fallback_and_reload();
+	test_rate_limited_warning();
+
+	query_engine_fini(&qe);
+	snapshot_pub_fini(&pub);
+	cache_free(cache);
+	event_base_free(base);
+	for (int i = 0; i < NSERVERS; i++) {
+		close(srv[i].udp);
+		close(srv[i].tcp);
+	}
+	rmdir(dir);
+	return tap_done();
+}
