@@ -590,10 +590,12 @@ size_t edns_reply_error(const struct wire_query *q, int rcode, int ra, const str
 		d = *r;
 	else
 		memset(&d, 0, sizeof d);
-	if ((!d.client || !d.client->has_edns) && (q->has_edns || rcode > 15)) {
+	/* r->client, when given, says what the client sent (q may be a parse
+	 * of the query plinkfwd sent upstream); else q does */
+	if (d.client ? (!d.client->has_edns && rcode > 15) : (q->has_edns || rcode > 15)) {
 		memset(&bare, 0, sizeof bare);
 		bare.has_edns = 1;
-		bare.do_bit = q->do_bit;
+		bare.do_bit = d.client ? d.client->do_bit : q->do_bit;
 		d.client = &bare;
 	}
 	d.rcode = rcode;

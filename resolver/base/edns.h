@@ -329,8 +329,10 @@ uint16_t edns_error_flags(uint16_t qflags, int rcode, int ra);
 
 /*
  * A complete error reply: header (edns_error_flags), the question when it
- * was parsed completely, and an OPT record when the query had one (from
- * r->client; r may be NULL: then a bare OPT as wire_reply_error() makes).
+ * was parsed completely, and an OPT record when the client's query had one:
+ * r->client decides when given (so q may be a parse of the query plinkfwd
+ * sent upstream); with r or r->client NULL, q->has_edns decides and the
+ * OPT is bare, as wire_reply_error() makes it.
  * rcode is the full rcode: BADVERS (16) and BADCOOKIE (23) carry their
  * upper bits in the OPT, which such a reply always gets (the query had an
  * OPT anyway).  r->rcode is ignored.  Returns bytes written, 0 if cap is

@@ -872,6 +872,19 @@ static void test_error_replies(void)
 	is_int(edns_find_option(out, n, EDNS_OPT_COOKIE, &d, &dl), 1, "cookie-only: COOKIE");
 	is_int(dl, 24, "cookie-only: with a server cookie");
 
+	/* the client had no EDNS, q (our upstream query, re-parsed) has: no OPT */
+	mkq(&m, 6, WIRE_RD, "a.example", TYPE_A);
+	wire_parse_query(m.b, m.n, &q);
+	n = edns_build_upstream_query(&q, 6, 0, NULL, 0, out + 300, 300);
+	struct wire_query uq;
+	wire_parse_query(out + 300, n, &uq);
+	struct edns_client noedns;
+	memset(&noedns, 0, sizeof noedns);
+	r.client = &noedns;
+	n = edns_reply_error(&uq, RCODE_SERVFAIL, 1, &r, out, 300);
+	is_int(wire_get16(out + 10), 0, "SERVFAIL to a client without EDNS: no OPT, whatever q had");
+	is_int(n, uq.q_end, "SERVFAIL: header and question");
+
 	/* too small a buffer */
 	mkq(&m, 6, WIRE_RD, "a.example", TYPE_A);
 	opt_begin(&m, 1232, 0, 0, 1);
