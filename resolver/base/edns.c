@@ -104,12 +104,12 @@ enum edns_verdict edns_parse(const struct wire_query *q, struct edns_query *e)
 	int malformed = 0;
 	while (rd < end) {
 		if (rd + 4 > end)
-			return EDNS_FORMERR; /* option header cut short */
+			goto formerr; /* option header cut short */
 		uint16_t code = wire_get16(pkt + rd);
 		uint16_t olen = wire_get16(pkt + rd + 2);
 		rd += 4;
 		if (rd + olen > end)
-			return EDNS_FORMERR; /* option data overruns the RDATA */
+			goto formerr; /* option data overruns the RDATA */
 		e->nopts++;
 		switch (code) {
 		case EDNS_OPT_NSID: e->seen |= EDNS_SEEN_NSID; break;
@@ -136,8 +136,13 @@ enum edns_verdict edns_parse(const struct wire_query *q, struct edns_query *e)
 		rd += olen;
 	}
 	if (malformed)
-		return EDNS_FORMERR;
+		goto formerr;
 	return e->version != 0 ? EDNS_BADVERS : EDNS_OK;
+formerr:
+	/* nothing of a broken OPT is trusted: no cookie goes back */
+	e->cookie_off = 0;
+	e->cookie_len = 0;
+	return EDNS_FORMERR;
 }
 
 /* ------------------------------------------------------------- cookies */

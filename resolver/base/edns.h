@@ -102,6 +102,8 @@ struct edns_query {
  * QDCOUNT 0, see edns_cookie_only_query()); e is always filled as far as
  * the options could be read.  Only the first COOKIE option counts (later
  * ones are ignored); its length must be 8 or 16..40 (RFC 7873 5.2.2).
+ * On EDNS_FORMERR no cookie is reported (cookie_off 0): the FORMERR reply
+ * carries none.
  * The other options are only noted in e->seen: none of them is relayed.
  */
 enum edns_verdict edns_parse(const struct wire_query *q, struct edns_query *e);

@@ -194,6 +194,13 @@ static void test_parse(void)
 	wire_put16(m.b + m.n - 2, 5); /* option claims 5 bytes that are not there */
 	wire_parse_query(m.b, m.n, &q);
 	is_int(edns_parse(&q, &e), EDNS_FORMERR, "option overrun: FORMERR");
+	cookie_query(&m, CC, 8);
+	rdl = (size_t)(m.n - 14);
+	opt_add(&m, rdl, EDNS_OPT_PADDING, "", 0);
+	wire_put16(m.b + m.n - 2, 9);
+	wire_parse_query(m.b, m.n, &q);
+	is_int(edns_parse(&q, &e), EDNS_FORMERR, "cookie then an overrun: FORMERR");
+	is_int(e.cookie_off, 0, "FORMERR: no cookie reported");
 	mkq(&m, 1, 0, "a.example", TYPE_A);
 	rdl = opt_begin(&m, 1232, 0, 0, 0);
 	put8(&m, 0);
