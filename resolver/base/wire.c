@@ -11,7 +11,8 @@ static inline uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_
  * Parse the OPT record among the additional records.  Only the additional
  * section may hold it, only once, and only with the root owner (RFC 6891
  * 6.1.1); a query has no answer or authority records worth walking, but we
- * skip them properly so an OPT after them is still found.
+ * skip them properly so an OPT after them is still found (and an OPT among
+ * them is refused).
  */
 static enum wire_verdict parse_additional(const uint8_t *pkt, size_t len, size_t off,
 					  struct wire_query *q)
@@ -25,10 +26,12 @@ static enum wire_verdict parse_additional(const uint8_t *pkt, size_t len, size_t
 		uint16_t rdlen = wire_get16(pkt + n + 8);
 		if (n + 10 + rdlen > len)
 			return WIRE_FORMERR;
-		if (i >= skip && type == TYPE_OPT) {
-			if (q->has_edns || n != off + 1 || pkt[off] != 0)
+		if (type == TYPE_OPT) {
+			if (i < skip || q->has_edns || n != off + 1 || pkt[off] != 0)
 				return WIRE_FORMERR;
 			q->has_edns = 1;
+			q->opt_off = off;
+			q->opt_rdlen = rdlen;
 			uint16_t size = wire_get16(pkt + n + 2);
 			q->edns_udp = size < WIRE_MIN_UDP ? WIRE_MIN_UDP : size;
 			q->edns_version = pkt[n + 5];
@@ -49,6 +52,8 @@ enum wire_verdict wire_parse_query(const uint8_t *pkt, size_t len, struct wire_q
 	q->edns_version = 0;
 	q->do_bit = 0;
 	q->edns_udp = WIRE_MIN_UDP;
+	q->opt_off = 0;
+	q->opt_rdlen = 0;
 	q->qname_len = 0;
 	q->nlabels = 0;
 	q->qtype = q->qclass = 0;
@@ -67,6 +72,16 @@ enum wire_verdict wire_parse_query(const uint8_t *pkt, size_t len, struct wire_q
 		return WIRE_DROP; /* never answer a response: reflection loops */
 	if (WIRE_OPCODE(q->flags) != 0)
 		return WIRE_NOTIMP;
+	if (q->qdcount == 0) {
+		/* RFC 7873 5.4: a client may ask for a server cookie with no
+		 * question; still FORMERR here, but the OPT is found */
+		if (parse_additional(pkt, len, WIRE_HDR_LEN, q) != WIRE_OK) {
+			q->has_edns = 0;
+			q->opt_off = 0;
+			q->opt_rdlen = 0;
+		}
+		return WIRE_FORMERR;
+	}
 	if (q->qdcount != 1)
 		return WIRE_FORMERR;
 

@@ -79,6 +79,11 @@ struct wire_query {
 	uint8_t edns_version;
 	uint8_t do_bit;
 	uint16_t edns_udp;   /* client's payload size, clamped to >= 512 */
+	/* where the OPT record is, for edns_parse() (edns.h) to read its
+	 * options without walking the message again: offset in pkt of the
+	 * OPT RR's owner byte (0 = no OPT) and its RDATA length */
+	size_t opt_off;
+	uint16_t opt_rdlen;
 };
 
 /*
@@ -87,6 +92,13 @@ struct wire_query {
  * and refusing them bounds the work).  Returns a verdict; for every verdict
  * but WIRE_DROP, q->id, q->flags and whatever of the question was readable
  * are filled so that an error reply can echo them.
+ *
+ * An OPT record in the answer or authority section, a second OPT, or one
+ * whose owner is not the root is WIRE_FORMERR (RFC 6891 6.1.1).  A query
+ * with QDCOUNT 0 is WIRE_FORMERR too, but its additional section is still
+ * parsed (has_edns, opt_off) so that the caller can recognise the RFC 7873
+ * 5.4 "cookie only" query (see edns_cookie_only_query() in edns.h).
+ * The OPT's options are not looked at here: edns_parse() does that.
  */
 enum wire_verdict wire_parse_query(const uint8_t *pkt, size_t len, struct wire_query *q);
 
