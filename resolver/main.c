@@ -286,6 +286,8 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (daemon_cookies_start(&d) != 0)
+		goto out;
 	static const int signums[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
 	for (size_t i = 0; i < FWD_ARRAY_LEN(signums); i++) {
 		sigs[i] = evsignal_new(d.base, signums[i], on_signal, &d);
@@ -349,6 +351,7 @@ out:
 		free(d.workers);
 	}
 	querylog_free(d.qlog);
+	daemon_cookies_stop(&d);
 	cache_free(d.cache); /* every worker has stopped */
 	if (d.arm)
 		arm_sync_free(d.arm);

@@ -10,8 +10,8 @@
  *
  * The clock is monotonic: only differences mean anything.  Wall-clock time
  * (log and query-log timestamps, token expiry in ARM responses) is read with
- * time(2)/clock_gettime(CLOCK_REALTIME) where it is printed or compared with
- * a peer's wall clock, never for durations.
+ * clock_wall_s() where it is shared with other machines, and with
+ * time(2) where it is only printed (logs); never for durations.
  */
 #ifndef PLINKFWD_CLOCK_H
 #define PLINKFWD_CLOCK_H
@@ -21,6 +21,9 @@
 struct fwd_clock {
 	/* microseconds since an arbitrary origin; never goes back */
 	uint64_t (*now_us)(const struct fwd_clock *c);
+	/* seconds since the epoch, for values shared with other machines
+	 * (DNS cookie timestamps, RFC 9018); may jump */
+	uint64_t (*wall_s)(const struct fwd_clock *c);
 };
 
 /* The real monotonic clock (a constant; safe from every thread). */
@@ -28,12 +31,16 @@ extern const struct fwd_clock fwd_clock_monotonic;
 
 static inline uint64_t clock_us(const struct fwd_clock *c) { return c->now_us(c); }
 static inline uint64_t clock_ms(const struct fwd_clock *c) { return c->now_us(c) / 1000u; }
+static inline uint64_t clock_wall_s(const struct fwd_clock *c) { return c->wall_s(c); }
 
 /* A clock the test drives: starts at start_us, moves with
- * fwd_test_clock_advance().  Single-threaded use only. */
+ * fwd_test_clock_advance(); its wall clock is wall_base_s plus the same
+ * elapsed time.  Single-threaded use only. */
 struct fwd_test_clock {
-	struct fwd_clock clock;   /* first member: hand &tc->clock to modules */
+	struct fwd_clock clock;   /* hand &tc->clock to modules */
 	uint64_t now_us;
+	uint64_t start_us;
+	uint64_t wall_base_s;     /* wall clock at start (default 1.7e9) */
 };
 void fwd_test_clock_init(struct fwd_test_clock *tc, uint64_t start_us);
 void fwd_test_clock_advance(struct fwd_test_clock *tc, uint64_t us);

@@ -173,6 +173,31 @@ int edns_cookie_secret_rotate(struct edns_cookie_secret *s, const uint8_t fresh[
 	return 1;
 }
 
+void edns_cookie_keys_init(struct edns_cookie_keys *k, const uint8_t secret[EDNS_COOKIE_SECRET_LEN],
+			   uint32_t period, uint64_t now)
+{
+	memset(k, 0, sizeof(*k));
+	edns_cookie_secret_init(&k->slot[0], secret, period, now);
+	__atomic_store_n(&k->cur, 0u, __ATOMIC_RELEASE);
+}
+
+int edns_cookie_keys_rotate(struct edns_cookie_keys *k, const uint8_t fresh[EDNS_COOKIE_SECRET_LEN],
+			    uint64_t now)
+{
+	unsigned cur = __atomic_load_n(&k->cur, __ATOMIC_ACQUIRE);
+	if (!edns_cookie_secret_due(&k->slot[cur], now))
+		return 0;
+	k->slot[cur ^ 1u] = k->slot[cur];
+	edns_cookie_secret_rotate(&k->slot[cur ^ 1u], fresh, now);
+	__atomic_store_n(&k->cur, cur ^ 1u, __ATOMIC_RELEASE);
+	return 1;
+}
+
+const struct edns_cookie_secret *edns_cookie_keys_current(const struct edns_cookie_keys *k)
+{
+	return &k->slot[__atomic_load_n(&k->cur, __ATOMIC_ACQUIRE) & 1u];
+}
+
 size_t edns_addr_bytes(const struct sockaddr *sa, const uint8_t **ip)
 {
 	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};

@@ -137,6 +137,26 @@ int edns_cookie_secret_rotate(struct edns_cookie_secret *s, const uint8_t fresh[
 			      uint64_t now);
 
 /*
+ * The secret as the daemon shares it with its workers: two copies and an
+ * index.  The main thread rotates by writing the copy not in use and then
+ * publishing its index (release); a worker loads the index (acquire) once
+ * per query.  A reader would have to hold a copy for a whole rotation
+ * period (a day by default, never less than 3900 s) to see it rewritten.
+ */
+struct edns_cookie_keys {
+	struct edns_cookie_secret slot[2];
+	unsigned cur;                /* index of the copy in use (atomic access) */
+};
+/* Install the first secret (main thread, before any worker runs). */
+void edns_cookie_keys_init(struct edns_cookie_keys *k, const uint8_t secret[EDNS_COOKIE_SECRET_LEN],
+			   uint32_t period, uint64_t now);
+/* Rotate when due (main thread): 1 when it did. */
+int edns_cookie_keys_rotate(struct edns_cookie_keys *k, const uint8_t fresh[EDNS_COOKIE_SECRET_LEN],
+			    uint64_t now);
+/* The secret to use now (any thread). */
+const struct edns_cookie_secret *edns_cookie_keys_current(const struct edns_cookie_keys *k);
+
+/*
  * The client address as the cookie hash takes it: 4 bytes for IPv4 (also
  * for an IPv4-mapped IPv6 address, so v4 and dual-stack sockets agree),
  * 16 for IPv6.  *ip points into sa.  Returns the length, 0 for other

@@ -36,7 +36,7 @@ enum clause { CL_NONE = 0, CL_SERVER, CL_UPSTREAM, CL_FORWARD, CL_ZONE, CL_ARM }
 static const char *const clause_names[] = { "(none)", "server", "upstream", "forward", "zone", "arm" };
 
 enum skey_type {
-	SK_LISTEN, SK_ALLOW, SK_DENY, SK_INT, SK_CLOUD, SK_STR, SK_HTTP, SK_LOGLEVEL, SK_BOOL, SK_SIZE,
+	SK_LISTEN, SK_ALLOW, SK_DENY, SK_INT, SK_CLOUD, SK_STR, SK_HTTP, SK_LOGLEVEL, SK_BOOL, SK_SIZE, SK_NSID,
 	SK_MODE, SK_FALLBACK
 };
 
@@ -81,6 +81,8 @@ static const struct server_key server_keys[] = {
 	{ "cache-negative-max-ttl", SK_INT, OFF(cache_neg_max_ttl), 0, 604800 },
 	{ "serve-stale", SK_INT, OFF(serve_stale), 0, 2592000 },
 	{ "privatelink-fallback", SK_FALLBACK, OFF(privatelink_fallback), 0, 0 },
+	{ "nsid", SK_NSID, OFF(nsid), 0, CFG_NSID_MAX },
+	{ "cookies-required-udp", SK_BOOL, OFF(cookies_required_udp), 0, 0 },
 };
 #undef OFF
 
@@ -898,6 +900,14 @@ static int server_set(struct parser *p, const struct server_key *k, size_t idx, 
 	}
 	case SK_STR:
 		return dup_str(p, (char **)(void *)(base + k->off), val);
+	case SK_NSID:
+		/* the text as written, sent as its bytes: an operator reads it in dig +nsid */
+		if (strlen(val) > (size_t)k->max) {
+			perr(p, p->line, "%s: longer than %ld bytes", k->name, k->max);
+			return FWD_EPARSE;
+		}
+		cfg->nsid_len = strlen(val);
+		return dup_str(p, &cfg->nsid, val);
 	case SK_FALLBACK:
 		if ((v = fallback_parse(val)) < 0) {
 			perr(p, p->line, "%s: expected public or none, not '%s'", k->name, val);
@@ -1329,6 +1339,7 @@ void cfg_free(struct cfg *cfg)
 	free(cfg->query_log);
 	free(cfg->pidfile);
 	free(cfg->user);
+	free(cfg->nsid);
 	free(cfg->log_level);
 	for (i = 0; i < cfg->nupstreams; i++) {
 		free(cfg->upstreams[i].name);

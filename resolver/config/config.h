@@ -37,6 +37,9 @@ struct cfg_cidr {
 	int line;
 };
 
+/* Longest nsid: payload; an operator's label, not a document. */
+#define CFG_NSID_MAX 128
+
 /* Servers in one upstream group at most (upstream.c tracks them in a bit mask). */
 #define CFG_MAX_GROUP_SERVERS 64
 
@@ -104,6 +107,10 @@ struct cfg {
 	int cache_neg_max_ttl;          /* seconds, default 3600 (RFC 2308 lifetime cap) */
 	int serve_stale;                /* seconds past expiry an answer may be served stale; 0 = off */
 	int privatelink_fallback;       /* catalogue routes: NXDOMAIN from azure -> default group */
+	/* EDNS (docs/edns.md) */
+	char *nsid;                     /* NSID option payload (RFC 5001); NULL = off */
+	size_t nsid_len;                /* its length, 1..CFG_NSID_MAX */
+	int cookies_required_udp;       /* UDP query with a client cookie but no valid server cookie -> BADCOOKIE */
 	/* groups: "azure" and "default" always exist (maybe with no server) */
 	struct cfg_upstream *upstreams;
 	size_t nupstreams;

@@ -3,18 +3,80 @@
  */
 #include "daemon.h"
 
+#include <event2/event.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "arm_sync.h"
 #include "cache.h"
 #include "config.h"
 #include "log.h"
 #include "snapshot.h"
+#include "worker.h"
 
 struct snapshot *daemon_acquire(struct daemon *d) { return snapshot_pub_acquire(&d->pub); }
 
 void daemon_publish(struct daemon *d, struct snapshot *s) { snapshot_pub_publish(&d->pub, s); }
+
+/* 16 bytes from the kernel's CSPRNG; a secret that could be guessed would
+ * let anyone forge cookies, so there is no weaker fallback. */
+static int cookie_random(uint8_t out[EDNS_COOKIE_SECRET_LEN])
+{
+	size_t got = 0;
+	while (got < EDNS_COOKIE_SECRET_LEN) {
+		ssize_t n = getrandom(out + got, EDNS_COOKIE_SECRET_LEN - got, 0);
+		if (n < 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* The secret rotates daily (edns.h); checking hourly keeps the rotation
+ * within an hour of due without a timer that must survive clock steps. */
+#define COOKIE_CHECK_S 3600
+
+static void cookie_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	uint8_t fresh[EDNS_COOKIE_SECRET_LEN];
+	(void)fd;
+	(void)what;
+	if (cookie_random(fresh) != 0) {
+		log_warn("cookies: no random bytes for a new secret; the current one stays");
+		return;
+	}
+	if (edns_cookie_keys_rotate(&d->cookies, fresh, (uint64_t)time(NULL)))
+		log_info("cookies: server secret rotated; cookies made with the previous one stay valid");
+}
+
+int daemon_cookies_start(struct daemon *d)
+{
+	uint8_t secret[EDNS_COOKIE_SECRET_LEN];
+	struct timeval tv = {COOKIE_CHECK_S, 0};
+
+	if (cookie_random(secret) != 0) {
+		log_err("cookies: cannot draw a server secret from getrandom()");
+		return -1;
+	}
+	edns_cookie_keys_init(&d->cookies, secret, EDNS_COOKIE_ROTATE_DEFAULT, (uint64_t)time(NULL));
+	for (int i = 0; i < d->nworkers; i++)
+		d->workers[i].qe.cookies = &d->cookies;
+	d->cookie_ev = event_new(d->base, -1, EV_PERSIST, cookie_tick, d);
+	if (!d->cookie_ev || event_add(d->cookie_ev, &tv) != 0) {
+		log_err("cookies: cannot start the rotation timer");
+		return -1;
+	}
+	return 0;
+}
+
+void daemon_cookies_stop(struct daemon *d)
+{
+	if (d->cookie_ev)
+		event_free(d->cookie_ev);
+	d->cookie_ev = NULL;
+}
 
 /* Same listen set?  Sockets are opened once per worker at start-up. */
 static int same_listen(const struct cfg *a, const struct cfg *b)

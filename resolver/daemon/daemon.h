@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "edns.h"
 #include "snapshot.h"
 
 struct worker;
@@ -35,6 +36,8 @@ struct daemon {
 	struct control *control;         /* control socket; NULL when not configured */
 	struct http_server *http;        /* /metrics, /healthz; NULL when not configured */
 	struct querylog *qlog;           /* query log; NULL when off */
+	struct edns_cookie_keys cookies; /* DNS cookie secret the workers share (edns.h) */
+	struct event *cookie_ev;         /* hourly check whether the secret is due to rotate */
 };
 
 /* Take a reference on the current snapshot (worker threads). */
@@ -49,5 +52,11 @@ int daemon_reload(struct daemon *d);
  * persisted zones from state-dir, then syncs now and every interval.
  * Main thread only; 0 or -1 (logged). */
 int daemon_arm_apply(struct daemon *d);
+/* Draw the DNS cookie secret (RFC 9018) and start its rotation timer on
+ * d->base; every worker's query engine is pointed at d->cookies.  Main
+ * thread, after the workers are initialised and before they start; 0 or
+ * -1 (logged).  The timer is freed by daemon_cookies_stop(). */
+int daemon_cookies_start(struct daemon *d);
+void daemon_cookies_stop(struct daemon *d);
 
 #endif

@@ -15,6 +15,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "edns.h"
+
 struct tcp_conn;
 
 enum client_transport { CLIENT_UDP = 0, CLIENT_TCP = 1 };
@@ -37,6 +39,10 @@ struct client {
 		struct in_pktinfo v4;
 		struct in6_pktinfo v6;
 	} local;
+	/* Set by query.c for a forwarded question: this client's EDNS state
+	 * (has OPT, DO, payload size, NSID asked, the cookie to send back),
+	 * so that a later answer gets this hop's own OPT (docs/edns.md). */
+	struct edns_client edns;
 };
 
 #endif

@@ -23,6 +23,7 @@
  */
 #include "query.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "acl.h"
@@ -31,6 +32,7 @@
 #include "clock.h"
 #include "config.h"
 #include "cont.h"
+#include "edns.h"
 #include "log.h"
 #include "route.h"
 #include "snapshot.h"
@@ -50,8 +52,47 @@ static size_t reply_limit(const struct client *cl, const struct wire_query *q)
 	return cl->transport == CLIENT_TCP ? WIRE_MAX_MSG : wire_udp_limit(q);
 }
 
-static size_t error_reply(struct query_engine *e, const struct wire_query *q, int rcode, uint8_t *out,
-			  size_t cap)
+/*
+ * EDNS is hop by hop (docs/edns.md): every answer carries plinkfwd's own
+ * OPT built for this client (its cookie, NSID, EDE), never the upstream's.
+ * r is filled for the client ec; ede: plinkfwd's own EDE options or NULL.
+ * AA is cleared on everything that is not plinkfwd's own zone data.
+ */
+static void reply_opts(const struct snapshot *snap, const struct edns_client *ec, uint16_t clear_flags,
+		       const struct edns_ede_list *ede, const struct edns_ede_list *up, struct edns_reply *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->client = ec;
+	r->rcode = -1;
+	r->flags_clear = clear_flags;
+	r->flags_set = WIRE_RA;
+	r->nsid = (const uint8_t *)snap->cfg->nsid;
+	r->nsid_len = (uint16_t)snap->cfg->nsid_len;
+	r->ede = ede;
+	r->upstream_ede = up;
+}
+
+/* Does an answer that already has a plain OPT (zone data, the cache) need
+ * plinkfwd's options added?  Only when the client sent a cookie or asked
+ * for a configured NSID: the common answer is sent as it was built. */
+static inline int needs_opts(const struct snapshot *snap, const struct edns_client *ec)
+{
+	return ec->has_edns && (ec->cookie_len || (ec->nsid && snap->cfg->nsid_len));
+}
+
+/* Put plinkfwd's OPT on msg (len bytes, cap room) within limit; when it
+ * does not fit, the truncated form with TC.  0 when neither can be made. */
+static size_t finish_opts(uint8_t *msg, size_t len, size_t cap, size_t limit, const struct edns_reply *r)
+{
+	size_t n = edns_finish_reply(msg, len, cap, limit, r);
+	return n ? n : edns_truncate_reply(msg, len, cap, limit, r);
+}
+
+/* An error answer made up by plinkfwd.  ra: offer recursion (not on
+ * NOTIMP, which echoes no request flags); r: the client's EDNS state and
+ * EDE, or NULL before EDNS was looked at. */
+static size_t error_reply(struct query_engine *e, const struct wire_query *q, int rcode, int ra,
+			  const struct edns_reply *r, uint8_t *out, size_t cap)
 {
 	switch (rcode) {
 	case RCODE_REFUSED: STATS_INC(e->stats.refused); break;
@@ -60,7 +101,7 @@ static size_t error_reply(struct query_engine *e, const struct wire_query *q, in
 	case RCODE_NOTIMP: STATS_INC(e->stats.notimp); break;
 	default: break;
 	}
-	return wire_reply_error(q, rcode, WIRE_RA, out, cap);
+	return edns_reply_error(q, rcode, ra, r, out, cap);
 }
 
 static void cache_ttl_of(const struct cfg *cfg, struct cache_ttl *t)
@@ -90,15 +131,21 @@ static size_t stale_answer(struct query_engine *e, const struct snapshot *snap, 
 			   const struct client *cl, uint8_t *out, size_t cap)
 {
 	int window = snap->cfg->serve_stale;
-	size_t n;
+	size_t n, limit = reply_limit(cl, q);
+	struct edns_ede_list ede = {0};
+	struct edns_reply r;
 
 	if (!e->cache || window <= 0)
 		return 0;
 	n = cache_answer(e->cache, q, snap->generation, clock_ms(e->clock), CACHE_STALE, (uint32_t)window, out,
-			 cap, reply_limit(cl, q));
-	if (n)
-		STATS_INC(e->stats.cache_stale);
-	return n;
+			 cap, limit);
+	if (!n)
+		return 0;
+	STATS_INC(e->stats.cache_stale);
+	/* RFC 8914: say that the data is stale */
+	edns_ede_add(&ede, EDE_STALE_ANSWER, NULL);
+	reply_opts(snap, &cl->edns, WIRE_AA, &ede, NULL, &r);
+	return finish_opts(out, n, cap, limit, &r);
 }
 
 /*
@@ -129,6 +176,26 @@ static int route_fallback(const struct cfg *cfg, const struct route_target *rt)
 	return 0;
 }
 
+/* REFUSED or SERVFAIL because upstream group `group` could not answer,
+ * with an EDE that says why in a few words (no addresses, no paths). */
+static size_t failure_reply(struct query_engine *e, const struct snapshot *snap, const struct wire_query *q,
+			    const struct edns_client *ec, size_t group, int rcode, uint8_t *out, size_t cap)
+{
+	const struct cfg *cfg = snap->cfg;
+	const char *gname = group < cfg->nupstreams ? cfg->upstreams[group].name : "default";
+	struct edns_ede_list ede = {0};
+	struct edns_reply r;
+	char text[EDNS_EDE_TEXT_MAX + 1];
+
+	if (rcode == RCODE_REFUSED)
+		snprintf(text, sizeof(text), "%s group: no server configured", gname);
+	else
+		snprintf(text, sizeof(text), "%s group: no server answered", gname);
+	edns_ede_add(&ede, EDE_NO_REACHABLE_AUTHORITY, text);
+	reply_opts(snap, ec, WIRE_AA, &ede, NULL, &r);
+	return error_reply(e, q, rcode, 1, &r, out, cap);
+}
+
 /* Start a forwarded step: the upstream slot carries it by value. */
 static enum fwd_err step_send(struct query_engine *e, const struct query_step *st, const struct wire_query *q)
 {
@@ -138,13 +205,14 @@ static enum fwd_err step_send(struct query_engine *e, const struct query_step *s
 /* Hand the question to an upstream group; an immediate reply when that
  * cannot happen (stale data, or an error). */
 static size_t forward(struct query_engine *e, const struct route_target *rt, size_t group, enum query_stage stage,
-		      const struct wire_query *q, const struct client *cl, uint8_t *out, size_t cap,
-		      int *forwarded, enum stats_source *src)
+		      const struct wire_query *q, const struct client *cl, const struct edns_client *ec,
+		      uint8_t *out, size_t cap, int *forwarded, enum stats_source *src)
 {
 	struct query_step st;
 	size_t n;
 
 	st.cl = *cl;
+	st.cl.edns = *ec;
 	st.snap = e->snap;
 	st.rt = rt;
 	st.group = (uint32_t)group;
@@ -157,24 +225,32 @@ static size_t forward(struct query_engine *e, const struct route_target *rt, siz
 		return 0;
 	}
 	/* upstream.c logs the empty group (rate limited) and pool exhaustion */
-	if (rc != FWD_ENOENT && (n = stale_answer(e, e->snap, q, cl, out, cap)) != 0) {
+	if (rc != FWD_ENOENT && (n = stale_answer(e, e->snap, q, &st.cl, out, cap)) != 0) {
 		*src = STATS_SRC_CACHE;
 		return n;
 	}
-	return error_reply(e, q, rc == FWD_ENOENT ? RCODE_REFUSED : RCODE_SERVFAIL, out, cap);
+	return failure_reply(e, e->snap, q, ec, group, rc == FWD_ENOENT ? RCODE_REFUSED : RCODE_SERVFAIL,
+			     out, cap);
 }
 
 /* A cached answer for q, or 0.  Allocation-free. */
 static inline size_t cached(struct query_engine *e, const struct wire_query *q, const struct client *cl,
-			    uint8_t *out, size_t cap)
+			    const struct edns_client *ec, uint8_t *out, size_t cap)
 {
 	if (!e->cache)
 		return 0;
 	/* start_us is the batch's arrival time: one clock read per batch */
+	size_t limit = reply_limit(cl, q);
 	size_t n = cache_answer(e->cache, q, e->snap->generation, cl->start_us / 1000u, CACHE_FRESH,
-				(uint32_t)e->snap->cfg->serve_stale, out, cap, reply_limit(cl, q));
-	if (n)
-		STATS_INC(e->stats.cache_hits);
+				(uint32_t)e->snap->cfg->serve_stale, out, cap, limit);
+	if (!n)
+		return 0;
+	STATS_INC(e->stats.cache_hits);
+	if (FWD_UNLIKELY(needs_opts(e->snap, ec))) {
+		struct edns_reply r;
+		reply_opts(e->snap, ec, WIRE_AA, NULL, NULL, &r);
+		n = finish_opts(out, n, cap, limit, &r);
+	}
 	return n;
 }
 
@@ -193,44 +269,85 @@ static size_t handle(struct query_engine *e, const uint8_t *pkt, size_t len, con
 		STATS_INC(e->stats.dropped);
 		return 0;
 	}
-	if (!acl_allowed(snap->acl, (const struct sockaddr *)&cl->addr))
-		return error_reply(e, &q, RCODE_REFUSED, out, cap);
+
+	/* EDNS of this hop: cookie checked, NSID asked; every answer below
+	 * carries an OPT built for this client (docs/edns.md) */
+	struct edns_query eq;
+	struct edns_client ec;
+	struct edns_reply r;
+	const uint8_t *ip;
+	enum edns_verdict ev = edns_parse(&q, &eq);
+	struct edns_cookie_params cp = {
+		.secret = e->cookies ? edns_cookie_keys_current(e->cookies) : NULL,
+		.iplen = edns_addr_bytes((const struct sockaddr *)&cl->addr, &ip),
+		.now = clock_wall_s(e->clock),
+		.tcp = cl->transport == CLIENT_TCP,
+		.required_udp = (uint8_t)snap->cfg->cookies_required_udp,
+	};
+	cp.ip = ip;
+	enum edns_action act = edns_client_init(&q, &eq, &cp, &ec);
+	reply_opts(snap, &ec, WIRE_AA, NULL, NULL, &r);
+
+	if (!acl_allowed(snap->acl, (const struct sockaddr *)&cl->addr)) {
+		struct edns_ede_list ede = {0};
+		edns_ede_add(&ede, EDE_PROHIBITED, NULL);
+		r.ede = &ede;
+		return error_reply(e, &q, RCODE_REFUSED, 1, &r, out, cap);
+	}
 	switch (v) {
 	case WIRE_OK: break;
-	case WIRE_NOTIMP: return error_reply(e, &q, RCODE_NOTIMP, out, cap);
-	case WIRE_BADVERS: return error_reply(e, &q, RCODE_BADVERS, out, cap);
-	default: return error_reply(e, &q, RCODE_FORMERR, out, cap);
+	case WIRE_NOTIMP: return error_reply(e, &q, RCODE_NOTIMP, 0, &r, out, cap);
+	case WIRE_BADVERS: return error_reply(e, &q, RCODE_BADVERS, 1, &r, out, cap);
+	default:
+		/* RFC 7873 5.4: a query with no question, only a cookie, learns
+		 * a server cookie */
+		if (edns_cookie_only_query(&q, &eq, ev))
+			return error_reply(e, &q, act == EDNS_BADCOOKIE ? RCODE_BADCOOKIE : RCODE_NOERROR, 1, &r,
+					   out, cap);
+		return error_reply(e, &q, RCODE_FORMERR, 1, &r, out, cap);
 	}
+	if (ev == EDNS_FORMERR) /* a COOKIE of a bad length, options overrunning the OPT */
+		return error_reply(e, &q, RCODE_FORMERR, 1, &r, out, cap);
+	if (ev == EDNS_BADVERS)
+		return error_reply(e, &q, RCODE_BADVERS, 1, &r, out, cap);
+	if (act == EDNS_BADCOOKIE)
+		return error_reply(e, &q, RCODE_BADCOOKIE, 1, &r, out, cap);
 	if (q.qclass != CLASS_IN)
-		return error_reply(e, &q, RCODE_REFUSED, out, cap);
+		return error_reply(e, &q, RCODE_REFUSED, 1, &r, out, cap);
 	if (q.qtype == TYPE_AXFR || q.qtype == TYPE_IXFR)
-		return error_reply(e, &q, RCODE_NOTIMP, out, cap);
+		return error_reply(e, &q, RCODE_NOTIMP, 0, &r, out, cap);
 
 	const struct route_target *rt = route_lookup(snap->routes, q.qname, q.qname_len);
 	if (rt->kind == ROUTE_ZONE) {
 		enum zone_status st;
-		n = zone_answer(rt->zone, &q, reply_limit(cl, &q), out, cap, &st);
+		size_t limit = reply_limit(cl, &q);
+		n = zone_answer(rt->zone, &q, limit, out, cap, &st);
 		if (st == ZONE_NXDOMAIN && rt->fallback_public) {
 			/* Azure's NxDomainRedirect: a name the private zone does not
 			 * know is resolved the public way instead of denied. */
-			if ((n = cached(e, &q, cl, out, cap)) != 0) {
+			if ((n = cached(e, &q, cl, &ec, out, cap)) != 0) {
 				*src = STATS_SRC_CACHE;
 				return n;
 			}
-			return forward(e, rt, snap->cfg->group_default, QUERY_STAGE_FALLBACK, &q, cl, out, cap,
+			return forward(e, rt, snap->cfg->group_default, QUERY_STAGE_FALLBACK, &q, cl, &ec, out, cap,
 				       forwarded, src);
 		}
 		if (n > 3)
 			out[3] |= (uint8_t)WIRE_RA; /* we do offer recursion (forwarding) */
+		if (n && FWD_UNLIKELY(needs_opts(snap, &ec))) {
+			r.flags_clear = 0; /* our own zone: AA stays */
+			if ((n = finish_opts(out, n, cap, limit, &r)) == 0)
+				return error_reply(e, &q, RCODE_SERVFAIL, 1, NULL, out, cap);
+		}
 		STATS_INC(e->stats.answers_local);
 		*src = rt->origin == ORIGIN_ZONE_ARM ? STATS_SRC_SYNCED : STATS_SRC_LOCAL;
 		return n;
 	}
-	if ((n = cached(e, &q, cl, out, cap)) != 0) {
+	if ((n = cached(e, &q, cl, &ec, out, cap)) != 0) {
 		*src = STATS_SRC_CACHE;
 		return n;
 	}
-	return forward(e, rt, rt->group, QUERY_STAGE_CLIENT, &q, cl, out, cap, forwarded, src);
+	return forward(e, rt, rt->group, QUERY_STAGE_CLIENT, &q, cl, &ec, out, cap, forwarded, src);
 }
 
 size_t query_handle(struct query_engine *e, const uint8_t *pkt, size_t len, const struct client *cl,
@@ -251,48 +368,51 @@ static const char *step_group_name(const struct query_step *st)
 	return st->group < cfg->nupstreams ? cfg->upstreams[st->group].name : "default";
 }
 
+static void send_failure(struct query_engine *e, const struct query_step *st, const struct wire_query *q);
+static void send_error(struct query_engine *e, const struct query_step *st, const struct wire_query *q,
+		       int rcode);
+
 static void deliver(struct query_engine *e, const struct client *cl, const uint8_t *msg, size_t len)
 {
 	if (e->send)
 		e->send(e->send_arg, cl, msg, len);
 }
 
-/* Send an answer built from upstream data to the client of st; q is the
- * client's query.  msg may be copied into scratch to set RA. */
+/*
+ * Send an answer built from upstream data to the client of st; q is the
+ * client's query.  The upstream's OPT (its cookie, NSID, anything else) is
+ * replaced by plinkfwd's own for this client; the upstream's EDE options
+ * are passed on; AA is cleared (not plinkfwd's data), RA set.  msg is
+ * copied into scratch unless it is there already.
+ */
 static void send_answer(struct query_engine *e, const struct query_step *st, const struct wire_query *q,
 			const uint8_t *msg, size_t len)
 {
-	uint8_t buf[WIRE_MIN_UDP + 64];
 	const struct client *cl = &st->cl;
-	size_t limit = reply_limit(cl, q);
+	struct edns_ede_list up = {0};
+	struct edns_reply r;
+	size_t n;
 
-	stats_forwarded(&e->stats, e->qlog, cl, q, step_group_name(st), 1, msg, len, clock_us(e->clock));
-	STATS_INC(e->stats.answers_forwarded);
-	if (len > limit) {
-		/* The upstream answered over TCP (after TC) or for a larger
-		 * EDNS size than this client takes: send header+question
-		 * with TC so the client retries over TCP. */
-		size_t n = q->q_end;
-		if (n + 11 > sizeof(buf))
-			return;
-		memcpy(buf, msg, n);
-		n = wire_truncate(q, buf, len, limit);
-		deliver(e, cl, buf, n);
+	if (len > sizeof(e->scratch)) {
+		send_failure(e, st, q);
 		return;
 	}
-	/* upstream flags are kept, but the client asked us, and we
-	 * recurse (by forwarding): RA tells it so */
-	if (!(msg[3] & WIRE_RA) && len <= sizeof(e->scratch)) {
-		if (msg != e->scratch)
-			memcpy(e->scratch, msg, len);
-		e->scratch[3] |= (uint8_t)WIRE_RA;
-		msg = e->scratch;
+	if (msg != e->scratch)
+		memcpy(e->scratch, msg, len);
+	edns_ede_extract(e->scratch, len, &up);
+	reply_opts(st->snap, &cl->edns, WIRE_AA, NULL, &up, &r);
+	n = finish_opts(e->scratch, len, sizeof(e->scratch), reply_limit(cl, q), &r);
+	if (n == 0) {
+		send_error(e, st, q, RCODE_SERVFAIL);
+		return;
 	}
-	deliver(e, cl, msg, len);
+	stats_forwarded(&e->stats, e->qlog, cl, q, step_group_name(st), 1, e->scratch, n, clock_us(e->clock));
+	STATS_INC(e->stats.answers_forwarded);
+	deliver(e, cl, e->scratch, n);
 }
 
 /* Every server failed (or the step could not start): a stale answer when
- * serve-stale has one, else SERVFAIL. */
+ * serve-stale has one, else SERVFAIL that says which group failed. */
 static void send_failure(struct query_engine *e, const struct query_step *st, const struct wire_query *q)
 {
 	const struct client *cl = &st->cl;
@@ -303,9 +423,9 @@ static void send_failure(struct query_engine *e, const struct query_step *st, co
 		deliver(e, cl, e->scratch, n);
 		return;
 	}
-	uint8_t buf[WIRE_MIN_UDP + 64];
+	uint8_t buf[WIRE_MIN_UDP + 256];
 	stats_forwarded(&e->stats, e->qlog, cl, q, step_group_name(st), 0, NULL, 0, clock_us(e->clock));
-	n = error_reply(e, q, RCODE_SERVFAIL, buf, sizeof(buf));
+	n = failure_reply(e, st->snap, q, &cl->edns, st->group, RCODE_SERVFAIL, buf, sizeof(buf));
 	if (n)
 		deliver(e, cl, buf, n);
 }
@@ -313,22 +433,29 @@ static void send_failure(struct query_engine *e, const struct query_step *st, co
 static void send_error(struct query_engine *e, const struct query_step *st, const struct wire_query *q,
 		       int rcode)
 {
-	uint8_t buf[WIRE_MIN_UDP + 64];
+	uint8_t buf[WIRE_MIN_UDP + 256];
+	struct edns_reply r;
 	stats_forwarded(&e->stats, e->qlog, &st->cl, q, step_group_name(st), 0, NULL, 0, clock_us(e->clock));
-	size_t n = error_reply(e, q, rcode, buf, sizeof(buf));
+	reply_opts(st->snap, &st->cl.edns, WIRE_AA, NULL, NULL, &r);
+	size_t n = error_reply(e, q, rcode, 1, &r, buf, sizeof(buf));
 	if (n)
 		deliver(e, &st->cl, buf, n);
 }
 
-/* A spliced reply is complete in msg: cache it, send it. */
+/* A spliced reply is complete in msg (cap bytes of room): cache it, put
+ * this client's OPT on it, send it. */
 static void send_spliced(struct query_engine *e, const struct query_step *st, const struct wire_query *q,
-			 uint8_t *msg, size_t len)
+			 uint8_t *msg, size_t len, size_t cap)
 {
+	struct edns_reply r;
 	STATS_INC(e->stats.spliced);
 	cache_store(e, st->snap, q, msg, len, 1);
-	size_t limit = reply_limit(&st->cl, q);
-	if (len > limit)
-		len = wire_truncate(q, msg, len, limit);
+	reply_opts(st->snap, &st->cl.edns, WIRE_AA, NULL, NULL, &r);
+	len = finish_opts(msg, len, cap, reply_limit(&st->cl, q), &r);
+	if (len == 0) {
+		send_error(e, st, q, RCODE_SERVFAIL);
+		return;
+	}
 	stats_forwarded(&e->stats, e->qlog, &st->cl, q, step_group_name(st), 1, msg, len, clock_us(e->clock));
 	STATS_INC(e->stats.answers_forwarded);
 	deliver(e, &st->cl, msg, len);
@@ -409,7 +536,7 @@ static void splice_start(struct query_engine *e, const struct query_step *st, co
 			send_error(e, st, q, RCODE_SERVFAIL);
 			return;
 		}
-		send_spliced(e, st, q, cp->msg, n);
+		send_spliced(e, st, q, cp->msg, n, sizeof(cp->msg));
 		return;
 	}
 
@@ -475,7 +602,7 @@ static void splice_resume(struct query_engine *e, struct query_cont *ct, enum up
 	if (n == 0)
 		send_error(e, st, q, RCODE_SERVFAIL);
 	else
-		send_spliced(e, st, q, cp->msg, n);
+		send_spliced(e, st, q, cp->msg, n, sizeof(cp->msg));
 	cont_free(cp, ct);
 }
 

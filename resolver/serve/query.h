@@ -30,6 +30,7 @@
 struct cache;
 struct client;
 struct cont_pool;
+struct edns_cookie_keys;
 struct event_base;
 struct fwd_clock;
 struct querylog_writer;
@@ -50,6 +51,7 @@ struct query_engine {
 	struct upstream *up;           /* owned: this worker's forwarding engine */
 	struct cont_pool *conts;       /* owned: spliced answers waiting, splice buffers */
 	struct querylog_writer *qlog;  /* borrowed; NULL when the query log is off */
+	const struct edns_cookie_keys *cookies; /* borrowed: the server cookie secret; NULL = cookies off */
 	query_send_fn send;            /* late answers; set before the first query */
 	void *send_arg;
 	struct worker_stats stats;     /* this worker's counters (stats.h) */

@@ -18,14 +18,12 @@
  * is spent, done() gets UPSTREAM_FAILED.
  *
  * Design choices:
- *  - Query buffer: each slot embeds UP_QBUF (512) bytes, which holds every
- *    ordinary query (a full 255-byte name, EDNS, a cookie, RFC 8467
- *    padding in 128-byte blocks).  A longer query (large EDNS options,
- *    mostly from TCP clients) gets one allocation for its lifetime instead
- *    of a refusal: refusing a legal query would be a wrong answer, and the
- *    case is rare enough that the allocation does not matter.  The buffer
- *    keeps two bytes in front of the query for the TCP length prefix, so a
- *    TCP attempt writes one block.
+ *  - Query buffer: each slot embeds UP_QBUF (512) bytes.  The query sent
+ *    upstream is plinkfwd's own (edns_build_upstream_query: header,
+ *    question, our OPT), at most 12 + 255 + 4 + 11 bytes plus a cookie, so
+ *    it always fits and the client's EDNS options never cross the hop.
+ *    The buffer keeps two bytes in front of the query for the TCP length
+ *    prefix, so a TCP attempt writes one block.
  *  - TCP replies are read into a buffer allocated once the 2-byte length is
  *    known.  TCP is the slow path (a handshake per attempt already); a
  *    64 KiB buffer per slot would multiply the pool's memory by 60.
@@ -49,6 +47,7 @@
 #include "clock.h"
 #include "common.h"
 #include "config.h"
+#include "edns.h"
 #include "log.h"
 #include "snapshot.h"
 #include "upstream.h"
@@ -95,7 +94,6 @@ struct up_slot {
 	struct wire_query wq;      /* the client's query as parsed; wq.pkt == q */
 	uint16_t client_id;        /* the client's query ID (wq.id) */
 	uint8_t *q;                /* the query copy (2 bytes of TCP prefix before it) */
-	uint8_t *long_q;           /* owned frame when qlen > UP_QBUF, else NULL */
 	size_t qlen;
 	uint16_t qflags;           /* the query's header flags (for the opcode) */
 	uint16_t qtype, qclass;
@@ -275,8 +273,6 @@ static void slot_release(struct up_slot *s)
 	free(s->tcp_reply);
 	s->tcp_reply = NULL;
 	s->tcp_len = 0;
-	free(s->long_q);
-	s->long_q = NULL;
 	s->q = NULL;
 	if (s->snap) {
 		snapshot_unref(s->snap);
@@ -877,7 +873,6 @@ void upstream_free(struct upstream *u)
 			if (s->io && s->timer)
 				slot_end_attempt(s, OUT_ABORT);
 			free(s->tcp_reply);
-			free(s->long_q);
 			if (s->snap)
 				snapshot_unref(s->snap);
 		}
@@ -905,12 +900,10 @@ enum fwd_err upstream_send(struct upstream *u, struct snapshot *snap, size_t gro
 	struct up_centry *leader_e;
 	uint8_t kflags;
 	int capped = 0;
-	const uint8_t *query;
 	size_t qlen;
 
 	if (!u || !snap || !snap->cfg || !q || !q->pkt || ctxlen > UPSTREAM_CTX_MAX || (ctxlen && !ctx))
 		return FWD_EINVAL;
-	query = q->pkt;
 	qlen = q->len;
 	cfg = snap->cfg;
 	if (group >= cfg->nupstreams)
@@ -933,33 +926,31 @@ enum fwd_err upstream_send(struct upstream *u, struct snapshot *snap, size_t gro
 			log_warn("upstream: all %zu pending slots busy, answering SERVFAIL", u->nslots);
 		return FWD_EFULL;
 	}
-	if (qlen > UP_QBUF) {
-		s->long_q = malloc(qlen + 2);
-		if (!s->long_q) {
-			if (up_sys_warn_due(u))
-				log_warn("upstream: out of memory for a %zu-byte query", qlen);
-			return FWD_EFULL;
-		}
-		s->q = s->long_q + 2;
-	} else {
-		s->q = s->qframe + 2;
-	}
+	/* EDNS is hop by hop: the upstream gets plinkfwd's own query -- the
+	 * client's header bits and question, our OPT, none of the client's
+	 * options (docs/edns.md) */
+	s->q = s->qframe + 2;
+	s->qlen = edns_build_upstream_query(q, q->id, WIRE_EDNS_UDP, NULL, 0, s->q, UP_QBUF);
+	if (s->qlen == 0)
+		return FWD_EINVAL;
 	u->free_list = s->next_free;
 	s->next_free = NULL;
 	s->in_use = 1;
 	u->npending++;
 
 	kflags = (uint8_t)(((q->flags & WIRE_RD) ? KF_RD : 0) | ((q->flags & WIRE_CD) ? KF_CD : 0) |
-			   (q->do_bit ? KF_DO : 0) | (q->has_edns ? KF_EDNS : 0) | (tcp ? KF_TCP : 0));
-	memcpy(s->q, query, qlen);
-	s->qlen = qlen;
-	s->qflags = wire_get16(query + 2);
+			   (q->do_bit ? KF_DO : 0) | ((q->flags & WIRE_AD) ? KF_AD : 0) | (tcp ? KF_TCP : 0));
+	s->qflags = wire_get16(s->q + 2);
 	s->qtype = q->qtype;
 	s->qclass = q->qclass;
 	s->qname_len = q->qname_len;
 	memcpy(s->qname, q->qname, q->qname_len);
+	/* the client's question as parsed; its bytes are now our query's */
 	s->wq = *q;
 	s->wq.pkt = s->q;
+	s->wq.len = s->qlen;
+	s->wq.opt_off = 0;
+	s->wq.opt_rdlen = 0;
 	s->client_id = q->id;
 	if (ctxlen)
 		memcpy(s->ctx, ctx, ctxlen);

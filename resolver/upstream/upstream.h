@@ -24,7 +24,7 @@
  * queries per second and queries outstanding per server (cfg
  * upstream-max-qps, upstream-max-outstanding, divided among the workers) are
  * never exceeded.  Identical questions in flight (name case-insensitively,
- * type, class, RD/CD/DO bits, EDNS presence, group, client transport) share
+ * type, class, RD/CD/AD/DO bits, group, client transport) share
  * one upstream query; each of their clients still gets done() once, with its
  * own ID and its own question case in the reply.
  */
@@ -54,7 +54,7 @@ enum upstream_status {
  * hold pointers; what they point to must outlive the slot (the slot's
  * snapshot reference keeps a snapshot's data alive).
  */
-#define UPSTREAM_CTX_MAX 256
+#define UPSTREAM_CTX_MAX 320
 
 /*
  * Completion callback, called from the worker's event loop (or from

@@ -6,7 +6,7 @@
  * Two questions are the same when everything that can change the upstream
  * answer is: the name (already lower-cased: case does not change the
  * answer; each client still gets its own case back), type, class, the RD,
- * CD and DO bits, EDNS presence, the client's transport (a TCP client may
+ * CD, AD and DO bits, the client's transport (a TCP client may
  * get an answer too big for UDP), and the upstream group of the same config
  * (a reload may point the group elsewhere; configs are compared by
  * identity).  The waiting clients themselves are the owner's business: the
@@ -31,7 +31,7 @@ struct cfg;
 #define KF_RD 0x01u
 #define KF_CD 0x02u
 #define KF_DO 0x04u
-#define KF_EDNS 0x08u
+#define KF_AD 0x08u
 #define KF_TCP 0x10u
 
 struct up_ckey {

@@ -33,6 +33,7 @@
 #include "clock.h"
 #include "common.h"
 #include "dnsmsg.h"
+#include "edns.h"
 #include "log.h"
 #include "query.h"
 #include "snapshot.h"
@@ -119,7 +120,7 @@ static struct snapshot *build(const char *fwd_group)
 	f = fopen(cpath, "w");
 	fprintf(f,
 		"server:\n  listen: 127.0.0.1@53\n  allow: 127.0.0.0/8\n"
-		"  upstream-timeout: %d\n  query-timeout: %d\n  serve-stale: 60\n"
+		"  upstream-timeout: %d\n  query-timeout: %d\n  serve-stale: 60\n  nsid: test-nsid\n"
 		"upstream: azure\n  server: 127.0.0.1@%u\n  server: 127.0.0.1@%u\n"
 		"upstream: default\n  server: 127.0.0.1@%u\n"
 		"upstream: empty\n"
@@ -593,6 +594,236 @@ static void test_rate_limited_warning(void)
 	is_int(log_count(LOG_LVL_WARN) - w0, 2, "one interval later: one more");
 }
 
+/* ------------------------------------------------------------ EDNS hop by hop */
+
+static const uint8_t CC[EDNS_CLIENT_COOKIE_LEN] = {0x24, 0x64, 0xc4, 0xab, 0xcf, 0x10, 0xc9, 0x57};
+
+/* Append an OPT RR (udp 1232, version 0) with no options; returns the
+ * offset of its RDLENGTH so that opt_put can grow it. */
+static size_t opt_open(struct msg *m)
+{
+	wire_put16(m->b + 10, (uint16_t)(wire_get16(m->b + 10) + 1));
+	put8(m, 0);
+	put16(m, TYPE_OPT);
+	put16(m, 1232);
+	put32(m, 0);
+	size_t rdl = m->n;
+	put16(m, 0);
+	return rdl;
+}
+
+static void opt_put(struct msg *m, size_t rdl, uint16_t code, const void *data, size_t len)
+{
+	put16(m, code);
+	put16(m, (uint16_t)len);
+	memcpy(m->b + m->n, data, len);
+	m->n += len;
+	wire_put16(m->b + rdl, (uint16_t)(wire_get16(m->b + rdl) + 4 + len));
+}
+
+/* A query with an OPT carrying COOKIE (cookie, clen; none when clen is 0),
+ * an empty NSID and a client subnet: what a BIND forwarder sends. */
+static void mkq_edns(struct msg *m, uint16_t id, uint16_t flags, const char *name, uint16_t type,
+		     const uint8_t *cookie, size_t clen)
+{
+	static const uint8_t ecs[] = {0, 1, 24, 0, 198, 51, 100}; /* family 1, /24, scope 0 */
+	mkq(m, id, flags, name, type, CLASS_IN, -1);
+	size_t rdl = opt_open(m);
+	if (clen)
+		opt_put(m, rdl, EDNS_OPT_COOKIE, cookie, clen);
+	opt_put(m, rdl, EDNS_OPT_NSID, "", 0);
+	opt_put(m, rdl, EDNS_OPT_ECS, ecs, sizeof ecs);
+}
+
+/* Does msg have an OPT record?  Then the data of its first option code
+ * (*data, its length returned), -1 when absent, -2 without OPT at all. */
+static int opt_find(const uint8_t *msg, size_t len, uint16_t code, const uint8_t **data)
+{
+	size_t off = WIRE_HDR_LEN;
+	unsigned qd = wire_get16(msg + 4);
+	unsigned rrs = (unsigned)wire_get16(msg + 6) + wire_get16(msg + 8) + wire_get16(msg + 10);
+	int found_opt = 0;
+	for (unsigned i = 0; i < qd; i++) {
+		off = wire_skip_name(msg, len, off);
+		if (!off || off + 4 > len)
+			return -2;
+		off += 4;
+	}
+	for (unsigned i = 0; i < rrs; i++) {
+		off = wire_skip_name(msg, len, off);
+		if (!off || off + 10 > len)
+			return -2;
+		uint16_t type = wire_get16(msg + off), rdlen = wire_get16(msg + off + 8);
+		size_t rd = off + 10, end = rd + rdlen;
+		if (end > len)
+			return -2;
+		if (type == TYPE_OPT) {
+			found_opt = 1;
+			for (size_t o = rd; o + 4 <= end;) {
+				uint16_t c = wire_get16(msg + o), l = wire_get16(msg + o + 2);
+				if (c == code && o + 4 + l <= end) {
+					*data = msg + o + 4;
+					return l;
+				}
+				o += 4u + l;
+			}
+		}
+		off = end;
+	}
+	return found_opt ? -1 : -2;
+}
+
+/* Append an OPT to an upstream reply with the upstream's own cookie, its
+ * NSID and an EDE: none of it but the EDE may reach the client. */
+static void reply_add_upstream_opt(struct msg *r)
+{
+	static const uint8_t up_cookie[24] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24};
+	static const uint8_t ede[] = {0, 0, 'u', 'p'}; /* Other, "up" */
+	size_t rdl = opt_open(r);
+	opt_put(r, rdl, EDNS_OPT_COOKIE, up_cookie, sizeof up_cookie);
+	opt_put(r, rdl, EDNS_OPT_NSID, "upstream", 8);
+	opt_put(r, rdl, EDNS_OPT_EDE, ede, sizeof ede);
+}
+
+static int ede_code(const uint8_t *msg, size_t len)
+{
+	const uint8_t *d;
+	int l = opt_find(msg, len, EDNS_OPT_EDE, &d);
+	return l >= 2 ? wire_get16(d) : -1;
+}
+
+static void test_edns_hop_by_hop(void)
+{
+	static struct edns_cookie_keys keys;
+	static const uint8_t secret[EDNS_COOKIE_SECRET_LEN] = {7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7};
+	struct msg m, r;
+	const uint8_t *d;
+	uint8_t cookie[EDNS_COOKIE_MAX_LEN];
+	int fwd = 0, l;
+	size_t n;
+
+	edns_cookie_keys_init(&keys, secret, EDNS_COOKIE_ROTATE_DEFAULT, clock_wall_s(&tclock.clock));
+	qe.cookies = &keys;
+
+	/* a cache miss: nothing of the client's OPT goes upstream */
+	reset_capture();
+	mkq_edns(&m, 700, WIRE_RD, "e1.fwd.test", TYPE_A, CC, sizeof CC);
+	n = ask_from("127.0.0.1", &m, &fwd);
+	int s = asked();
+	ok(n == 0 && fwd && s >= 0, "an EDNS query with a cookie is forwarded");
+	if (s < 0)
+		return;
+	ok(opt_find(srv[s].q, srv[s].qlen, EDNS_OPT_COOKIE, &d) == -1, "upstream query: an OPT of its own, no client cookie");
+	is_int(opt_find(srv[s].q, srv[s].qlen, EDNS_OPT_NSID, &d), -1, "upstream query: no NSID request");
+	is_int(opt_find(srv[s].q, srv[s].qlen, EDNS_OPT_ECS, &d), -1, "upstream query: no client subnet");
+	mkreply(s, &r, qid(s), RCODE_NOERROR, 1, 300, WIRE_AA);
+	reply_add_upstream_opt(&r);
+	reply_udp(s, &r);
+	is_int(nsent, 1, "the answer is delivered");
+	if (nsent != 1)
+		return;
+	ok(!(flags_of(sent[0]) & WIRE_AA), "forwarded: AA cleared although the upstream set it");
+	l = opt_find(sent[0], sent_len[0], EDNS_OPT_COOKIE, &d);
+	ok(l == EDNS_COOKIE_LEN && memcmp(d, CC, sizeof CC) == 0, "forwarded: our server cookie for the client's (%d bytes)", l);
+	if (l == EDNS_COOKIE_LEN)
+		memcpy(cookie, d, EDNS_COOKIE_LEN);
+	l = opt_find(sent[0], sent_len[0], EDNS_OPT_NSID, &d);
+	ok(l == 9 && memcmp(d, "test-nsid", 9) == 0, "forwarded: our NSID, not the upstream's");
+	is_int(opt_find(sent[0], sent_len[0], EDNS_OPT_ECS, &d), -1, "forwarded: no client subnet");
+	is_int(ede_code(sent[0], sent_len[0]), EDE_OTHER, "forwarded: the upstream's EDE is passed on");
+
+	/* the cache hit looks exactly like the miss: no cookie surprise for BIND */
+	reset_capture();
+	mkq_edns(&m, 701, WIRE_RD, "e1.fwd.test", TYPE_A, cookie, EDNS_COOKIE_LEN);
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n > 0 && !fwd, "cache hit answered at once");
+	ok(!(flags_of(out) & WIRE_AA), "cache hit: no AA");
+	l = opt_find(out, n, EDNS_OPT_COOKIE, &d);
+	ok(l == EDNS_COOKIE_LEN && memcmp(d, cookie, EDNS_COOKIE_LEN) == 0,
+	   "cache hit: the valid server cookie comes back unchanged");
+	l = opt_find(out, n, EDNS_OPT_NSID, &d);
+	ok(l == 9 && memcmp(d, "test-nsid", 9) == 0, "cache hit: our NSID");
+	is_int(asked(), -1, "cache hit: no upstream query");
+	mkq(&m, 702, WIRE_RD, "e1.fwd.test", TYPE_A, CLASS_IN, 0);
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n > 0 && opt_find(out, n, EDNS_OPT_COOKIE, &d) == -1, "cache hit without a cookie: an OPT without one");
+
+	/* a server cookie from another server: answered, with a fresh one */
+	cookie[EDNS_CLIENT_COOKIE_LEN + 8] ^= 0xff;
+	mkq_edns(&m, 703, WIRE_RD, "e1.fwd.test", TYPE_A, cookie, EDNS_COOKIE_LEN);
+	n = ask_from("127.0.0.1", &m, &fwd);
+	l = opt_find(out, n, EDNS_OPT_COOKIE, &d);
+	ok(n > 0 && rcode_of(out) == RCODE_NOERROR && l == EDNS_COOKIE_LEN && memcmp(d, cookie, EDNS_COOKIE_LEN) != 0,
+	   "a server cookie that does not verify: answered with a fresh one");
+
+	/* plinkfwd's own zone: AA, and the cookie */
+	mkq_edns(&m, 704, WIRE_RD, "www.local.test", TYPE_A, CC, sizeof CC);
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n > 0 && (flags_of(out) & WIRE_AA) && rcode_of(out) == RCODE_NOERROR, "own zone: AA");
+	ok(opt_find(out, n, EDNS_OPT_COOKIE, &d) == EDNS_COOKIE_LEN, "own zone: our cookie");
+
+	/* a malformed cookie (7 bytes) */
+	mkq_edns(&m, 705, WIRE_RD, "www.local.test", TYPE_A, CC, 7);
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n > 0 && rcode_of(out) == RCODE_FORMERR, "a 7-byte cookie: FORMERR");
+	is_int(opt_find(out, n, EDNS_OPT_COOKIE, &d), -1, "...without a cookie");
+
+	/* only a cookie, no question (RFC 7873 5.4) */
+	m.n = 0;
+	put16(&m, 706);
+	put16(&m, 0);
+	put16(&m, 0);
+	put16(&m, 0);
+	put16(&m, 0);
+	put16(&m, 0);
+	opt_put(&m, opt_open(&m), EDNS_OPT_COOKIE, CC, sizeof CC);
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n > 0 && rcode_of(out) == RCODE_NOERROR && wire_get16(out + 4) == 0 &&
+	   opt_find(out, n, EDNS_OPT_COOKIE, &d) == EDNS_COOKIE_LEN,
+	   "cookie-only query: NOERROR, no question, a server cookie");
+
+	/* stale answer: EDE 3, no AA */
+	fwd_test_clock_advance(&tclock, 301 * SEC);
+	reset_capture();
+	mkq_edns(&m, 707, WIRE_RD, "e1.fwd.test", TYPE_A, CC, sizeof CC);
+	ask_from("127.0.0.1", &m, &fwd);
+	s = asked();
+	ok(fwd && s >= 0, "expired: asked upstream again");
+	if (s >= 0) {
+		mkreply(s, &r, qid(s), RCODE_SERVFAIL, 0, 0, 0);
+		reply_udp(s, &r);
+		int o = asked();
+		if (o >= 0) {
+			mkreply(o, &r, qid(o), RCODE_SERVFAIL, 0, 0, 0);
+			reply_udp(o, &r);
+		}
+		ok(nsent == 1 && rcode_of(sent[0]) == RCODE_NOERROR && wire_get16(sent[0] + 6) == 1, "stale answer served");
+		ok(nsent == 1 && ede_code(sent[0], sent_len[0]) == EDE_STALE_ANSWER, "stale answer: EDE 3 (Stale Answer)");
+		ok(nsent == 1 && !(flags_of(sent[0]) & WIRE_AA), "stale answer: no AA");
+	}
+
+	/* nobody to ask: REFUSED (as without EDNS) with EDE 22 naming the group */
+	mkq_edns(&m, 708, WIRE_RD, "x.nowhere.test", TYPE_A, NULL, 0);
+	n = ask_from("127.0.0.1", &m, &fwd);
+	l = opt_find(out, n, EDNS_OPT_EDE, &d);
+	ok(n > 0 && rcode_of(out) == RCODE_REFUSED && l > 2 && wire_get16(d) == EDE_NO_REACHABLE_AUTHORITY,
+	   "no server in the group: REFUSED, EDE 22");
+	ok(l > 2 && memmem(d + 2, (size_t)l - 2, "empty", 5) != NULL, "...whose text names the group (%.*s)",
+	   l > 2 ? l - 2 : 0, l > 2 ? (const char *)d + 2 : "");
+
+	/* a client outside allow: REFUSED, EDE 18 */
+	mkq_edns(&m, 709, WIRE_RD, "www.local.test", TYPE_A, NULL, 0);
+	n = ask_from("192.0.2.1", &m, &fwd);
+	ok(n > 0 && rcode_of(out) == RCODE_REFUSED && ede_code(out, n) == EDE_PROHIBITED, "ACL: REFUSED, EDE 18 (Prohibited)");
+
+	/* NOTIMP echoes no request flag and offers no recursion */
+	mkq_edns(&m, 710, (uint16_t)(WIRE_RD | WIRE_CD | (5u << 11)), "www.local.test", TYPE_A, NULL, 0);
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n > 0 && rcode_of(out) == RCODE_NOTIMP, "UPDATE: NOTIMP");
+	ok(n > 0 && !(flags_of(out) & (WIRE_RD | WIRE_CD | WIRE_RA | WIRE_AA)), "NOTIMP: no RD, CD, RA or AA");
+	qe.cookies = NULL;
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -616,6 +847,7 @@ int main(void)
 	test_tc_retry_over_tcp();
 	test_fallback_and_reload();
 	test_rate_limited_warning();
+	test_edns_hop_by_hop();
 
 	query_engine_fini(&qe);
 	snapshot_pub_fini(&pub);
