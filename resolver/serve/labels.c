@@ -9,7 +9,7 @@
 
 #include "wire.h"
 
-static const char *const source_names[STATS_SRC_N] = {"local", "synced", "cache", "upstream", "error"};
+static const char *const source_names[STATS_SRC_N] = {"local", "synced", "cache", "upstream", "error", "stale"};
 static const char *const rcode_names[STATS_RC_N] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
 						    "NOTIMP",  "REFUSED", "BADVERS",  "other"};
 

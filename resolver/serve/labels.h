@@ -17,6 +17,7 @@ enum stats_source {
 	STATS_SRC_CACHE,     /* the answer cache */
 	STATS_SRC_UPSTREAM,  /* an upstream group's reply, relayed */
 	STATS_SRC_ERROR,     /* an error plinkfwd produced itself (ACL, FORMERR, empty group, ...) */
+	STATS_SRC_STALE,     /* an expired cache entry, served because the group failed (RFC 8767) */
 	STATS_SRC_N
 };
 

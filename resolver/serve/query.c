@@ -226,7 +226,7 @@ static size_t forward(struct query_engine *e, const struct route_target *rt, siz
 	}
 	/* upstream.c logs the empty group (rate limited) and pool exhaustion */
 	if (rc != FWD_ENOENT && (n = stale_answer(e, e->snap, q, &st.cl, out, cap)) != 0) {
-		*src = STATS_SRC_CACHE;
+		*src = STATS_SRC_STALE;
 		return n;
 	}
 	return failure_reply(e, e->snap, q, ec, group, rc == FWD_ENOENT ? RCODE_REFUSED : RCODE_SERVFAIL,
@@ -418,8 +418,7 @@ static void send_failure(struct query_engine *e, const struct query_step *st, co
 	const struct client *cl = &st->cl;
 	size_t n = stale_answer(e, st->snap, q, cl, e->scratch, sizeof(e->scratch));
 	if (n) {
-		stats_forwarded(&e->stats, e->qlog, cl, q, step_group_name(st), 1, e->scratch, n,
-				clock_us(e->clock));
+		stats_stale(&e->stats, e->qlog, cl, q, step_group_name(st), e->scratch, n, clock_us(e->clock));
 		deliver(e, cl, e->scratch, n);
 		return;
 	}

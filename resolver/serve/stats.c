@@ -118,15 +118,15 @@ static struct stats_group *group_slot(struct stats_worker *sw, const char *name)
 	return NULL;
 }
 
-void stats_forwarded(struct worker_stats *ws, struct querylog_writer *qlog, const struct client *cl,
-		     const struct wire_query *q, const char *gname, int ok, const uint8_t *reply, size_t len,
-		     uint64_t now_us)
+/* The group's side of a forwarded question, and its query-log line. */
+static void forwarded(struct worker_stats *ws, struct querylog_writer *qlog, const struct client *cl,
+		      const struct wire_query *q, const char *gname, int ok, enum stats_source src, int rcode,
+		      uint64_t now_us)
 {
-	int rcode = ok && len >= WIRE_HDR_LEN ? (reply[3] & 0xf) : RCODE_SERVFAIL;
 	uint64_t lat = latency_us(cl, now_us);
 	struct stats_worker *sw = &ws->ops;
 
-	account(sw, cl->transport == CLIENT_TCP, STATS_SRC_UPSTREAM, rcode, lat);
+	account(sw, cl->transport == CLIENT_TCP, src, rcode, lat);
 	struct stats_group *g = group_slot(sw, gname);
 	if (g) {
 		if (ok)
@@ -141,8 +141,23 @@ void stats_forwarded(struct worker_stats *ws, struct querylog_writer *qlog, cons
 	if (qlog) {
 		struct querylog_entry e = {
 			.cl = cl, .qname = q->qname, .qtype = q->qtype, .rcode = rcode,
-			.source = STATS_SRC_UPSTREAM, .group = gname, .latency_us = lat,
+			.source = src, .group = gname, .latency_us = lat,
 		};
 		querylog_write(qlog, &e);
 	}
+}
+
+void stats_forwarded(struct worker_stats *ws, struct querylog_writer *qlog, const struct client *cl,
+		     const struct wire_query *q, const char *gname, int ok, const uint8_t *reply, size_t len,
+		     uint64_t now_us)
+{
+	int rcode = ok && len >= WIRE_HDR_LEN ? (reply[3] & 0xf) : RCODE_SERVFAIL;
+	forwarded(ws, qlog, cl, q, gname, ok, STATS_SRC_UPSTREAM, rcode, now_us);
+}
+
+void stats_stale(struct worker_stats *ws, struct querylog_writer *qlog, const struct client *cl,
+		 const struct wire_query *q, const char *gname, const uint8_t *reply, size_t len, uint64_t now_us)
+{
+	int rcode = len >= WIRE_HDR_LEN ? (reply[3] & 0xf) : RCODE_SERVFAIL;
+	forwarded(ws, qlog, cl, q, gname, 0, STATS_SRC_STALE, rcode, now_us);
 }

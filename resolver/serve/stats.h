@@ -90,4 +90,12 @@ void stats_forwarded(struct worker_stats *ws, struct querylog_writer *qlog, cons
 		     const struct wire_query *q, const char *group, int ok, const uint8_t *reply, size_t len,
 		     uint64_t now_us);
 
+/*
+ * Account a stale answer (reply, len) served because every server of group
+ * failed: the group counts a failure, the answer counts as source "stale",
+ * and the query log names the group that failed ("stale:GROUP").
+ */
+void stats_stale(struct worker_stats *ws, struct querylog_writer *qlog, const struct client *cl,
+		 const struct wire_query *q, const char *group, const uint8_t *reply, size_t len, uint64_t now_us);
+
 #endif

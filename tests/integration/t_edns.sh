@@ -135,5 +135,51 @@ like "$r" 'flags: qr;' "NOTIMP: no request flag echoed, no RA"
 r=$(dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 +cookie=0011223344556677aa www.cookie.test A 2>&1)
 like "$r" 'status: FORMERR' "a 9-byte cookie: FORMERR"
 
+# ------------------------------------------------------------ the EDNS compliance probes
+# The probes of ISC's DNS compliance tester (genreport -R for forwarded
+# names, plain for local ones), sent with dig: what a forwarder in front
+# must see is clean DNS.  www.cookie.test is forwarded; lab.local is ours.
+cat >"$T/local.zone" <<ZONE
+\$TTL 300
+@ IN SOA ns.lab.local. hostmaster.lab.local. 1 3600 600 86400 60
+@ IN NS ns.lab.local.
+ns IN A 127.0.0.1
+www IN A 192.0.2.50
+ZONE
+printf 'zone: lab.local\n    file: %s\n' "$T/local.zone" >>"$T/plinkfwd.conf"
+sighup_plinkfwd
+wait_log 'reload' 10
+probe() { PROBE=$(dig @127.0.0.1 -p "$PORT" +time=3 +tries=1 "$@" 2>&1); }
+for n in www.cookie.test www.lab.local; do
+	kind=forwarded
+	[ "$n" = www.lab.local ] && kind=local
+	probe "$n" A +norec
+	if [ $kind = local ]; then
+		like "$PROBE" 'flags: qr aa ra;' "$kind: AA on plinkfwd's own zone, RD not invented"
+	else
+		like "$PROBE" 'flags: qr ra;' "$kind: no AA on forwarded data"
+	fi
+	probe "$n" A +zflag
+	unlike "$PROBE" 'MBZ' "$kind zflag: the Z bit is not echoed"
+	probe "$n" A +ednsflags=0x80
+	like "$PROBE" 'EDNS: version: 0, flags:;' "$kind ednsflags: an unknown EDNS flag is not echoed"
+	probe "$n" A +ednsopt=100:abcd
+	unlike "$PROBE" 'OPT=100' "$kind ednsopt: an unknown option is not echoed"
+	like "$PROBE" 'status: NOERROR' "$kind ednsopt: answered"
+	probe "$n" A +edns=1 +noednsneg
+	like "$PROBE" 'status: BADVERS' "$kind edns1: BADVERS"
+	like "$PROBE" 'EDNS: version: 0' "$kind edns1: answered with version 0"
+	like "$PROBE" 'ANSWER: 0' "$kind edns1: no answer"
+	probe "$n" A +cdflag
+	like "$PROBE" 'flags: qr (aa )?rd ra cd;' "$kind cd: CD echoed"
+	probe "$n" A +opcode=15 +rec
+	like "$PROBE" 'status: NOTIMP' "$kind opcode 15: NOTIMP"
+	like "$PROBE" 'flags: qr;' "$kind opcode 15: no flag echoed"
+	probe "$n" A +nsid +expire +subnet=192.0.2.0/24 +cookie
+	unlike "$PROBE" 'EXPIRE|CLIENT-SUBNET' "$kind optlist: no EXPIRE, no client subnet back"
+	like "$PROBE" 'NSID: .*plinkfwd-test' "$kind optlist: plinkfwd's NSID"
+	like "$PROBE" 'COOKIE: [0-9a-f]{48} \(good\)' "$kind optlist: a good server cookie"
+done
+
 ok "plinkfwd still runs" plinkfwd_alive
 done_testing

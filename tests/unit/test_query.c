@@ -783,6 +783,7 @@ static void test_edns_hop_by_hop(void)
 	   "cookie-only query: NOERROR, no question, a server cookie");
 
 	/* stale answer: EDE 3, no AA */
+	uint64_t stale0 = STATS_GET(qe.stats.ops.answers[0][STATS_SRC_STALE][STATS_RC_NOERROR]);
 	fwd_test_clock_advance(&tclock, 301 * SEC);
 	reset_capture();
 	mkq_edns(&m, 707, WIRE_RD, "e1.fwd.test", TYPE_A, CC, sizeof CC);
@@ -800,6 +801,8 @@ static void test_edns_hop_by_hop(void)
 		ok(nsent == 1 && rcode_of(sent[0]) == RCODE_NOERROR && wire_get16(sent[0] + 6) == 1, "stale answer served");
 		ok(nsent == 1 && ede_code(sent[0], sent_len[0]) == EDE_STALE_ANSWER, "stale answer: EDE 3 (Stale Answer)");
 		ok(nsent == 1 && !(flags_of(sent[0]) & WIRE_AA), "stale answer: no AA");
+		ok(STATS_GET(qe.stats.ops.answers[0][STATS_SRC_STALE][STATS_RC_NOERROR]) == stale0 + 1,
+		   "stale answer: counted as source stale, not upstream");
 	}
 
 	/* nobody to ask: REFUSED (as without EDNS) with EDE 22 naming the group */
