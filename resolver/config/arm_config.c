@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "config.h"
+#include "cloud.h"
 
 struct arm_cfg *arm_cfg_new(void)
 {
@@ -268,8 +268,8 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 	}
 
 	if (strcmp(key, "arm-cloud") == 0) {
-		int c = cfg_cloud_parse(v);
-		if (c < 0 || c == CLOUD_NONE) {
+		enum cfg_cloud c = CLOUD_NONE;
+		if (cfg_cloud_parse(v, &c) != FWD_OK || c == CLOUD_NONE) {
 			fwd_errf(err, errlen,
 				     "arm-cloud: expected AzureCloud, AzureUSGovernment or "
 				     "AzureChinaCloud, got '%s'",

@@ -159,36 +159,6 @@ static int grow(void **arr, size_t *cap, size_t n, size_t elsize)
 
 /* ------------------------------------------------------------ value parsers */
 
-int cfg_cloud_parse(const char *s)
-{
-	if (s == NULL)
-		return -1;
-	if (strcasecmp(s, "AzureCloud") == 0)
-		return CLOUD_AZURE;
-	if (strcasecmp(s, "AzureUSGovernment") == 0)
-		return CLOUD_USGOV;
-	if (strcasecmp(s, "AzureChinaCloud") == 0)
-		return CLOUD_CHINA;
-	if (strcasecmp(s, "none") == 0)
-		return CLOUD_NONE;
-	return -1;
-}
-
-const char *cfg_cloud_name(enum cfg_cloud c)
-{
-	switch (c) {
-	case CLOUD_AZURE:
-		return "AzureCloud";
-	case CLOUD_USGOV:
-		return "AzureUSGovernment";
-	case CLOUD_CHINA:
-		return "AzureChinaCloud";
-	case CLOUD_NONE:
-		return "none";
-	}
-	return "none";
-}
-
 /* Strict unsigned decimal: digits only, no sign, no blanks, no overflow. */
 static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
 {
@@ -881,13 +851,12 @@ static int server_set(struct parser *p, const struct server_key *k, size_t idx, 
 		*(int *)(void *)(base + k->off) = (int)num;
 		return 0;
 	case SK_CLOUD:
-		if ((v = cfg_cloud_parse(val)) < 0) {
+		if (cfg_cloud_parse(val, &cfg->cloud) != FWD_OK) {
 			perr(p, p->line,
 			     "cloud: unknown cloud '%s' (AzureCloud, AzureUSGovernment, AzureChinaCloud or none)",
 			     val);
 			return FWD_EPARSE;
 		}
-		cfg->cloud = (enum cfg_cloud)v;
 		return 0;
 	case SK_HTTP: {
 		struct cfg_addr a;

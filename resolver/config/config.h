@@ -20,9 +20,10 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "cloud.h"
+
 struct arm_cfg; /* arm_config.h */
 
-enum cfg_cloud { CLOUD_NONE = 0, CLOUD_AZURE, CLOUD_USGOV, CLOUD_CHINA };
 
 struct cfg_addr {
 	struct sockaddr_storage ss;
@@ -142,9 +143,6 @@ int cfg_check_files(const struct cfg *cfg, char *err, size_t errlen);
 /* Group index by name, or -1. */
 long cfg_group_find(const struct cfg *cfg, const char *name);
 
-/* "AzureCloud" etc. <-> enum; parse returns -1 when unknown. */
-int cfg_cloud_parse(const char *s);
-const char *cfg_cloud_name(enum cfg_cloud c);
 
 /* Parse "addr[@port]" (IPv6 may be bracketed); 0 or -1. */
 int cfg_parse_addr(const char *s, int default_port, struct cfg_addr *out);

@@ -553,15 +553,23 @@ static void test_parse_size(void)
 	}
 }
 
+
+/* cfg_cloud_parse as one value: the cloud, or -1 when refused */
+static int cloud_of(const char *name)
+{
+	enum cfg_cloud c = CLOUD_NONE;
+	return cfg_cloud_parse(name, &c) == FWD_OK ? (int)c : -1;
+}
+
 static void test_cloud(void)
 {
-	is_int(cfg_cloud_parse("AzureCloud"), CLOUD_AZURE, "AzureCloud");
-	is_int(cfg_cloud_parse("azurecloud"), CLOUD_AZURE, "cloud names ignore case");
-	is_int(cfg_cloud_parse("AzureUSGovernment"), CLOUD_USGOV, "AzureUSGovernment");
-	is_int(cfg_cloud_parse("AzureChinaCloud"), CLOUD_CHINA, "AzureChinaCloud");
-	is_int(cfg_cloud_parse("none"), CLOUD_NONE, "none");
-	is_int(cfg_cloud_parse("AzureGermanCloud"), -1, "unknown cloud");
-	is_int(cfg_cloud_parse(""), -1, "empty cloud");
+	is_int(cloud_of("AzureCloud"), CLOUD_AZURE, "AzureCloud");
+	is_int(cloud_of("azurecloud"), CLOUD_AZURE, "cloud names ignore case");
+	is_int(cloud_of("AzureUSGovernment"), CLOUD_USGOV, "AzureUSGovernment");
+	is_int(cloud_of("AzureChinaCloud"), CLOUD_CHINA, "AzureChinaCloud");
+	is_int(cloud_of("none"), CLOUD_NONE, "none");
+	is_int(cloud_of("AzureGermanCloud"), -1, "unknown cloud");
+	is_int(cloud_of(""), -1, "empty cloud");
 	is_str(cfg_cloud_name(CLOUD_AZURE), "AzureCloud", "name AzureCloud");
 	is_str(cfg_cloud_name(CLOUD_USGOV), "AzureUSGovernment", "name AzureUSGovernment");
 	is_str(cfg_cloud_name(CLOUD_CHINA), "AzureChinaCloud", "name AzureChinaCloud");
