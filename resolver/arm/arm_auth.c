@@ -27,6 +27,7 @@
 
 #include "arm_http.h"
 #include "arm_records.h"
+#include "clock.h"
 #include "common.h"
 #include "log.h"
 
@@ -36,6 +37,7 @@
 struct arm_auth {
 	struct event_base *base;
 	struct arm_http *http;
+	const struct fwd_clock *clock;
 	enum arm_auth_kind kind;
 	char *login;           /* authority host without trailing slash */
 	char *imds;
@@ -345,7 +347,7 @@ static void arm_auth_done_cb(void *arg, const struct arm_http_result *res)
 	int retryable;
 
 	if (res->err == 0 && res->status == 200) {
-		if (arm_auth_parse_token(res->body, time(NULL), &tok, &life, err, sizeof(err)) < 0) {
+		if (arm_auth_parse_token(res->body, (time_t)clock_wall_s(a->clock), &tok, &life, err, sizeof(err)) < 0) {
 			log_err("arm: %s token response unusable: %s", arm_auth_kind_name(a->kind), err);
 			arm_auth_finish(a, 0);
 			return;
@@ -355,7 +357,7 @@ static void arm_auth_done_cb(void *arg, const struct arm_http_result *res)
 		a->token_len = strlen(tok);
 		{
 			int64_t margin = life / 2 < 300 ? life / 2 : 300;
-			a->refresh_at_ms = fwd_now_ms() + (uint64_t)(life - margin) * 1000;
+			a->refresh_at_ms = clock_ms(a->clock) + (uint64_t)(life - margin) * 1000;
 		}
 		log_info("arm: %s token acquired, valid for %lld s", arm_auth_kind_name(a->kind),
 			 (long long)life);
@@ -488,6 +490,7 @@ struct arm_auth *arm_auth_new(struct event_base *base, struct arm_http *http,
 		goto nomem;
 	a->base = base;
 	a->http = http;
+	a->clock = p->clock;
 	a->kind = p->kind;
 	a->max_retries = p->max_retries;
 	a->ready = ready;
@@ -537,7 +540,7 @@ void arm_auth_free(struct arm_auth *a)
 
 const char *arm_auth_token(struct arm_auth *a)
 {
-	if (a->token == NULL || fwd_now_ms() >= a->refresh_at_ms)
+	if (a->token == NULL || clock_ms(a->clock) >= a->refresh_at_ms)
 		return NULL;
 	return a->token;
 }

@@ -20,6 +20,7 @@
 
 struct event_base;
 struct arm_http;
+struct fwd_clock;
 struct arm_auth;
 
 /* Everything resolved (cloud defaults, environment) before arm_auth_new.
@@ -35,6 +36,7 @@ struct arm_auth_params {
 	const char *secret_env;
 	const char *federated_token_file; /* workload identity */
 	int max_retries;             /* attempts after the first on 429/5xx/timeouts */
+	const struct fwd_clock *clock; /* token refresh times and expiry (clock.h); kept */
 };
 
 /* ok = 1 when a token is now available, 0 when the fetch failed (logged). */

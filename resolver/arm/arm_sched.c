@@ -14,6 +14,7 @@
 #include "arm_auth.h"
 #include "arm_http.h"
 #include "arm_records.h"
+#include "clock.h"
 #include "common.h"
 #include "log.h"
 
@@ -133,7 +134,7 @@ static void arm_http_done_cb(void *arg, const struct arm_http_result *res)
 		 * before it passes.  Without the header, back off as for 5xx. */
 		uint64_t wait = res->retry_after_s >= 0 ? (uint64_t)res->retry_after_s * 1000
 							: arm_backoff_ms(r->attempt);
-		uint64_t until = fwd_now_ms() + wait;
+		uint64_t until = clock_ms(q->clock) + wait;
 		if (until > q->hold_until_ms)
 			q->hold_until_ms = until;
 		log_warn("arm: throttled (HTTP 429 %s) while %s; no ARM request for %llu ms%s", code,
@@ -144,7 +145,7 @@ static void arm_http_done_cb(void *arg, const struct arm_http_result *res)
 		if (res->err == 0 && res->retry_after_s >= 0 &&
 		    (uint64_t)res->retry_after_s * 1000 > wait)
 			wait = (uint64_t)res->retry_after_s * 1000;
-		r->not_before_ms = fwd_now_ms() + wait;
+		r->not_before_ms = clock_ms(q->clock) + wait;
 		if (res->err != 0)
 			log_warn("arm: %s failed: %s; retry %d of %d in %llu ms", what, res->errmsg,
 				 r->attempt, q->max_retries, (unsigned long long)wait);
@@ -188,10 +189,12 @@ static void arm_req_send(struct arm_sched *q, struct arm_req *r, const char *tok
 	free(hdr);
 }
 
-int arm_sched_init(struct arm_sched *q, struct event_base *base, struct arm_http *http,
-		   struct arm_auth *auth, int max_inflight, int max_retries, const struct arm_sched_ops *ops)
+int arm_sched_init(struct arm_sched *q, struct event_base *base, const struct fwd_clock *clock,
+		   struct arm_http *http, struct arm_auth *auth, int max_inflight, int max_retries,
+		   const struct arm_sched_ops *ops)
 {
 	memset(q, 0, sizeof(*q));
+	q->clock = clock;
 	q->http = http;
 	q->auth = auth;
 	q->max_inflight = max_inflight;
@@ -242,7 +245,7 @@ void arm_sched_run(struct arm_sched *q)
 	q->in_run = 1;
 	do {
 		q->run_again = 0;
-		now = fwd_now_ms();
+		now = clock_ms(q->clock);
 		wake = 0;
 		while (!q->token_wait && q->inflight < (size_t)q->max_inflight && q->qhead != NULL) {
 			struct arm_req *r, *prev = NULL;

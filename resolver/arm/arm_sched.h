@@ -72,6 +72,7 @@ struct arm_sched_ops {
 struct arm_sched {
 	struct arm_http *http;    /* borrowed */
 	struct arm_auth *auth;    /* borrowed */
+	const struct fwd_clock *clock; /* borrowed: holds and backoffs (clock.h) */
 	int max_inflight, max_retries;
 	struct arm_sched_ops ops;
 	struct arm_req *qhead, *qtail;
@@ -88,8 +89,8 @@ struct arm_sched {
 
 /* 0, or FWD_ENOMEM (nothing logged: the owner says what it was setting
  * up; call arm_sched_fini()). */
-int arm_sched_init(struct arm_sched *q, struct event_base *base, struct arm_http *http,
-		   struct arm_auth *auth, int max_inflight, int max_retries, const struct arm_sched_ops *ops);
+int arm_sched_init(struct arm_sched *q, struct event_base *base, const struct fwd_clock *clock,
+		   struct arm_http *http, struct arm_auth *auth, int max_inflight, int max_retries, const struct arm_sched_ops *ops);
 void arm_sched_fini(struct arm_sched *q);
 
 /* Queue r (url set) at the tail; arm_sched_run() starts it. */

@@ -29,6 +29,7 @@
 #include "arm_sched.h"
 #include "arm_state.h"
 #include "arm_zstat.h"
+#include "clock.h"
 #include "common.h"
 #include "log.h"
 #include "zone.h"
@@ -91,6 +92,7 @@ struct arm_round {
 
 struct arm_sync {
 	struct event_base *base;
+	const struct fwd_clock *clock; /* borrowed (clock.h) */
 	struct arm_cfg *cfg;      /* own copy */
 	char *arm;                /* ARM endpoint, no trailing slash */
 	char *state_dir;
@@ -889,7 +891,7 @@ static void arm_round_end(struct arm_sync *s)
 	if (discovery_ok && r->only == NULL)
 		arm_zstats_prune(&s->zst, arm_zstat_keep, s);
 done:
-	ms = fwd_now_ms() - r->started_ms;
+	ms = clock_ms(s->clock) - r->started_ms;
 	if (!discovery_ok)
 		r->any_failed = 1;
 	s->st.rounds++;
@@ -994,7 +996,7 @@ static void arm_round_start(struct arm_sync *s, const char *only)
 		arm_round_free(r);
 		goto nomem;
 	}
-	r->started_ms = fwd_now_ms();
+	r->started_ms = clock_ms(s->clock);
 	r->phase = 1;
 	if (only == NULL) {
 		/* A full round answers every trigger that is still waiting. */
@@ -1056,7 +1058,8 @@ static void arm_kick_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---------------------------------------------------------------- public */
 
-struct arm_sync *arm_sync_new(struct event_base *main_base, const struct arm_cfg *ac, int cloud,
+struct arm_sync *arm_sync_new(struct event_base *main_base, const struct fwd_clock *clock,
+			      const struct arm_cfg *ac, int cloud,
 			      const char *state_dir, arm_publish_fn publish, void *ctx)
 {
 	struct arm_sync *s = calloc(1, sizeof(*s));
@@ -1068,6 +1071,7 @@ struct arm_sync *arm_sync_new(struct event_base *main_base, const struct arm_cfg
 	if (s == NULL)
 		goto nomem;
 	s->base = main_base;
+	s->clock = clock;
 	s->publish = publish;
 	s->ctx = ctx;
 	s->cfg = arm_cfg_dup(ac);
@@ -1087,6 +1091,7 @@ struct arm_sync *arm_sync_new(struct event_base *main_base, const struct arm_cfg
 	ap.secret_file = ac->client_secret_file;
 	ap.secret_env = ac->client_secret_env;
 	ap.federated_token_file = ep.federated_token_file;
+	ap.clock = clock;
 	ap.max_retries = ac->max_retries;
 	s->arm = strdup(ep.arm);
 	if (s->arm == NULL)
@@ -1108,7 +1113,7 @@ struct arm_sync *arm_sync_new(struct event_base *main_base, const struct arm_cfg
 	s->tick_ev = evtimer_new(main_base, arm_tick_cb, s);
 	s->kick_ev = event_new(main_base, -1, 0, arm_kick_cb, s);
 	if (s->tick_ev == NULL || s->kick_ev == NULL ||
-	    arm_sched_init(&s->sched, main_base, s->http, s->auth, s->cfg->max_inflight,
+	    arm_sched_init(&s->sched, main_base, clock, s->http, s->auth, s->cfg->max_inflight,
 			   s->cfg->max_retries, &sched_ops) < 0)
 		goto nomem_free;
 	log_info("arm: syncing %zu subscription(s) from %s every %d s (%s)", ac->nsubscriptions, s->arm,

@@ -43,6 +43,7 @@
 #include "route.h"
 
 struct event_base;
+struct fwd_clock;
 struct arm_cfg;
 struct arm_sync;
 
@@ -57,7 +58,8 @@ struct arm_sync;
 typedef void (*arm_publish_fn)(void *ctx, const struct route_zone *zones, size_t n);
 
 /*
- * Create the sync.  ac is read now and not kept (the caller may free it
+ * Create the sync.  clock (clock.h) is borrowed and must outlive it: ARM
+ * round durations, token refresh, throttling holds.  ac is read now and not kept (the caller may free it
  * after this returns); cloud is the server: cloud (enum cfg_cloud) used
  * when ac has no arm-cloud: and for every endpoint it leaves unset.
  * Workload identity also reads AZURE_AUTHORITY_HOST, AZURE_TENANT_ID,
@@ -65,7 +67,8 @@ typedef void (*arm_publish_fn)(void *ctx, const struct route_zone *zones, size_t
  * state_dir may be NULL (zones are then not persisted).  Nothing is sent
  * until arm_sync_start().  NULL with the reason logged on failure.
  */
-struct arm_sync *arm_sync_new(struct event_base *main_base, const struct arm_cfg *ac, int cloud,
+struct arm_sync *arm_sync_new(struct event_base *main_base, const struct fwd_clock *clock,
+			      const struct arm_cfg *ac, int cloud,
 			      const char *state_dir, arm_publish_fn publish, void *ctx);
 
 /*

@@ -10,6 +10,7 @@
 
 #include "arm_sync.h"
 #include "cache.h"
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "snapshot.h"
@@ -47,7 +48,7 @@ static void cookie_tick(evutil_socket_t fd, short what, void *arg)
 		log_warn("cookies: no random bytes for a new secret; the current one stays");
 		return;
 	}
-	if (edns_cookie_keys_rotate(&d->cookies, fresh, (uint64_t)time(NULL)))
+	if (edns_cookie_keys_rotate(&d->cookies, fresh, clock_wall_s(&fwd_clock_monotonic)))
 		log_info("cookies: server secret rotated; cookies made with the previous one stay valid");
 }
 
@@ -60,7 +61,7 @@ int daemon_cookies_start(struct daemon *d)
 		log_err("cookies: cannot draw a server secret from getrandom()");
 		return -1;
 	}
-	edns_cookie_keys_init(&d->cookies, secret, EDNS_COOKIE_ROTATE_DEFAULT, (uint64_t)time(NULL));
+	edns_cookie_keys_init(&d->cookies, secret, EDNS_COOKIE_ROTATE_DEFAULT, clock_wall_s(&fwd_clock_monotonic));
 	for (int i = 0; i < d->nworkers; i++)
 		d->workers[i].qe.cookies = &d->cookies;
 	d->cookie_ev = event_new(d->base, -1, EV_PERSIST, cookie_tick, d);
@@ -120,7 +121,7 @@ int daemon_arm_apply(struct daemon *d)
 		d->arm = NULL;
 	}
 	if (cfg->arm) {
-		d->arm = arm_sync_new(d->base, cfg->arm, (int)cfg->cloud, cfg->state_dir,
+		d->arm = arm_sync_new(d->base, &fwd_clock_monotonic, cfg->arm, (int)cfg->cloud, cfg->state_dir,
 				      daemon_arm_publish, d);
 		if (!d->arm) {
 			rc = -1;
