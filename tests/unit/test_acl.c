@@ -109,8 +109,7 @@ static void test_default(void)
 	is_int(acl_allowed(acl, (struct sockaddr *)&sun), 0, "AF_UNIX source refused");
 	is_int(acl_allowed(acl, NULL), 0, "NULL source refused");
 	acl_free(acl);
-	acl_free(NULL);
-	ok(1, "acl_free(NULL) is a no-op");
+	acl_free(NULL); /* a no-op: the sanitizer build and valgrind would report a bad free */
 }
 
 static void test_v4(void)
