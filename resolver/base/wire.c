@@ -355,6 +355,90 @@ int wire_read_name(const uint8_t *pkt, size_t len, size_t off, uint8_t out[WIRE_
 	return -1;
 }
 
+/* A name at off that expands cleanly: the offset after it, else 0. */
+static size_t check_name(const uint8_t *pkt, size_t len, size_t off)
+{
+	uint8_t tmp[WIRE_MAX_NAME];
+	if (wire_read_name(pkt, len, off, tmp) < 0)
+		return 0;
+	return wire_skip_name(pkt, len, off);
+}
+
+/* The names inside the RDATA at [rd, end) of type: NULL when they fit. */
+static const char *check_rdata(const uint8_t *pkt, size_t len, uint16_t type, size_t rd, size_t end)
+{
+	size_t off;
+	(void)len;
+	switch (type) {
+	case TYPE_NS:
+	case TYPE_CNAME:
+	case TYPE_PTR:
+	case 39: /* DNAME */
+		off = check_name(pkt, end, rd);
+		return off == end ? NULL : "bad name in RDATA";
+	case TYPE_MX:
+		if (rd + 2 > end)
+			return "RDATA too short";
+		off = check_name(pkt, end, rd + 2);
+		return off == end ? NULL : "bad name in RDATA";
+	case TYPE_SRV:
+		if (rd + 6 > end)
+			return "RDATA too short";
+		off = check_name(pkt, end, rd + 6);
+		return off == end ? NULL : "bad name in RDATA";
+	case TYPE_SOA:
+		off = check_name(pkt, end, rd);
+		if (off)
+			off = check_name(pkt, end, off);
+		return off && off + 20 == end ? NULL : "bad SOA RDATA";
+	case TYPE_A:
+		return end - rd == 4 ? NULL : "A RDATA is not 4 bytes";
+	case TYPE_AAAA:
+		return end - rd == 16 ? NULL : "AAAA RDATA is not 16 bytes";
+	default:
+		return NULL;
+	}
+}
+
+const char *wire_check_message(const uint8_t *pkt, size_t len)
+{
+	size_t off = WIRE_HDR_LEN;
+	unsigned qd, rrs;
+
+	if (len < WIRE_HDR_LEN)
+		return "shorter than a header";
+	qd = wire_get16(pkt + 4);
+	rrs = (unsigned)wire_get16(pkt + 6) + wire_get16(pkt + 8) + wire_get16(pkt + 10);
+	for (unsigned i = 0; i < qd; i++) {
+		off = check_name(pkt, len, off);
+		if (off == 0 || off + 4 > len)
+			return "malformed or truncated question";
+		off += 4;
+	}
+	for (unsigned i = 0; i < rrs; i++) {
+		if (off >= len)
+			return "fewer records than the section counts say";
+		off = check_name(pkt, len, off);
+		if (off == 0)
+			return "malformed owner name";
+		if (off + 10 > len)
+			return "truncated record";
+		uint16_t type = wire_get16(pkt + off);
+		size_t rd = off + 10, end = rd + wire_get16(pkt + off + 8);
+		if (end > len)
+			return "RDLENGTH past the end";
+		/* a name inside the RDATA may point back into the message, but
+		 * its own labels must stay inside this record's RDATA */
+		const char *why = check_rdata(pkt, len, type, rd, end);
+		if (why)
+			return why;
+		off = end;
+	}
+	if (off != len)
+		return "bytes after the last record";
+	return NULL;
+}
+
 uint32_t wire_hash(const uint8_t *data, size_t len)
 {
 	/* FNV-1a: names are short and already lower-cased, so a simple
