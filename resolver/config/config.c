@@ -69,6 +69,7 @@ static const struct server_key server_keys[] = {
 	{ "max-pending", SK_INT, OFF(max_pending), 16, 1048576 },
 	{ "tcp-idle-timeout", SK_INT, OFF(tcp_idle_timeout_ms), 100, 3600000 },
 	{ "tcp-max-connections", SK_INT, OFF(tcp_max_conns), 1, 65536 },
+	{ "tcp-max-connections-per-client", SK_INT, OFF(tcp_max_conns_per_client), 1, 65536 },
 	{ "tcp-max-queries-per-connection", SK_INT, OFF(max_tcp_per_conn), 1, 1024 },
 	{ "upstream-max-qps", SK_INT, OFF(upstream_max_qps), 0, 1000000 },
 	{ "upstream-max-outstanding", SK_INT, OFF(upstream_max_outstanding), 0, 1048576 },
@@ -1190,6 +1191,7 @@ static struct cfg *cfg_new(const char *path)
 	cfg->max_pending = 4096;
 	cfg->tcp_idle_timeout_ms = 10000;
 	cfg->tcp_max_conns = 256;
+	cfg->tcp_max_conns_per_client = 64;
 	cfg->max_tcp_per_conn = 32;
 	/* under 168.63.129.16's limits of 1000 qps and 200 pending per VM */
 	cfg->upstream_max_qps = 900;

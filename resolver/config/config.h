@@ -94,6 +94,7 @@ struct cfg {
 	int max_pending;                /* per worker, default 4096 */
 	int tcp_idle_timeout_ms;        /* default 10000 */
 	int tcp_max_conns;              /* per worker, default 256 */
+	int tcp_max_conns_per_client;   /* per worker and source address, default 64 */
 	int max_tcp_per_conn;           /* queries in flight per TCP conn, default 32 */
 	/* upstream health (docs/upstream.md); caps are per server for the whole
 	 * process and divided among the workers; 0 = no cap */

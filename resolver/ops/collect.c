@@ -93,6 +93,9 @@ void stats_collect(const struct daemon *d, struct stats_total *t)
 		t->queries_udp += STATS_GET(ws->queries_udp);
 		t->queries_tcp += STATS_GET(ws->queries_tcp);
 		t->dropped += STATS_GET(ws->dropped);
+		t->tcp_denied += STATS_GET(ws->tcp_denied);
+		t->tcp_over_limit += STATS_GET(ws->tcp_over_limit);
+		t->tcp_deadline += STATS_GET(ws->tcp_deadline);
 		for (int tcp = 0; tcp < 2; tcp++)
 			for (int s = 0; s < STATS_SRC_N; s++)
 				for (int r = 0; r < STATS_RC_N; r++)

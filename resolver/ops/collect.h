@@ -37,6 +37,7 @@ struct stats_server {
 /* Every worker's counters summed (main thread). */
 struct stats_total {
 	uint64_t queries_udp, queries_tcp, dropped;
+	uint64_t tcp_denied, tcp_over_limit, tcp_deadline; /* connections the listener closed */
 	uint64_t answers[2][STATS_SRC_N][STATS_RC_N];
 	uint64_t lat[STATS_SRC_N][STATS_LAT_N];
 	uint64_t lat_sum_us[STATS_SRC_N];

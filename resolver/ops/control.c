@@ -307,6 +307,10 @@ static cJSON *cmd_stats(struct daemon *d)
 	add_u64(q, "udp", t->queries_udp);
 	add_u64(q, "tcp", t->queries_tcp);
 	add_u64(q, "dropped", t->dropped);
+	cJSON *tc = cJSON_AddObjectToObject(o, "tcp_closed");
+	add_u64(tc, "denied", t->tcp_denied);
+	add_u64(tc, "over_limit", t->tcp_over_limit);
+	add_u64(tc, "deadline", t->tcp_deadline);
 	static const char *const tname[2] = {"udp", "tcp"};
 	cJSON *a = cJSON_AddObjectToObject(o, "answers");
 	for (int tcp = 0; tcp < 2; tcp++) {

@@ -116,6 +116,16 @@ static void metrics_queries(struct evbuffer *b, const struct stats_total *t)
 	m_head(b, "plinkfwd_dropped_total", "counter",
 	       "Messages dropped without an answer (shorter than a header, or not a query).");
 	evbuffer_add_printf(b, "plinkfwd_dropped_total %llu\n", (unsigned long long)t->dropped);
+	m_head(b, "plinkfwd_tcp_closed_total", "counter",
+	       "Client TCP connections closed by policy: denied (the ACL refuses the source, at accept), "
+	       "over_limit (tcp-max-connections or tcp-max-connections-per-client), deadline (a message not "
+	       "complete within tcp-idle-timeout of its first byte).");
+	evbuffer_add_printf(b, "plinkfwd_tcp_closed_total{reason=\"denied\"} %llu\n",
+			    (unsigned long long)t->tcp_denied);
+	evbuffer_add_printf(b, "plinkfwd_tcp_closed_total{reason=\"over_limit\"} %llu\n",
+			    (unsigned long long)t->tcp_over_limit);
+	evbuffer_add_printf(b, "plinkfwd_tcp_closed_total{reason=\"deadline\"} %llu\n",
+			    (unsigned long long)t->tcp_deadline);
 
 	m_head(b, "plinkfwd_answers_total", "counter",
 	       "Answers sent, by transport, answer source and response code.");
