@@ -41,6 +41,7 @@ static void collect_upstream(const struct upstream *u, struct stats_total *t)
 	t->up.sent_tcp += us.sent_tcp;
 	t->up.answered += us.answered;
 	t->up.timeouts += us.timeouts;
+	t->up.malformed += us.malformed;
 	t->up.errors += us.errors;
 	t->up.coalesced += us.coalesced;
 	t->up.capped += us.capped;

@@ -339,6 +339,7 @@ static cJSON *cmd_stats(struct daemon *d)
 	add_u64(ua, "sent_tcp", t->up.sent_tcp);
 	add_u64(ua, "replies", t->up.answered);
 	add_u64(ua, "timeouts", t->up.timeouts);
+	add_u64(ua, "malformed", t->up.malformed);
 	add_u64(ua, "errors", t->up.errors);
 	add_u64(ua, "coalesced", t->up.coalesced);
 	add_u64(ua, "capped", t->up.capped);

@@ -129,6 +129,7 @@ struct up_warn {
 	uint64_t empty_ms;  /* last "no server in upstream group" */
 	uint64_t fail_ms;   /* last "every server failed" */
 	uint64_t cap_ms;    /* last "every server at its cap" */
+	uint64_t bad_ms;    /* last "malformed reply" */
 };
 
 struct upstream {
@@ -195,8 +196,10 @@ static int up_warn_due(struct upstream *u, size_t group, int kind)
 		w->empty_ms = 0;
 		w->fail_ms = 0;
 		w->cap_ms = 0;
+		w->bad_ms = 0;
 	}
-	return up_warn_limit(kind == 0 ? &w->empty_ms : kind == 1 ? &w->fail_ms : &w->cap_ms, clock_ms(u->clock));
+	uint64_t *last = kind == 0 ? &w->empty_ms : kind == 1 ? &w->fail_ms : kind == 2 ? &w->cap_ms : &w->bad_ms;
+	return up_warn_limit(last, clock_ms(u->clock));
 }
 
 static int up_sys_warn_due(struct upstream *u)
@@ -539,10 +542,13 @@ static const char *reply_mismatch(const struct up_slot *s, const uint8_t *p, siz
 }
 
 /*
- * A matching reply arrived.  SERVFAIL and REFUSED mean this server cannot
- * help (lame, broken, or not allowing us): try the next one.  TC over UDP
- * means the answer did not fit: ask the same server over TCP, if its caps
- * allow, else the next server.
+ * A matching reply arrived.  It is walked whole first (wire_check_message):
+ * nothing downstream -- the splicer, the cache, the client -- ever sees a
+ * malformed message, and a server that sends one is treated as one that
+ * failed.  SERVFAIL and REFUSED mean this server cannot help (lame, broken,
+ * or not allowing us): try the next one.  TC over UDP means the answer did
+ * not fit: ask the same server over TCP, if its caps allow, else the next
+ * server.  TC over TCP cannot be fixed by asking again: a failure.
  */
 static void slot_reply(struct up_slot *s, uint8_t *p, size_t len, int over_tcp)
 {
@@ -550,7 +556,21 @@ static void slot_reply(struct up_slot *s, uint8_t *p, size_t len, int over_tcp)
 	uint16_t flags = wire_get16(p + 2);
 	int rcode = (int)WIRE_RCODE(flags);
 	char sb[80];
+	const char *bad = wire_check_message(p, len);
 
+	if (bad == NULL && over_tcp && (flags & WIRE_TC))
+		bad = "TC set on a TCP reply";
+	if (bad != NULL) {
+		u->st.malformed++;
+		if (up_warn_due(u, s->group, 3)) {
+			char qb[WIRE_MAX_NAME * 4 + 8];
+			log_warn("upstream %s: malformed reply for %s (%s): next server (logged at most once a "
+				 "second per group)",
+				 slot_server_text(s, sb, sizeof sb), slot_qname_text(s, qb, sizeof qb), bad);
+		}
+		slot_fail_attempt(s, OUT_FAIL);
+		return;
+	}
 	u->st.answered++;
 	if (rcode == RCODE_SERVFAIL || rcode == RCODE_REFUSED) {
 		log_debug("upstream %s answered rcode %d: next server", slot_server_text(s, sb, sizeof sb),

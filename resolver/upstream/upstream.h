@@ -110,6 +110,7 @@ struct upstream_stats {
 	uint64_t sent;           /* attempts started (UDP and TCP) */
 	uint64_t sent_tcp;       /* ... of which over TCP */
 	uint64_t answered;       /* replies accepted (any rcode) */
+	uint64_t malformed;      /* matching replies that failed the full walk, or TC over TCP */
 	uint64_t timeouts;       /* attempts that got no reply in time */
 	uint64_t errors;         /* ICMP unreachable, broken TCP, connect errors */
 	uint64_t coalesced;      /* queries joined to an identical one in flight */

@@ -547,6 +547,77 @@ static void test_tc_retry_over_tcp(void)
 	pump();
 }
 
+/* A malformed reply is a failed attempt: the next server is asked and the
+ * client never sees it. */
+static void test_malformed_reply(void)
+{
+	struct msg r;
+	reset_capture();
+	int s = forward_to_azure("bad1.fwd.test", 450);
+	if (s < 0) {
+		ok(0, "forwarded");
+		return;
+	}
+	uint64_t bad0 = 0;
+	struct upstream_stats us;
+	upstream_get_stats(qe.up, &us);
+	bad0 = us.malformed;
+	mkreply(s, &r, qid(s), RCODE_NOERROR, 1, 60, 0);
+	wire_put16(r.b + 6, 65535); /* ANCOUNT 65535, one record present */
+	reply_udp(s, &r);
+	is_int(nsent, 0, "ANCOUNT 65535 with one record: nothing relayed");
+	int other = asked();
+	is_int(other, 1 - s, "...the other server is asked at once");
+	upstream_get_stats(qe.up, &us);
+	is_int(us.malformed, bad0 + 1, "...counted as malformed");
+	if (other < 0)
+		return;
+	mkreply(other, &r, qid(other), RCODE_NOERROR, 1, 60, 0);
+	r.b[r.n - 6] = 0xc0; /* the A record's RDLENGTH high byte: past the end */
+	reply_udp(other, &r);
+	ok(nsent == 1 && rcode_of(sent[0]) == RCODE_SERVFAIL && wire_get16(sent[0]) == 450,
+	   "RDLENGTH past the end from the second: SERVFAIL, not the bytes");
+	upstream_get_stats(qe.up, &us);
+	is_int(us.malformed, bad0 + 2, "...counted as malformed");
+}
+
+/* TC on a TCP reply cannot be cured by asking again: a failed attempt. */
+static void test_tc_over_tcp_fails(void)
+{
+	struct msg r;
+	reset_capture();
+	int s = forward_to_azure("bigtc.fwd.test", 460);
+	if (s < 0) {
+		ok(0, "forwarded");
+		return;
+	}
+	mkreply(s, &r, qid(s), RCODE_NOERROR, 0, 0, WIRE_TC);
+	reply_udp(s, &r);
+	pump();
+	int c = accept(srv[s].tcp, NULL, NULL);
+	ok(c >= 0, "TC over UDP: asked again over TCP");
+	if (c < 0)
+		return;
+	pump();
+	uint8_t buf[600];
+	struct pollfd pfd = {c, POLLIN, 0};
+	ssize_t n = poll(&pfd, 1, 0) == 1 ? recv(c, buf, sizeof(buf), 0) : -1;
+	if (n > 2) {
+		memcpy(srv[s].q, buf + 2, (size_t)n - 2);
+		srv[s].qlen = (size_t)n - 2;
+	}
+	mkreply(s, &r, qid(s), RCODE_NOERROR, 0, 0, WIRE_TC);
+	uint8_t frame[2 + sizeof(r.b)];
+	wire_put16(frame, (uint16_t)r.n);
+	memcpy(frame + 2, r.b, r.n);
+	ok(send(c, frame, 2 + r.n, 0) == (ssize_t)(2 + r.n), "a TCP reply with TC is written");
+	pump();
+	is_int(nsent, 0, "TC over TCP: not relayed");
+	is_int(asked(), 1 - s, "TC over TCP: the other server is asked");
+	close(c);
+	pump();
+}
+
 static void test_fallback_and_reload(void)
 {
 	struct msg r;
@@ -848,6 +919,8 @@ int main(void)
 	test_mismatch_ignored();
 	test_timeout_failover();
 	test_tc_retry_over_tcp();
+	test_malformed_reply();
+	test_tc_over_tcp_fails();
 	test_fallback_and_reload();
 	test_rate_limited_warning();
 	test_edns_hop_by_hop();
