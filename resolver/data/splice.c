@@ -108,6 +108,7 @@ int splice_find(const uint8_t *msg, size_t len, const uint8_t *qname, size_t qna
 
 	cut->nsteps = 0;
 	cut->has_cname = 0;
+	cut->too_deep = 0;
 	cut->target_len = 0;
 	if (len < WIRE_HDR_LEN || wire_get16(msg + 6) == 0)
 		return 0;
@@ -152,7 +153,10 @@ int splice_find(const uint8_t *msg, size_t len, const uint8_t *qname, size_t qna
 		memcpy(cur, name, (size_t)tlen);
 		cur_len = (size_t)tlen;
 	}
-	return 0; /* longer than we follow (or a loop): leave it as it is */
+	/* longer than we follow (or a loop): leave it as it is; the caller
+	 * logs and counts it */
+	cut->too_deep = 1;
+	return 0;
 }
 
 size_t splice_copy_rr(const uint8_t *msg, size_t len, size_t off, const uint8_t *qname,

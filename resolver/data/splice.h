@@ -40,6 +40,8 @@ struct splice_cut {
 	uint8_t nsteps;                /* CNAME records kept, in chain order */
 	uint16_t rr_off[SPLICE_MAX_CHAIN]; /* offset in the reply of each kept CNAME RR */
 	uint8_t has_cname;             /* the answer has a CNAME chain from the question name */
+	uint8_t too_deep;              /* the chain went on past SPLICE_MAX_CHAIN steps (or loops):
+	                                  not followed, the answer is relayed as it is */
 };
 
 /*

@@ -126,6 +126,7 @@ void stats_collect(const struct daemon *d, struct stats_total *t)
 		t->cache_misses += STATS_GET(ws->cache_misses);
 		t->cache_stale += STATS_GET(ws->cache_stale);
 		t->spliced += STATS_GET(ws->spliced);
+		t->splice_too_deep += STATS_GET(ws->splice_too_deep);
 		t->fallbacks += STATS_GET(ws->fallbacks);
 		if (w->qe.up)
 			collect_upstream(w->qe.up, t);

@@ -369,6 +369,7 @@ static cJSON *cmd_stats(struct daemon *d)
 	add_u64(c, "entries", entries);
 	add_u64(c, "bytes", bytes);
 	add_u64(o, "spliced", t->spliced);
+	add_u64(o, "splice_too_deep", t->splice_too_deep);
 	add_u64(o, "fallbacks", t->fallbacks);
 	cJSON *r = cJSON_AddObjectToObject(o, "reloads");
 	add_u64(r, "ok", d->reloads_ok);

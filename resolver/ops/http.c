@@ -247,6 +247,9 @@ static void metrics_cache(struct evbuffer *b, const struct daemon *d, const stru
 	m_head(b, "plinkfwd_spliced_total", "counter",
 	       "Public CNAME chains completed with private records from a zone served here.");
 	evbuffer_add_printf(b, "plinkfwd_spliced_total %llu\n", (unsigned long long)t->spliced);
+	m_head(b, "plinkfwd_splice_too_deep_total", "counter",
+	       "Public CNAME chains longer than 16 steps (or looping): relayed without splicing.");
+	evbuffer_add_printf(b, "plinkfwd_splice_too_deep_total %llu\n", (unsigned long long)t->splice_too_deep);
 	m_head(b, "plinkfwd_fallbacks_total", "counter",
 	       "NXDOMAIN answers sent on to the default group (fallback: public).");
 	evbuffer_add_printf(b, "plinkfwd_fallbacks_total %llu\n", (unsigned long long)t->fallbacks);

@@ -581,6 +581,41 @@ static void test_malformed_reply(void)
 	is_int(us.malformed, bad0 + 2, "...counted as malformed");
 }
 
+/* A CNAME chain of 20 steps: relayed as it came, counted, not spliced. */
+static void test_chain_too_deep(void)
+{
+	struct msg r;
+	char owner[64], target[64];
+	reset_capture();
+	int s = forward_to_azure("c0.fwd.test", 470);
+	if (s < 0) {
+		ok(0, "forwarded");
+		return;
+	}
+	uint64_t deep0 = STATS_GET(qe.stats.splice_too_deep);
+	mkreply(s, &r, qid(s), RCODE_NOERROR, 0, 0, 0);
+	for (int i = 0; i < 20; i++) {
+		snprintf(owner, sizeof owner, "c%d.fwd.test", i);
+		snprintf(target, sizeof target, "c%d.fwd.test", i + 1);
+		put_name_case(&r, owner);
+		put16(&r, TYPE_CNAME);
+		put16(&r, CLASS_IN);
+		put32(&r, 60);
+		size_t rdl = r.n;
+		put16(&r, 0);
+		size_t at = r.n;
+		put_name_case(&r, target);
+		wire_put16(r.b + rdl, (uint16_t)(r.n - at));
+	}
+	wire_put16(r.b + 6, 20);
+	reply_udp(s, &r);
+	/* 20 uncompressed CNAMEs exceed the 512 bytes of a client without
+	 * EDNS: what it gets is the relayed answer, truncated (TC) */
+	ok(nsent == 1 && rcode_of(sent[0]) == RCODE_NOERROR && (flags_of(sent[0]) & WIRE_TC),
+	   "a 20-step CNAME chain is relayed as it came (NOERROR, TC for a 512-byte client)");
+	is_int(STATS_GET(qe.stats.splice_too_deep), deep0 + 1, "...and counted as too deep to splice");
+}
+
 /* TC on a TCP reply cannot be cured by asking again: a failed attempt. */
 static void test_tc_over_tcp_fails(void)
 {
@@ -921,6 +956,7 @@ int main(void)
 	test_tc_retry_over_tcp();
 	test_malformed_reply();
 	test_tc_over_tcp_fails();
+	test_chain_too_deep();
 	test_fallback_and_reload();
 	test_rate_limited_warning();
 	test_edns_hop_by_hop();
