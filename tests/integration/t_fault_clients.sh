@@ -67,6 +67,34 @@ ok "two more addresses hold 4 each" wait_counter tcp_connections 12
 is "$(counter tcp_connections)" 12 "...12 of 16 slots held, 4 per address"
 ok "...and a fourth address still gets a TCP answer" tcp_ok
 
+# ------------------------------------------------------------ 1,000 idle connections (slowloris)
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$PLINKFWD_PID/status"; }
+fds() { ls "/proc/$PLINKFWD_PID/fd" | wc -l; }
+stop_plinkfwd
+ok "plinkfwd restarts (every slot free)" start_plinkfwd "$T/plinkfwd.conf"
+rss0=$(rss)
+fd0=$(fds)
+for a in 21 22 23 24 25 26 27 28 29 30; do
+	spawn squat-$a $ABUSE squat 127.0.0.$a 127.0.0.1 "$PORT" 100 30
+done
+ok "1,000 idle connections from 10 addresses: all but 16 closed at once" wait_counter tcp_closed.over_limit 984
+is "$(counter tcp_closed.over_limit)" 984 "...exactly 984 over the limits"
+is "$(counter tcp_connections)" 16 "...16 slots held, the cap"
+r=$(dig @127.0.0.1 -p "$PORT" +time=5 +tries=1 +short www.lab.test A 2>&1)
+is "$r" 192.0.2.1 "UDP service is untouched meanwhile"
+ok "memory bounded: RSS grew less than 16 MB ($rss0 -> $(rss) kB)" test $(($(rss) - rss0)) -lt 16384
+ok "file descriptors bounded: 16 connections more at most ($fd0 -> $(fds))" test "$(fds)" -le $((fd0 + 16))
+stop_plinkfwd
+ok "plinkfwd restarts" start_plinkfwd "$T/plinkfwd.conf"
+
+# ------------------------------------------------------------ 200 pipelined queries and a half-close
+R=$($ABUSE halfclose 127.0.0.1 "$PORT" 200 www.lab.test)
+is "$R" "answered=200 ids=ok" "200 pipelined queries then a half-close: 200 answers, then the close"
+
+# ------------------------------------------------------------ a reset in the middle of a message
+is "$($ABUSE reset 127.0.0.1 "$PORT")" reset "a client resets in the middle of a message"
+ok "...plinkfwd answers the next TCP client" tcp_ok
+
 # ------------------------------------------------------------ a drip cannot extend a message
 stop_plinkfwd
 IDLE_MS=1500

@@ -12,6 +12,13 @@
         the connection.  Prints "closed after N of M bytes", or "reply" when
         the whole message went through and was answered, or "open" after
         MAXWAIT seconds.
+  halfclose ADDR PORT COUNT NAME
+        one connection; COUNT queries for NAME in one write, then shutdown of
+        the sending side; read until the server closes.  Prints
+        "answered=N ids=ok|bad".
+  reset ADDR PORT
+        one connection; half of a query, then an abortive close (RST).
+        Prints "reset".
 """
 
 import select
@@ -83,7 +90,49 @@ def cmd_drip(args):
     return 0
 
 
-COMMANDS = {"squat": cmd_squat, "drip": cmd_drip}
+def cmd_halfclose(args):
+    addr, port, count, name = args[0], int(args[1]), int(args[2]), args[3]
+    data = b""
+    for i in range(count):
+        m = build_query(name, "A", 1000 + i)
+        data += struct.pack(">H", len(m)) + m
+    sock = socket.create_connection((addr, port), timeout=10)
+    sock.sendall(data)
+    sock.shutdown(socket.SHUT_WR)
+    buf = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        buf += chunk
+    ids, off = [], 0
+    while off + 2 <= len(buf):
+        n = struct.unpack(">H", buf[off:off + 2])[0]
+        if off + 2 + n > len(buf):
+            break
+        ids.append(struct.unpack(">H", buf[off + 2:off + 4])[0])
+        off += 2 + n
+    good = sorted(ids) == list(range(1000, 1000 + count))
+    print("answered=%d ids=%s" % (len(ids), "ok" if good else "bad"))
+    return 0
+
+
+def cmd_reset(args):
+    addr, port = args[0], int(args[1])
+    m = build_query("www.lab.test", "A", 77)
+    data = struct.pack(">H", len(m)) + m
+    sock = socket.create_connection((addr, port), timeout=2)
+    sock.sendall(data[:len(data) // 2])
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+    print("reset")
+    return 0
+
+
+COMMANDS = {"squat": cmd_squat, "drip": cmd_drip, "halfclose": cmd_halfclose, "reset": cmd_reset}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
