@@ -43,6 +43,7 @@
 #define NSERVERS 3              /* azure: 0 and 1; default: 2 */
 #define UP_TIMEOUT_MS 60000     /* upstream-timeout: far beyond any real run */
 #define Q_TIMEOUT_MS 300000     /* query-timeout */
+#define STALE_S 60              /* serve-stale */
 #define SEC 1000000ull
 
 struct server {
@@ -61,6 +62,7 @@ static struct snapshot_pub pub;
 static struct cache *cache;
 static struct query_engine qe;
 static char dir[] = "/tmp/plinkfwd-test-query-XXXXXX";
+static int q_timeout_ms = Q_TIMEOUT_MS; /* the query-timeout build() writes */
 
 /* what the capture hook saw */
 static uint8_t sent[8][WIRE_MAX_MSG];
@@ -119,14 +121,14 @@ static struct snapshot *build(const char *fwd_group)
 	f = fopen(cpath, "w");
 	fprintf(f,
 		"server:\n  listen: 127.0.0.1@53\n  allow: 127.0.0.0/8\n"
-		"  upstream-timeout: %d\n  query-timeout: %d\n  serve-stale: 60\n"
+		"  upstream-timeout: %d\n  query-timeout: %d\n  serve-stale: %d\n"
 		"upstream: azure\n  server: 127.0.0.1@%u\n  server: 127.0.0.1@%u\n"
 		"upstream: default\n  server: 127.0.0.1@%u\n"
 		"upstream: empty\n"
 		"zone: local.test\n  file: %s\n"
 		"forward: fwd.test\n  to: %s\n"
 		"forward: nowhere.test\n  to: empty\n",
-		UP_TIMEOUT_MS, Q_TIMEOUT_MS, srv[0].port, srv[1].port, srv[2].port, zpath, fwd_group);
+		UP_TIMEOUT_MS, q_timeout_ms, STALE_S, srv[0].port, srv[1].port, srv[2].port, zpath, fwd_group);
 	fclose(f);
 	struct snapshot *s = snapshot_build(cpath, NULL, 0, err, sizeof(err));
 	if (!s) {
@@ -507,6 +509,79 @@ static void test_timeout_failover(void)
 	is_int(asked(), -1, "no server asked twice");
 }
 
+/* Every azure server answers the pending query with SERVFAIL or REFUSED;
+ * s is the one that got it first.  Returns how many servers were asked. */
+static int fail_every_azure_server(int s)
+{
+	struct msg r;
+	int n = 1;
+	mkreply(s, &r, qid(s), RCODE_SERVFAIL, 0, 0, 0);
+	reply_udp(s, &r);
+	int other = asked();
+	if (other >= 0) {
+		n++;
+		mkreply(other, &r, qid(other), RCODE_REFUSED, 0, 0, 0);
+		reply_udp(other, &r);
+	}
+	return n;
+}
+
+static void test_stale_window(void)
+{
+	/* serve-stale 60: an entry that expired at most 60 s ago stands in for
+	 * SERVFAIL; one that expired longer ago does not */
+	struct msg r;
+	reset_capture();
+	int s = forward_to_azure("w1.fwd.test", 700);
+	if (s < 0) {
+		ok(0, "forwarded");
+		return;
+	}
+	mkreply(s, &r, qid(s), RCODE_NOERROR, 1, 10, 0);
+	reply_udp(s, &r);
+	ok(nsent == 1 && rcode_of(sent[0]) == RCODE_NOERROR, "window: an answer with TTL 10 is cached");
+
+	fwd_test_clock_advance(&tclock, (10 + STALE_S) * SEC - 1000);
+	reset_capture();
+	s = forward_to_azure("w1.fwd.test", 701);
+	ok(s >= 0, "window: expired 60 s ago (less 1 ms): asked upstream");
+	if (s >= 0)
+		fail_every_azure_server(s);
+	ok(nsent == 1 && rcode_of(sent[0]) == RCODE_NOERROR && first_ttl(sent[0], sent_len[0]) == 30,
+	   "window: every server failed: the stale answer, TTL 30");
+
+	fwd_test_clock_advance(&tclock, 2000);
+	reset_capture();
+	s = forward_to_azure("w1.fwd.test", 702);
+	ok(s >= 0, "window: expired 60 s ago (and 1 ms): asked upstream");
+	if (s >= 0)
+		fail_every_azure_server(s);
+	ok(nsent == 1 && rcode_of(sent[0]) == RCODE_SERVFAIL, "window: past it, every server failed: SERVFAIL");
+}
+
+static void test_query_budget(void)
+{
+	/* query-timeout 1.5 x upstream-timeout: the second server gets what is
+	 * left of the budget, not a full upstream-timeout */
+	q_timeout_ms = UP_TIMEOUT_MS + UP_TIMEOUT_MS / 2;
+	snapshot_pub_publish(&pub, build("azure"));
+	q_timeout_ms = Q_TIMEOUT_MS;
+	reset_capture();
+	int s = forward_to_azure("b1.fwd.test", 800);
+	if (s < 0) {
+		ok(0, "forwarded");
+		return;
+	}
+	advance_ms(UP_TIMEOUT_MS);
+	is_int(asked(), 1 - s, "budget: the second server at upstream-timeout");
+	advance_ms(UP_TIMEOUT_MS / 2 - 1);
+	is_int(nsent, 0, "budget: 1 ms before query-timeout the client still waits");
+	advance_ms(1);
+	ok(nsent == 1 && rcode_of(sent[0]) == RCODE_SERVFAIL && wire_get16(sent[0]) == 800,
+	   "budget: SERVFAIL at query-timeout, before the second server's upstream-timeout");
+	is_int(asked(), -1, "budget: no server asked after it ran out");
+}
+
 static void test_tc_retry_over_tcp(void)
 {
 	struct msg r;
@@ -614,8 +689,10 @@ int main(void)
 	test_mismatch_ignored();
 	test_timeout_failover();
 	test_tc_retry_over_tcp();
+	test_stale_window();
 	test_fallback_and_reload();
 	test_rate_limited_warning();
+	test_query_budget();
 
 	query_engine_fini(&qe);
 	snapshot_pub_fini(&pub);
