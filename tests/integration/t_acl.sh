@@ -107,7 +107,7 @@ from 127.0.0.2; is "$Q_STATUS" NOERROR "before reload: 127.0.0.2 served"
 sed -i "/^server:/a\\    deny: 127.0.0.2/32" "$T/live.conf"
 sighup_plinkfwd
 got=
-for i in $(seq 1 50); do
+for i in $(seq 1 $((WAIT_FLOOR * 10))); do
 	from 127.0.0.2
 	got=$Q_STATUS
 	[ "$got" = REFUSED ] && break

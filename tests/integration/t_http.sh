@@ -190,8 +190,9 @@ get /nothere
 is "$H_CODE" 404 "unknown path: 404"
 code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST --data x "$URL/metrics")
 isnt "$code" 200 "POST is not served"
+mark=$(log_mark)
 sighup_plinkfwd
-sleep 0.3
+ok "SIGHUP: reloaded" wait_log 'reloaded ' 5 "$mark"
 get /metrics
 is "$(metric "$H_BODY" 'plinkfwd_reloads_total{result="ok"}')" 1 "reload counted"
 is "$(metric "$H_BODY" 'plinkfwd_config_last_reload_successful')" 1 "last reload successful"

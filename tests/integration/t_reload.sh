@@ -117,10 +117,10 @@ like "$Q_ANSWER" '^www\.up\.test\. [0-9]+ IN A 198\.51\.100\.10$' "before reload
 q www.two.test A
 unlike "$Q_ANSWER" '192\.0\.2\.222' "before reload: two.test is not served locally"
 
-# wait_answer NAME TYPE WANT  poll (max 5 s) until the single answer line is WANT
+# wait_answer NAME TYPE WANT  poll (at most WAIT_FLOOR x 10 tries) until the single answer line is WANT
 wait_answer() {
 	local i
-	for i in $(seq 1 50); do
+	for i in $(seq 1 $((WAIT_FLOOR * 10))); do
 		q "$1" "$2"
 		[ "$Q_ANSWER" = "$3" ] && return 0
 		sleep 0.1
