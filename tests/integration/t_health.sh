@@ -123,8 +123,14 @@ for n in $(seq 1 20); do
 done
 ok "after the (new) probe interval: probed and back in service" \
 	wait_log 'upstream 127\.0\.0\.41@5301 answers again: back in service' 2 "$mark"
+# How many of the 20 it gets after that depends on its smoothed RTT
+# against the live server's, measured on this machine as it is: only the
+# events are asserted -- it was asked and answered again, and it is no
+# longer marked down, so it is a candidate like any other.
 back=$(($(queries dead) - back_before))
-ok "re-admitted: it gets queries again ($back of 20)" test "$back" -ge 3
+ok "re-admitted: it was asked again ($back of 20)" test "$back" -ge 1
+ok "re-admitted: it answered again" test "$(srv answered 127.0.0.41)" -ge 1
+is "$(metric_value 'plinkfwd_upstream_server_down{server="127.0.0.41@5301"}')" 0 "re-admitted: no longer marked down"
 like "$Q_ANSWER" "^back20\.pair\.test\. 300 IN A 192\.0\.2\.4[12]$" "re-admitted: answers keep coming"
 
 # ------------------------------------------------------------ smoothed RTT
