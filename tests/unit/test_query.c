@@ -82,24 +82,35 @@ static void capture(void *arg, const struct client *cl, const uint8_t *msg, size
 
 /* ------------------------------------------------------------ set-up */
 
+/* A UDP socket on a free port of 127.0.0.1 and a TCP listener on the same
+ * port.  This program runs outside any network namespace, beside whatever
+ * else the machine runs: the port the kernel picks for UDP may be taken
+ * for TCP, so pick again until both binds succeed. */
 static void server_open(struct server *s)
 {
-	struct sockaddr_in a;
-	socklen_t al = sizeof(a);
-	int one = 1;
+	for (int tries = 0; tries < 1000; tries++) {
+		struct sockaddr_in a;
+		socklen_t al = sizeof(a);
+		int one = 1;
 
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	s->udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	if (s->udp < 0 || bind(s->udp, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    getsockname(s->udp, (struct sockaddr *)&a, &al) < 0)
-		abort();
-	s->port = ntohs(a.sin_port);
-	s->tcp = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	setsockopt(s->tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (s->tcp < 0 || bind(s->tcp, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s->tcp, 8) < 0)
-		abort();
+		memset(&a, 0, sizeof(a));
+		a.sin_family = AF_INET;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		s->udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		if (s->udp < 0 || bind(s->udp, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+		    getsockname(s->udp, (struct sockaddr *)&a, &al) < 0)
+			abort();
+		s->port = ntohs(a.sin_port);
+		s->tcp = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (s->tcp < 0)
+			abort();
+		setsockopt(s->tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(s->tcp, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(s->tcp, 8) == 0)
+			return;
+		close(s->tcp);
+		close(s->udp);
+	}
+	abort();
 }
 
 static const char zone_text[] = "$TTL 300\n"
