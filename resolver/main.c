@@ -262,6 +262,7 @@ int main(int argc, char **argv)
 	}
 	snapshot_pub_publish(&d.pub, snap);
 	d.started = time(NULL);
+	d.clock = &fwd_clock_monotonic;
 	d.base = event_base_new();
 	int rc = 1;
 	struct event *sigs[5] = {NULL};
@@ -306,7 +307,7 @@ int main(int argc, char **argv)
 		if (!d.qlog)
 			goto out;
 		for (int i = 0; i < d.nworkers; i++)
-			if (!(d.workers[i].qe.qlog = querylog_writer_new(d.qlog, d.workers[i].base, &fwd_clock_monotonic)))
+			if (!(d.workers[i].qe.qlog = querylog_writer_new(d.qlog, d.workers[i].base, d.clock)))
 				goto out;
 	}
 	if (snap->cfg->control_socket &&

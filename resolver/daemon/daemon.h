@@ -16,6 +16,7 @@
 
 struct worker;
 struct event_base;
+struct fwd_clock;
 struct arm_sync;
 struct cache;
 struct control;
@@ -26,6 +27,7 @@ struct daemon {
 	const char *cfgpath;             /* argv, not owned */
 	struct snapshot_pub pub;         /* the current snapshot (snapshot.h) */
 	struct event_base *base;         /* main thread loop (signals, ARM, control) */
+	const struct fwd_clock *clock;   /* what the main thread's services read the time from */
 	struct worker *workers;          /* array of nworkers */
 	int nworkers;
 	time_t started;

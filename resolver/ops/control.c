@@ -29,6 +29,7 @@
 #include "arm_records.h"
 #include "arm_sync.h"
 #include "cache.h"
+#include "clock.h"
 #include "common.h"
 #include "config.h"
 #include "daemon.h"
@@ -900,9 +901,10 @@ static void explain_cache(cJSON *steps, struct daemon *d, const struct snapshot 
 	}
 	uint32_t window = snap->cfg->serve_stale > 0 ? (uint32_t)snap->cfg->serve_stale : 0;
 	const char *state = "hit";
-	size_t n = cache_answer(d->cache, &q, snap->generation, fwd_now_ms(), CACHE_FRESH, window, buf, cap, cap);
+	uint64_t now_ms = clock_ms(d->clock);
+	size_t n = cache_answer(d->cache, &q, snap->generation, now_ms, CACHE_FRESH, window, buf, cap, cap);
 	if (!n && window) {
-		n = cache_answer(d->cache, &q, snap->generation, fwd_now_ms(), CACHE_STALE, window, buf, cap, cap);
+		n = cache_answer(d->cache, &q, snap->generation, now_ms, CACHE_STALE, window, buf, cap, cap);
 		state = "stale";
 	}
 	ldns_pkt *pkt = NULL;

@@ -833,9 +833,9 @@ struct upstream *upstream_new(struct event_base *base, const struct fwd_clock *c
 	u->slots = calloc(max_pending, sizeof *u->slots);
 	u->housekeep = event_new(base, -1, EV_PERSIST, up_housekeep_cb, u);
 	if (up_ctable_init(&u->table, max_pending, seed) < 0 ||
-	    up_health_init(&u->health, seed, &u->sys_warn_ms, &hooks) < 0 ||
-	    up_sockpool_init(&u->pool, base, max_pending, UP_MAX_SERVERS, slot_sock_readable,
-			     &u->sys_warn_ms) < 0 ||
+	    up_health_init(&u->health, seed, clock, &u->sys_warn_ms, &hooks) != FWD_OK ||
+	    up_sockpool_init(&u->pool, base, clock, max_pending, UP_MAX_SERVERS, slot_sock_readable,
+			     &u->sys_warn_ms) != FWD_OK ||
 	    !u->slots || !u->housekeep || event_add(u->housekeep, &tv) < 0)
 		goto fail;
 	/* Events are created once here and re-pointed at sockets with

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "clock.h"
 #include "common.h"
 #include "config.h"
 #include "log.h"
@@ -107,7 +108,7 @@ static void htab_rebuild(struct up_health *h)
  * that has nothing in flight is recycled.  -1 when every entry is busy
  * (UP_MAX_SERVERS servers with queries in flight at once).
  */
-static long server_find(struct up_health *hl, const struct cfg_addr *a)
+static long server_find(struct up_health *hl, const struct cfg_addr *a, uint64_t now_ms)
 {
 	size_t i, fr = SIZE_MAX;
 	struct up_server *h;
@@ -134,7 +135,7 @@ static long server_find(struct up_health *hl, const struct cfg_addr *a)
 			}
 		}
 		if (fr == SIZE_MAX) {
-			if (up_warn_limit(hl->warn_ms, fwd_now_ms()))
+			if (up_warn_limit(hl->warn_ms, now_ms))
 				log_warn("upstream: more than %d servers busy at once", UP_MAX_SERVERS);
 			return -1;
 		}
@@ -147,7 +148,7 @@ static long server_find(struct up_health *hl, const struct cfg_addr *a)
 	memset(h, 0, sizeof *h);
 	memcpy(&h->ss, &a->ss, a->len);
 	h->len = a->len;
-	h->last_ms = fwd_now_ms();
+	h->last_ms = now_ms;
 	if (evicted)
 		htab_rebuild(hl);
 	else
@@ -256,7 +257,7 @@ static void health_fail(struct up_health *hl, struct up_server *h, const struct 
 	/* A lost packet counts as one slow answer: one loss does not push a
 	 * fast server behind a slow one, several in a row do. */
 	srtt_add(h, timeout_sample(cfg));
-	h->failed_ms = fwd_now_ms();
+	h->failed_ms = clock_ms(hl->clock);
 	if (!h->down && h->fails >= limit) {
 		char sb[80];
 		h->down = 1;
@@ -268,19 +269,20 @@ static void health_fail(struct up_health *hl, struct up_server *h, const struct 
 
 /* ------------------------------------------------------------ API */
 
-int up_health_init(struct up_health *h, uint32_t seed, uint64_t *warn_ms,
-		   const struct up_health_hooks *hooks)
+enum fwd_err up_health_init(struct up_health *h, uint32_t seed, const struct fwd_clock *clock, uint64_t *warn_ms,
+			    const struct up_health_hooks *hooks)
 {
 	size_t i;
 
 	memset(h, 0, sizeof *h);
 	h->seed = seed;
+	h->clock = clock;
 	h->warn_ms = warn_ms;
 	h->hooks = *hooks;
 	for (i = 0; i < UP_HTAB; i++)
 		h->htab[i] = -1;
 	h->hs = calloc(UP_MAX_SERVERS, sizeof *h->hs);
-	return h->hs ? 0 : FWD_ENOMEM;
+	return h->hs ? FWD_OK : FWD_ENOMEM;
 }
 
 void up_health_fini(struct up_health *h)
@@ -310,7 +312,7 @@ long up_health_select(struct up_health *hl, const struct cfg *cfg, const struct 
 	for (i = 0; i < n; i++) {
 		hid[i] = -1;
 		if (!(tried & ((uint64_t)1 << i)))
-			hid[i] = server_find(hl, &grp->servers[i]);
+			hid[i] = server_find(hl, &grp->servers[i], now_ms);
 	}
 	for (i = 0; i < n; i++) {
 		struct up_server *h;

@@ -28,8 +28,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common.h"
+
 struct cfg;
 struct cfg_addr;
+struct fwd_clock;
 struct cfg_upstream;
 struct upstream_server_info;
 
@@ -66,15 +69,18 @@ struct up_health {
 	size_t nhs;                /* entries ever used (unused ones have len 0) */
 	int16_t htab[UP_HTAB];     /* address -> index in hs, open addressing, -1 empty */
 	uint32_t seed;             /* keeps the index's hash unpredictable */
+	const struct fwd_clock *clock; /* borrowed: the owner's clock */
 	uint64_t marked_down;      /* servers marked down, for upstream_stats */
 	uint64_t *warn_ms;         /* borrowed: the owner's limiter for local-resource warnings */
 	struct up_health_hooks hooks;
 };
 
-/* 0, or FWD_ENOMEM (nothing logged: the owner says what it was setting up;
- * call up_health_fini()).  warn_ms must outlive h (upstream_log.h). */
-int up_health_init(struct up_health *h, uint32_t seed, uint64_t *warn_ms,
-		   const struct up_health_hooks *hooks);
+/* FWD_OK, or FWD_ENOMEM (nothing logged: the owner says what it was
+ * setting up; call up_health_fini()).  Time is read from clock (failures,
+ * last use).  clock and warn_ms are borrowed and must outlive h
+ * (upstream_log.h). */
+enum fwd_err up_health_init(struct up_health *h, uint32_t seed, const struct fwd_clock *clock, uint64_t *warn_ms,
+			    const struct up_health_hooks *hooks);
 void up_health_fini(struct up_health *h);
 
 /*

@@ -343,6 +343,7 @@ int main(void)
 	snapshot_pub_init(&d.pub);
 	snapshot_pub_publish(&d.pub, snap);
 	d.started = time(NULL);
+	d.clock = &fwd_clock_monotonic;
 	d.base = event_base_new();
 	w.running = 1;
 	d.workers = &w;
