@@ -231,11 +231,9 @@ int main(int argc, char **argv)
 		snapshot_unref(snap);
 		return 0;
 	}
-	if (snap->cfg->log_level) {
-		int lvl = log_level_parse(snap->cfg->log_level);
-		if (lvl >= 0)
-			log_set_level((enum log_level)lvl);
-	}
+	enum log_level lvl;
+	if (log_level_parse(snap->cfg->log_level, &lvl) == FWD_OK)
+		log_set_level(lvl);
 
 	int ready_fd = -1;
 	if (!foreground) {
@@ -287,7 +285,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (daemon_cookies_start(&d) != 0)
+	if (daemon_cookies_start(&d) != FWD_OK)
 		goto out;
 	static const int signums[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
 	for (size_t i = 0; i < FWD_ARRAY_LEN(signums); i++) {
@@ -326,7 +324,7 @@ int main(int argc, char **argv)
 			log_err("worker %d: cannot create thread", i);
 			goto out;
 		}
-	if (daemon_arm_apply(&d) != 0)
+	if (daemon_arm_apply(&d) != FWD_OK)
 		goto out;
 	log_info("plinkfwd %s serving with %d worker(s), %zu zone(s), config %s", PACKAGE_VERSION,
 		 d.nworkers, snap->nzones, cfgpath);

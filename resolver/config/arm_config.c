@@ -89,25 +89,25 @@ static void arm_cfg_lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-static int arm_cfg_push(char ***v, size_t *n, const char *s)
+static enum fwd_err arm_cfg_push(char ***v, size_t *n, const char *s)
 {
 	char *copy = strdup(s);
 	char **nv;
 
 	if (copy == NULL)
-		return -1;
+		return FWD_ENOMEM;
 	nv = realloc(*v, (*n + 1) * sizeof(**v));
 	if (nv == NULL) {
 		free(copy);
-		return -1;
+		return FWD_ENOMEM;
 	}
 	nv[*n] = copy;
 	*v = nv;
 	(*n)++;
-	return 0;
+	return FWD_OK;
 }
 
-static int arm_cfg_int(const char *key, const char *value, long lo, long hi, int *out, char *err,
+static enum fwd_err arm_cfg_int(const char *key, const char *value, long lo, long hi, int *out, char *err,
 		       size_t errlen)
 {
 	char *end;
@@ -118,30 +118,30 @@ static int arm_cfg_int(const char *key, const char *value, long lo, long hi, int
 	if (errno != 0 || end == value || *end != '\0' || v < lo || v > hi) {
 		fwd_errf(err, errlen, "%s: expected a whole number from %ld to %ld, got '%s'", key,
 			     lo, hi, value);
-		return -1;
+		return FWD_EPARSE;
 	}
 	*out = (int)v;
-	return 0;
+	return FWD_OK;
 }
 
 /* Set a single-valued string key once; a second occurrence is an error
  * because silently keeping one of two endpoints is how tokens leak. */
-static int arm_cfg_str(const char *key, char **slot, const char *value, char *err, size_t errlen)
+static enum fwd_err arm_cfg_str(const char *key, char **slot, const char *value, char *err, size_t errlen)
 {
 	if (*slot != NULL) {
 		fwd_errf(err, errlen, "%s: given twice in the arm: clause", key);
-		return -1;
+		return FWD_EPARSE;
 	}
 	*slot = strdup(value);
 	if (*slot == NULL) {
 		fwd_errf(err, errlen, "out of memory");
-		return -1;
+		return FWD_ENOMEM;
 	}
-	return 0;
+	return FWD_OK;
 }
 
 /* An endpoint URL: scheme checked, trailing slashes dropped. */
-static int arm_cfg_url(const char *key, char **slot, const char *value, int allow_http, char *err,
+static enum fwd_err arm_cfg_url(const char *key, char **slot, const char *value, int allow_http, char *err,
 		       size_t errlen)
 {
 	size_t len;
@@ -150,31 +150,31 @@ static int arm_cfg_url(const char *key, char **slot, const char *value, int allo
 	    !(allow_http && strncmp(value, "http://", 7) == 0)) {
 		fwd_errf(err, errlen, "%s: must be an %s URL, got '%s'", key,
 			     allow_http ? "http:// or https://" : "https://", value);
-		return -1;
+		return FWD_EPARSE;
 	}
 	for (const char *p = value; *p; p++) {
 		if ((unsigned char)*p <= ' ' || *p == '?' || *p == '#' || *p == '"') {
 			fwd_errf(err, errlen, "%s: '%s' is not a plain base URL", key, value);
-			return -1;
+			return FWD_EPARSE;
 		}
 	}
 	if (arm_cfg_str(key, slot, value, err, errlen) < 0)
-		return -1;
+		return FWD_EPARSE;
 	len = strlen(*slot);
 	while (len > 0 && (*slot)[len - 1] == '/')
 		(*slot)[--len] = '\0';
-	return 0;
+	return FWD_OK;
 }
 
 /* A zone name pattern: lower-cased, trailing dot dropped, glob chars kept. */
-static int arm_cfg_pattern(const char *key, const char *value, char *out, size_t outlen, char *err,
+static enum fwd_err arm_cfg_pattern(const char *key, const char *value, char *out, size_t outlen, char *err,
 			   size_t errlen)
 {
 	size_t len = strlen(value);
 
 	if (len == 0 || len >= outlen) {
 		fwd_errf(err, errlen, "%s: bad zone name pattern '%s'", key, value);
-		return -1;
+		return FWD_EPARSE;
 	}
 	memcpy(out, value, len + 1);
 	if (len > 1 && out[len - 1] == '.')
@@ -182,12 +182,12 @@ static int arm_cfg_pattern(const char *key, const char *value, char *out, size_t
 	arm_cfg_lower(out);
 	if (!arm_cfg_chars_ok(out, "-_.*?[]!")) {
 		fwd_errf(err, errlen, "%s: bad zone name pattern '%s'", key, value);
-		return -1;
+		return FWD_EPARSE;
 	}
-	return 0;
+	return FWD_OK;
 }
 
-static int arm_cfg_fallback_word(const char *key, const char *w, int *out, char *err, size_t errlen)
+static enum fwd_err arm_cfg_fallback_word(const char *key, const char *w, int *out, char *err, size_t errlen)
 {
 	if (strcmp(w, "public") == 0)
 		*out = 1;
@@ -195,12 +195,12 @@ static int arm_cfg_fallback_word(const char *key, const char *w, int *out, char 
 		*out = 0;
 	else {
 		fwd_errf(err, errlen, "%s: expected 'public' or 'none', got '%s'", key, w);
-		return -1;
+		return FWD_EPARSE;
 	}
-	return 0;
+	return FWD_OK;
 }
 
-static int arm_cfg_set_fallback(struct arm_cfg *ac, const char *key, const char *value, char *err,
+static enum fwd_err arm_cfg_set_fallback(struct arm_cfg *ac, const char *key, const char *value, char *err,
 				size_t errlen)
 {
 	char pat[256], word[16];
@@ -216,14 +216,14 @@ static int arm_cfg_set_fallback(struct arm_cfg *ac, const char *key, const char 
 		sp++;
 	if (plen == 0 || plen >= sizeof(pat) || *sp == '\0' || strlen(sp) >= sizeof(word)) {
 		fwd_errf(err, errlen, "%s: expected 'ZONE-PATTERN public|none'", key);
-		return -1;
+		return FWD_EPARSE;
 	}
 	memcpy(pat, value, plen);
 	pat[plen] = '\0';
 	strcpy(word, sp);
 	if (arm_cfg_pattern(key, pat, pat, sizeof(pat), err, errlen) < 0 ||
 	    arm_cfg_fallback_word(key, word, &pub, err, errlen) < 0)
-		return -1;
+		return FWD_EPARSE;
 	nf = realloc(ac->fallbacks, (ac->nfallbacks + 1) * sizeof(*nf));
 	if (nf == NULL)
 		goto nomem;
@@ -233,13 +233,13 @@ static int arm_cfg_set_fallback(struct arm_cfg *ac, const char *key, const char 
 		goto nomem;
 	nf[ac->nfallbacks].fallback_public = pub;
 	ac->nfallbacks++;
-	return 0;
+	return FWD_OK;
 nomem:
 	fwd_errf(err, errlen, "out of memory");
-	return -1;
+	return FWD_ENOMEM;
 }
 
-int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *err, size_t errlen)
+enum fwd_err arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *err, size_t errlen)
 {
 	char buf[1024];
 	size_t len;
@@ -257,14 +257,14 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 	}
 	if (len >= sizeof(buf)) {
 		fwd_errf(err, errlen, "%s: value too long", key);
-		return -1;
+		return FWD_EPARSE;
 	}
 	memcpy(buf, value, len);
 	buf[len] = '\0';
 	v = buf;
 	if (*v == '\0') {
 		fwd_errf(err, errlen, "%s: empty value", key);
-		return -1;
+		return FWD_EPARSE;
 	}
 
 	if (strcmp(key, "arm-cloud") == 0) {
@@ -274,10 +274,10 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 				     "arm-cloud: expected AzureCloud, AzureUSGovernment or "
 				     "AzureChinaCloud, got '%s'",
 				     v);
-			return -1;
+			return FWD_EPARSE;
 		}
 		ac->cloud = c;
-		return 0;
+		return FWD_OK;
 	}
 	if (strcmp(key, "arm-endpoint") == 0)
 		return arm_cfg_url(key, &ac->arm_endpoint, v, 0, err, errlen);
@@ -290,7 +290,7 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 	if (strcmp(key, "api-version") == 0) {
 		if (!arm_cfg_chars_ok(v, "-.")) {
 			fwd_errf(err, errlen, "api-version: bad value '%s'", v);
-			return -1;
+			return FWD_EPARSE;
 		}
 		free(ac->api_version);
 		ac->api_version = NULL;
@@ -308,21 +308,21 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 				     "auth: expected managed-identity, client-secret or "
 				     "workload-identity, got '%s'",
 				     v);
-			return -1;
+			return FWD_EPARSE;
 		}
-		return 0;
+		return FWD_OK;
 	}
 	if (strcmp(key, "client-id") == 0) {
 		if (!arm_cfg_chars_ok(v, "-")) {
 			fwd_errf(err, errlen, "client-id: expected an application (client) id, got '%s'", v);
-			return -1;
+			return FWD_EPARSE;
 		}
 		return arm_cfg_str(key, &ac->client_id, v, err, errlen);
 	}
 	if (strcmp(key, "tenant-id") == 0) {
 		if (!arm_cfg_chars_ok(v, "-.")) {
 			fwd_errf(err, errlen, "tenant-id: expected a tenant id or domain, got '%s'", v);
-			return -1;
+			return FWD_EPARSE;
 		}
 		return arm_cfg_str(key, &ac->tenant_id, v, err, errlen);
 	}
@@ -331,7 +331,7 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 		fwd_errf(err, errlen,
 			     "client-secret: a secret is never accepted in the configuration text; "
 			     "use client-secret-file: PATH or client-secret-env: VARIABLE");
-		return -1;
+		return FWD_EPARSE;
 	}
 	if (strcmp(key, "client-secret-file") == 0)
 		return arm_cfg_str(key, &ac->client_secret_file, v, err, errlen);
@@ -340,7 +340,7 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 			/* Not echoed: someone may have pasted the secret here. */
 			fwd_errf(err, errlen,
 				     "client-secret-env: expected the NAME of an environment variable");
-			return -1;
+			return FWD_EPARSE;
 		}
 		return arm_cfg_str(key, &ac->client_secret_env, v, err, errlen);
 	}
@@ -351,13 +351,13 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 	if (strcmp(key, "subscription") == 0) {
 		if (!arm_cfg_chars_ok(v, "-") || strlen(v) > 64) {
 			fwd_errf(err, errlen, "subscription: expected a subscription id, got '%s'", v);
-			return -1;
+			return FWD_EPARSE;
 		}
 		arm_cfg_lower(buf);
 		for (size_t i = 0; i < ac->nsubscriptions; i++) {
 			if (strcmp(ac->subscriptions[i], buf) == 0) {
 				fwd_errf(err, errlen, "subscription: %s listed twice", buf);
-				return -1;
+				return FWD_EPARSE;
 			}
 		}
 		goto push_sub;
@@ -366,20 +366,20 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 		/* ARM's own rule for resource group names. */
 		if (!arm_cfg_chars_ok(v, "-_.()") || strlen(v) > 90) {
 			fwd_errf(err, errlen, "resource-group: bad resource group name '%s'", v);
-			return -1;
+			return FWD_EPARSE;
 		}
 		arm_cfg_lower(buf);
 		if (arm_cfg_push(&ac->resource_groups, &ac->nresource_groups, buf) < 0)
 			goto nomem;
-		return 0;
+		return FWD_OK;
 	}
 	if (strcmp(key, "zone-filter") == 0) {
 		char pat[256];
 		if (arm_cfg_pattern(key, v, pat, sizeof(pat), err, errlen) < 0)
-			return -1;
+			return FWD_EPARSE;
 		if (arm_cfg_push(&ac->zone_filters, &ac->nzone_filters, pat) < 0)
 			goto nomem;
-		return 0;
+		return FWD_OK;
 	}
 	if (strcmp(key, "zone-fallback") == 0)
 		return arm_cfg_set_fallback(ac, key, v, err, errlen);
@@ -397,43 +397,43 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 		return arm_cfg_int(key, v, 1, 1000, &ac->page_size, err, errlen);
 
 	fwd_errf(err, errlen, "unknown key '%s' in arm: clause", key);
-	return -1;
+	return FWD_EPARSE;
 
 push_sub:
 	if (arm_cfg_push(&ac->subscriptions, &ac->nsubscriptions, buf) < 0)
 		goto nomem;
-	return 0;
+	return FWD_OK;
 nomem:
 	fwd_errf(err, errlen, "out of memory");
-	return -1;
+	return FWD_ENOMEM;
 }
 
-int arm_cfg_finish(struct arm_cfg *ac, char *err, size_t errlen)
+enum fwd_err arm_cfg_finish(struct arm_cfg *ac, char *err, size_t errlen)
 {
 	int nsecret = (ac->client_secret_file != NULL) + (ac->client_secret_env != NULL);
 
 	if (ac->nsubscriptions == 0) {
 		fwd_errf(err, errlen, "arm: needs at least one subscription: line");
-		return -1;
+		return FWD_EPARSE;
 	}
 	switch (ac->auth) {
 	case ARM_AUTH_CLIENT_SECRET:
 		if (ac->tenant_id == NULL || ac->client_id == NULL) {
 			fwd_errf(err, errlen, "arm: auth: client-secret needs tenant-id: and client-id:");
-			return -1;
+			return FWD_EPARSE;
 		}
 		if (nsecret != 1) {
 			fwd_errf(err, errlen,
 				     "arm: auth: client-secret needs exactly one of client-secret-file: "
 				     "and client-secret-env:");
-			return -1;
+			return FWD_EPARSE;
 		}
 		break;
 	case ARM_AUTH_MANAGED_IDENTITY:
 		if (ac->tenant_id != NULL) {
 			fwd_errf(err, errlen,
 				     "arm: tenant-id: does not apply to auth: managed-identity");
-			return -1;
+			return FWD_EPARSE;
 		}
 		/* no secret either */
 		/* fall through */
@@ -442,35 +442,35 @@ int arm_cfg_finish(struct arm_cfg *ac, char *err, size_t errlen)
 			fwd_errf(err, errlen,
 				     "arm: client-secret-file:/client-secret-env: only apply to auth: "
 				     "client-secret");
-			return -1;
+			return FWD_EPARSE;
 		}
 		break;
 	}
 	if (ac->federated_token_file != NULL && ac->auth != ARM_AUTH_WORKLOAD_IDENTITY) {
 		fwd_errf(err, errlen,
 			     "arm: federated-token-file: only applies to auth: workload-identity");
-		return -1;
+		return FWD_EPARSE;
 	}
-	return 0;
+	return FWD_OK;
 }
 
-static int arm_cfg_dup_str(char **dst, const char *src)
+static enum fwd_err arm_cfg_dup_str(char **dst, const char *src)
 {
 	*dst = NULL;
 	if (src == NULL)
-		return 0;
+		return FWD_OK;
 	*dst = strdup(src);
-	return *dst ? 0 : -1;
+	return *dst ? FWD_OK : FWD_ENOMEM;
 }
 
-static int arm_cfg_dup_list(char ***dst, size_t *ndst, char *const *src, size_t n)
+static enum fwd_err arm_cfg_dup_list(char ***dst, size_t *ndst, char *const *src, size_t n)
 {
 	*dst = NULL;
 	*ndst = 0;
 	for (size_t i = 0; i < n; i++)
 		if (arm_cfg_push(dst, ndst, src[i]) < 0)
-			return -1;
-	return 0;
+			return FWD_ENOMEM;
+	return FWD_OK;
 }
 
 struct arm_cfg *arm_cfg_dup(const struct arm_cfg *ac)
@@ -571,8 +571,8 @@ static const char *arm_cfg_env(const char *name)
 	return (v != NULL && *v != '\0') ? v : NULL;
 }
 
-int arm_cfg_endpoints(const struct arm_cfg *ac, int cloud, struct arm_endpoints *ep, char *err,
-		      size_t errlen)
+enum fwd_err arm_cfg_endpoints(const struct arm_cfg *ac, int cloud, struct arm_endpoints *ep, char *err,
+			       size_t errlen)
 {
 	int c = ac->cloud >= 0 ? ac->cloud : cloud;
 
@@ -600,7 +600,7 @@ int arm_cfg_endpoints(const struct arm_cfg *ac, int cloud, struct arm_endpoints 
 				     "arm: auth: workload-identity needs a tenant (tenant-id: or "
 				     "AZURE_TENANT_ID), a client id (client-id: or AZURE_CLIENT_ID) and a "
 				     "token file (federated-token-file: or AZURE_FEDERATED_TOKEN_FILE)");
-			return -1;
+			return FWD_EINVAL;
 		}
 	}
 	if (ep->login == NULL && ac->auth != ARM_AUTH_MANAGED_IDENTITY)
@@ -610,7 +610,7 @@ int arm_cfg_endpoints(const struct arm_cfg *ac, int cloud, struct arm_endpoints 
 		fwd_errf(err, errlen,
 			     "arm: no cloud to take endpoints from (server: cloud is none); set "
 			     "arm-cloud:, or arm-endpoint:, audience: and login-endpoint:");
-		return -1;
+		return FWD_EINVAL;
 	}
-	return 0;
+	return FWD_OK;
 }

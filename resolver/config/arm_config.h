@@ -16,6 +16,8 @@
 
 #include <stddef.h>
 
+#include "common.h"
+
 enum arm_auth_kind {
 	ARM_AUTH_MANAGED_IDENTITY = 1, /* IMDS, system- or user-assigned (client-id) */
 	ARM_AUTH_CLIENT_SECRET,        /* Entra v2 client credentials */
@@ -61,12 +63,14 @@ struct arm_cfg {
 /* A new arm_cfg with defaults; NULL on allocation failure. */
 struct arm_cfg *arm_cfg_new(void);
 /*
- * Apply one "key: value" line of the arm: clause.  Returns 0, or -1 with a
- * message (without file:line, config.c adds that) in err.
+ * Apply one "key: value" line of the arm: clause.  Returns FWD_OK, or
+ * FWD_EPARSE (FWD_ENOMEM) with a message (without file:line, config.c adds
+ * that) in err.
  */
-int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *err, size_t errlen);
-/* Check the finished clause (required keys present); 0 or -1 with err. */
-int arm_cfg_finish(struct arm_cfg *ac, char *err, size_t errlen);
+enum fwd_err arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *err, size_t errlen);
+/* Check the finished clause (required keys present): FWD_OK, or FWD_EPARSE
+ * with err. */
+enum fwd_err arm_cfg_finish(struct arm_cfg *ac, char *err, size_t errlen);
 void arm_cfg_free(struct arm_cfg *ac);
 /* A deep copy (arm_sync keeps one so the config may be freed); NULL on
  * allocation failure. */
@@ -88,9 +92,9 @@ struct arm_endpoints {
 	const char *client_id;
 	const char *federated_token_file;
 };
-/* 0, or -1 with the missing piece explained in err. */
-int arm_cfg_endpoints(const struct arm_cfg *ac, int cloud, struct arm_endpoints *ep, char *err,
-		      size_t errlen);
+/* FWD_OK, or FWD_EINVAL with the missing piece explained in err. */
+enum fwd_err arm_cfg_endpoints(const struct arm_cfg *ac, int cloud, struct arm_endpoints *ep, char *err,
+			       size_t errlen);
 
 /* fallback: setting for a synced zone (lower-case, no trailing dot). */
 int arm_cfg_zone_fallback(const struct arm_cfg *ac, const char *zone);

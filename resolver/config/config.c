@@ -177,7 +177,7 @@ static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
-int cfg_parse_size(const char *s, uint64_t *out)
+enum fwd_err cfg_parse_size(const char *s, uint64_t *out)
 {
 	char num[32];
 	size_t n = 0;
@@ -186,11 +186,11 @@ int cfg_parse_size(const char *s, uint64_t *out)
 	const char *suf;
 
 	if (s == NULL)
-		return -1;
+		return FWD_EPARSE;
 	while (s[n] >= '0' && s[n] <= '9')
 		n++;
 	if (n == 0 || n >= sizeof(num))
-		return -1;
+		return FWD_EPARSE;
 	memcpy(num, s, n);
 	num[n] = '\0';
 	suf = s + n;
@@ -210,19 +210,19 @@ int cfg_parse_size(const char *s, uint64_t *out)
 		suf++;
 		break;
 	default:
-		return -1;
+		return FWD_EPARSE;
 	}
 	/* "64mb" is what unbound users type; accept it, but nothing else after. */
 	if (mult > 1 && (*suf == 'b' || *suf == 'B'))
 		suf++;
 	if (*suf != '\0')
-		return -1;
+		return FWD_EPARSE;
 	if (parse_ulong(num, (unsigned long)(CFG_SIZE_MAX), &v) != 0)
-		return -1;
+		return FWD_EPARSE;
 	if ((uint64_t)v > CFG_SIZE_MAX / mult)
-		return -1;
+		return FWD_EPARSE;
 	*out = (uint64_t)v * mult;
-	return 0;
+	return FWD_OK;
 }
 
 /* inet_pton for IPv6, plus an optional "%scope" (interface name or index). */
@@ -251,7 +251,7 @@ static int parse_in6(const char *s, struct sockaddr_in6 *sin6)
 	return 0;
 }
 
-int cfg_parse_addr(const char *s, int default_port, struct cfg_addr *out)
+enum fwd_err cfg_parse_addr(const char *s, int default_port, struct cfg_addr *out)
 {
 	char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 4];
 	const char *at, *h = s;
@@ -260,21 +260,21 @@ int cfg_parse_addr(const char *s, int default_port, struct cfg_addr *out)
 	struct cfg_addr a;
 
 	if (s == NULL || out == NULL || default_port < 0 || default_port > 65535)
-		return -1;
+		return FWD_EPARSE;
 	at = strchr(s, '@');
 	hlen = at ? (size_t)(at - s) : strlen(s);
 	if (at != NULL && (parse_ulong(at + 1, 65535, &port) != 0 || port == 0))
-		return -1;
+		return FWD_EPARSE;
 	if (hlen >= 2 && s[0] == '[') {
 		if (s[hlen - 1] != ']')
-			return -1;
+			return FWD_EPARSE;
 		h = s + 1;
 		hlen -= 2;
 	} else if (memchr(s, ']', hlen) != NULL) {
-		return -1;
+		return FWD_EPARSE;
 	}
 	if (hlen == 0 || hlen >= sizeof(host))
-		return -1;
+		return FWD_EPARSE;
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';
 
@@ -287,17 +287,17 @@ int cfg_parse_addr(const char *s, int default_port, struct cfg_addr *out)
 	} else {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a.ss;
 		if (parse_in6(host, sin6) != 0)
-			return -1;
+			return FWD_EPARSE;
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons((uint16_t)port);
 		a.len = sizeof(*sin6);
 	}
 	a.line = out->line;
 	*out = a;
-	return 0;
+	return FWD_OK;
 }
 
-int cfg_parse_cidr(const char *s, struct cfg_cidr *out)
+enum fwd_err cfg_parse_cidr(const char *s, struct cfg_cidr *out)
 {
 	char host[INET6_ADDRSTRLEN];
 	const char *slash;
@@ -307,11 +307,11 @@ int cfg_parse_cidr(const char *s, struct cfg_cidr *out)
 	int maxp, i;
 
 	if (s == NULL || out == NULL)
-		return -1;
+		return FWD_EPARSE;
 	slash = strchr(s, '/');
 	hlen = slash ? (size_t)(slash - s) : strlen(s);
 	if (hlen == 0 || hlen >= sizeof(host))
-		return -1;
+		return FWD_EPARSE;
 	memcpy(host, s, hlen);
 	host[hlen] = '\0';
 
@@ -323,12 +323,12 @@ int cfg_parse_cidr(const char *s, struct cfg_cidr *out)
 		c.family = AF_INET6;
 		maxp = 128;
 	} else {
-		return -1;
+		return FWD_EPARSE;
 	}
 	if (slash == NULL)
 		prefix = (unsigned long)maxp;
 	else if (parse_ulong(slash + 1, (unsigned long)maxp, &prefix) != 0)
-		return -1;
+		return FWD_EPARSE;
 	c.prefix = (int)prefix;
 	/* Host bits are cleared, as unbound's access-control does: 10.1.2.3/8 means 10/8. */
 	for (i = 0; i < maxp / 8; i++) {
@@ -340,7 +340,7 @@ int cfg_parse_cidr(const char *s, struct cfg_cidr *out)
 	}
 	c.line = out->line;
 	*out = c;
-	return 0;
+	return FWD_OK;
 }
 
 /*
@@ -904,7 +904,8 @@ static int server_set(struct parser *p, const struct server_key *k, size_t idx, 
 			for (i = 0; i <= len; i++)
 				low[i] = (char)tolower((unsigned char)val[i]);
 		}
-		if (log_level_parse(low) < 0) {
+		enum log_level lvl;
+		if (log_level_parse(low, &lvl) != FWD_OK) {
 			perr(p, p->line, "log-level: unknown level '%s' (error, warning, info or debug)", val);
 			return FWD_EPARSE;
 		}
@@ -1094,13 +1095,10 @@ static int handle_line(struct parser *p, const char *key, const char *val)
 static int ensure_group(struct parser *p, const char *name, size_t *idx)
 {
 	struct cfg *cfg = p->cfg;
-	long g = cfg_group_find(cfg, name);
 	char *s;
 
-	if (g >= 0) {
-		*idx = (size_t)g;
+	if (cfg_group_find(cfg, name, idx) == FWD_OK)
 		return 0;
-	}
 	if (grow((void **)&cfg->upstreams, &p->cap_up, cfg->nupstreams, sizeof(*cfg->upstreams)) != 0)
 		return perr_nomem(p);
 	s = strdup(name);
@@ -1133,7 +1131,6 @@ static int finish_file(struct parser *p)
 {
 	struct cfg *cfg = p->cfg;
 	size_t i, iut = 0, iqt = 0;
-	long g;
 	int rc;
 
 	if ((rc = clause_finish(p)) != 0)
@@ -1144,13 +1141,11 @@ static int finish_file(struct parser *p)
 	    (rc = ensure_group(p, "default", &cfg->group_default)) != 0)
 		return rc;
 	for (i = 0; i < cfg->nforwards; i++) {
-		g = cfg_group_find(cfg, cfg->forwards[i].to);
-		if (g < 0) {
+		if (cfg_group_find(cfg, cfg->forwards[i].to, &cfg->forwards[i].group_index) != FWD_OK) {
 			perr(p, p->forward_to_line[i], "forward: %s: unknown upstream group '%s'",
 			     cfg->forwards[i].suffix, cfg->forwards[i].to);
 			return FWD_EPARSE;
 		}
-		cfg->forwards[i].group_index = (size_t)g;
 	}
 	/* A whole query shorter than one attempt could never see a reply. */
 	server_key_find("upstream-timeout", &iut);
@@ -1204,7 +1199,7 @@ static struct cfg *cfg_new(const char *path)
 	return cfg;
 }
 
-int cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
+enum fwd_err cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
 {
 	struct parser p;
 	FILE *fp;
@@ -1274,7 +1269,7 @@ int cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
 	return 0;
 }
 
-int cfg_check_files(const struct cfg *cfg, char *err, size_t errlen)
+enum fwd_err cfg_check_files(const struct cfg *cfg, char *err, size_t errlen)
 {
 	size_t i;
 	FILE *fp;
@@ -1331,14 +1326,15 @@ void cfg_free(struct cfg *cfg)
 	free(cfg);
 }
 
-long cfg_group_find(const struct cfg *cfg, const char *name)
+enum fwd_err cfg_group_find(const struct cfg *cfg, const char *name, size_t *idx)
 {
 	size_t i;
 
-	if (cfg == NULL || name == NULL)
-		return -1;
-	for (i = 0; i < cfg->nupstreams; i++)
-		if (strcasecmp(cfg->upstreams[i].name, name) == 0)
-			return (long)i;
-	return -1;
+	for (i = 0; i < cfg->nupstreams; i++) {
+		if (strcasecmp(cfg->upstreams[i].name, name) == 0) {
+			*idx = i;
+			return FWD_OK;
+		}
+	}
+	return FWD_ENOENT;
 }

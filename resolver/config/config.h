@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "cloud.h"
+#include "common.h"
 
 struct arm_cfg; /* arm_config.h */
 
@@ -130,25 +131,27 @@ struct cfg {
  * Zone files are NOT read here (snapshot.c loads them); their paths are
  * resolved and checked for readability only by cfg_check_files().
  */
-int cfg_load(const char *path, struct cfg **out, char *err, size_t errlen);
+enum fwd_err cfg_load(const char *path, struct cfg **out, char *err, size_t errlen);
 void cfg_free(struct cfg *cfg);
 
 /*
  * Check that every zone file named by cfg can be opened for reading (for
  * "plinkfwd -t" and a clearer message before the zone loader runs).
- * 0, or FWD_EIO with "file:line: zone NAME: cannot read PATH: reason" in err.
+ * FWD_OK, or FWD_EIO with "file:line: zone NAME: cannot read PATH: reason"
+ * in err.
  */
-int cfg_check_files(const struct cfg *cfg, char *err, size_t errlen);
+enum fwd_err cfg_check_files(const struct cfg *cfg, char *err, size_t errlen);
 
-/* Group index by name, or -1. */
-long cfg_group_find(const struct cfg *cfg, const char *name);
+/* Index of the group named name (any case) in *idx: FWD_OK, or FWD_ENOENT. */
+enum fwd_err cfg_group_find(const struct cfg *cfg, const char *name, size_t *idx);
 
-
-/* Parse "addr[@port]" (IPv6 may be bracketed); 0 or -1. */
-int cfg_parse_addr(const char *s, int default_port, struct cfg_addr *out);
-/* Parse "addr/prefix" (prefix optional = host); 0 or -1. */
-int cfg_parse_cidr(const char *s, struct cfg_cidr *out);
-/* Parse a size like "64m", "512k", "1g", "1000"; 0 or -1. */
-int cfg_parse_size(const char *s, uint64_t *out);
+/* The value parsers of the file, for other readers of addresses (http.c):
+ * each returns FWD_OK with *out set, or FWD_EPARSE with *out untouched. */
+/* "addr[@port]" (IPv6 may be bracketed; default_port when none). */
+enum fwd_err cfg_parse_addr(const char *s, int default_port, struct cfg_addr *out);
+/* "addr/prefix" (prefix optional = host). */
+enum fwd_err cfg_parse_cidr(const char *s, struct cfg_cidr *out);
+/* A size like "64m", "512k", "1g", "1000". */
+enum fwd_err cfg_parse_size(const char *s, uint64_t *out);
 
 #endif

@@ -843,21 +843,22 @@ static int add_ents(struct loader *L, const uint8_t *rel, size_t rel_len, int li
 	return 0;
 }
 
-/* Append one RR (owner: name, or 0xC00C when name is NULL) to a chain. */
-static int chain_rr(uint8_t *buf, size_t cap, size_t *n, const uint8_t *name, size_t name_len,
-		    const uint8_t *rr_fixed_rdata)
+/* Append one RR (owner: name, or 0xC00C when name is NULL) to a chain:
+ * FWD_OK, or FWD_EFULL when it does not fit. */
+static enum fwd_err chain_rr(uint8_t *buf, size_t cap, size_t *n, const uint8_t *name, size_t name_len,
+			       const uint8_t *rr_fixed_rdata)
 {
 	size_t fixed = 10 + (size_t)wire_get16(rr_fixed_rdata + 8);
 	size_t ol = name ? name_len : 2;
 	if (*n + ol + fixed > cap)
-		return -1;
+		return FWD_EFULL;
 	if (name)
 		memcpy(buf + *n, name, name_len);
 	else
 		memcpy(buf + *n, "\xc0\x0c", 2);
 	memcpy(buf + *n + ol, rr_fixed_rdata, fixed);
 	*n += ol + fixed;
-	return 0;
+	return FWD_OK;
 }
 
 static int put_entry(struct buf *ext, uint16_t type, enum zone_status st, size_t count,

@@ -279,7 +279,7 @@ static cJSON *cmd_status(struct daemon *d)
 
 static cJSON *cmd_reload(struct daemon *d)
 {
-	if (daemon_reload(d) != 0)
+	if (daemon_reload(d) != FWD_OK)
 		return err_obj("%s", d->last_reload_error[0] ? d->last_reload_error : "reload failed (see the log)");
 	struct snapshot *snap = daemon_acquire(d);
 	cJSON *o = ok_obj();
@@ -468,10 +468,10 @@ static cJSON *cmd_flush(struct daemon *d, const char *name)
 {
 	if (!d->cache)
 		return err_obj("no cache in this daemon: nothing to flush");
-	long n = cache_flush(d->cache, name);
-	if (n < 0)
+	size_t n = 0;
+	if (cache_flush(d->cache, name, &n) != FWD_OK)
 		return err_obj("'%s' is not a valid domain name", name);
-	log_info("control: flushed %ld cache entr%s%s%s", n, n == 1 ? "y" : "ies", name ? " at and below " : "",
+	log_info("control: flushed %zu cache entr%s%s%s", n, n == 1 ? "y" : "ies", name ? " at and below " : "",
 		 name ? name : "");
 	cJSON *o = ok_obj();
 	if (name)
@@ -480,7 +480,7 @@ static cJSON *cmd_flush(struct daemon *d, const char *name)
 		cJSON_AddNullToObject(o, "name");
 	cJSON_AddNumberToObject(o, "removed", (double)n);
 	char msg[1200];
-	snprintf(msg, sizeof(msg), "removed %ld cache entr%s%s%s", n, n == 1 ? "y" : "ies",
+	snprintf(msg, sizeof(msg), "removed %zu cache entr%s%s%s", n, n == 1 ? "y" : "ies",
 		 name ? " at and below " : "", name ? name : "");
 	cJSON_AddStringToObject(o, "message", msg);
 	return o;

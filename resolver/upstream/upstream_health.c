@@ -292,8 +292,9 @@ void up_health_fini(struct up_health *h)
 	h->nhs = 0;
 }
 
-long up_health_select(struct up_health *hl, const struct cfg *cfg, const struct cfg_upstream *grp,
-		      uint64_t tried, uint64_t now_us, uint32_t rnd, uint32_t *hidx, int *probe)
+enum fwd_err up_health_select(struct up_health *hl, const struct cfg *cfg, const struct cfg_upstream *grp,
+			      uint64_t tried, uint64_t now_us, uint32_t rnd, size_t *server, uint32_t *hidx,
+			      int *probe)
 {
 	size_t n = grp->nservers < 64 ? grp->nservers : 64;
 	uint32_t max_out = per_worker(cfg->upstream_max_outstanding, cfg->workers);
@@ -329,7 +330,8 @@ long up_health_select(struct up_health *hl, const struct cfg *cfg, const struct 
 			if (!h->probing && (h->failed_ms == 0 || now_ms >= h->failed_ms + interval)) {
 				*probe = 1;
 				*hidx = (uint32_t)hid[i];
-				return (long)i;
+				*server = i;
+				return FWD_OK;
 			}
 			if (h->failed_ms < down_since) {
 				down_since = h->failed_ms;
@@ -355,9 +357,10 @@ long up_health_select(struct up_health *hl, const struct cfg *cfg, const struct 
 	}
 	if (ncand == 0) {
 		if (down_pick < 0)
-			return capped ? -2 : -1;
+			return capped ? FWD_EFULL : FWD_ENOENT;
 		*hidx = (uint32_t)hid[down_pick];
-		return down_pick;
+		*server = (size_t)down_pick;
+		return FWD_OK;
 	}
 	if (fresh) {
 		pick = cand[(rnd >> 8) % ncand];
@@ -374,7 +377,8 @@ long up_health_select(struct up_health *hl, const struct cfg *cfg, const struct 
 		pick = cand[(rnd >> 8) % nband];
 	}
 	*hidx = (uint32_t)hid[pick];
-	return pick;
+	*server = (size_t)pick;
+	return FWD_OK;
 }
 
 int up_health_capped(struct up_health *h, uint32_t hidx, const struct cfg *cfg, uint64_t now_us)

@@ -95,12 +95,14 @@ void up_health_fini(struct up_health *h);
  *  3. else (every candidate down) the one whose last failure is the oldest:
  *     a query is never failed without being tried.
  * Servers at their qps or outstanding cap are skipped.  rnd is a fresh
- * random word (the choices at random use it).  Returns the server's index
- * in the group with its entry in *hidx, -1 when none is left, -2 when the
- * ones left are all capped.
+ * random word (the choices at random use it).  Returns FWD_OK with the
+ * server's index in the group in *server, its entry in *hidx and *probe;
+ * FWD_ENOENT when no server is left, FWD_EFULL when the ones left are all
+ * at a cap.
  */
-long up_health_select(struct up_health *h, const struct cfg *cfg, const struct cfg_upstream *grp,
-		      uint64_t tried, uint64_t now_us, uint32_t rnd, uint32_t *hidx, int *probe);
+enum fwd_err up_health_select(struct up_health *h, const struct cfg *cfg, const struct cfg_upstream *grp,
+			      uint64_t tried, uint64_t now_us, uint32_t rnd, size_t *server, uint32_t *hidx,
+			      int *probe);
 
 /* 1 when entry hidx is at its outstanding or qps cap under cfg now. */
 int up_health_capped(struct up_health *h, uint32_t hidx, const struct cfg *cfg, uint64_t now_us);
