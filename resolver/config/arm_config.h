@@ -4,8 +4,10 @@
  * config.c owns the file reading and calls these for every key inside an
  * "arm:" clause, so that everything about ARM stays in the arm_* files.
  *
- * The struct is filled by arm_cfg_set(), checked by arm_cfg_finish() and is
- * read-only afterwards; it owns every string and array it points to and
+ * Every key is a row of the schema table (schema.h): arm_cfg_new() applies
+ * the defaults from it, arm_cfg_set() parses a key through it.  The struct
+ * is filled by arm_cfg_set(), checked by arm_cfg_finish() and is read-only
+ * afterwards; it owns every string and array it points to and
  * arm_cfg_free() releases them.  Endpoints left NULL are resolved from the
  * cloud (arm-cloud: here, else server: cloud) by arm_sync_new(), which
  * copies what it needs, so the cfg may be freed while a sync runs.
@@ -15,6 +17,7 @@
 #define PLINKFWD_ARM_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common.h"
 
@@ -58,6 +61,8 @@ struct arm_cfg {
 	int max_retries;             /* per request on 429/5xx/timeout, default 4 */
 	int page_size;               /* $top for record-set lists, default 1000 */
 	char *ca_file;               /* NULL = system CA store */
+	uint64_t given;              /* keys given in the file (bit: the key's index among the arm:
+				      * rows of the schema): a single-valued key is given once */
 };
 
 /* A new arm_cfg with defaults; NULL on allocation failure. */

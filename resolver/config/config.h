@@ -11,7 +11,10 @@
  *   forward: SUFFIX  to: GROUP
  *   zone: NAME       file: PATH   fallback: public|none
  *   arm:             keys parsed by arm_config.c (see arm_config.h)
- * Every key is documented in docs/configuration.md and conf/plinkfwd.conf.
+ * Every key is a row of the schema table (schema.h), which the parser reads
+ * keys, ranges and defaults from and docs/configuration.md's tables are
+ * generated from; conf/plinkfwd.conf shows each one.  A struct cfg handed
+ * out holds every default: readers never apply one of their own.
  */
 #ifndef PLINKFWD_CONFIG_H
 #define PLINKFWD_CONFIG_H
@@ -56,9 +59,11 @@ struct cfg_forward {
 	char *suffix;      /* text, lower-case, with trailing dot */
 	char *to;          /* group name; resolved to group_index */
 	size_t group_index;
-	int fallback_public;  /* fallback: public -- NXDOMAIN from the group goes to "default" */
-	int fallback_set;     /* fallback: given; else privatelink.* suffixes follow privatelink-fallback */
+	int fallback_public;  /* NXDOMAIN from the group goes to "default": fallback: public, or (no
+			       * fallback: line) privatelink-fallback for a privatelink.* suffix */
+	int fallback_set;     /* fallback: was given */
 	int line;
+	int to_line;          /* line of its to: */
 };
 
 struct cfg_zone {
