@@ -134,7 +134,7 @@ static int daemonize(int *ready_fd)
 static void raise_nofile(const struct cfg *cfg)
 {
 	struct rlimit rl;
-	int workers = cfg->workers > 0 ? cfg->workers : 1;
+	int workers = cfg->workers;
 	rlim_t want = (rlim_t)workers * (rlim_t)(cfg->max_pending + cfg->tcp_max_conns + 64) + 256;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
 		return;
@@ -317,7 +317,7 @@ int main(int argc, char **argv)
 		log_err("cannot create the main event loop");
 		goto out;
 	}
-	d.nworkers = snap->cfg->workers > 0 ? snap->cfg->workers : 1;
+	d.nworkers = snap->cfg->workers;
 	d.workers = calloc((size_t)d.nworkers, sizeof(*d.workers));
 	if (!d.workers)
 		goto out;

@@ -215,7 +215,7 @@ static cJSON *zone_json(const struct snapshot *snap, const struct route_zone *rz
 	} else {
 		const struct cfg_zone *cz = cfg_zone_find(snap->cfg, name);
 		if (cz) {
-			cJSON_AddStringToObject(o, "file", cz->path ? cz->path : cz->file);
+			cJSON_AddStringToObject(o, "file", cz->path);
 			char where[1100];
 			snprintf(where, sizeof(where), "%s:%d", snap->cfg->file, cz->line);
 			cJSON_AddStringToObject(o, "config", where);
@@ -773,7 +773,7 @@ static void origins_resolve(struct daemon *d, const struct snapshot *snap, struc
 		} else {
 			const struct cfg_zone *cz = cfg_zone_find(snap->cfg, name);
 			if (cz)
-				snprintf(path, sizeof(path), "%s", cz->path ? cz->path : cz->file);
+				snprintf(path, sizeof(path), "%s", cz->path);
 			if (!cz)
 				problem = "no zone: clause for it in the configuration";
 			else if (!(text = read_text(path, &len)))
@@ -899,7 +899,7 @@ static void explain_cache(cJSON *steps, struct daemon *d, const struct snapshot 
 		free(buf);
 		return;
 	}
-	uint32_t window = snap->cfg->serve_stale > 0 ? (uint32_t)snap->cfg->serve_stale : 0;
+	uint32_t window = (uint32_t)snap->cfg->serve_stale;
 	const char *state = "hit";
 	uint64_t now_ms = clock_ms(d->clock);
 	size_t n = cache_answer(d->cache, &q, snap->generation, now_ms, CACHE_FRESH, window, buf, cap, cap);

@@ -206,7 +206,7 @@ static int up_sys_warn_due(struct upstream *u)
 
 static uint32_t slot_sock_reuse(const struct up_slot *s)
 {
-	return (uint32_t)(s->snap->cfg->upstream_socket_reuse > 0 ? s->snap->cfg->upstream_socket_reuse : 1);
+	return (uint32_t)s->snap->cfg->upstream_socket_reuse;
 }
 
 /* ------------------------------------------------------------ coalescing */
@@ -353,7 +353,7 @@ static int slot_arm_timer(struct up_slot *s)
 {
 	const struct cfg *cfg = s->snap->cfg;
 	uint64_t now = clock_ms(s->u->clock);
-	uint64_t full = cfg->upstream_timeout_ms > 0 ? (uint64_t)cfg->upstream_timeout_ms : 1;
+	uint64_t full = (uint64_t)cfg->upstream_timeout_ms;
 	uint64_t ms = full;
 	struct timeval tv;
 
@@ -985,7 +985,7 @@ enum fwd_err upstream_send(struct upstream *u, struct snapshot *snap, size_t gro
 	}
 	s->tried = 0;
 	s->deadline_ms = clock_ms(u->clock) +
-			 (uint64_t)(cfg->query_timeout_ms > 0 ? cfg->query_timeout_ms : 1);
+			 (uint64_t)cfg->query_timeout_ms;
 	rc = slot_advance(s);
 	if (rc != FWD_OK) {
 		slot_release(s);

@@ -62,7 +62,7 @@ static uint32_t per_worker(int cap, int workers)
 	uint32_t v;
 	if (cap <= 0)
 		return 0;
-	v = (uint32_t)cap / (uint32_t)(workers > 0 ? workers : 1);
+	v = (uint32_t)cap / (uint32_t)workers;
 	return v ? v : 1;
 }
 
@@ -208,7 +208,7 @@ static void srtt_add(struct up_server *h, uint32_t sample_us)
 
 static uint32_t timeout_sample(const struct cfg *cfg)
 {
-	return (uint32_t)(cfg->upstream_timeout_ms > 0 ? cfg->upstream_timeout_ms : 1) * 1000u;
+	return (uint32_t)cfg->upstream_timeout_ms * 1000u;
 }
 
 static void health_back(struct up_server *h)
@@ -249,8 +249,8 @@ static void health_alive(struct up_server *h, const struct cfg *cfg)
 
 static void health_fail(struct up_health *hl, struct up_server *h, const struct cfg *cfg)
 {
-	uint32_t limit = (uint32_t)(cfg->upstream_down_after > 0 ? cfg->upstream_down_after : 1);
-	uint64_t interval = (uint64_t)(cfg->upstream_probe_interval_ms > 0 ? cfg->upstream_probe_interval_ms : 1000);
+	uint32_t limit = (uint32_t)cfg->upstream_down_after;
+	uint64_t interval = (uint64_t)cfg->upstream_probe_interval_ms;
 
 	h->failed++;
 	h->fails++;
@@ -300,7 +300,7 @@ enum fwd_err up_health_select(struct up_health *hl, const struct cfg *cfg, const
 	uint32_t max_out = per_worker(cfg->upstream_max_outstanding, cfg->workers);
 	uint32_t rate = per_worker(cfg->upstream_max_qps, cfg->workers);
 	uint64_t now_ms = now_us / 1000;
-	uint64_t interval = (uint64_t)(cfg->upstream_probe_interval_ms > 0 ? cfg->upstream_probe_interval_ms : 1000);
+	uint64_t interval = (uint64_t)cfg->upstream_probe_interval_ms;
 	long hid[64];
 	uint8_t cand[64];
 	size_t i, ncand = 0, nband = 0;
