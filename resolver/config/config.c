@@ -526,13 +526,101 @@ static char *resolve_path(const char *cfgfile, const char *file)
 	return s;
 }
 
+/* One cap option of a server: line (max-qps=N, max-outstanding=N), checked
+ * against the group key of the same name. */
+static enum fwd_err server_option(struct parser *p, const struct cfg_key *k, const char *opt, struct cfg_caps *caps)
+{
+	static const char *const names[] = {"max-qps", "max-outstanding"};
+	int *slots[] = {&caps->max_qps, &caps->max_outstanding};
+	const char *eq = strchr(opt, '=');
+	unsigned long num;
+
+	for (size_t i = 0; eq != NULL && i < FWD_ARRAY_LEN(names); i++) {
+		const struct cfg_key *gk = cfg_schema_find(CFG_CL_UPSTREAM, names[i]);
+		if (strlen(names[i]) != (size_t)(eq - opt) || strncmp(opt, names[i], (size_t)(eq - opt)) != 0)
+			continue;
+		if (*slots[i] >= 0) {
+			perr(p, p->line, "%s: %s given twice", k->name, names[i]);
+			return FWD_EPARSE;
+		}
+		if (parse_ulong(eq + 1, (unsigned long)gk->max, &num) != FWD_OK || (long)num < gk->min) {
+			perr(p, p->line, "%s: %s: '%s' is not a number in %ld..%ld", k->name, names[i], eq + 1, gk->min,
+			     gk->max);
+			return FWD_EPARSE;
+		}
+		*slots[i] = (int)num;
+		return FWD_OK;
+	}
+	perr(p, p->line, "%s: unknown option '%s' (max-qps=N or max-outstanding=N)", k->name, opt);
+	return FWD_EPARSE;
+}
+
+/* "ADDR[@PORT] [max-qps=N] [max-outstanding=N]" into group u. */
 static enum fwd_err set_server(struct parser *p, struct cfg_upstream *u, const struct cfg_key *k, const char *val)
 {
-	if (u->nservers >= CFG_MAX_GROUP_SERVERS) {
+	struct cfg_caps caps = {-1, -1};
+	char buf[512], *w, *save = NULL;
+	size_t n = u->nservers;
+	enum fwd_err rc;
+
+	if (n >= CFG_MAX_GROUP_SERVERS) {
 		perr(p, p->line, "upstream: %s: more than %d servers", u->name, CFG_MAX_GROUP_SERVERS);
 		return FWD_EPARSE;
 	}
-	return add_addr(p, &u->servers, &u->nservers, k->name, val);
+	if (strlen(val) >= sizeof(buf)) {
+		perr(p, p->line, "%s: value too long", k->name);
+		return FWD_EPARSE;
+	}
+	strcpy(buf, val);
+	w = strtok_r(buf, " \t", &save);
+	for (char *opt = strtok_r(NULL, " \t", &save); opt; opt = strtok_r(NULL, " \t", &save))
+		if ((rc = server_option(p, k, opt, &caps)) != FWD_OK)
+			return rc;
+	if ((rc = add_addr(p, &u->servers, &u->nservers, k->name, w ? w : val)) != FWD_OK)
+		return rc;
+	if (list_room((void **)&u->caps, n, sizeof(*u->caps)) != FWD_OK)
+		return perr_nomem(p);
+	u->caps[n] = caps;
+	return FWD_OK;
+}
+
+/* 168.63.129.16, Azure's resolver as a VM sees it (also v4-mapped). */
+static int is_azure_dns(const struct cfg_addr *a)
+{
+	static const uint8_t azure[4] = {168, 63, 129, 16};
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	if (a->ss.ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)&a->ss)->sin_addr, azure, 4) == 0;
+	if (a->ss.ss_family == AF_INET6) {
+		const uint8_t *b = ((const struct sockaddr_in6 *)&a->ss)->sin6_addr.s6_addr;
+		return memcmp(b, mapped, 12) == 0 && memcmp(b + 12, azure, 4) == 0;
+	}
+	return 0;
+}
+
+/* The first of the caps that is set (>= 0), else 0: no cap. */
+static int first_set(int a, int b, int c)
+{
+	return a >= 0 ? a : b >= 0 ? b : c >= 0 ? c : 0;
+}
+
+/* Every server's caps, in the order struct cfg_caps (config.h) gives. */
+static void resolve_caps(struct cfg *cfg)
+{
+	for (size_t g = 0; g < cfg->nupstreams; g++) {
+		struct cfg_upstream *u = &cfg->upstreams[g];
+		for (size_t i = 0; i < u->nservers; i++) {
+			int azure = u->azure_dns || is_azure_dns(&u->servers[i]);
+			struct cfg_caps *c = &u->caps[i];
+			c->max_qps = first_set(c->max_qps, u->max_qps,
+					       first_set(cfg->upstream_max_qps, azure ? cfg->azure_dns_max_qps : 0, -1));
+			c->max_outstanding =
+				first_set(c->max_outstanding, u->max_outstanding,
+					  first_set(cfg->upstream_max_outstanding,
+						    azure ? cfg->azure_dns_max_outstanding : 0, -1));
+		}
+	}
 }
 
 /* Store val, checked against k, at base + k->off. */
@@ -994,6 +1082,7 @@ static enum fwd_err finish_file(struct parser *p)
 		if (!f->fallback_set)
 			f->fallback_public = strncmp(f->suffix, "privatelink.", 12) == 0 ? cfg->privatelink_fallback : 0;
 	}
+	resolve_caps(cfg);
 	/* A whole query shorter than one attempt could never see a reply. */
 	if (cfg->query_timeout_ms < cfg->upstream_timeout_ms) {
 		perr(p, later_line(p, "query-timeout", "upstream-timeout"),
@@ -1129,6 +1218,7 @@ void cfg_free(struct cfg *cfg)
 	free_keys(CFG_CL_SERVER, cfg);
 	for (i = 0; i < cfg->nupstreams; i++) {
 		free(cfg->upstreams[i].name);
+		free(cfg->upstreams[i].caps);
 		free_keys(CFG_CL_UPSTREAM, &cfg->upstreams[i]);
 	}
 	free(cfg->upstreams);

@@ -48,10 +48,28 @@ struct cfg_cidr {
 /* Servers in one upstream group at most (upstream.c tracks them in a bit mask). */
 #define CFG_MAX_GROUP_SERVERS 64
 
+/*
+ * What one upstream server may be sent, for the whole process (each worker
+ * enforces its share, upstream_health.c); 0 = no cap.  Resolved by
+ * cfg_load() for every server of every group, in this order: the server's
+ * own max-qps=/max-outstanding=, the group's max-qps:/max-outstanding:, the
+ * server: clause's upstream-max-qps/upstream-max-outstanding, and for Azure
+ * DNS (168.63.129.16, or a group with azure-dns: yes) azure-dns-max-qps /
+ * azure-dns-max-outstanding; anything else has no cap.
+ */
+struct cfg_caps {
+	int max_qps;          /* queries per second */
+	int max_outstanding;  /* queries in flight */
+};
+
 struct cfg_upstream {
 	char *name;
 	struct cfg_addr *servers;
+	struct cfg_caps *caps;     /* nservers entries, parallel to servers: each one's caps */
 	size_t nservers;
+	int max_qps;               /* max-qps: of the group, -1 = not set (then see struct cfg_caps) */
+	int max_outstanding;       /* max-outstanding:, -1 = not set */
+	int azure_dns;             /* azure-dns: yes -- every server of the group is Azure DNS */
 	int line;
 };
 
@@ -101,10 +119,12 @@ struct cfg {
 	int tcp_idle_timeout_ms;        /* default 10000 */
 	int tcp_max_conns;              /* per worker, default 256 */
 	int max_tcp_per_conn;           /* queries in flight per TCP conn, default 32 */
-	/* upstream health (docs/upstream.md); caps are per server for the whole
-	 * process and divided among the workers; 0 = no cap */
-	int upstream_max_qps;           /* queries per second per server, default 900 */
-	int upstream_max_outstanding;   /* queries in flight per server, default 150 */
+	/* upstream health and caps (docs/upstream.md); the caps a server gets
+	 * are resolved into its group's caps[] (struct cfg_caps) */
+	int upstream_max_qps;           /* caps for every group that sets none, -1 = not set */
+	int upstream_max_outstanding;
+	int azure_dns_max_qps;          /* caps of Azure DNS servers that set none, default 900 */
+	int azure_dns_max_outstanding;  /* ... default 150 */
 	int upstream_down_after;        /* failures in a row that mark a server down, default 3 */
 	int upstream_probe_interval_ms; /* a down server is probed this long after its last failure, default 5000 */
 	int upstream_socket_reuse;      /* queries per UDP socket (source port), default 64 */

@@ -100,19 +100,26 @@ const struct cfg_key cfg_schema[] = {
 	  .doc = "Milliseconds for a whole forwarded query, every attempt included (not less than "
 		 "`upstream-timeout`). Then the client gets SERVFAIL." },
 	{ .clause = CFG_CL_SERVER, .name = "upstream-max-qps", .type = CT_INT, .off = S(upstream_max_qps),
-	  .def = "900", .min = 0, .max = 1000000, .arg = "N",
-	  .doc = "Queries per second sent to one upstream server (by address, whichever groups list it), for "
-		 "the whole process: each of the `workers` gets `N / workers` (at least 1), and may send a tenth "
-		 "of a second's worth in a burst, so at most `1.1 × N` fall in any one second. When every server "
-		 "a query could go to is at its cap, the client gets SERVFAIL at once. `0` = no cap. The default "
-		 "stays under the 1,000 qps that `168.63.129.16` accepts per VM (it silently drops the rest). "
-		 "See `docs/upstream.md`." },
+	  .min = 0, .max = 1000000, .arg = "N", .def_doc = "not set",
+	  .doc = "Queries per second to each server of every `upstream:` group that sets no `max-qps` of its "
+		 "own — Azure DNS included; `0` = no cap. The form from before caps were per group; see "
+		 "`max-qps` in `upstream:` and `docs/upstream.md`." },
 	{ .clause = CFG_CL_SERVER, .name = "upstream-max-outstanding", .type = CT_INT,
-	  .off = S(upstream_max_outstanding), .def = "150", .min = 0, .max = 1048576, .arg = "N",
-	  .doc = "Queries in flight at once to one upstream server, for the whole process (divided among the "
-		 "workers like `upstream-max-qps`); beyond it the next server of the group is used, or the "
-		 "client gets SERVFAIL at once. `0` = no cap. The default stays under the 200 pending queries "
-		 "`168.63.129.16` accepts per VM." },
+	  .off = S(upstream_max_outstanding), .min = 0, .max = 1048576, .arg = "N", .def_doc = "not set",
+	  .doc = "Queries in flight to each server of every `upstream:` group that sets no `max-outstanding` "
+		 "of its own — Azure DNS included; `0` = no cap. Like `upstream-max-qps`." },
+	{ .clause = CFG_CL_SERVER, .name = "azure-dns-max-qps", .type = CT_INT, .off = S(azure_dns_max_qps),
+	  .def = "900", .min = 0, .max = 1000000, .arg = "N",
+	  .doc = "Queries per second to an Azure DNS server — `168.63.129.16`, or every server of a group with "
+		 "`azure-dns: yes` — that no `max-qps` applies to. For the whole process: each of the `workers` "
+		 "gets `N / workers` (at least 1), and may send a tenth of a second's worth in a burst. The "
+		 "default stays under the 1,000 qps that `168.63.129.16` accepts per VM (it silently drops the "
+		 "rest); `0` = no cap." },
+	{ .clause = CFG_CL_SERVER, .name = "azure-dns-max-outstanding", .type = CT_INT,
+	  .off = S(azure_dns_max_outstanding), .def = "150", .min = 0, .max = 1048576, .arg = "N",
+	  .doc = "Queries in flight at once to an Azure DNS server that no `max-outstanding` applies to, for "
+		 "the whole process (divided among the workers). The default stays under the 200 pending queries "
+		 "`168.63.129.16` accepts per VM; `0` = no cap." },
 	{ .clause = CFG_CL_SERVER, .name = "upstream-down-after", .type = CT_INT, .off = S(upstream_down_after),
 	  .def = "3", .min = 1, .max = 1000, .arg = "N",
 	  .doc = "A server that fails this many times in a row (no reply in time, ICMP unreachable, broken TCP; "
@@ -183,9 +190,28 @@ const struct cfg_key cfg_schema[] = {
 
 	/* ---------------------------------------------------------------- upstream: NAME */
 	{ .clause = CFG_CL_UPSTREAM, .name = "server", .type = CT_SERVER, .flags = CK_MULTI, .off = U(servers),
-	  .off_n = U(nservers), .arg = "ADDR[@PORT]", .def_doc = "none",
+	  .off_n = U(nservers), .arg = "ADDR[@PORT] [max-qps=N] [max-outstanding=N]", .def_doc = "none",
 	  .doc = "A server of the group; port 53 when omitted; IPv4 or IPv6 (`[2001:db8::53]@53` or "
-		 "`2001:db8::53@53`). The same address twice in a group is an error; a group has at most 64." },
+		 "`2001:db8::53@53`). `max-qps=N` and `max-outstanding=N` (ranges as the keys below) cap this "
+		 "server alone, over the group's caps. The same address twice in a group is an error; a group "
+		 "has at most 64." },
+	{ .clause = CFG_CL_UPSTREAM, .name = "max-qps", .type = CT_INT, .off = U(max_qps), .min = 0,
+	  .max = 1000000, .arg = "N", .def_doc = "no cap; for Azure DNS `azure-dns-max-qps`",
+	  .doc = "Queries per second to each server of the group, for the whole process (each worker gets "
+		 "`N / workers`, at least 1, and a burst of a tenth of a second's worth: at most `1.1 × N` in any "
+		 "one second). When every server a query could go to is at a cap, the client gets SERVFAIL at "
+		 "once. `0` = no cap. Not set: the server clause's `upstream-max-qps` if given, else "
+		 "`azure-dns-max-qps` for an Azure DNS server, else no cap." },
+	{ .clause = CFG_CL_UPSTREAM, .name = "max-outstanding", .type = CT_INT, .off = U(max_outstanding),
+	  .min = 0, .max = 1048576, .arg = "N", .def_doc = "no cap; for Azure DNS `azure-dns-max-outstanding`",
+	  .doc = "Queries in flight at once to each server of the group, for the whole process (divided among "
+		 "the workers); beyond it the next server of the group is used, or the client gets SERVFAIL at "
+		 "once. `0` = no cap. Not set: like `max-qps`." },
+	{ .clause = CFG_CL_UPSTREAM, .name = "azure-dns", .type = CT_BOOL, .off = U(azure_dns), .def = "no",
+	  .arg = "yes\\|no",
+	  .doc = "`yes`: the servers of this group are Azure DNS (say, `168.63.129.16` reached through a "
+		 "forwarder or NAT at another address), so the `azure-dns-max-*` caps protect them. A server "
+		 "at `168.63.129.16` is Azure DNS in any group." },
 
 	/* ---------------------------------------------------------------- forward: SUFFIX */
 	{ .clause = CFG_CL_FORWARD, .name = "to", .type = CT_GROUP, .flags = CK_REQUIRED, .off = F(to),

@@ -507,12 +507,16 @@ static cJSON *step(cJSON *steps, const char *action)
 	return s;
 }
 
-/* The health the workers see for one configured server. */
-static void server_json(cJSON *arr, const struct cfg_addr *a, const struct stats_total *t)
+/* The health the workers see for one configured server, and its caps
+ * (0: none). */
+static void server_json(cJSON *arr, const struct cfg_addr *a, const struct cfg_caps *caps,
+			const struct stats_total *t)
 {
 	char buf[128];
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "address", addr_text(&a->ss, buf, sizeof(buf)));
+	add_u64(o, "max_qps", (uint64_t)caps->max_qps);
+	add_u64(o, "max_outstanding", (uint64_t)caps->max_outstanding);
 	const struct stats_server *sv = NULL;
 	for (size_t i = 0; t && i < t->nservers && !sv; i++)
 		if (t->servers[i].addrlen == a->len && memcmp(&t->servers[i].addr, &a->ss, a->len) == 0)
@@ -539,7 +543,7 @@ static void explain_forward(cJSON *steps, const struct snapshot *snap, const str
 	cJSON_AddStringToObject(s, "reason", why);
 	cJSON *sv = cJSON_AddArrayToObject(s, "servers");
 	for (size_t i = 0; i < g->nservers; i++)
-		server_json(sv, &g->servers[i], t);
+		server_json(sv, &g->servers[i], &g->caps[i], t);
 	if (g->nservers == 0) {
 		cJSON_AddStringToObject(s, "result", "REFUSED: the group has no server");
 		*answered_by = "error";

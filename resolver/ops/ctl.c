@@ -431,6 +431,10 @@ static void print_explain(const cJSON *o)
 				       jstr(e, "state") ? jstr(e, "state") : "?");
 				if (jnum(e, "srtt_us", -1) >= 0)
 					printf(", srtt %.1f ms", jnum(e, "srtt_us", 0) / 1000.0);
+				if (jnum(e, "max_qps", 0) > 0)
+					printf(", max %.0f qps", jnum(e, "max_qps", 0));
+				if (jnum(e, "max_outstanding", 0) > 0)
+					printf(", max %.0f in flight", jnum(e, "max_outstanding", 0));
 				printf(")");
 			}
 			putchar('\n');

@@ -390,7 +390,7 @@ static enum fwd_err slot_start_attempt(struct up_slot *s, size_t server, uint32_
 	s->active = 1;
 	s->probe = probe;
 	s->sent_us = clock_us(u->clock);
-	up_health_attempt_start(&u->health, hidx, cfg, s->sent_us / 1000, probe);
+	up_health_attempt_start(&u->health, hidx, cfg, &slot_group(s)->caps[server], s->sent_us / 1000, probe);
 	if (probe)
 		u->st.probes++;
 	u->st.sent++;
@@ -566,7 +566,8 @@ static void slot_reply(struct up_slot *s, uint8_t *p, size_t len, int over_tcp)
 		log_debug("upstream %s: truncated, retrying over TCP", slot_server_text(s, sb, sizeof sb));
 		slot_end_attempt(s, OUT_ANSWER);
 		uint64_t now_us = clock_us(u->clock);
-		if (now_us / 1000 < s->deadline_ms && !up_health_capped(&u->health, hidx, cfg, now_us) &&
+		if (now_us / 1000 < s->deadline_ms &&
+		    !up_health_capped(&u->health, hidx, cfg, &slot_group(s)->caps[server], now_us) &&
 		    slot_start_attempt(s, server, hidx, 1, 0) == FWD_OK)
 			return;
 		slot_fail_attempt(s, OUT_ABORT);

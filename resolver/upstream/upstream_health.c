@@ -297,8 +297,6 @@ enum fwd_err up_health_select(struct up_health *hl, const struct cfg *cfg, const
 			      int *probe)
 {
 	size_t n = grp->nservers < 64 ? grp->nservers : 64;
-	uint32_t max_out = per_worker(cfg->upstream_max_outstanding, cfg->workers);
-	uint32_t rate = per_worker(cfg->upstream_max_qps, cfg->workers);
 	uint64_t now_ms = now_us / 1000;
 	uint64_t interval = (uint64_t)cfg->upstream_probe_interval_ms;
 	long hid[64];
@@ -322,7 +320,8 @@ enum fwd_err up_health_select(struct up_health *hl, const struct cfg *cfg, const
 		if (hid[i] < 0)
 			continue;
 		h = &hl->hs[hid[i]];
-		if (server_capped(h, max_out, rate, now_us)) {
+		if (server_capped(h, per_worker(grp->caps[i].max_outstanding, cfg->workers),
+				  per_worker(grp->caps[i].max_qps, cfg->workers), now_us)) {
 			capped = 1;
 			continue;
 		}
@@ -381,14 +380,15 @@ enum fwd_err up_health_select(struct up_health *hl, const struct cfg *cfg, const
 	return FWD_OK;
 }
 
-int up_health_capped(struct up_health *h, uint32_t hidx, const struct cfg *cfg, uint64_t now_us)
+int up_health_capped(struct up_health *h, uint32_t hidx, const struct cfg *cfg, const struct cfg_caps *caps,
+		     uint64_t now_us)
 {
-	return server_capped(&h->hs[hidx], per_worker(cfg->upstream_max_outstanding, cfg->workers),
-			     per_worker(cfg->upstream_max_qps, cfg->workers), now_us);
+	return server_capped(&h->hs[hidx], per_worker(caps->max_outstanding, cfg->workers),
+			     per_worker(caps->max_qps, cfg->workers), now_us);
 }
 
-void up_health_attempt_start(struct up_health *hl, uint32_t hidx, const struct cfg *cfg, uint64_t now_ms,
-			     int probe)
+void up_health_attempt_start(struct up_health *hl, uint32_t hidx, const struct cfg *cfg,
+			     const struct cfg_caps *caps, uint64_t now_ms, int probe)
 {
 	struct up_server *h = &hl->hs[hidx];
 
@@ -397,7 +397,7 @@ void up_health_attempt_start(struct up_health *hl, uint32_t hidx, const struct c
 	h->last_ms = now_ms;
 	if (probe)
 		h->probing = 1;
-	if (per_worker(cfg->upstream_max_qps, cfg->workers) && h->tokens >= UP_TOKEN)
+	if (per_worker(caps->max_qps, cfg->workers) && h->tokens >= UP_TOKEN)
 		h->tokens -= UP_TOKEN;
 }
 
