@@ -63,13 +63,6 @@ static enum fwd_err arm_cfg_push(char ***v, size_t *n, const char *s)
 	return FWD_OK;
 }
 
-static void arm_cfg_free_list(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static enum fwd_err arm_cfg_nomem(char *err, size_t errlen)
 {
 	fwd_errf(err, errlen, "out of memory");
@@ -304,28 +297,7 @@ void arm_cfg_free(struct arm_cfg *ac)
 {
 	if (ac == NULL)
 		return;
-	for (size_t i = 0; i < cfg_schema_len; i++) {
-		const struct cfg_key *k = &cfg_schema[i];
-		if (k->clause != CFG_CL_ARM)
-			continue;
-		switch (k->type) {
-		case CT_URL:
-		case CT_STR:
-		case CT_TOKEN:
-		case CT_ENVNAME:
-			free(*AT(ac, k, char *));
-			break;
-		case CT_TOKENS:
-		case CT_PATTERNS:
-			arm_cfg_free_list(*AT(ac, k, char **), *COUNT(ac, k));
-			break;
-		default:
-			break;
-		}
-	}
-	for (size_t i = 0; i < ac->nfallbacks; i++)
-		free(ac->fallbacks[i].pattern);
-	free(ac->fallbacks);
+	cfg_schema_free(CFG_CL_ARM, ac);
 	free(ac);
 }
 

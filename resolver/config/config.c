@@ -1180,34 +1180,6 @@ enum fwd_err cfg_check_files(const struct cfg *cfg, char *err, size_t errlen)
 	return FWD_OK;
 }
 
-/* Free what the keys of clause c own in base (texts and lists). */
-static void free_keys(enum cfg_clause c, void *base)
-{
-	for (size_t i = 0; i < cfg_schema_len; i++) {
-		const struct cfg_key *k = &cfg_schema[i];
-		void **at = (void **)(void *)((char *)base + k->off);
-
-		if (k->clause != c)
-			continue;
-		switch (k->type) {
-		case CT_LOGLEVEL:
-		case CT_STR:
-		case CT_NSID:
-		case CT_HTTP:
-		case CT_GROUP:
-		case CT_ZONEFILE:
-		case CT_LISTEN:
-		case CT_CIDR:
-		case CT_SERVER:
-			free(*at);
-			*at = NULL;
-			break;
-		default:
-			break;
-		}
-	}
-}
-
 void cfg_free(struct cfg *cfg)
 {
 	size_t i;
@@ -1215,22 +1187,22 @@ void cfg_free(struct cfg *cfg)
 	if (cfg == NULL)
 		return;
 	free(cfg->file);
-	free_keys(CFG_CL_SERVER, cfg);
+	cfg_schema_free(CFG_CL_SERVER, cfg);
 	for (i = 0; i < cfg->nupstreams; i++) {
 		free(cfg->upstreams[i].name);
 		free(cfg->upstreams[i].caps);
-		free_keys(CFG_CL_UPSTREAM, &cfg->upstreams[i]);
+		cfg_schema_free(CFG_CL_UPSTREAM, &cfg->upstreams[i]);
 	}
 	free(cfg->upstreams);
 	for (i = 0; i < cfg->nforwards; i++) {
 		free(cfg->forwards[i].suffix);
-		free_keys(CFG_CL_FORWARD, &cfg->forwards[i]);
+		cfg_schema_free(CFG_CL_FORWARD, &cfg->forwards[i]);
 	}
 	free(cfg->forwards);
 	for (i = 0; i < cfg->nzones; i++) {
 		free(cfg->zones[i].name);
 		free(cfg->zones[i].path);
-		free_keys(CFG_CL_ZONE, &cfg->zones[i]);
+		cfg_schema_free(CFG_CL_ZONE, &cfg->zones[i]);
 	}
 	free(cfg->zones);
 	if (cfg->arm != NULL)

@@ -384,6 +384,50 @@ enum fwd_err cfg_schema_defaults(enum cfg_clause c, void *base, cfg_schema_set_f
 	return FWD_OK;
 }
 
+void cfg_schema_free(enum cfg_clause c, void *base)
+{
+	for (size_t i = 0; i < cfg_schema_len; i++) {
+		const struct cfg_key *k = &cfg_schema[i];
+		void **at = (void **)(void *)((char *)base + k->off);
+		size_t *n = (size_t *)(void *)((char *)base + k->off_n);
+
+		if (k->clause != c)
+			continue;
+		switch (k->type) {
+		case CT_TOKENS:
+		case CT_PATTERNS:
+			for (size_t j = 0; j < *n; j++)
+				free(((char **)*at)[j]);
+			*n = 0;
+			break;
+		case CT_ZFALLBACKS:
+			for (size_t j = 0; j < *n; j++)
+				free(((struct arm_cfg_fallback *)*at)[j].pattern);
+			*n = 0;
+			break;
+		case CT_LISTEN:
+		case CT_CIDR:
+		case CT_SERVER:
+			*n = 0;
+			break;
+		case CT_LOGLEVEL:
+		case CT_STR:
+		case CT_NSID:
+		case CT_HTTP:
+		case CT_GROUP:
+		case CT_ZONEFILE:
+		case CT_URL:
+		case CT_TOKEN:
+		case CT_ENVNAME:
+			break;
+		default:
+			continue; /* numbers; client-secret stores nothing */
+		}
+		free(*at);
+		*at = NULL;
+	}
+}
+
 /* ------------------------------------------------------------ documentation */
 
 static void md_words(FILE *out, const char *const *w)

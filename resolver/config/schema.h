@@ -115,6 +115,10 @@ size_t cfg_schema_count(enum cfg_clause c);
 typedef enum fwd_err (*cfg_schema_set_fn)(void *ctx, const struct cfg_key *k, const char *value);
 enum fwd_err cfg_schema_defaults(enum cfg_clause c, void *base, cfg_schema_set_fn set, void *ctx);
 
+/* Free what the keys of clause c own in base (texts, lists and their
+ * elements) and clear those fields; numbers are left as they are. */
+void cfg_schema_free(enum cfg_clause c, void *base);
+
 /* The key table of clause c in Markdown (| Key | Default | Range | Meaning |),
  * as docs/configuration.md holds it between its markers. */
 void cfg_schema_markdown(FILE *out, enum cfg_clause c);
