@@ -166,7 +166,7 @@ int stats_health(const struct daemon *d, int ready, char *why, size_t len)
 		} else {
 			arm_sync_stats(d->arm, &as);
 			int64_t now = (int64_t)time(NULL);
-			int64_t fresh = 3 * (int64_t)(snap->cfg->arm->interval_s > 0 ? snap->cfg->arm->interval_s : 60);
+			int64_t fresh = 3 * (int64_t)snap->cfg->arm->interval_s;
 			if (as.zones == 0 && as.last_success_unix == 0) {
 				snprintf(why, len, "arm: no zone synced yet (no sync round has succeeded, none loaded from state-dir)");
 				healthy = 0;

@@ -451,11 +451,11 @@ static void metrics_zones(struct evbuffer *b, const struct daemon *d, const stru
 	evbuffer_add_printf(b, "plinkfwd_arm_synced_records %zu\n", as.records);
 }
 
-int http_metrics(struct daemon *d, struct evbuffer *b)
+enum fwd_err http_metrics(struct daemon *d, struct evbuffer *b)
 {
 	struct stats_total *t = calloc(1, sizeof(*t));
 	if (!t)
-		return -1;
+		return FWD_ENOMEM;
 	stats_collect(d, t);
 	struct snapshot *snap = daemon_acquire(d);
 	char why[256];
@@ -494,7 +494,7 @@ int http_metrics(struct daemon *d, struct evbuffer *b)
 	}
 	snapshot_unref(snap);
 	free(t);
-	return 0;
+	return FWD_OK;
 }
 
 /* ------------------------------------------------------------ handlers */
@@ -516,7 +516,7 @@ static void http_metrics_cb(struct evhttp_request *req, void *arg)
 		evhttp_send_error(req, 500, "out of memory");
 		return;
 	}
-	if (http_metrics(h->d, b) != 0) {
+	if (http_metrics(h->d, b) != FWD_OK) {
 		evbuffer_free(b);
 		evhttp_send_error(req, 500, "out of memory");
 		return;

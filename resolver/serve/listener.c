@@ -518,9 +518,9 @@ struct listener *listener_new(struct query_engine *qe, struct event_base *base, 
 		return NULL;
 	l->qe = qe;
 	l->base = base;
-	l->idle_ms = cfg->tcp_idle_timeout_ms > 0 ? cfg->tcp_idle_timeout_ms : 10000;
-	l->max_inflight = cfg->max_tcp_per_conn > 0 ? cfg->max_tcp_per_conn : 32;
-	l->nconns = cfg->tcp_max_conns > 0 ? (size_t)cfg->tcp_max_conns : 256;
+	l->idle_ms = cfg->tcp_idle_timeout_ms;
+	l->max_inflight = cfg->max_tcp_per_conn;
+	l->nconns = (size_t)cfg->tcp_max_conns;
 	l->max_per_client = cfg->tcp_max_conns_per_client;
 	l->udp = calloc(cfg->nlisten, sizeof(*l->udp));
 	l->tcp = calloc(cfg->nlisten, sizeof(*l->tcp));

@@ -646,8 +646,11 @@ static void query_done(void *arg, const void *ctx, enum upstream_status ust, uin
 	struct owned_ctx oc = {snap, st->group};
 	cut.has_cname = 0;
 	cut.too_deep = 0;
+	cut.found = 0;
+	/* a reply splice_find_cut cannot walk was refused by the upstream
+	 * layer already; an error here only means "no cut" */
 	if ((rcode == RCODE_NOERROR || rcode == RCODE_NXDOMAIN) && wire_get16(reply + 6) > 0 &&
-	    splice_find(reply, len, q->qname, q->qname_len, owned_cb, &oc, &cut) == 1) {
+	    splice_find_cut(reply, len, q->qname, q->qname_len, owned_cb, &oc, &cut) == FWD_OK && cut.found) {
 		splice_start(e, st, q, reply, len, &cut);
 		return;
 	}

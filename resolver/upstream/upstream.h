@@ -21,9 +21,9 @@
  * (so it survives reloads): a smoothed RTT per server picks the server to ask
  * first; a server is marked down after cfg upstream-down-after failures in a
  * row and then gets one real query every cfg upstream-probe-interval; caps on
- * queries per second and queries outstanding per server (cfg
- * upstream-max-qps, upstream-max-outstanding, divided among the workers) are
- * never exceeded.  Identical questions in flight (name case-insensitively,
+ * queries per second and queries outstanding per server (the group's
+ * caps[], resolved by cfg_load: none unless configured, azure-dns-max-* for
+ * Azure DNS; divided among the workers) are never exceeded.  Identical questions in flight (name case-insensitively,
  * type, class, RD/CD/AD/DO bits, group, client transport) share
  * one upstream query; each of their clients still gets done() once, with its
  * own ID and its own question case in the reply.

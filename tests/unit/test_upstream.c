@@ -65,6 +65,7 @@ static struct drv D;
 
 static struct cfg_upstream G[8];
 static struct cfg_addr A[32];
+static struct cfg_caps K[32]; /* each server's caps, parallel to A; 0 = no cap */
 static size_t na;
 
 static void addr(struct cfg_addr *a, const char *host, int port)
@@ -83,6 +84,7 @@ static void group(size_t i, const char *name, const char *servers)
 	char tmp[256], *save = NULL, *tok;
 	G[i].name = (char *)name;
 	G[i].servers = &A[na];
+	G[i].caps = &K[na];
 	G[i].nservers = 0;
 	snprintf(tmp, sizeof tmp, "%s", servers);
 	for (tok = strtok_r(tmp, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
@@ -100,6 +102,7 @@ static void setup(int up_timeout, int q_timeout)
 {
 	memset(&C, 0, sizeof C);
 	memset(&S, 0, sizeof S);
+	memset(K, 0, sizeof K);
 	na = 0;
 	group(G_GOOD, "good", "127.0.0.31");
 	group(G_SLOW, "slow", "127.0.0.32");
@@ -444,7 +447,7 @@ static void t_caps(void)
 
 	/* outstanding: 3 at a time to a 300 ms server */
 	setup(1000, 3000);
-	C.upstream_max_outstanding = 3;
+	G[G_SLOW].caps[0].max_outstanding = 3;
 	new_engine(64);
 	for (i = 0; i < 3; i++)
 		is_int(start(i, G_SLOW, i == 0 ? "o1.cap.test." : i == 1 ? "o2.cap.test." : "o3.cap.test."), 0,
@@ -463,7 +466,7 @@ static void t_caps(void)
 
 	/* the cap is divided among the workers */
 	setup(1000, 3000);
-	C.upstream_max_outstanding = 6;
+	G[G_SLOW].caps[0].max_outstanding = 6;
 	C.workers = 2;
 	new_engine(64);
 	for (i = 0, okc = 0; i < 5; i++) {
@@ -479,7 +482,7 @@ static void t_caps(void)
 	 * engine's clock: here one the test drives, so "at once" and "120 ms
 	 * later" are exact whatever the machine does meanwhile. */
 	setup(1000, 3000);
-	C.upstream_max_qps = 20;
+	G[G_GOOD].caps[0].max_qps = 20;
 	new_engine_tc(64);
 	is_int(start(20, G_GOOD, "q1.cap.test."), 0, "qps cap 20: 1st accepted");
 	is_int(start(21, G_GOOD, "q2.cap.test."), 0, "qps cap 20: 2nd accepted (burst of 2)");
