@@ -46,10 +46,6 @@ const char *fwd_strerror(int err);
 /* printf into a caller's error buffer (err may be NULL or errlen 0). */
 void fwd_errf(char *err, size_t errlen, const char *fmt, ...) FWD_PRINTF(3, 4);
 
-/* Monotonic clock in milliseconds / microseconds. */
-uint64_t fwd_now_ms(void);
-uint64_t fwd_now_us(void);
-
 /* Cryptographically strong random bytes (getrandom(2)); never fails. */
 void fwd_random(void *buf, size_t len);
 uint32_t fwd_random_u32(void);

@@ -207,12 +207,12 @@ static int start(int idx, size_t grp, const char *name)
  * (a bound on waiting: the callers then assert on what completed). */
 static void wait_for(int from, int to)
 {
-	uint64_t t0 = fwd_now_ms();
+	uint64_t t0 = clock_ms(&fwd_clock_monotonic);
 	for (;;) {
 		int i, all = 1;
 		for (i = from; i < to; i++)
 			all &= D.res[i].called > 0;
-		if (all || fwd_now_ms() - t0 > WAIT_MS)
+		if (all || clock_ms(&fwd_clock_monotonic) - t0 > WAIT_MS)
 			return;
 		event_base_loop(D.base, EVLOOP_ONCE);
 	}
