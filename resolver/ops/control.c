@@ -46,7 +46,7 @@
 #endif
 
 #define CTL_LINE_MAX 4096
-#define CTL_MAX_CONNS 16
+#define CTL_MAX_CONNS 128 /* control clients at once; more are told so and closed */
 #define CTL_TIMEOUT_S 10
 #define CTL_MAX_ARGS 8
 #define CTL_DRAIN_MAX (64u << 10)
@@ -450,6 +450,13 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 			conn_reply(cc, "{\"ok\":false,\"error\":\"request line too long\"}");
 		return;
 	}
+	if (memchr(line, '\0', n) != NULL) {
+		/* the commands are C strings: "status\0reload" must not run
+		 * as "status" while the rest is silently dropped */
+		free(line);
+		conn_reply(cc, "{\"ok\":false,\"error\":\"request line contains a NUL byte\"}");
+		return;
+	}
 	char *ans = n < CTL_LINE_MAX ? control_run(cc->c->d, line) : NULL;
 	free(line);
 	conn_reply(cc, ans ? ans : "{\"ok\":false,\"error\":\"request line too long or out of memory\"}");
@@ -467,7 +474,12 @@ static void control_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, st
 {
 	struct control *c = arg;
 	if (c->nconns >= CTL_MAX_CONNS) {
-		log_warn("control: too many connections, closing a new one");
+		/* One short line fits any fresh socket's buffer: the client
+		 * learns why instead of reading a bare EOF. */
+		static const char busy[] = "{\"ok\":false,\"error\":\"too many control connections; try again\"}\n";
+		ssize_t w = send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		(void)w;
+		log_warn("control: %d connections open, refusing a new one", CTL_MAX_CONNS);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -558,8 +570,11 @@ struct control *control_new(struct daemon *d, const char *path, int mode, long u
 		c->dev = st.st_dev;
 		c->ino = st.st_ino;
 	}
+	/* A deep backlog: monitoring scripts connect many at once, and a
+	 * non-blocking connect() to a UNIX socket whose backlog is full fails
+	 * with EAGAIN instead of waiting. */
 	c->lev = evconnlistener_new(d->base, control_accept_cb, c, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-				    16, fd);
+				    SOMAXCONN, fd);
 	if (!c->lev) {
 		log_err("control-socket %s: cannot listen", path);
 		close(fd);

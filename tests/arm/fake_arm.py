@@ -24,10 +24,12 @@ Control (POST /_control, JSON body; answers {"ok": true, ...}):
   {"op": "set_a", "sub", "zone", "name", "ip", "ttl"}   add or replace an A set
   {"op": "delete_zone", "sub", "zone"}
   {"op": "fail", "match": SUBSTRING, "count": N (-1 = forever), "status": CODE,
-                 "retry_after": S, "malformed": true, "hang": S, "delay": S,
+                 "retry_after": S, "malformed": true, "truncate": true, "hang": S, "delay": S,
                  "code": "...", "message": "..."}
         (hang: wait S seconds, then drop the connection; delay: wait S
-        seconds, then answer normally)
+        seconds, then answer normally; malformed: a complete answer whose
+        JSON stops half-way; truncate: a Content-Length twice the body
+        sent, then the connection is closed)
   {"op": "clear_faults"}   {"op": "revoke_tokens"}
 GET /_state: counters, settings, the assertion/secret digests seen.
 
@@ -279,6 +281,17 @@ class Handler(BaseHTTPRequestHandler):
         extra = {}
         if f.get("retry_after") is not None:
             extra["Retry-After"] = str(f["retry_after"])
+        if f.get("truncate"):
+            body = b'{"value": [{"id": "/subscriptions/x", "name": "cut"'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(2 * len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            self.wfile.flush()
+            log_request(kind, self.command, self.path, 200, self.headers.get("Authorization"), self.t0)
+            self.close_connection = True
+            return True
         if f.get("malformed"):
             self.send_json(200, None, kind, raw=b'{"value": [{"id": "/subscriptions/x", "name": ')
             return True

@@ -59,7 +59,9 @@ fi
 # test even when the harness is killed with SIGKILL.
 if [ "${PLINKFWD_IN_NETNS:-}" != 1 ]; then
 	if unshare -n -p -f --kill-child --mount-proc true 2>/dev/null; then
-		PLINKFWD_IN_NETNS=1 exec unshare -n -p -f --kill-child --mount-proc -- bash "$0" "$@"
+		# --mount-proc makes a mount namespace too (private propagation):
+		# a test may mount there (PLINKFWD_OWN_MNTNS=1), and it goes with it
+		PLINKFWD_IN_NETNS=1 PLINKFWD_OWN_MNTNS=1 exec unshare -n -p -f --kill-child --mount-proc -- bash "$0" "$@"
 	fi
 	if unshare -n true 2>/dev/null; then
 		PLINKFWD_IN_NETNS=1 exec unshare -n -- bash "$0" "$@"
