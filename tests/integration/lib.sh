@@ -502,6 +502,8 @@ peer_dir() {
 }
 
 # start_nsd ADDR@PORT ZONE=FILE...   NSD serving the given zone files
+# (NSD_SERVER_EXTRA: more lines for its server: clause, e.g. to turn off
+# response rate limiting under load)
 start_nsd() {
 	split_listen "$1"
 	shift
@@ -522,6 +524,7 @@ server:
     logfile: "$d/nsd.log"
     server-count: 1
     verbosity: 1
+${NSD_SERVER_EXTRA:-}
 remote-control:
     control-enable: no
 EOF
