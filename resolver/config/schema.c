@@ -64,7 +64,7 @@ const struct cfg_key cfg_schema[] = {
 		 "reload, flush and sync: `0660` lets the members of the socket's group (the group of `user:`) "
 		 "do so." },
 	{ .clause = CFG_CL_SERVER, .name = "http-listen", .type = CT_HTTP, .flags = CK_RESTART,
-	  .off = S(http_listen), .arg = "ADDR@PORT",
+	  .off = S(http_listen), .arg = "ADDR[@PORT]",
 	  .doc = "Address of the HTTP endpoint serving `/metrics` (Prometheus text format), `/healthz` and "
 		 "`/readyz` (see `docs/admin-guide.md`). Port 9153 when omitted. It has no authentication: keep "
 		 "it on loopback or a management network. Not set: no HTTP listener." },
