@@ -239,6 +239,7 @@ static void print_status(const cJSON *o)
 	const cJSON *z = cJSON_GetObjectItemCaseSensitive(o, "zones");
 	const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "reload");
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "arm");
+	const cJSON *rp = cJSON_GetObjectItemCaseSensitive(o, "restart_pending");
 
 	printf("version     plinkfwd %s (pid %.0f)\n", jstr(o, "version") ? jstr(o, "version") : "?",
 	       jnum(o, "pid", 0));
@@ -249,11 +250,22 @@ static void print_status(const cJSON *o)
 	printf("workers     %.0f\n", jnum(o, "workers", 0));
 	printf("listen      ");
 	print_scalar(cJSON_GetObjectItemCaseSensitive(o, "listen"));
-	printf("\ncloud       %s\n", jstr(o, "cloud") ? jstr(o, "cloud") : "?");
+	putchar('\n');
+	if (cJSON_IsObject(rp)) {
+		/* the config asks for other sockets than those bound */
+		printf("            the config says ");
+		print_scalar(cJSON_GetObjectItemCaseSensitive(rp, "listen"));
+		printf(" with %.0f worker%s: a restart applies it\n", jnum(rp, "workers", 0),
+		       jnum(rp, "workers", 0) == 1 ? "" : "s");
+	}
+	printf("cloud       %s\n", jstr(o, "cloud") ? jstr(o, "cloud") : "?");
 	printf("zones       %.0f from files, %.0f synced\n", jnum(z, "file", 0), jnum(z, "synced", 0));
 	printf("reloads     %.0f ok, %.0f failed", jnum(r, "ok", 0), jnum(r, "failed", 0));
 	if (jstr(r, "last_error"))
-		printf("; the last one failed: %s", jstr(r, "last_error"));
+		printf("; the last one (%s) failed: %s", fmt_time(jnum(r, "last_time", 0), b1, sizeof(b1)),
+		       jstr(r, "last_error"));
+	else if (jstr(r, "last_result"))
+		printf("; the last one (%s) succeeded", fmt_time(jnum(r, "last_time", 0), b1, sizeof(b1)));
 	printf("\nhealth      %s\n", jstr(o, "health") ? jstr(o, "health") : "?");
 	if (jstr(o, "query_log"))
 		printf("query log   %s\n", jstr(o, "query_log"));
