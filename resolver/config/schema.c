@@ -55,7 +55,7 @@ const struct cfg_key cfg_schema[] = {
 	{ .clause = CFG_CL_SERVER, .name = "control-socket", .type = CT_STR, .flags = CK_RESTART,
 	  .off = S(control_socket), .arg = "PATH",
 	  .doc = "UNIX socket `plinkfwd-ctl` talks to (status, reload, stats, zones, flush, sync, explain; see "
-		 "`docs/plinkfwd-ctl.8`). Created at start-up, before `user:` takes effect, and given to that "
+		 "`plinkfwd-ctl(8)`). Created at start-up, before `user:` takes effect, and given to that "
 		 "user; a stale socket file is replaced, a live one (another daemon) or a file that is not a "
 		 "socket is an error. Use an absolute path. Not set: no control socket." },
 	{ .clause = CFG_CL_SERVER, .name = "control-socket-mode", .type = CT_MODE, .flags = CK_RESTART,
