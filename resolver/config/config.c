@@ -26,13 +26,13 @@
 #include <strings.h>
 
 #include "arm_config.h"
+#include "cfg_lex.h"
 #include "common.h"
 #include "config.h"
 #include "log.h"
 #include "schema.h"
 
 #define CFG_DEFAULT_PORT 53
-#define CFG_HTTP_DEFAULT_PORT 9153
 #define CFG_NAME_MAX 253  /* presentation length without the final dot */
 #define CFG_LABEL_MAX 63
 #define CFG_SIZE_MAX ((uint64_t)1 << 40)
@@ -295,80 +295,6 @@ static enum fwd_err group_norm(const char *in, char **out, const char **why)
 	for (i = 0; i < len; i++)
 		s[i] = (char)tolower((unsigned char)s[i]);
 	*out = s;
-	return FWD_OK;
-}
-
-/* ------------------------------------------------------------ line splitting */
-
-/*
- * Split one line in place into key and value: FWD_OK with *key NULL for a
- * blank or comment line, FWD_OK with *key and *val for "key: value",
- * FWD_EPARSE with *why set for a malformed line.
- */
-static enum fwd_err line_split(char *s, char **key, char **val, const char **why)
-{
-	char *k, *v, *w;
-
-	*key = NULL;
-	while (isspace((unsigned char)*s))
-		s++;
-	if (*s == '\0' || *s == '#')
-		return FWD_OK;
-	k = s;
-	while (*s && *s != ':' && *s != '#' && *s != '"' && !isspace((unsigned char)*s))
-		s++;
-	if (*s != ':' || s == k) {
-		*why = "expected 'key: value'";
-		return FWD_EPARSE;
-	}
-	*s++ = '\0';
-	while (isspace((unsigned char)*s))
-		s++;
-	if (*s == '"') {
-		/* Quoted: \" and \\ are the only escapes; the value may hold '#' and blanks. */
-		v = w = ++s;
-		for (;;) {
-			if (*s == '\0') {
-				*why = "unterminated quoted value";
-				return FWD_EPARSE;
-			}
-			if (*s == '"')
-				break;
-			if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
-				s++;
-			*w++ = *s++;
-		}
-		s++;
-		*w = '\0';
-	} else {
-		/*
-		 * Unquoted: the rest of the line up to a comment, blanks inside
-		 * kept (as unbound does), so that two-word values such as
-		 * "zone-fallback: PATTERN public" need no quotes.
-		 */
-		v = s;
-		while (*s && *s != '#' && *s != '"')
-			s++;
-		if (*s == '"') {
-			*why = "stray '\"' in value (quote the whole value)";
-			return FWD_EPARSE;
-		}
-		w = s;
-		while (w > v && isspace((unsigned char)w[-1]))
-			w--;
-		*w = '\0';
-		*key = k;
-		*val = v;
-		return FWD_OK;
-	}
-	while (isspace((unsigned char)*s))
-		s++;
-	if (*s != '\0' && *s != '#') {
-		*why = "unexpected text after the quoted value";
-		return FWD_EPARSE;
-	}
-	*key = k;
-	*val = v;
 	return FWD_OK;
 }
 
@@ -719,7 +645,7 @@ static enum fwd_err set_value(struct parser *p, const struct cfg_key *k, void *b
 		struct cfg_addr a;
 		memset(&a, 0, sizeof(a));
 		if (cfg_parse_addr(val, CFG_HTTP_DEFAULT_PORT, &a) != FWD_OK) {
-			perr(p, p->line, "%s: bad address '%s' (want ADDR@PORT, e.g. 127.0.0.1@9153)", k->name, val);
+			perr(p, p->line, "%s: bad address '%s' (want ADDR or ADDR@PORT, e.g. 127.0.0.1 or [::1]@9153)", k->name, val);
 			return FWD_EPARSE;
 		}
 		return dup_str(p, sv, val);
@@ -1138,7 +1064,7 @@ enum fwd_err cfg_load(const char *path, struct cfg **out, char *err, size_t errl
 		}
 		why = NULL;
 		/* A UTF-8 byte order mark, as some editors write, is not part of the first key. */
-		rc = line_split(p.line == 1 && strncmp(buf, "\xef\xbb\xbf", 3) == 0 ? buf + 3 : buf, &key, &val, &why);
+		rc = cfg_line_split(p.line == 1 && strncmp(buf, "\xef\xbb\xbf", 3) == 0 ? buf + 3 : buf, &key, &val, &why);
 		if (rc != FWD_OK) {
 			perr(&p, p.line, "%s", why);
 			break;

@@ -171,6 +171,10 @@ enum fwd_err cfg_check_files(const struct cfg *cfg, char *err, size_t errlen);
 /* Index of the group named name (any case) in *idx: FWD_OK, or FWD_ENOENT. */
 enum fwd_err cfg_group_find(const struct cfg *cfg, const char *name, size_t *idx);
 
+/* The port of http-listen: when its value names none (the value is kept as
+ * written; whoever binds it parses it with this default). */
+#define CFG_HTTP_DEFAULT_PORT 9153
+
 /* The value parsers of the file, for other readers of addresses (http.c):
  * each returns FWD_OK with *out set, or FWD_EPARSE with *out untouched. */
 /* "addr[@port]" (IPv6 may be bracketed; default_port when none). */

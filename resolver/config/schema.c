@@ -55,7 +55,7 @@ const struct cfg_key cfg_schema[] = {
 	{ .clause = CFG_CL_SERVER, .name = "control-socket", .type = CT_STR, .flags = CK_RESTART,
 	  .off = S(control_socket), .arg = "PATH",
 	  .doc = "UNIX socket `plinkfwd-ctl` talks to (status, reload, stats, zones, flush, sync, explain; see "
-		 "`docs/plinkfwd-ctl.8`). Created at start-up, before `user:` takes effect, and given to that "
+		 "`plinkfwd-ctl(8)`). Created at start-up, before `user:` takes effect, and given to that "
 		 "user; a stale socket file is replaced, a live one (another daemon) or a file that is not a "
 		 "socket is an error. Use an absolute path. Not set: no control socket." },
 	{ .clause = CFG_CL_SERVER, .name = "control-socket-mode", .type = CT_MODE, .flags = CK_RESTART,
@@ -64,7 +64,7 @@ const struct cfg_key cfg_schema[] = {
 		 "reload, flush and sync: `0660` lets the members of the socket's group (the group of `user:`) "
 		 "do so." },
 	{ .clause = CFG_CL_SERVER, .name = "http-listen", .type = CT_HTTP, .flags = CK_RESTART,
-	  .off = S(http_listen), .arg = "ADDR@PORT",
+	  .off = S(http_listen), .arg = "ADDR[@PORT]",
 	  .doc = "Address of the HTTP endpoint serving `/metrics` (Prometheus text format), `/healthz` and "
 		 "`/readyz` (see `docs/admin-guide.md`). Port 9153 when omitted. It has no authentication: keep "
 		 "it on loopback or a management network. Not set: no HTTP listener." },

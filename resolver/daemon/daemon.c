@@ -4,6 +4,7 @@
 #include "daemon.h"
 
 #include <event2/event.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -12,6 +13,7 @@
 #include "cache.h"
 #include "clock.h"
 #include "config.h"
+#include "listener.h"
 #include "log.h"
 #include "snapshot.h"
 #include "worker.h"
@@ -79,16 +81,50 @@ void daemon_cookies_stop(struct daemon *d)
 	d->cookie_ev = NULL;
 }
 
-/* Same listen set?  Sockets are opened once per worker at start-up. */
-static int same_listen(const struct cfg *a, const struct cfg *b)
+enum fwd_err daemon_bound_addr(const struct daemon *d, size_t i, struct sockaddr_storage *ss, socklen_t *len)
 {
-	if (a->nlisten != b->nlisten || a->workers != b->workers)
+	if (d->nworkers < 1 || !d->workers || !d->workers[0].lst)
+		return FWD_ENOENT;
+	return listener_bound_addr(d->workers[0].lst, i, ss, len);
+}
+
+/* Same address and port (getsockname() and the parser may differ in
+ * fields that do not matter, such as sin_zero). */
+static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
 		return 0;
-	for (size_t i = 0; i < a->nlisten; i++)
-		if (a->listen[i].len != b->listen[i].len ||
-		    memcmp(&a->listen[i].ss, &b->listen[i].ss, a->listen[i].len) != 0)
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+	return x->sin6_port == y->sin6_port && x->sin6_scope_id == y->sin6_scope_id &&
+	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+}
+
+/* Sockets and worker threads exist from start-up on, so a reload is
+ * compared with them -- not with the previous config, which may itself have
+ * asked for something never applied.  The order of listen: lines does not
+ * matter. */
+int daemon_listen_applied(const struct daemon *d, const struct cfg *cfg)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	size_t nbound = 0;
+
+	if (cfg->workers != d->nworkers)
+		return 0;
+	while (daemon_bound_addr(d, nbound, &ss, &len) == FWD_OK) {
+		size_t j = 0;
+		while (j < cfg->nlisten && !same_addr(&cfg->listen[j].ss, &ss))
+			j++;
+		if (j == cfg->nlisten)
 			return 0;
-	return 1;
+		nbound++;
+	}
+	/* the parser rejects duplicates: equal counts make equal sets */
+	return nbound == cfg->nlisten;
 }
 
 /* ARM sync hands over its complete zone list; serve it from now on. */
@@ -141,6 +177,7 @@ enum fwd_err daemon_reload(struct daemon *d)
 	struct snapshot *cur = daemon_acquire(d);
 	struct snapshot *s = NULL;
 	enum fwd_err rc = cfg_load(d->cfgpath, &cfg, err, sizeof(err));
+	d->last_reload = time(NULL); /* shown by status, never compared */
 	if (rc == FWD_OK) {
 		/* ARM zones survive a reload (they are in no file) unless the
 		 * arm: clause is gone */
@@ -156,8 +193,9 @@ enum fwd_err daemon_reload(struct daemon *d)
 		snapshot_unref(cur);
 		return rc;
 	}
-	if (!same_listen(cur->cfg, s->cfg))
-		log_warn("reload: listen: and workers: changes take effect only after a restart");
+	if (!daemon_listen_applied(d, s->cfg))
+		log_warn("reload: listen: and workers: changes take effect only after a restart "
+			 "(plinkfwd-ctl status shows the sockets in use)");
 	snapshot_unref(cur);
 	enum log_level lvl;
 	if (log_level_parse(s->cfg->log_level, &lvl) == FWD_OK)

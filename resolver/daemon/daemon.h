@@ -9,6 +9,7 @@
 #define PLINKFWD_DAEMON_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "edns.h"
@@ -32,7 +33,8 @@ struct daemon {
 	int nworkers;
 	time_t started;
 	uint64_t reloads_ok, reloads_failed;
-	char last_reload_error[512];
+	time_t last_reload;              /* wall clock of the last reload attempt (shown); 0 = none */
+	char last_reload_error[512];     /* "" when the last reload succeeded (or none was tried) */
 	struct arm_sync *arm;            /* NULL without an arm: clause */
 	struct cache *cache;             /* answer cache shared by the workers (cache.h); NULL = none */
 	struct control *control;         /* control socket; NULL when not configured */
@@ -51,6 +53,14 @@ void daemon_publish(struct daemon *d, struct snapshot *s);
  * file:line, keep the current snapshot and return it (FWD_EPARSE for a
  * configuration or zone file error).  Main thread only. */
 enum fwd_err daemon_reload(struct daemon *d);
+/* The i-th address (0-based) the workers serve on, as bound at start-up:
+ * worker 0's sockets (every worker binds the same set), not the current
+ * config, which a reload may have changed.  FWD_OK with *ss and *len set;
+ * FWD_ENOENT past the last one (or with no listener open); FWD_EIO. */
+enum fwd_err daemon_bound_addr(const struct daemon *d, size_t i, struct sockaddr_storage *ss, socklen_t *len);
+/* 1 when cfg's listen: set and workers: are what the daemon runs with
+ * (daemon_bound_addr(), d->nworkers), 0 when a restart would change them. */
+int daemon_listen_applied(const struct daemon *d, const struct cfg *cfg);
 /* Start (or restart, or stop) ARM sync to match the current config: loads
  * persisted zones from state-dir, then syncs now and every interval.
  * Main thread only; FWD_OK or FWD_EIO (logged). */

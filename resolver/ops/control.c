@@ -87,12 +87,23 @@ static cJSON *cmd_status(struct daemon *d)
 	cJSON_AddStringToObject(o, "config", d->cfgpath);
 	ctl_add_u64(o, "generation", snap->generation);
 	cJSON_AddNumberToObject(o, "workers", d->nworkers);
-	/* the listeners opened at start-up: the first snapshot's, which a
-	 * reload cannot change; the current config shows what a restart
-	 * would use, and reload logs when they differ */
+	/* the sockets actually bound (opened at start-up), not the current
+	 * config's listen: lines, which a reload may have changed without
+	 * effect; when they differ the config's list is shown beside them */
 	cJSON *ls = cJSON_AddArrayToObject(o, "listen");
-	for (size_t i = 0; i < cfg->nlisten; i++)
-		cJSON_AddItemToArray(ls, cJSON_CreateString(ctl_addr_text(&cfg->listen[i].ss, buf, sizeof(buf))));
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	for (size_t i = 0; daemon_bound_addr(d, i, &ss, &sslen) == FWD_OK; i++)
+		cJSON_AddItemToArray(ls, cJSON_CreateString(ctl_addr_text(&ss, buf, sizeof(buf))));
+	if (daemon_listen_applied(d, cfg)) {
+		cJSON_AddNullToObject(o, "restart_pending");
+	} else {
+		cJSON *rp = cJSON_AddObjectToObject(o, "restart_pending");
+		cJSON *cl = cJSON_AddArrayToObject(rp, "listen");
+		for (size_t i = 0; i < cfg->nlisten; i++)
+			cJSON_AddItemToArray(cl, cJSON_CreateString(ctl_addr_text(&cfg->listen[i].ss, buf, sizeof(buf))));
+		cJSON_AddNumberToObject(rp, "workers", cfg->workers);
+	}
 	cJSON_AddStringToObject(o, "cloud", cfg_cloud_name(cfg->cloud));
 	cJSON *z = cJSON_AddObjectToObject(o, "zones");
 	ctl_add_u64(z, "file", snap->nfile_zones);
@@ -100,6 +111,11 @@ static cJSON *cmd_status(struct daemon *d)
 	cJSON *r = cJSON_AddObjectToObject(o, "reload");
 	ctl_add_u64(r, "ok", d->reloads_ok);
 	ctl_add_u64(r, "failed", d->reloads_failed);
+	ctl_add_time(r, "last_time", (int64_t)d->last_reload);
+	if (!d->last_reload)
+		cJSON_AddNullToObject(r, "last_result");
+	else
+		cJSON_AddStringToObject(r, "last_result", d->last_reload_error[0] ? "failed" : "ok");
 	if (d->last_reload_error[0])
 		cJSON_AddStringToObject(r, "last_error", d->last_reload_error);
 	else
@@ -351,38 +367,69 @@ static int split_words(char *line, char **argv)
 	return argc;
 }
 
+/* Every command with the arguments it takes: a request with too few or too
+ * many is answered with its usage, naming what was wrong. */
+static const struct {
+	const char *name;
+	int min, max;         /* arguments after the command word */
+	const char *usage;
+} commands[] = {
+	{"status", 0, 0, "status"},      {"reload", 0, 0, "reload"},
+	{"stats", 0, 0, "stats"},        {"zones", 0, 0, "zones"},
+	{"sync", 0, 1, "sync [ZONE]"},   {"flush", 0, 1, "flush [NAME]"},
+	{"explain", 1, 2, "explain NAME [TYPE]"},
+};
+
+static cJSON *bad_arity(int ci, int argc, char **argv)
+{
+	int nargs = argc - 1;
+	if (nargs < commands[ci].min)
+		return ctl_err("'%s' needs %s (usage: %s)", argv[0], commands[ci].min == 1 ? "an argument" : "arguments",
+			       commands[ci].usage);
+	const char *extra = argv[1 + commands[ci].max];
+	/* an option of an older plinkfwd-ctl that stopped at the command
+	 * ("status -j") arrives here as an argument */
+	return ctl_err("'%s' takes %s, not '%s'%s (usage: %s)", argv[0],
+		       commands[ci].max == 0   ? "no argument"
+		       : commands[ci].max == 1 ? "at most one argument"
+					       : "at most two arguments",
+		       extra, extra[0] == '-' ? ", which looks like an option: put options before the command" : "",
+		       commands[ci].usage);
+}
+
 char *control_run(struct daemon *d, const char *line)
 {
 	char buf[CTL_LINE_MAX];
 	char *argv[CTL_MAX_ARGS];
-	cJSON *o;
+	cJSON *o = NULL;
 
 	snprintf(buf, sizeof(buf), "%s", line);
 	int argc = split_words(buf, argv);
+	int ci = -1;
+	for (size_t i = 0; argc > 0 && i < FWD_ARRAY_LEN(commands); i++)
+		if (strcmp(argv[0], commands[i].name) == 0)
+			ci = (int)i;
 	if (argc <= 0) {
 		o = ctl_err(argc == 0 ? "empty request" : "too many arguments");
-	} else if (strcmp(argv[0], "status") == 0 && argc == 1) {
+	} else if (ci < 0) {
+		o = ctl_err("unknown command '%s' (status, reload, stats, zones, flush, sync, explain)", argv[0]);
+	} else if (argc - 1 < commands[ci].min || argc - 1 > commands[ci].max) {
+		o = bad_arity(ci, argc, argv);
+	} else if (strcmp(argv[0], "status") == 0) {
 		o = cmd_status(d);
-	} else if (strcmp(argv[0], "reload") == 0 && argc == 1) {
+	} else if (strcmp(argv[0], "reload") == 0) {
 		log_info("control: reloading %s", d->cfgpath);
 		o = cmd_reload(d);
-	} else if (strcmp(argv[0], "stats") == 0 && argc == 1) {
+	} else if (strcmp(argv[0], "stats") == 0) {
 		o = cmd_stats(d);
-	} else if (strcmp(argv[0], "zones") == 0 && argc == 1) {
+	} else if (strcmp(argv[0], "zones") == 0) {
 		o = cmd_zones(d);
-	} else if (strcmp(argv[0], "sync") == 0 && argc <= 2) {
+	} else if (strcmp(argv[0], "sync") == 0) {
 		o = cmd_sync(d, argc == 2 ? argv[1] : NULL);
-	} else if (strcmp(argv[0], "flush") == 0 && argc <= 2) {
+	} else if (strcmp(argv[0], "flush") == 0) {
 		o = cmd_flush(d, argc == 2 ? argv[1] : NULL);
-	} else if (strcmp(argv[0], "explain") == 0 && (argc == 2 || argc == 3)) {
+	} else if (strcmp(argv[0], "explain") == 0) {
 		o = explain_json(d, argv[1], argc == 3 ? argv[2] : NULL);
-	} else if (strcmp(argv[0], "status") == 0 || strcmp(argv[0], "reload") == 0 ||
-		   strcmp(argv[0], "stats") == 0 || strcmp(argv[0], "zones") == 0 ||
-		   strcmp(argv[0], "sync") == 0 || strcmp(argv[0], "flush") == 0 ||
-		   strcmp(argv[0], "explain") == 0) {
-		o = ctl_err("wrong number of arguments for '%s'", argv[0]);
-	} else {
-		o = ctl_err("unknown command '%s' (status, reload, stats, zones, flush, sync, explain)", argv[0]);
 	}
 	if (!o)
 		return NULL;

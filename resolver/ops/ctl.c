@@ -20,9 +20,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "cfg_lex.h"
 #include "clock.h"
 #include "common.h"
-#include "config.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -41,10 +41,11 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: plinkfwd-ctl [-c CONFIG | -s SOCKET] [-j] [-t SECONDS] COMMAND [ARG...]\n"
-		"  -c, --config FILE   read control-socket: from FILE (default " DEFAULT_CONFIG ")\n"
+		"options may also follow the command; '--' ends them\n"
+		"  -c, --config FILE   find control-socket: in FILE (default " DEFAULT_CONFIG ")\n"
 		"  -s, --socket PATH   the control socket (instead of reading the config)\n"
 		"  -j, --json          print the daemon's JSON answer as it is\n"
-		"  -t, --timeout SEC   give up after SEC seconds (default 30)\n"
+		"  -t, --timeout SEC   give up after SEC seconds (default 30, at most 86400)\n"
 		"commands:\n"
 		"  status               version, uptime, listeners, workers, config, reloads, health\n"
 		"  reload               re-read the configuration (as SIGHUP); fails with file:line\n"
@@ -238,6 +239,7 @@ static void print_status(const cJSON *o)
 	const cJSON *z = cJSON_GetObjectItemCaseSensitive(o, "zones");
 	const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "reload");
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "arm");
+	const cJSON *rp = cJSON_GetObjectItemCaseSensitive(o, "restart_pending");
 
 	printf("version     plinkfwd %s (pid %.0f)\n", jstr(o, "version") ? jstr(o, "version") : "?",
 	       jnum(o, "pid", 0));
@@ -248,11 +250,22 @@ static void print_status(const cJSON *o)
 	printf("workers     %.0f\n", jnum(o, "workers", 0));
 	printf("listen      ");
 	print_scalar(cJSON_GetObjectItemCaseSensitive(o, "listen"));
-	printf("\ncloud       %s\n", jstr(o, "cloud") ? jstr(o, "cloud") : "?");
+	putchar('\n');
+	if (cJSON_IsObject(rp)) {
+		/* the config asks for other sockets than those bound */
+		printf("            the config says ");
+		print_scalar(cJSON_GetObjectItemCaseSensitive(rp, "listen"));
+		printf(" with %.0f worker%s: a restart applies it\n", jnum(rp, "workers", 0),
+		       jnum(rp, "workers", 0) == 1 ? "" : "s");
+	}
+	printf("cloud       %s\n", jstr(o, "cloud") ? jstr(o, "cloud") : "?");
 	printf("zones       %.0f from files, %.0f synced\n", jnum(z, "file", 0), jnum(z, "synced", 0));
 	printf("reloads     %.0f ok, %.0f failed", jnum(r, "ok", 0), jnum(r, "failed", 0));
 	if (jstr(r, "last_error"))
-		printf("; the last one failed: %s", jstr(r, "last_error"));
+		printf("; the last one (%s) failed: %s", fmt_time(jnum(r, "last_time", 0), b1, sizeof(b1)),
+		       jstr(r, "last_error"));
+	else if (jstr(r, "last_result"))
+		printf("; the last one (%s) succeeded", fmt_time(jnum(r, "last_time", 0), b1, sizeof(b1)));
 	printf("\nhealth      %s\n", jstr(o, "health") ? jstr(o, "health") : "?");
 	if (jstr(o, "query_log"))
 		printf("query log   %s\n", jstr(o, "query_log"));
@@ -479,6 +492,37 @@ static void print_text(const char *cmd, const cJSON *o)
 
 /* ------------------------------------------------------------ main */
 
+/* The control socket named in the server: clause of cfgpath, found by a
+ * scan of its lines rather than a parse: a config the admin just broke
+ * must not hide the daemon, whose reload reports what is wrong with it. */
+static char *socket_from_config(const char *cfgpath)
+{
+	char err[512] = "", *path = NULL;
+	enum fwd_err rc = cfg_scan_server_key(cfgpath, "control-socket", &path, NULL, err, sizeof(err));
+	if (rc == FWD_OK)
+		return path;
+	if (rc == FWD_ENOENT)
+		fprintf(stderr, "plinkfwd-ctl: %s has no control-socket: in its server: clause (or use -s)\n",
+			cfgpath);
+	else
+		fprintf(stderr, "plinkfwd-ctl: %s (use -s SOCKET to name the socket)\n",
+			err[0] ? err : fwd_strerror(rc));
+	return NULL;
+}
+
+/* The option getopt_long() stopped at, as the user wrote it. */
+static const char *bad_option(int argc, char **argv, char *buf, size_t cap)
+{
+	/* optind already points past the word holding the bad option, unless
+	 * it was one of several bundled short options (-jx) */
+	const char *word = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+	if (optopt != 0 && !(word[0] == '-' && word[1] == '-'))
+		snprintf(buf, cap, "-%c", optopt);
+	else
+		snprintf(buf, cap, "%s", word);
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -487,26 +531,52 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'v'},
 		{NULL, 0, NULL, 0}};
 	const char *cfgpath = DEFAULT_CONFIG, *sock = NULL;
+	char *sock_found = NULL, optbuf[128];
 	int json = 0, timeout_s = 30, c;
 
-	while ((c = getopt_long(argc, argv, "+c:s:jt:hv", opts, NULL)) != -1) {
+	/* Options anywhere on the line, as unbound-control and knotc take
+	 * them ("status -j"): getopt_long() permutes the words, so the
+	 * command and its arguments are what remains after it ('--' ends the
+	 * options, for an argument that starts with '-').  Its own messages
+	 * are off: ours name the option and what to do. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:s:jt:hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': cfgpath = optarg; break;
 		case 's': sock = optarg; break;
 		case 'j': json = 1; break;
-		case 't':
-			timeout_s = atoi(optarg);
+		case 't': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			timeout_s = *end == '\0' && v > 0 && v <= 86400 ? (int)v : 0;
 			if (timeout_s <= 0) {
-				fprintf(stderr, "plinkfwd-ctl: bad timeout '%s'\n", optarg);
+				fprintf(stderr, "plinkfwd-ctl: bad timeout '%s' (want whole seconds, 1 to 86400)\n",
+					optarg);
 				return EXIT_USAGE;
 			}
 			break;
+		}
 		case 'h': usage(stdout); return EXIT_OK;
 		case 'v': printf("plinkfwd-ctl %s\n", PACKAGE_VERSION); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
+		case ':':
+			fprintf(stderr, "plinkfwd-ctl: option %s needs a value (see plinkfwd-ctl --help)\n",
+				bad_option(argc, argv, optbuf, sizeof(optbuf)));
+			return EXIT_USAGE;
+		default:
+			if (optopt != 0 && strchr("jhv", optopt) && strncmp(argv[optind - 1], "--", 2) == 0) {
+				fprintf(stderr, "plinkfwd-ctl: option %.*s takes no value\n",
+					(int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
+				return EXIT_USAGE;
+			}
+			fprintf(stderr,
+				"plinkfwd-ctl: unknown option '%s' (options: -c CONFIG, -s SOCKET, -j, -t SECONDS, -h, "
+				"-v; '--' before an argument that starts with '-')\n",
+				bad_option(argc, argv, optbuf, sizeof(optbuf)));
+			return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
+		fprintf(stderr, "plinkfwd-ctl: no command given\n");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -528,20 +598,10 @@ int main(int argc, char **argv)
 	req[n++] = '\n';
 	req[n] = '\0';
 
-	struct cfg *cfg = NULL;
 	if (!sock) {
-		char err[512] = "";
-		if (cfg_load(cfgpath, &cfg, err, sizeof(err)) != 0) {
-			fprintf(stderr, "plinkfwd-ctl: %s\n", err[0] ? err : cfgpath);
+		if (!(sock_found = socket_from_config(cfgpath)))
 			return EXIT_UNREACHABLE;
-		}
-		if (!cfg->control_socket) {
-			fprintf(stderr, "plinkfwd-ctl: %s has no control-socket: in its server: clause (or use -s)\n",
-				cfgpath);
-			cfg_free(cfg);
-			return EXIT_UNREACHABLE;
-		}
-		sock = cfg->control_socket;
+		sock = sock_found;
 	}
 
 	int rc = EXIT_UNREACHABLE;
@@ -566,6 +626,6 @@ int main(int argc, char **argv)
 	}
 	cJSON_Delete(o);
 	free(resp);
-	cfg_free(cfg);
+	free(sock_found);
 	return rc;
 }

@@ -511,6 +511,19 @@ void listener_send(void *arg, const struct client *cl, const uint8_t *msg, size_
 
 size_t listener_tcp_conns(const struct listener *l) { return l->open_conns; }
 
+enum fwd_err listener_bound_addr(const struct listener *l, size_t i, struct sockaddr_storage *ss, socklen_t *len)
+{
+	if (i >= l->nudp)
+		return FWD_ENOENT;
+	/* the UDP socket stands for the pair: the TCP one was bound to the
+	 * same address right after it, or the listener would not exist */
+	*len = sizeof(*ss);
+	memset(ss, 0, sizeof(*ss));
+	if (getsockname(l->udp[i].fd, (struct sockaddr *)ss, len) < 0)
+		return FWD_EIO;
+	return FWD_OK;
+}
+
 struct listener *listener_new(struct query_engine *qe, struct event_base *base, const struct cfg *cfg, int announce)
 {
 	struct listener *l = calloc(1, sizeof(*l));

@@ -14,6 +14,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+
+#include "common.h"
 
 struct cfg;
 struct client;
@@ -35,6 +38,13 @@ void listener_free(struct listener *l);
  * connection must still be the one the query came on (generation check);
  * otherwise the reply is discarded.  msg is only read during the call. */
 void listener_send(void *arg, const struct client *cl, const uint8_t *msg, size_t len);
+
+/* The address listen socket i (0-based, in the order of the config the
+ * listener was opened with) is bound to, as the kernel has it
+ * (getsockname), into *ss and *len.  FWD_OK; FWD_ENOENT past the last one;
+ * FWD_EIO when the kernel says no.  Any thread: a listener's sockets do
+ * not change after listener_new(), whatever a reload puts in the config. */
+enum fwd_err listener_bound_addr(const struct listener *l, size_t i, struct sockaddr_storage *ss, socklen_t *len);
 
 /* Open TCP connections right now (for stats/tests). */
 size_t listener_tcp_conns(const struct listener *l);

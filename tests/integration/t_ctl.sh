@@ -1,6 +1,7 @@
 # t_ctl.sh -- plinkfwd-ctl against a running daemon: every command, text and
-# --json output, exit codes, reload with a bad config (file:line, old config
-# keeps serving), explain for a local, a forwarded, a catalogue, a fallback,
+# --json output, exit codes, options before and after the command, reload
+# with a bad config (file:line, old config keeps serving; found through -c
+# even when the config no longer parses; status and /metrics record it), explain for a local, a forwarded, a catalogue, a fallback,
 # a spliced and an ARM-synced name (every record with where it came from:
 # file and line, ARM record-set id, upstream group), sync and zones with the
 # fake ARM server (per-zone last error), and the control socket's
@@ -65,6 +66,7 @@ write_conf() { # FILE [EXTRA-SERVER-LINE...]
 		echo "    listen: 127.0.0.1@$PORT"
 		echo "    workers: 2"
 		echo "    control-socket: $SOCK"
+		echo "    http-listen: 127.0.0.1@$((PORT + 1000))"
 		for l in "$@"; do echo "    $l"; done
 		echo "upstream: lab"
 		echo "    server: $UPSTREAM"
@@ -240,12 +242,12 @@ like "$CTL_ERR" 'reload failed: .*fb\.test\.zone(:[0-9]+)?: ' "reload with a bad
 write_conf "$T/plinkfwd.conf" "bogus-key: 1"
 ctl reload
 is "$CTL_RC" 1 "reload with a bad config: exit 1"
-like "$CTL_ERR" "reload failed: $T/plinkfwd\\.conf:5: unknown key 'bogus-key'" "reload with a bad config: file:line: message"
+like "$CTL_ERR" "reload failed: $T/plinkfwd\\.conf:6: unknown key 'bogus-key'" "reload with a bad config: file:line: message"
 q contoso-foundry.privatelink.openai.azure.com A
 like "$Q_ANSWER" 'IN A 10\.0\.1\.5$' "the old configuration keeps serving"
 ctl --json status
 is "$(json 'j["reload"]["failed"]')" 2 "status: two failed reloads"
-like "$(json 'j["reload"]["last_error"]')" "plinkfwd\\.conf:5: unknown key" "status: the last reload error"
+like "$(json 'j["reload"]["last_error"]')" "plinkfwd\\.conf:6: unknown key" "status: the last reload error"
 ok "daemon alive after failed reloads" plinkfwd_alive
 
 write_conf "$T/plinkfwd.conf"
@@ -257,6 +259,82 @@ q www.lab.test A
 ok "reloaded zone answers authoritatively" q_flag aa
 ctl --json status
 is "$(json 'j["reload"]["ok"], j["reload"]["last_error"]')" "(1, None)" "status: reload ok clears the error"
+
+# ------------------------------------------------------------ reload through -c with a config that does not parse
+# An admin breaks the file the daemon runs with, above its control-socket:
+# line.  plinkfwd-ctl -c still finds the socket (a scan of the server:
+# clause, not a parse), so the daemon is asked and reports the error itself.
+ctlc() { # like ctl, through -c CONFIG instead of -s SOCKET
+	CTL_OUT=$("$CTL" -c "$T/plinkfwd.conf" "$@" 2>"$T/ctl.err")
+	CTL_RC=$?
+	CTL_ERR=$(cat "$T/ctl.err")
+}
+ctlc --json status
+failed_before=$(json 'j["reload"]["failed"]')
+write_conf "$T/plinkfwd.conf"
+sed -i '2i\    workers 4' "$T/plinkfwd.conf" # no colon: a syntax error on line 2
+not_ok "the broken config does not parse" quiet "$PLINKFWD" -t -c "$T/plinkfwd.conf"
+ctlc reload
+is "$CTL_RC" 1 "reload -c with a syntax error: exit 1 (the daemon was reached and said no)"
+like "$CTL_ERR" "^plinkfwd-ctl: reload failed: $T/plinkfwd\\.conf:2: expected 'key: value'" \
+	"reload -c with a syntax error: the daemon's file:line: message"
+ctlc status
+is "$CTL_RC" 0 "status -c with a broken config: exit 0"
+like "$CTL_OUT" "^reloads +[0-9]+ ok, $((failed_before + 1)) failed; the last one \\([0-9]{4}-[0-9-]+T[0-9:]+Z\\) failed: $T/plinkfwd\\.conf:2: expected 'key: value'\$" \
+	"status -c: the failed reload, when, and why"
+ctlc --json status
+is "$(json 'j["reload"]["last_result"], j["reload"]["failed"], j["reload"]["last_time"] > 0')" \
+	"('failed', $((failed_before + 1)), True)" "status --json: last_result failed, counted, with its time"
+is "$(metric_value 'plinkfwd_config_last_reload_successful')" 0 "metrics: last reload not successful"
+is "$(metric_value 'plinkfwd_reloads_total{result="failed"}')" $((failed_before + 1)) "metrics: the failed reload counted"
+q contoso-foundry.privatelink.openai.azure.com A
+like "$Q_ANSWER" 'IN A 10\.0\.1\.5$' "broken config: the running one keeps serving"
+write_conf "$T/plinkfwd.conf"
+printf 'zone: lab.test\n    file: %s\n' "$T/lab.test.zone" >>"$T/plinkfwd.conf"
+ctlc reload
+is "$CTL_RC" 0 "reload -c once fixed: exit 0"
+ctlc status
+like "$CTL_OUT" '^reloads +[0-9]+ ok, [0-9]+ failed; the last one \([0-9]{4}-[0-9-]+T[0-9:]+Z\) succeeded$' \
+	"status: the last reload succeeded"
+is "$(metric_value 'plinkfwd_config_last_reload_successful')" 1 "metrics: last reload successful again"
+sed "s|^    control-socket: .*|    # control-socket: $SOCK|" "$T/plinkfwd.conf" >"$T/nosock.conf"
+"$CTL" -c "$T/nosock.conf" status >/dev/null 2>"$T/ctl.err"
+is "$?" 3 "-c with a config naming no control socket: exit 3"
+like "$(cat "$T/ctl.err")" "nosock\\.conf has no control-socket: in its server: clause \\(or use -s\\)" \
+	"-c with no control-socket: says so"
+"$CTL" -c "$T/no-such.conf" status >/dev/null 2>"$T/ctl.err"
+is "$?" 3 "-c with a missing config: exit 3"
+like "$(cat "$T/ctl.err")" "no-such\\.conf: cannot open: No such file" "-c with a missing config: names the file"
+
+# ------------------------------------------------------------ options before and after the command
+ctl status -j
+is "$CTL_RC" 0 "status -j: exit 0"
+is "$(json 'j["ok"], j["pid"]')" "(True, $PLINKFWD_PID)" "status -j: the JSON answer"
+ctl -j status
+is "$(json 'j["ok"], j["pid"]')" "(True, $PLINKFWD_PID)" "-j status: the same answer"
+CTL_OUT=$("$CTL" status --socket "$SOCK" --json 2>"$T/ctl.err")
+is "$(json 'j["ok"]')" True "status --socket PATH --json: long options after the command"
+ctl explain www.lab.test -j TXT
+is "$(json 'j["name"], j["type"]')" "('www.lab.test.', 'TXT')" "explain NAME -j TYPE: an option between arguments"
+ctl status -x
+is "$CTL_RC" 2 "an unknown option after the command: exit 2"
+like "$CTL_ERR" "^plinkfwd-ctl: unknown option '-x' \\(options: " "an unknown option: named"
+ctl --frobnicate status
+is "$CTL_RC" 2 "an unknown long option: exit 2"
+like "$CTL_ERR" "unknown option '--frobnicate'" "an unknown long option: named"
+ctl status -t
+is "$CTL_RC" 2 "an option missing its value: exit 2"
+like "$CTL_ERR" "option -t needs a value" "an option missing its value: says so"
+ctl status --json=yes
+is "$CTL_RC" 2 "a value given to a flag: exit 2"
+like "$CTL_ERR" "option --json takes no value" "a value given to a flag: says so"
+ctl -- status -j
+is "$CTL_RC" 1 "after '--', -j is an argument the daemon refuses: exit 1"
+like "$CTL_ERR" "'status' takes no argument, not '-j', which looks like an option" \
+	"after '--': the daemon names the stray word"
+ctl explain
+is "$CTL_RC" 1 "explain without a name: exit 1"
+like "$CTL_ERR" "'explain' needs an argument \\(usage: explain NAME \\[TYPE\\]\\)" "explain without a name: the usage"
 
 # ------------------------------------------------------------ flush, sync
 ctl flush
@@ -276,6 +354,7 @@ is "$CTL_RC" 1 "unknown command: exit 1"
 like "$CTL_ERR" "unknown command 'frobnicate'" "unknown command: named"
 ctl status extra
 is "$CTL_RC" 1 "wrong argument count: exit 1"
+like "$CTL_ERR" "'status' takes no argument, not 'extra' \\(usage: status\\)" "wrong argument count: says which word"
 "$CTL" -s "$SOCK" >/dev/null 2>&1
 is "$?" 2 "no command: exit 2 (usage)"
 "$CTL" -s "$T/run/nothere.sock" status >/dev/null 2>"$T/ctl.err"

@@ -1,6 +1,9 @@
 # t_reload.sh -- plinkfwd -t, and SIGHUP reload: a good config takes effect,
 # a bad config or zone file is reported with file:line and the old state keeps
-# serving, and no query in flight is lost while reloading.
+# serving (status and /metrics record the failure), no query in flight is
+# lost while reloading, and a listen: change waits for a restart: status shows
+# the sockets bound, and the warning compares with them, not with the
+# previous config.
 . "$(dirname "$0")/lib.sh"
 
 UPSTREAM=127.0.0.3@5301
@@ -253,5 +256,75 @@ ok "plinkfwd alive after all reloads" plinkfwd_alive
 unlike "$(cat "$PLINKFWD_LOG")" 'AddressSanitizer|runtime error|Segmentation' "no crash report in the log"
 stop_plinkfwd
 is "$PLINKFWD_RC" 0 "clean exit after reloads"
+
+# ------------------------------------------------------------ SIGHUP recorded: status and /metrics
+# A failed SIGHUP reload is what the control tool and the scraper see, not
+# only a log line.
+CTL=${PLINKFWD_CTL:-$BUILDDIR/plinkfwd-ctl}
+SOCK=$T/run/control.sock
+HPORT=$((PORT + 1000))
+mkdir -p "$T/run"
+# status_json EXPR  a python expression over j = plinkfwd-ctl status --json
+status_json() {
+	"$CTL" -s "$SOCK" status --json 2>/dev/null |
+		python3 -c 'import json,sys; j=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
+}
+listen_conf() { # FILE LISTEN [EXTRA-SERVER-LINE]
+	cat >"$1" <<EOF
+server:
+    listen: $2
+    workers: 2
+    cloud: none
+    control-socket: $SOCK
+    http-listen: 127.0.0.1@$HPORT
+${3:-}
+zone: lab.test
+    file: $T/lab.test.zone
+EOF
+}
+write_lab_zone 7 192.0.2.7
+listen_conf "$T/listen.conf" "127.0.0.1@$PORT"
+ok "plinkfwd starts with a control socket and /metrics" start_plinkfwd "$T/listen.conf"
+listen_conf "$T/listen.conf" "127.0.0.1@$PORT" "    workers: 3"
+mark=$(log_mark)
+sighup_plinkfwd
+ok "SIGHUP with a duplicate key: the log names listen.conf:7:" wait_log 'listen\.conf:7: duplicate key' 5 "$mark"
+is "$(status_json 'j["reload"]["last_result"], j["reload"]["failed"]')" "('failed', 1)" \
+	"status: the failed SIGHUP reload is recorded"
+like "$(status_json 'j["reload"]["last_error"]')" "listen\\.conf:7: duplicate key 'workers'" "status: with its error"
+is "$(metric_value 'plinkfwd_config_last_reload_successful' "$HPORT")" 0 "metrics: the last reload failed"
+is "$(metric_value 'plinkfwd_reloads_total{result="failed"}' "$HPORT")" 1 "metrics: one failed reload"
+
+# ------------------------------------------------------------ listen: changes wait for a restart
+listen_conf "$T/listen.conf" "127.0.0.2@$PORT"
+mark=$(log_mark)
+sighup_plinkfwd
+ok "reload to another listen: address: reloaded" wait_log "reloaded $T/listen\\.conf" 5 "$mark"
+like "$(log_since "$mark")" 'listen: and workers: changes take effect only after a restart' \
+	"reload to another listen: address: a restart is needed, says the log"
+out=$("$CTL" -s "$SOCK" status 2>&1)
+like "$out" "^listen +127\\.0\\.0\\.1@$PORT\$" "status: the socket still bound, not the config's address"
+like "$out" "^ +the config says 127\\.0\\.0\\.2@$PORT with 2 workers: a restart applies it\$" \
+	"status: the config's address, waiting for a restart"
+is "$(status_json 'j["listen"], j["restart_pending"]["listen"]')" "(['127.0.0.1@$PORT'], ['127.0.0.2@$PORT'])" \
+	"status --json: listen is what is bound, restart_pending what the config asks"
+q www.lab.test A
+is "$Q_ANSWER" "www.lab.test. 300 IN A 192.0.2.7" "the bound address still answers"
+Q_SERVER=127.0.0.2 q www.lab.test A
+is "$Q_STATUS" NOREPLY "the new address in the config does not (no socket until a restart)"
+
+listen_conf "$T/listen.conf" "127.0.0.1@$PORT"
+mark=$(log_mark)
+sighup_plinkfwd
+ok "reload back to the bound address: reloaded" wait_log "reloaded $T/listen\\.conf" 5 "$mark"
+unlike "$(log_since "$mark")" 'take effect only after a restart' \
+	"reload back to the bound address: no restart warning (compared with the sockets, not the last config)"
+out=$("$CTL" -s "$SOCK" status 2>&1)
+like "$out" "^listen +127\\.0\\.0\\.1@$PORT\$" "status: the bound address"
+unlike "$out" 'the config says' "status: nothing waits for a restart"
+is "$(status_json 'j["restart_pending"], j["reload"]["last_result"]')" "(None, 'ok')" \
+	"status --json: no restart pending, last reload ok"
+is "$(metric_value 'plinkfwd_config_last_reload_successful' "$HPORT")" 1 "metrics: the last reload succeeded"
+stop_plinkfwd
 
 done_testing

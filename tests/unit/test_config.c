@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cfg_lex.h"
 #include "common.h"
 #include "config.h"
 #include "tap.h"
@@ -755,6 +756,94 @@ static void test_fixtures(void)
 	ok(n >= 10, "fixtures found (%d)", n);
 }
 
+/* http-listen: ADDR alone means port 9153, as documented; the value is kept
+ * as written (http.c binds it) and must resolve to that port. */
+static void test_http_listen(void)
+{
+	static const struct {
+		const char *val;
+		const char *want; /* addr_text() of the address it binds */
+	} cases[] = {
+		{"127.0.0.1", "127.0.0.1@9153"},
+		{"127.0.0.1@8080", "127.0.0.1@8080"},
+		{"::1", "[::1]@9153"},
+		{"[::1]", "[::1]@9153"},
+		{"[::1]@9100", "[::1]@9100"},
+	};
+	for (size_t i = 0; i < FWD_ARRAY_LEN(cases); i++) {
+		char text[128], err[512] = "", path[128], name[128];
+		struct cfg *cfg = NULL;
+		struct cfg_addr a;
+
+		snprintf(text, sizeof(text), "server:\n  http-listen: %s\n", cases[i].val);
+		snprintf(name, sizeof(name), "http-listen: %s parses", cases[i].val);
+		is_int(load_text(text, &cfg, err, sizeof(err), path), FWD_OK, name);
+		if (cfg == NULL) {
+			printf("# %s\n", err);
+			continue;
+		}
+		snprintf(name, sizeof(name), "http-listen: %s kept as written", cases[i].val);
+		is_str(cfg->http_listen, cases[i].val, name);
+		memset(&a, 0, sizeof(a));
+		ok(cfg_parse_addr(cfg->http_listen, CFG_HTTP_DEFAULT_PORT, &a) == FWD_OK &&
+			   strcmp(addr_text(&a), cases[i].want) == 0,
+		   "http-listen: %s binds %s", cases[i].val, cases[i].want);
+		cfg_free(cfg);
+	}
+}
+
+/* The scan plinkfwd-ctl finds the control socket with: it reads through
+ * whatever the parser would reject, and only server: clauses count. */
+static void test_scan_server_key(void)
+{
+	char *val = NULL, err[512] = "", path[160];
+	int line = 0;
+
+	/* a file cfg_load() rejects on line 3, with the key after the error */
+	char *p = write_conf("server:\n  listen: 127.0.0.1@5300\n  bogus-key: 1\n  workers many\n"
+			     "  \"unterminated\n  control-socket: /run/x/control.sock   # the socket\n");
+	struct cfg *cfg = NULL;
+	ok(cfg_load(p, &cfg, err, sizeof(err)) == FWD_EPARSE, "scan: the file does not parse");
+	is_int(cfg_scan_server_key(p, "control-socket", &val, &line, err, sizeof(err)), FWD_OK,
+	       "scan: finds control-socket: past the broken lines");
+	is_str(val, "/run/x/control.sock", "scan: the value without its comment");
+	is_int(line, 6, "scan: its line");
+	free(val);
+	val = NULL;
+	unlink(p);
+
+	/* only server: counts; "server: ADDR" in upstream: is not a clause */
+	p = write_conf("upstream: u\n  server: 127.0.0.2\n  control-socket: /wrong1\n"
+		       "zone: z.test\n  control-socket: /wrong2\n"
+		       "server:\n  control-socket: \"/run/quoted # sock\"\narm:\n  control-socket: /wrong3\n");
+	is_int(cfg_scan_server_key(p, "control-socket", &val, NULL, err, sizeof(err)), FWD_OK,
+	       "scan: the server: clause's key");
+	is_str(val, "/run/quoted # sock", "scan: a quoted value, '#' kept");
+	free(val);
+	val = NULL;
+	unlink(p);
+
+	p = write_conf("\xef\xbb\xbfserver:\n  control-socket: /bom\n");
+	is_int(cfg_scan_server_key(p, "control-socket", &val, NULL, err, sizeof(err)), FWD_OK,
+	       "scan: a byte order mark before server:");
+	is_str(val, "/bom", "scan: ... value");
+	free(val);
+	val = NULL;
+	unlink(p);
+
+	p = write_conf("server:\n  listen: 127.0.0.1\nupstream: u\n  control-socket: /not-server\n");
+	is_int(cfg_scan_server_key(p, "control-socket", &val, NULL, err, sizeof(err)), FWD_ENOENT,
+	       "scan: a key outside server: is not found");
+	ok(val == NULL, "scan: nothing returned");
+	unlink(p);
+
+	snprintf(path, sizeof(path), "%s/does-not-exist.conf", tmpdir);
+	is_int(cfg_scan_server_key(path, "control-socket", &val, NULL, err, sizeof(err)), FWD_EIO,
+	       "scan: a missing file is FWD_EIO");
+	ok(strncmp(err, path, strlen(path)) == 0 && strstr(err, "cannot open") != NULL,
+	   "scan: the message names the file");
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/plinkfwd-test-config-XXXXXX");
@@ -773,6 +862,8 @@ int main(void)
 	test_cloud();
 	test_relative_paths();
 	test_check_files();
+	test_http_listen();
+	test_scan_server_key();
 	test_shipped();
 	test_fixtures();
 	rmdir(tmpdir);
