@@ -32,6 +32,7 @@
 #include "clock.h"
 #include "config.h"
 #include "cont.h"
+#include "ddr.h"
 #include "edns.h"
 #include "log.h"
 #include "route.h"
@@ -388,6 +389,23 @@ static size_t handle(struct query_engine *e, const uint8_t *pkt, size_t len, con
 		return error_reply(e, &q, RCODE_REFUSED, 1, &r, out, cap);
 	if (q.qtype == TYPE_AXFR || q.qtype == TYPE_IXFR)
 		return error_reply(e, &q, RCODE_NOTIMP, 0, &r, out, cap);
+
+	if (FWD_UNLIKELY(ddr_match(&q))) {
+		/* RFC 9462: resolver.arpa is about plinkfwd itself, never
+		 * forwarded (ddr.h) */
+		size_t limit = reply_limit(cl, &q);
+		if (ddr_answer(&q, limit, out, cap, &n) != FWD_OK)
+			return error_reply(e, &q, RCODE_SERVFAIL, 1, &r, out, cap);
+		out[3] |= (uint8_t)WIRE_RA;
+		if (FWD_UNLIKELY(needs_opts(snap, &ec))) {
+			r.flags_clear = 0; /* plinkfwd's own data: AA stays */
+			if ((n = finish_opts(out, n, cap, limit, &r)) == 0)
+				return error_reply(e, &q, RCODE_SERVFAIL, 1, NULL, out, cap);
+		}
+		STATS_INC(e->stats.answers_local);
+		*src = STATS_SRC_LOCAL;
+		return n;
+	}
 
 	const struct route_target *rt = route_lookup(snap->routes, q.qname, q.qname_len);
 	if (rt->kind == ROUTE_ZONE) {
