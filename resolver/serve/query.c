@@ -411,7 +411,9 @@ static size_t handle(struct query_engine *e, const uint8_t *pkt, size_t len, con
 	if (rt->kind == ROUTE_ZONE) {
 		enum zone_status st;
 		size_t limit = reply_limit(cl, &q);
-		n = zone_answer(rt->zone, &q, limit, out, cap, &st);
+		/* RFC 8482: one RRset for ANY over UDP, all of them over TCP */
+		n = cl->transport == CLIENT_TCP ? zone_answer_tcp(rt->zone, &q, limit, out, cap, &st)
+						: zone_answer(rt->zone, &q, limit, out, cap, &st);
 		if (st == ZONE_NXDOMAIN && rt->fallback_public) {
 			/* Azure's NxDomainRedirect: a name the private zone does not
 			 * know is resolved the public way instead of denied. */
