@@ -127,10 +127,83 @@ static void cache_store(struct query_engine *e, const struct snapshot *snap, con
 	cache_insert(e->cache, q, msg, len, &t, gen_dep ? snap->generation : 0, clock_ms(e->clock));
 }
 
+/* "N server(s) WHAT" alone, or "N WHAT" among others, appended at *n. */
+static void why_part(char *buf, size_t len, size_t *n, int *parts, int nparts, unsigned count,
+		     const char *what)
+{
+	int w;
+	if (count == 0 || *n >= len - 1)
+		return;
+	if (nparts == 1)
+		w = snprintf(buf + *n, len - *n, "%u server%s %s", count, count == 1 ? "" : "s", what);
+	else
+		w = snprintf(buf + *n, len - *n, "%s%u %s", *parts ? ", " : "", count, what);
+	if (w > 0)
+		*n += (size_t)w;
+	(*parts)++;
+}
+
+/*
+ * The EDE of a failed step (RFC 8914): returns the code -- 23 Network
+ * Error when servers were unreachable and none answered, else 22 No
+ * Reachable Authority (timeouts, SERVFAIL/REFUSED, malformed replies,
+ * caps) -- and writes the EXTRA-TEXT: what happened in a few words, the
+ * group's name and counts only, never an address, a path or anything else
+ * of the configuration.  f NULL: the group has no server at all.
+ */
+static uint16_t failure_text(const char *gname, const struct upstream_failure *f,
+			     char text[EDNS_EDE_TEXT_MAX + 1])
+{
+	const size_t cap = EDNS_EDE_TEXT_MAX + 1;
+	size_t n;
+	int parts = 0, w;
+	uint16_t code = EDE_NO_REACHABLE_AUTHORITY;
+
+	w = snprintf(text, cap, "%s group: ", gname);
+	n = w < 0 ? 0 : (size_t)w < cap ? (size_t)w : cap - 1; /* cut: edns_ede_add cuts too */
+	if (!f) {
+		snprintf(text + n, cap - n, "no server configured");
+	} else {
+		int counted = (f->timeouts > 0) + (f->errors > 0) + (f->refused > 0) + (f->malformed > 0);
+		if (f->errors && !f->refused && !f->malformed)
+			code = EDE_NETWORK_ERROR;
+		why_part(text, cap, &n, &parts, counted, f->timeouts, "timed out");
+		why_part(text, cap, &n, &parts, counted, f->errors, "unreachable");
+		why_part(text, cap, &n, &parts, counted, f->refused, counted == 1 ? "answered SERVFAIL/REFUSED"
+											 : "SERVFAIL/REFUSED");
+		why_part(text, cap, &n, &parts, counted, f->malformed, counted == 1 ? "sent malformed replies"
+											   : "malformed");
+		const char *more = f->busy      ? "too many queries pending"
+				   : f->capped  ? "servers at their query caps"
+				   : f->expired ? "query-timeout reached"
+				   : parts      ? NULL
+						: "no server answered";
+		if (more && n < cap - 1)
+			snprintf(text + n, cap - n, "%s%s", parts ? ", " : "", more);
+	}
+	text[cap - 1] = 0;
+	return code;
+}
+
+/* failure_text() as an EDE appended to ede */
+static void failure_ede(const char *gname, const struct upstream_failure *f, struct edns_ede_list *ede)
+{
+	char text[EDNS_EDE_TEXT_MAX + 1];
+	uint16_t code = failure_text(gname, f, text);
+	edns_ede_add(ede, code, text);
+}
+
+static const char *group_name(const struct cfg *cfg, size_t group)
+{
+	return group < cfg->nupstreams ? cfg->upstreams[group].name : "default";
+}
+
 /* RFC 8767: every server failed; an answer that expired less than
- * serve-stale seconds ago is better than SERVFAIL.  0 when there is none. */
+ * serve-stale seconds ago is better than SERVFAIL.  0 when there is none.
+ * Its EDE 3 says why the group failed (f: upstream_last_failure()). */
 static size_t stale_answer(struct query_engine *e, const struct snapshot *snap, const struct wire_query *q,
-			   const struct client *cl, uint8_t *out, size_t cap)
+			   const struct client *cl, size_t group, const struct upstream_failure *f, uint8_t *out,
+			   size_t cap)
 {
 	int window = snap->cfg->serve_stale;
 	size_t n, limit = reply_limit(cl, q);
@@ -144,8 +217,10 @@ static size_t stale_answer(struct query_engine *e, const struct snapshot *snap, 
 	if (!n)
 		return 0;
 	STATS_INC(e->stats.cache_stale);
-	/* RFC 8914: say that the data is stale */
-	edns_ede_add(&ede, EDE_STALE_ANSWER, NULL);
+	/* RFC 8914: say that the data is stale, and why */
+	char text[EDNS_EDE_TEXT_MAX + 1];
+	failure_text(group_name(snap->cfg, group), f, text);
+	edns_ede_add(&ede, EDE_STALE_ANSWER, text);
 	reply_opts(snap, &cl->edns, WIRE_AA, &ede, NULL, &r);
 	return finish_opts(out, n, cap, limit, &r);
 }
@@ -191,63 +266,6 @@ static int arm_not_ready(const struct snapshot *snap, const struct route_target 
 	       rt->origin == ORIGIN_CATALOGUE;
 }
 
-/* "N server(s) WHAT" alone, or "N WHAT" among others, appended at *n. */
-static void why_part(char *buf, size_t len, size_t *n, int *parts, int nparts, unsigned count,
-		     const char *what)
-{
-	int w;
-	if (count == 0 || *n >= len - 1)
-		return;
-	if (nparts == 1)
-		w = snprintf(buf + *n, len - *n, "%u server%s %s", count, count == 1 ? "" : "s", what);
-	else
-		w = snprintf(buf + *n, len - *n, "%s%u %s", *parts ? ", " : "", count, what);
-	if (w > 0)
-		*n += (size_t)w;
-	(*parts)++;
-}
-
-/*
- * The EDE of a failed step (RFC 8914): 23 Network Error when servers were
- * unreachable and none answered, else 22 No Reachable Authority (timeouts,
- * SERVFAIL/REFUSED, malformed replies, caps).  The EXTRA-TEXT says what
- * happened in a few words, with the group's name and counts only: never an
- * address, a path or anything from the configuration but the group name.
- * f NULL: the group has no server at all.
- */
-static void failure_ede(const char *gname, const struct upstream_failure *f, struct edns_ede_list *ede)
-{
-	char text[EDNS_EDE_TEXT_MAX + 1];
-	size_t n;
-	int parts = 0, w;
-	uint16_t code = EDE_NO_REACHABLE_AUTHORITY;
-
-	w = snprintf(text, sizeof text, "%s group: ", gname);
-	n = w < 0 ? 0 : (size_t)w < sizeof text ? (size_t)w : sizeof text - 1; /* cut: edns_ede_add cuts too */
-	if (!f) {
-		snprintf(text + n, sizeof text - n, "no server configured");
-	} else {
-		int counted = (f->timeouts > 0) + (f->errors > 0) + (f->refused > 0) + (f->malformed > 0);
-		if (f->errors && !f->refused && !f->malformed)
-			code = EDE_NETWORK_ERROR;
-		why_part(text, sizeof text, &n, &parts, counted, f->timeouts, "timed out");
-		why_part(text, sizeof text, &n, &parts, counted, f->errors, "unreachable");
-		why_part(text, sizeof text, &n, &parts, counted, f->refused, counted == 1 ? "answered SERVFAIL/REFUSED"
-											 : "SERVFAIL/REFUSED");
-		why_part(text, sizeof text, &n, &parts, counted, f->malformed, counted == 1 ? "sent malformed replies"
-											   : "malformed");
-		const char *more = f->busy      ? "too many queries pending"
-				   : f->capped  ? "servers at their query caps"
-				   : f->expired ? "query-timeout reached"
-				   : parts      ? NULL
-						: "no server answered";
-		if (more && n < sizeof text - 1)
-			snprintf(text + n, sizeof text - n, "%s%s", parts ? ", " : "", more);
-	}
-	text[sizeof text - 1] = 0;
-	edns_ede_add(ede, code, text);
-}
-
 /* REFUSED or SERVFAIL because upstream group `group` could not answer the
  * question routed to rt (NULL for a later step), with EDEs that say why.
  * f: what the upstream engine reports, NULL when the group has no server. */
@@ -255,8 +273,7 @@ static size_t failure_reply(struct query_engine *e, const struct snapshot *snap,
 			    const struct edns_client *ec, const struct route_target *rt, size_t group,
 			    const struct upstream_failure *f, int rcode, uint8_t *out, size_t cap)
 {
-	const struct cfg *cfg = snap->cfg;
-	const char *gname = group < cfg->nupstreams ? cfg->upstreams[group].name : "default";
+	const char *gname = group_name(snap->cfg, group);
 	struct edns_ede_list ede = {0};
 	struct edns_reply r;
 
@@ -296,12 +313,12 @@ static size_t forward(struct query_engine *e, const struct route_target *rt, siz
 		return 0;
 	}
 	/* upstream.c logs the empty group (rate limited) and pool exhaustion */
-	if (rc != FWD_ENOENT && (n = stale_answer(e, e->snap, q, &st.cl, out, cap)) != 0) {
+	struct upstream_failure f;
+	upstream_last_failure(e->up, &f);
+	if (rc != FWD_ENOENT && (n = stale_answer(e, e->snap, q, &st.cl, group, &f, out, cap)) != 0) {
 		*src = STATS_SRC_STALE;
 		return n;
 	}
-	struct upstream_failure f;
-	upstream_last_failure(e->up, &f);
 	return failure_reply(e, e->snap, q, ec, rt, group, rc == FWD_ENOENT ? NULL : &f,
 			     rc == FWD_ENOENT ? RCODE_REFUSED : RCODE_SERVFAIL, out, cap);
 }
@@ -511,7 +528,7 @@ static void send_failure(struct query_engine *e, const struct query_step *st, co
 			 const struct upstream_failure *f)
 {
 	const struct client *cl = &st->cl;
-	size_t n = stale_answer(e, st->snap, q, cl, e->scratch, sizeof(e->scratch));
+	size_t n = stale_answer(e, st->snap, q, cl, st->group, f, e->scratch, sizeof(e->scratch));
 	if (n) {
 		stats_stale(&e->stats, e->qlog, cl, q, step_group_name(st), e->scratch, n, clock_us(e->clock));
 		deliver(e, cl, e->scratch, n);

@@ -115,7 +115,8 @@ sleep 2
 q www.flaky.test A +time=10
 is "$Q_STATUS" NOERROR "3: the server gone, the expired answer is served"
 like "$Q_ANSWER" ' 30 IN A 192\.0\.2\.15$' "3: with TTL 30"
-like "$Q_OUT" 'EDE: 3 \(Stale Answer\)' "3: dig shows Stale Answer"
+like "$Q_OUT" 'EDE: 3 \(Stale Answer\): \(flaky group: 1 server unreachable\)' \
+	"3: dig shows Stale Answer, and why the group failed"
 q_flag aa && fail "3: no AA on a stale answer" "$Q_FLAGS" || pass "3: no AA on a stale answer"
 
 # ------------------------------------------------------------ DDR

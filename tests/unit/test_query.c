@@ -1003,6 +1003,13 @@ static void test_edns_hop_by_hop(void)
 		}
 		ok(nsent == 1 && rcode_of(sent[0]) == RCODE_NOERROR && wire_get16(sent[0] + 6) == 1, "stale answer served");
 		ok(nsent == 1 && ede_code(sent[0], sent_len[0]) == EDE_STALE_ANSWER, "stale answer: EDE 3 (Stale Answer)");
+		{
+			const uint8_t *dd;
+			int ll = nsent == 1 ? opt_find(sent[0], sent_len[0], EDNS_OPT_EDE, &dd) : -1;
+			ok(ll > 2 && (size_t)ll - 2 == strlen("azure group: 2 servers answered SERVFAIL/REFUSED") &&
+			   memcmp(dd + 2, "azure group: 2 servers answered SERVFAIL/REFUSED", (size_t)ll - 2) == 0,
+			   "stale answer: its text says why the group failed");
+		}
 		ok(nsent == 1 && !(flags_of(sent[0]) & WIRE_AA), "stale answer: no AA");
 		ok(STATS_GET(qe.stats.ops.answers[0][STATS_SRC_STALE][STATS_RC_NOERROR]) == stale0 + 1,
 		   "stale answer: counted as source stale, not upstream");
