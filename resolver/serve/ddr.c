@@ -31,12 +31,13 @@ int ddr_match(const struct wire_query *q)
 {
 	size_t n = q->qname_len, at = 0;
 
-	if (n < sizeof apex)
+	/* the suffix first: on every query, and almost never equal */
+	if (n < sizeof apex || memcmp(q->qname + n - sizeof apex, apex, sizeof apex) != 0)
 		return 0;
-	/* on a label boundary: walk the labels up to where the apex would start */
+	/* then that it starts on a label boundary (not "xresolver.arpa") */
 	while (at < n - sizeof apex)
 		at += 1u + q->qname[at];
-	return at == n - sizeof apex && memcmp(q->qname + at, apex, sizeof apex) == 0;
+	return at == n - sizeof apex;
 }
 
 /* The SOA RR at out, its owner a pointer to offset `owner` of the message. */
