@@ -140,13 +140,15 @@ static struct snapshot *build(const char *fwd_group)
 		"upstream: default\n  server: 127.0.0.1@%u\n"
 		"upstream: empty\n"
 		"upstream: dead\n  server: 127.0.0.1@%u\n"
+		"upstream: tight\n  server: 127.0.0.1@%u\n  max-outstanding: 1\n"
 		"zone: local.test\n  file: %s\n"
 		"forward: fwd.test\n  to: %s\n"
 		"forward: nowhere.test\n  to: empty\n"
 		"forward: dead.test\n  to: dead\n"
+		"forward: tight.test\n  to: tight\n"
 		"forward: resolver.arpa\n  to: default\n",
 		UP_TIMEOUT_MS, q_timeout_ms, STALE_S, with_arm ? 2 : 1, with_arm ? dead_port : srv[0].port,
-		with_arm ? dead_port : srv[1].port, srv[2].port, dead_port, zpath, fwd_group);
+		with_arm ? dead_port : srv[1].port, srv[2].port, dead_port, srv[0].port, zpath, fwd_group);
 	if (with_arm) /* parsed only: no sync runs in this program */
 		fputs("arm:\n  subscription: 00000000-0000-0000-0000-000000000000\n", f);
 	fclose(f);
@@ -1147,6 +1149,21 @@ static void test_ede_codes(void)
 	   "23: an unreachable server: SERVFAIL without waiting for a timer");
 	is_int(ede_code(sent[0], sent_len[0]), EDE_NETWORK_ERROR, "23: Network Error");
 	is_str(ede_text(sent[0], sent_len[0], t, sizeof t), "dead group: 1 server unreachable", "23: the text");
+
+	/* 22: the only server is at its cap (max-outstanding 1): SERVFAIL at once */
+	reset_capture();
+	ask_edns("t5.tight.test", TYPE_A, 811, &fwd);
+	s = asked();
+	ok(fwd && s == 0, "caps: the first question is in flight");
+	n = ask_edns("t6.tight.test", TYPE_A, 812, &fwd);
+	ok(n > 0 && !fwd && rcode_of(out) == RCODE_SERVFAIL && ede_code(out, n) == EDE_NO_REACHABLE_AUTHORITY,
+	   "caps: the second gets SERVFAIL at once, EDE 22");
+	is_str(ede_text(out, n, t, sizeof t), "tight group: servers at their query caps", "caps: the text");
+	if (s == 0) {
+		mkreply(0, &r, qid(0), RCODE_NOERROR, 1, 60, 0);
+		reply_udp(0, &r);
+	}
+	is_int(nsent, 1, "caps: the first is answered");
 
 	/* no EDNS, no EDE: the same failure without an OPT */
 	reset_capture();
