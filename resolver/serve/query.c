@@ -256,14 +256,18 @@ static int route_fallback(const struct cfg *cfg, const struct route_target *rt)
 /*
  * RFC 8914 Not Ready (14): the daemon syncs zones from ARM and none has
  * arrived yet (no synced zone in the snapshot: no sync round has published
- * one and state-dir had none), so a name of the privatelink catalogue --
- * what those zones would answer -- is answered by forwarding, or fails.
- * /readyz reports the same state.  rt NULL: not the client's question.
+ * one and state-dir had none), so a Private Link name -- what those zones
+ * would answer: the catalogue's, or an admin rule's for a privatelink.*
+ * suffix -- is answered by forwarding, or fails.  /readyz reports the same
+ * state.  rt NULL: not the client's question.
  */
 static int arm_not_ready(const struct snapshot *snap, const struct route_target *rt)
 {
-	return snap->cfg->arm && snap->nzones == snap->nfile_zones && rt && rt->kind == ROUTE_FORWARD &&
-	       rt->origin == ORIGIN_CATALOGUE;
+	if (!snap->cfg->arm || snap->nzones != snap->nfile_zones || !rt || rt->kind != ROUTE_FORWARD)
+		return 0;
+	return rt->origin == ORIGIN_CATALOGUE ||
+	       (rt->origin == ORIGIN_FORWARD && rt->name &&
+		strncmp(rt->name, PRIVATELINK_PREFIX, sizeof(PRIVATELINK_PREFIX) - 1) == 0);
 }
 
 /* REFUSED or SERVFAIL because upstream group `group` could not answer the

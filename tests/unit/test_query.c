@@ -146,6 +146,7 @@ static struct snapshot *build(const char *fwd_group)
 		"forward: nowhere.test\n  to: empty\n"
 		"forward: dead.test\n  to: dead\n"
 		"forward: tight.test\n  to: tight\n"
+		"forward: privatelink.contoso.test\n  to: dead\n"
 		"forward: resolver.arpa\n  to: default\n",
 		UP_TIMEOUT_MS, q_timeout_ms, STALE_S, with_arm ? 2 : 1, with_arm ? dead_port : srv[0].port,
 		with_arm ? dead_port : srv[1].port, srv[2].port, dead_port, srv[0].port, zpath, fwd_group);
@@ -1209,6 +1210,12 @@ static void test_ede_codes(void)
 	is_int(ede_code_at(sent[0], sent_len[0], 0), EDE_NOT_READY, "14: Not Ready first");
 	is_str(ede_text(sent[0], sent_len[0], t, sizeof t), "arm: no zone synced yet", "14: its text");
 	is_int(ede_code_at(sent[0], sent_len[0], 1), EDE_NETWORK_ERROR, "14: then why the group failed");
+	reset_capture();
+	ask_edns("x.privatelink.contoso.test", TYPE_A, 813, &fwd);
+	pump();
+	ok(nsent == 1 && ede_code_at(sent[0], sent_len[0], 0) == EDE_NOT_READY &&
+	   ede_code_at(sent[0], sent_len[0], 1) == EDE_NETWORK_ERROR,
+	   "14: also for an admin rule's privatelink.* name");
 	reset_capture();
 	ask_edns("h3.dead.test", TYPE_A, 809, &fwd);
 	pump();
