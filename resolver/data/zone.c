@@ -149,7 +149,8 @@ static uint32_t zone_find_name(const struct zone *z, const uint8_t *name, size_t
 	return NO_NODE;
 }
 
-/* What to put in the answer section; any = every plain set of node. */
+/* What to put in the answer section; any = every plain set of node.
+ * full_any 0: ANY selects only the first set (RFC 8482 4.1). */
 struct zsel {
 	const uint8_t *node;
 	const uint8_t *data;
@@ -159,7 +160,7 @@ struct zsel {
 	enum zone_status st;
 };
 
-static void zone_select(const struct zone *z, const uint8_t *name, size_t len, uint16_t qtype,
+static void zone_select(const struct zone *z, const uint8_t *name, size_t len, uint16_t qtype, int full_any,
 			struct zsel *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -192,7 +193,15 @@ static void zone_select(const struct zone *z, const uint8_t *name, size_t len, u
 	for (unsigned i = 0; i < n[2]; i++) {
 		uint16_t t = wire_get16(p);
 		size_t l = wire_get16(p + 4);
-		if (qtype == TYPE_ANY) {
+		if (qtype == TYPE_ANY && !full_any) {
+			/* RFC 8482: one RRset is a complete answer to ANY; the
+			 * sets are sorted by type, so this one is the lowest */
+			a->count = wire_get16(p + 2);
+			a->len = l;
+			a->data = p + SET_HDR;
+			a->st = ZONE_ANSWER;
+			return;
+		} else if (qtype == TYPE_ANY) {
 			a->any = 1;
 			a->count += wire_get16(p + 2);
 			a->len += l;
@@ -225,13 +234,13 @@ static void zone_put_answer(const struct zsel *a, uint8_t *out)
 	}
 }
 
-size_t zone_answer(const struct zone *z, const struct wire_query *q, size_t limit, uint8_t *out,
-		   size_t cap, enum zone_status *status)
+static size_t answer(const struct zone *z, const struct wire_query *q, size_t limit, uint8_t *out, size_t cap,
+		     enum zone_status *status, int full_any)
 {
 	struct zsel a;
 	size_t qlen = q->q_end > WIRE_HDR_LEN ? q->q_end - WIRE_HDR_LEN : 0;
 
-	zone_select(z, q->qname, qlen ? q->qname_len : 0, q->qtype, &a);
+	zone_select(z, q->qname, qlen ? q->qname_len : 0, q->qtype, full_any, &a);
 	*status = a.st;
 	if (cap < WIRE_MIN_UDP)
 		return 0;
@@ -262,6 +271,18 @@ size_t zone_answer(const struct zone *z, const struct wire_query *q, size_t limi
 	if (opt)
 		n += wire_put_opt(out + n, 11, rcode, q->do_bit);
 	return wire_truncate(q, out, n, limit);
+}
+
+size_t zone_answer(const struct zone *z, const struct wire_query *q, size_t limit, uint8_t *out,
+		   size_t cap, enum zone_status *status)
+{
+	return answer(z, q, limit, out, cap, status, 0);
+}
+
+size_t zone_answer_tcp(const struct zone *z, const struct wire_query *q, size_t limit, uint8_t *out,
+		       size_t cap, enum zone_status *status)
+{
+	return answer(z, q, limit, out, cap, status, 1);
 }
 
 /*
@@ -309,7 +330,7 @@ size_t zone_lookup_rrs(const struct zone *z, const uint8_t *name, size_t name_le
 		return 0;
 	memcpy(lname, name, (size_t)l);
 	wire_name_lower(lname, (size_t)l);
-	zone_select(z, lname, (size_t)l, qtype, &a);
+	zone_select(z, lname, (size_t)l, qtype, 1, &a);
 	*status = a.st;
 	if (a.count == 0)
 		return 0;

@@ -22,7 +22,11 @@
  *  - name absent (no wildcard covers it): NXDOMAIN with SOA in authority;
  *  - "*.<name>" wildcards synthesise the owner as the query name, except
  *    below existing names (empty non-terminals count as existing);
- *  - ANY: every RRset at the name.
+ *  - ANY (RFC 8482): over UDP (zone_answer) one RRset at the name, the
+ *    one with the lowest type number, so that ANY is no amplifier; over
+ *    TCP (zone_answer_tcp), where the client's address is proven, every
+ *    RRset at the name, as NSD, Knot and BIND's minimal-any do.  A CNAME
+ *    owner answers with its CNAME (there is nothing else at it).
  */
 #ifndef PLINKFWD_ZONE_H
 #define PLINKFWD_ZONE_H
@@ -73,11 +77,15 @@ uint32_t zone_serial(const struct zone *z);
  */
 size_t zone_answer(const struct zone *z, const struct wire_query *q, size_t limit, uint8_t *out,
 		   size_t cap, enum zone_status *status);
+/* The same for a client on TCP: ANY gets every RRset at the name. */
+size_t zone_answer_tcp(const struct zone *z, const struct wire_query *q, size_t limit, uint8_t *out,
+		       size_t cap, enum zone_status *status);
 
 /*
  * Lookup for CNAME splicing and explain: append the answer-section records
  * for (name, qtype) as wire RRs with uncompressed owner names to out, and
- * return their count via *count.  Same status rules as zone_answer.
+ * return their count via *count.  Same status rules as zone_answer, and
+ * ANY gives every RRset (explain shows them all).
  * Returns bytes written: 0 with ZONE_NXDOMAIN/ZONE_NODATA unless a CNAME
  * chain led there (then the chain), and 0 with *count 0 when the records
  * do not fit in cap.

@@ -32,6 +32,7 @@
 #include "clock.h"
 #include "config.h"
 #include "cont.h"
+#include "ddr.h"
 #include "edns.h"
 #include "log.h"
 #include "route.h"
@@ -126,10 +127,83 @@ static void cache_store(struct query_engine *e, const struct snapshot *snap, con
 	cache_insert(e->cache, q, msg, len, &t, gen_dep ? snap->generation : 0, clock_ms(e->clock));
 }
 
+/* "N server(s) WHAT" alone, or "N WHAT" among others, appended at *n. */
+static void why_part(char *buf, size_t len, size_t *n, int *parts, int nparts, unsigned count,
+		     const char *what)
+{
+	int w;
+	if (count == 0 || *n >= len - 1)
+		return;
+	if (nparts == 1)
+		w = snprintf(buf + *n, len - *n, "%u server%s %s", count, count == 1 ? "" : "s", what);
+	else
+		w = snprintf(buf + *n, len - *n, "%s%u %s", *parts ? ", " : "", count, what);
+	if (w > 0)
+		*n += (size_t)w;
+	(*parts)++;
+}
+
+/*
+ * The EDE of a failed step (RFC 8914): returns the code -- 23 Network
+ * Error when servers were unreachable and none answered, else 22 No
+ * Reachable Authority (timeouts, SERVFAIL/REFUSED, malformed replies,
+ * caps) -- and writes the EXTRA-TEXT: what happened in a few words, the
+ * group's name and counts only, never an address, a path or anything else
+ * of the configuration.  f NULL: the group has no server at all.
+ */
+static uint16_t failure_text(const char *gname, const struct upstream_failure *f,
+			     char text[EDNS_EDE_TEXT_MAX + 1])
+{
+	const size_t cap = EDNS_EDE_TEXT_MAX + 1;
+	size_t n;
+	int parts = 0, w;
+	uint16_t code = EDE_NO_REACHABLE_AUTHORITY;
+
+	w = snprintf(text, cap, "%s group: ", gname);
+	n = w < 0 ? 0 : (size_t)w < cap ? (size_t)w : cap - 1; /* cut: edns_ede_add cuts too */
+	if (!f) {
+		snprintf(text + n, cap - n, "no server configured");
+	} else {
+		int counted = (f->timeouts > 0) + (f->errors > 0) + (f->refused > 0) + (f->malformed > 0);
+		if (f->errors && !f->refused && !f->malformed)
+			code = EDE_NETWORK_ERROR;
+		why_part(text, cap, &n, &parts, counted, f->timeouts, "timed out");
+		why_part(text, cap, &n, &parts, counted, f->errors, "unreachable");
+		why_part(text, cap, &n, &parts, counted, f->refused, counted == 1 ? "answered SERVFAIL/REFUSED"
+											 : "SERVFAIL/REFUSED");
+		why_part(text, cap, &n, &parts, counted, f->malformed, counted == 1 ? "sent malformed replies"
+											   : "malformed");
+		const char *more = f->busy      ? "too many queries pending"
+				   : f->capped  ? "servers at their query caps"
+				   : f->expired ? "query-timeout reached"
+				   : parts      ? NULL
+						: "no server answered";
+		if (more && n < cap - 1)
+			snprintf(text + n, cap - n, "%s%s", parts ? ", " : "", more);
+	}
+	text[cap - 1] = 0;
+	return code;
+}
+
+/* failure_text() as an EDE appended to ede */
+static void failure_ede(const char *gname, const struct upstream_failure *f, struct edns_ede_list *ede)
+{
+	char text[EDNS_EDE_TEXT_MAX + 1];
+	uint16_t code = failure_text(gname, f, text);
+	edns_ede_add(ede, code, text);
+}
+
+static const char *group_name(const struct cfg *cfg, size_t group)
+{
+	return group < cfg->nupstreams ? cfg->upstreams[group].name : "default";
+}
+
 /* RFC 8767: every server failed; an answer that expired less than
- * serve-stale seconds ago is better than SERVFAIL.  0 when there is none. */
+ * serve-stale seconds ago is better than SERVFAIL.  0 when there is none.
+ * Its EDE 3 says why the group failed (f: upstream_last_failure()). */
 static size_t stale_answer(struct query_engine *e, const struct snapshot *snap, const struct wire_query *q,
-			   const struct client *cl, uint8_t *out, size_t cap)
+			   const struct client *cl, size_t group, const struct upstream_failure *f, uint8_t *out,
+			   size_t cap)
 {
 	int window = snap->cfg->serve_stale;
 	size_t n, limit = reply_limit(cl, q);
@@ -143,8 +217,10 @@ static size_t stale_answer(struct query_engine *e, const struct snapshot *snap, 
 	if (!n)
 		return 0;
 	STATS_INC(e->stats.cache_stale);
-	/* RFC 8914: say that the data is stale */
-	edns_ede_add(&ede, EDE_STALE_ANSWER, NULL);
+	/* RFC 8914: say that the data is stale, and why */
+	char text[EDNS_EDE_TEXT_MAX + 1];
+	failure_text(group_name(snap->cfg, group), f, text);
+	edns_ede_add(&ede, EDE_STALE_ANSWER, text);
 	reply_opts(snap, &cl->edns, WIRE_AA, &ede, NULL, &r);
 	return finish_opts(out, n, cap, limit, &r);
 }
@@ -177,22 +253,37 @@ static int route_fallback(const struct cfg *cfg, const struct route_target *rt)
 	return 0;
 }
 
-/* REFUSED or SERVFAIL because upstream group `group` could not answer,
- * with an EDE that says why in a few words (no addresses, no paths). */
-static size_t failure_reply(struct query_engine *e, const struct snapshot *snap, const struct wire_query *q,
-			    const struct edns_client *ec, size_t group, int rcode, uint8_t *out, size_t cap)
+/*
+ * RFC 8914 Not Ready (14): the daemon syncs zones from ARM and none has
+ * arrived yet (no synced zone in the snapshot: no sync round has published
+ * one and state-dir had none), so a Private Link name -- what those zones
+ * would answer: the catalogue's, or an admin rule's for a privatelink.*
+ * suffix -- is answered by forwarding, or fails.  /readyz reports the same
+ * state.  rt NULL: not the client's question.
+ */
+static int arm_not_ready(const struct snapshot *snap, const struct route_target *rt)
 {
-	const struct cfg *cfg = snap->cfg;
-	const char *gname = group < cfg->nupstreams ? cfg->upstreams[group].name : "default";
+	if (!snap->cfg->arm || snap->nzones != snap->nfile_zones || !rt || rt->kind != ROUTE_FORWARD)
+		return 0;
+	return rt->origin == ORIGIN_CATALOGUE ||
+	       (rt->origin == ORIGIN_FORWARD && rt->name &&
+		strncmp(rt->name, PRIVATELINK_PREFIX, sizeof(PRIVATELINK_PREFIX) - 1) == 0);
+}
+
+/* REFUSED or SERVFAIL because upstream group `group` could not answer the
+ * question routed to rt (NULL for a later step), with EDEs that say why.
+ * f: what the upstream engine reports, NULL when the group has no server. */
+static size_t failure_reply(struct query_engine *e, const struct snapshot *snap, const struct wire_query *q,
+			    const struct edns_client *ec, const struct route_target *rt, size_t group,
+			    const struct upstream_failure *f, int rcode, uint8_t *out, size_t cap)
+{
+	const char *gname = group_name(snap->cfg, group);
 	struct edns_ede_list ede = {0};
 	struct edns_reply r;
-	char text[EDNS_EDE_TEXT_MAX + 1];
 
-	if (rcode == RCODE_REFUSED)
-		snprintf(text, sizeof(text), "%s group: no server configured", gname);
-	else
-		snprintf(text, sizeof(text), "%s group: no server answered", gname);
-	edns_ede_add(&ede, EDE_NO_REACHABLE_AUTHORITY, text);
+	if (FWD_UNLIKELY(arm_not_ready(snap, rt)))
+		edns_ede_add(&ede, EDE_NOT_READY, "arm: no zone synced yet");
+	failure_ede(gname, f, &ede);
 	reply_opts(snap, ec, WIRE_AA, &ede, NULL, &r);
 	return error_reply(e, q, rcode, 1, &r, out, cap);
 }
@@ -226,12 +317,14 @@ static size_t forward(struct query_engine *e, const struct route_target *rt, siz
 		return 0;
 	}
 	/* upstream.c logs the empty group (rate limited) and pool exhaustion */
-	if (rc != FWD_ENOENT && (n = stale_answer(e, e->snap, q, &st.cl, out, cap)) != 0) {
+	struct upstream_failure f;
+	upstream_last_failure(e->up, &f);
+	if (rc != FWD_ENOENT && (n = stale_answer(e, e->snap, q, &st.cl, group, &f, out, cap)) != 0) {
 		*src = STATS_SRC_STALE;
 		return n;
 	}
-	return failure_reply(e, e->snap, q, ec, group, rc == FWD_ENOENT ? RCODE_REFUSED : RCODE_SERVFAIL,
-			     out, cap);
+	return failure_reply(e, e->snap, q, ec, rt, group, rc == FWD_ENOENT ? NULL : &f,
+			     rc == FWD_ENOENT ? RCODE_REFUSED : RCODE_SERVFAIL, out, cap);
 }
 
 /* A cached answer for q, or 0.  Allocation-free. */
@@ -318,11 +411,30 @@ static size_t handle(struct query_engine *e, const uint8_t *pkt, size_t len, con
 	if (q.qtype == TYPE_AXFR || q.qtype == TYPE_IXFR)
 		return error_reply(e, &q, RCODE_NOTIMP, 0, &r, out, cap);
 
+	if (FWD_UNLIKELY(ddr_match(&q))) {
+		/* RFC 9462: resolver.arpa is about plinkfwd itself, never
+		 * forwarded (ddr.h) */
+		size_t limit = reply_limit(cl, &q);
+		if (ddr_answer(&q, limit, out, cap, &n) != FWD_OK)
+			return error_reply(e, &q, RCODE_SERVFAIL, 1, &r, out, cap);
+		out[3] |= (uint8_t)WIRE_RA;
+		if (FWD_UNLIKELY(needs_opts(snap, &ec))) {
+			r.flags_clear = 0; /* plinkfwd's own data: AA stays */
+			if ((n = finish_opts(out, n, cap, limit, &r)) == 0)
+				return error_reply(e, &q, RCODE_SERVFAIL, 1, NULL, out, cap);
+		}
+		STATS_INC(e->stats.answers_local);
+		*src = STATS_SRC_LOCAL;
+		return n;
+	}
+
 	const struct route_target *rt = route_lookup(snap->routes, q.qname, q.qname_len);
 	if (rt->kind == ROUTE_ZONE) {
 		enum zone_status st;
 		size_t limit = reply_limit(cl, &q);
-		n = zone_answer(rt->zone, &q, limit, out, cap, &st);
+		/* RFC 8482: one RRset for ANY over UDP, all of them over TCP */
+		n = cl->transport == CLIENT_TCP ? zone_answer_tcp(rt->zone, &q, limit, out, cap, &st)
+						: zone_answer(rt->zone, &q, limit, out, cap, &st);
 		if (st == ZONE_NXDOMAIN && rt->fallback_public) {
 			/* Azure's NxDomainRedirect: a name the private zone does not
 			 * know is resolved the public way instead of denied. */
@@ -369,7 +481,8 @@ static const char *step_group_name(const struct query_step *st)
 	return st->group < cfg->nupstreams ? cfg->upstreams[st->group].name : "default";
 }
 
-static void send_failure(struct query_engine *e, const struct query_step *st, const struct wire_query *q);
+static void send_failure(struct query_engine *e, const struct query_step *st, const struct wire_query *q,
+			 const struct upstream_failure *f);
 static void send_error(struct query_engine *e, const struct query_step *st, const struct wire_query *q,
 		       int rcode);
 
@@ -395,7 +508,7 @@ static void send_answer(struct query_engine *e, const struct query_step *st, con
 	size_t n;
 
 	if (len > sizeof(e->scratch)) {
-		send_failure(e, st, q);
+		send_error(e, st, q, RCODE_SERVFAIL);
 		return;
 	}
 	if (msg != e->scratch)
@@ -413,11 +526,13 @@ static void send_answer(struct query_engine *e, const struct query_step *st, con
 }
 
 /* Every server failed (or the step could not start): a stale answer when
- * serve-stale has one, else SERVFAIL that says which group failed. */
-static void send_failure(struct query_engine *e, const struct query_step *st, const struct wire_query *q)
+ * serve-stale has one, else SERVFAIL that says which group failed and how
+ * (f: upstream_last_failure()). */
+static void send_failure(struct query_engine *e, const struct query_step *st, const struct wire_query *q,
+			 const struct upstream_failure *f)
 {
 	const struct client *cl = &st->cl;
-	size_t n = stale_answer(e, st->snap, q, cl, e->scratch, sizeof(e->scratch));
+	size_t n = stale_answer(e, st->snap, q, cl, st->group, f, e->scratch, sizeof(e->scratch));
 	if (n) {
 		stats_stale(&e->stats, e->qlog, cl, q, step_group_name(st), e->scratch, n, clock_us(e->clock));
 		deliver(e, cl, e->scratch, n);
@@ -425,7 +540,8 @@ static void send_failure(struct query_engine *e, const struct query_step *st, co
 	}
 	uint8_t buf[WIRE_MIN_UDP + 256];
 	stats_forwarded(&e->stats, e->qlog, cl, q, step_group_name(st), 0, NULL, 0, clock_us(e->clock));
-	n = failure_reply(e, st->snap, q, &cl->edns, st->group, RCODE_SERVFAIL, buf, sizeof(buf));
+	n = failure_reply(e, st->snap, q, &cl->edns, st->stage == QUERY_STAGE_CLIENT ? st->rt : NULL, st->group, f,
+			  RCODE_SERVFAIL, buf, sizeof(buf));
 	if (n)
 		deliver(e, cl, buf, n);
 }
@@ -561,10 +677,13 @@ static void splice_start(struct query_engine *e, const struct query_step *st, co
 	enum fwd_err rc = step_send(e, &next, &pqq);
 	if (rc != FWD_OK) {
 		cont_free(cp, ct);
-		if (rc == FWD_ENOENT)
+		if (rc == FWD_ENOENT) {
 			send_error(e, st, q, RCODE_REFUSED); /* as a direct question for the name */
-		else
-			send_failure(e, st, q);
+		} else {
+			struct upstream_failure f;
+			upstream_last_failure(e->up, &f);
+			send_failure(e, &next, q, &f);
+		}
 	}
 }
 
@@ -577,7 +696,9 @@ static void splice_resume(struct query_engine *e, struct query_cont *ct, enum up
 	const struct wire_query *q = &ct->q;
 
 	if (ust != UPSTREAM_OK || len < WIRE_HDR_LEN) {
-		send_failure(e, st, q);
+		struct upstream_failure f;
+		upstream_last_failure(e->up, &f);
+		send_failure(e, st, q, &f);
 		cont_free(cp, ct);
 		return;
 	}
@@ -619,7 +740,9 @@ static void query_done(void *arg, const void *ctx, enum upstream_status ust, uin
 		return;
 	}
 	if (ust != UPSTREAM_OK || len < WIRE_HDR_LEN) {
-		send_failure(e, st, q);
+		struct upstream_failure f;
+		upstream_last_failure(e->up, &f);
+		send_failure(e, st, q, &f);
 		return;
 	}
 

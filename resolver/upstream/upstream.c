@@ -101,6 +101,7 @@ struct up_slot {
 	uint8_t qname[WIRE_MAX_NAME]; /* lower-cased wire name the reply must echo */
 	uint16_t cur_id;           /* ID of the current attempt */
 	uint64_t tried;            /* bit per server index already tried */
+	struct upstream_failure fail; /* what went wrong so far, for the answer's EDE */
 	size_t server;             /* server index in the group of the current attempt */
 	uint32_t hidx;             /* its health entry */
 	int active;                /* an attempt is under way (counted in outstanding) */
@@ -150,6 +151,7 @@ struct upstream {
 	uint64_t sys_warn_ms;      /* last socket/pool warning, shared with health and pool */
 	struct up_warn warn[UP_WARN_SLOTS];
 	struct upstream_stats st;  /* marked_down and sockets are kept by health and pool */
+	struct upstream_failure fail; /* the failure done() is reporting (slot_finish) */
 	uint8_t rbuf[WIRE_MAX_MSG];/* UDP reply scratch */
 };
 
@@ -331,6 +333,8 @@ static void slot_finish(struct up_slot *s, enum upstream_status st, uint8_t *rep
 	table_remove(u, s);
 	w = s->waiters;
 	s->waiters = NULL;
+	if (st == UPSTREAM_FAILED)
+		u->fail = s->fail; /* upstream_last_failure() during the done() calls */
 	if (st == UPSTREAM_FAILED && up_warn_due(u, s->group, 1)) {
 		char name[1025];
 		log_warn("every server of upstream group %s failed for %s", slot_group(s)->name,
@@ -457,8 +461,10 @@ static enum fwd_err slot_start_attempt(struct up_slot *s, size_t server, uint32_
 	}
 	return FWD_OK;
 fail:
-	if (out == OUT_FAIL)
+	if (out == OUT_FAIL) {
 		u->st.errors++;
+		s->fail.errors++;
+	}
 	slot_end_attempt(s, out);
 	return FWD_EIO;
 }
@@ -482,6 +488,7 @@ static enum fwd_err slot_advance(struct up_slot *s)
 		if (rc != FWD_OK)
 			return rc;
 		s->tried |= (uint64_t)1 << i;
+		s->fail.servers++;
 		if (slot_start_attempt(s, i, hidx, s->client_tcp, probe) == FWD_OK)
 			return FWD_OK;
 	}
@@ -495,8 +502,12 @@ static void slot_fail_attempt(struct up_slot *s, enum up_outcome out)
 	slot_end_attempt(s, out);
 	rc = slot_advance(s);
 	if (rc != FWD_OK) {
-		if (rc == FWD_EFULL)
+		if (rc == FWD_EFULL) {
 			s->u->st.capped++;
+			s->fail.capped = 1;
+		} else if (rc == FWD_ETIMEDOUT) {
+			s->fail.expired = 1;
+		}
 		slot_finish(s, UPSTREAM_FAILED, NULL, 0);
 	}
 }
@@ -562,6 +573,7 @@ static void slot_reply(struct up_slot *s, uint8_t *p, size_t len, int over_tcp)
 		bad = "TC set on a TCP reply";
 	if (bad != NULL) {
 		u->st.malformed++;
+		s->fail.malformed++;
 		if (up_warn_due(u, s->group, 3)) {
 			char qb[WIRE_MAX_NAME * 4 + 8];
 			log_warn("upstream %s: malformed reply for %s (%s): next server (logged at most once a "
@@ -573,6 +585,7 @@ static void slot_reply(struct up_slot *s, uint8_t *p, size_t len, int over_tcp)
 	}
 	u->st.answered++;
 	if (rcode == RCODE_SERVFAIL || rcode == RCODE_REFUSED) {
+		s->fail.refused++;
 		log_debug("upstream %s answered rcode %d: next server", slot_server_text(s, sb, sizeof sb),
 			  rcode);
 		slot_fail_attempt(s, OUT_ALIVE);
@@ -618,6 +631,7 @@ static void slot_udp_read(struct up_slot *s)
 			log_debug("upstream %s: recv: %s", slot_server_text(s, sb, sizeof sb),
 				  strerror(errno));
 			u->st.errors++;
+			s->fail.errors++;
 			slot_fail_attempt(s, OUT_FAIL);
 			return;
 		}
@@ -738,8 +752,10 @@ read_error:
 mismatch:
 	log_debug("upstream %s: TCP reply rejected: %s", slot_server_text(s, sb, sizeof sb), why);
 fail:
-	if (out == OUT_FAIL)
+	if (out == OUT_FAIL) {
 		s->u->st.errors++;
+		s->fail.errors++;
+	}
 	slot_fail_attempt(s, out);
 }
 
@@ -770,6 +786,7 @@ static void slot_timeout(struct up_slot *s)
 
 	log_debug("upstream %s: no reply in time", slot_server_text(s, sb, sizeof sb));
 	s->u->st.timeouts++;
+	s->fail.timeouts++;
 	up_health_timeout(&s->u->health, s->hidx);
 	/* an attempt cut short by the query budget did not get a fair chance:
 	 * the server's health does not pay for it */
@@ -944,6 +961,8 @@ enum fwd_err upstream_send(struct upstream *u, struct snapshot *snap, size_t gro
 		return FWD_EINVAL;
 	s = u->free_list;
 	if (!s) {
+		memset(&u->fail, 0, sizeof u->fail);
+		u->fail.busy = 1;
 		if (up_sys_warn_due(u))
 			log_warn("upstream: all %zu pending slots busy, answering SERVFAIL", u->nslots);
 		return FWD_EFULL;
@@ -1005,10 +1024,13 @@ enum fwd_err upstream_send(struct upstream *u, struct snapshot *snap, size_t gro
 		return 0;
 	}
 	s->tried = 0;
+	memset(&s->fail, 0, sizeof s->fail);
 	s->deadline_ms = clock_ms(u->clock) +
 			 (uint64_t)cfg->query_timeout_ms;
 	rc = slot_advance(s);
 	if (rc != FWD_OK) {
+		u->fail = s->fail; /* upstream_last_failure() for the caller */
+		u->fail.capped = rc == FWD_EFULL;
 		slot_release(s);
 		if (rc == FWD_EFULL) {
 			u->st.capped++;
@@ -1045,6 +1067,14 @@ void upstream_get_stats(const struct upstream *u, struct upstream_stats *out)
 	*out = u->st;
 	out->marked_down = u->health.marked_down;
 	out->sockets = u->pool.opened;
+}
+
+void upstream_last_failure(const struct upstream *u, struct upstream_failure *out)
+{
+	if (u)
+		*out = u->fail;
+	else
+		memset(out, 0, sizeof *out);
 }
 
 size_t upstream_servers(const struct upstream *u, struct upstream_server_info *out, size_t max)

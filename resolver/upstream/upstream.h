@@ -101,6 +101,27 @@ enum fwd_err upstream_send(struct upstream *u, struct snapshot *snap, size_t gro
  */
 void upstream_expire(struct upstream *u);
 
+/*
+ * What happened to the attempts of a query that failed, so that the answer
+ * can say why (an Extended DNS Error, RFC 8914, docs/edns.md).  Counted per
+ * query over every server tried; a follower (coalesced) sees its leader's.
+ */
+struct upstream_failure {
+	uint16_t servers;   /* servers asked */
+	uint16_t timeouts;  /* attempts that got no reply within upstream-timeout */
+	uint16_t errors;    /* network errors: ICMP unreachable, connect or send failed, TCP broken */
+	uint16_t refused;   /* answered SERVFAIL or REFUSED */
+	uint16_t malformed; /* malformed replies, TC over TCP */
+	uint8_t capped;     /* the servers left were at their qps/outstanding caps */
+	uint8_t expired;    /* query-timeout ran out */
+	uint8_t busy;       /* no free pending slot (max-pending queries in flight) */
+};
+
+/* The failure last reported: by done() with UPSTREAM_FAILED (read it
+ * inside done()), or by upstream_send() returning FWD_EFULL or FWD_EIO
+ * (read it right after). */
+void upstream_last_failure(const struct upstream *u, struct upstream_failure *out);
+
 /* Number of queries in flight, coalesced ones included (for tests and stats). */
 size_t upstream_pending(const struct upstream *u);
 

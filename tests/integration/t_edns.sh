@@ -125,7 +125,8 @@ ok "front BIND's query log has the hits" grep -q 'query: www4.cookie.test IN A' 
 # ------------------------------------------------------------ errors explain themselves
 q host.dead.test A +time=5
 is "$Q_STATUS" SERVFAIL "dead group: SERVFAIL"
-like "$Q_OUT" 'EDE: 22 \(No Reachable Authority\).*dead group' "dead group: EDE 22 naming the group"
+like "$Q_OUT" 'EDE: 23 \(Network Error\): \(dead group: 1 server unreachable\)' \
+	"dead group (nothing listens there): EDE 23 naming the group"
 r=$(dig @127.0.0.1 -p "$PORT" -b 127.0.0.2 +time=2 +tries=1 www.cookie.test A 2>&1)
 like "$r" 'status: REFUSED' "a denied source: REFUSED"
 like "$r" 'EDE: 18 \(Prohibited\)' "a denied source: EDE 18 (Prohibited)"

@@ -64,6 +64,8 @@ static struct cache *cache;
 static struct query_engine qe;
 static char dir[] = "/tmp/plinkfwd-test-query-XXXXXX";
 static int q_timeout_ms = Q_TIMEOUT_MS; /* the query-timeout build() writes */
+static uint16_t dead_port;              /* a 127.0.0.1 port nothing listens on */
+static int with_arm;                    /* build() adds an arm: clause and empties azure */
 
 /* what the capture hook saw */
 static uint8_t sent[8][WIRE_MAX_MSG];
@@ -134,13 +136,22 @@ static struct snapshot *build(const char *fwd_group)
 	fprintf(f,
 		"server:\n  listen: 127.0.0.1@53\n  allow: 127.0.0.0/8\n"
 		"  upstream-timeout: %d\n  query-timeout: %d\n  serve-stale: %d\n  nsid: test-nsid\n"
-		"upstream: azure\n  server: 127.0.0.1@%u\n  server: 127.0.0.1@%u\n"
+		"upstream: azure\n  server: 127.0.0.%u@%u\n  server: 127.0.0.1@%u\n"
 		"upstream: default\n  server: 127.0.0.1@%u\n"
 		"upstream: empty\n"
+		"upstream: dead\n  server: 127.0.0.1@%u\n"
+		"upstream: tight\n  server: 127.0.0.1@%u\n  max-outstanding: 1\n"
 		"zone: local.test\n  file: %s\n"
 		"forward: fwd.test\n  to: %s\n"
-		"forward: nowhere.test\n  to: empty\n",
-		UP_TIMEOUT_MS, q_timeout_ms, STALE_S, srv[0].port, srv[1].port, srv[2].port, zpath, fwd_group);
+		"forward: nowhere.test\n  to: empty\n"
+		"forward: dead.test\n  to: dead\n"
+		"forward: tight.test\n  to: tight\n"
+		"forward: privatelink.contoso.test\n  to: dead\n"
+		"forward: resolver.arpa\n  to: default\n",
+		UP_TIMEOUT_MS, q_timeout_ms, STALE_S, with_arm ? 2 : 1, with_arm ? dead_port : srv[0].port,
+		with_arm ? dead_port : srv[1].port, srv[2].port, dead_port, srv[0].port, zpath, fwd_group);
+	if (with_arm) /* parsed only: no sync runs in this program */
+		fputs("arm:\n  subscription: 00000000-0000-0000-0000-000000000000\n", f);
 	fclose(f);
 	struct snapshot *s = snapshot_build(cpath, NULL, 0, err, sizeof(err));
 	if (!s) {
@@ -995,6 +1006,13 @@ static void test_edns_hop_by_hop(void)
 		}
 		ok(nsent == 1 && rcode_of(sent[0]) == RCODE_NOERROR && wire_get16(sent[0] + 6) == 1, "stale answer served");
 		ok(nsent == 1 && ede_code(sent[0], sent_len[0]) == EDE_STALE_ANSWER, "stale answer: EDE 3 (Stale Answer)");
+		{
+			const uint8_t *dd;
+			int ll = nsent == 1 ? opt_find(sent[0], sent_len[0], EDNS_OPT_EDE, &dd) : -1;
+			ok(ll > 2 && (size_t)ll - 2 == strlen("azure group: 2 servers answered SERVFAIL/REFUSED") &&
+			   memcmp(dd + 2, "azure group: 2 servers answered SERVFAIL/REFUSED", (size_t)ll - 2) == 0,
+			   "stale answer: its text says why the group failed");
+		}
 		ok(nsent == 1 && !(flags_of(sent[0]) & WIRE_AA), "stale answer: no AA");
 		ok(STATS_GET(qe.stats.ops.answers[0][STATS_SRC_STALE][STATS_RC_NOERROR]) == stale0 + 1,
 		   "stale answer: counted as source stale, not upstream");
@@ -1022,6 +1040,282 @@ static void test_edns_hop_by_hop(void)
 	qe.cookies = NULL;
 }
 
+/* ------------------------------------------------------------ EDE, DDR, ANY */
+
+#define TYPE_SVCB 64 /* RFC 9460 */
+
+/* opt_find() without the data */
+static int opt_len(const uint8_t *msg, size_t len, uint16_t code)
+{
+	const uint8_t *d;
+	return opt_find(msg, len, code, &d);
+}
+
+/* The first EDE option's text of msg, "" when none. */
+static const char *ede_text(const uint8_t *msg, size_t len, char *buf, size_t cap)
+{
+	const uint8_t *d;
+	int l = opt_find(msg, len, EDNS_OPT_EDE, &d);
+	size_t t = l > 2 ? (size_t)l - 2 : 0;
+	if (t >= cap)
+		t = cap - 1;
+	memcpy(buf, l > 2 ? (const char *)d + 2 : "", t);
+	buf[t] = 0;
+	return buf;
+}
+
+/* The code of EDE option number i (0-based) of msg, -1 when there is none. */
+static int ede_code_at(const uint8_t *msg, size_t len, int i)
+{
+	size_t off = WIRE_HDR_LEN;
+	unsigned qd = wire_get16(msg + 4);
+	unsigned rrs = (unsigned)wire_get16(msg + 6) + wire_get16(msg + 8) + wire_get16(msg + 10);
+	for (unsigned k = 0; k < qd; k++)
+		off = wire_skip_name(msg, len, off) + 4;
+	for (unsigned k = 0; k < rrs; k++) {
+		off = wire_skip_name(msg, len, off);
+		if (!off || off + 10 > len)
+			return -1;
+		size_t rd = off + 10, end = rd + wire_get16(msg + off + 8);
+		if (wire_get16(msg + off) == TYPE_OPT)
+			for (size_t o = rd; o + 4 <= end; o += 4u + wire_get16(msg + o + 2))
+				if (wire_get16(msg + o) == EDNS_OPT_EDE && i-- == 0)
+					return wire_get16(msg + o + 4);
+		off = end;
+	}
+	return -1;
+}
+
+/* An EDNS query (version 0, no options) from a UDP client */
+static size_t ask_edns(const char *name, uint16_t type, uint16_t id, int *fwd)
+{
+	struct msg m;
+	mkq(&m, id, WIRE_RD, name, type, CLASS_IN, 0);
+	return ask_from("127.0.0.1", &m, fwd);
+}
+
+static void test_ede_codes(void)
+{
+	struct msg m, r;
+	char t[80];
+	int fwd = 0, s;
+	size_t n;
+
+	snapshot_pub_publish(&pub, build("azure"));
+	query_engine_refresh(&qe);
+
+	/* 22: every server of the group timed out, and the text says so */
+	reset_capture();
+	ask_edns("t1.fwd.test", TYPE_A, 800, &fwd);
+	s = asked();
+	ok(fwd && s >= 0, "22: forwarded to azure");
+	advance_ms(UP_TIMEOUT_MS);
+	ok(asked() == 1 - s && nsent == 0, "22: the other azure server after the first timeout");
+	advance_ms(UP_TIMEOUT_MS);
+	ok(nsent == 1 && rcode_of(sent[0]) == RCODE_SERVFAIL, "22: SERVFAIL after the second timeout");
+	is_int(ede_code(sent[0], sent_len[0]), EDE_NO_REACHABLE_AUTHORITY, "22: No Reachable Authority");
+	is_str(ede_text(sent[0], sent_len[0], t, sizeof t), "azure group: 2 servers timed out",
+	       "22: the text counts the timeouts, names the group, no address");
+	is_int(ede_code_at(sent[0], sent_len[0], 1), -1, "22: one EDE only");
+
+	/* 22: one timed out, the other answered SERVFAIL */
+	reset_capture();
+	ask_edns("t2.fwd.test", TYPE_A, 801, &fwd);
+	s = asked();
+	advance_ms(UP_TIMEOUT_MS);
+	int o = asked();
+	if (o >= 0) {
+		mkreply(o, &r, qid(o), RCODE_SERVFAIL, 0, 0, 0);
+		reply_udp(o, &r);
+	}
+	ok(s >= 0 && o == 1 - s && nsent == 1 && rcode_of(sent[0]) == RCODE_SERVFAIL, "mixed: SERVFAIL");
+	is_int(ede_code(sent[0], sent_len[0]), EDE_NO_REACHABLE_AUTHORITY, "mixed: 22 (an authority answered)");
+	is_str(ede_text(sent[0], sent_len[0], t, sizeof t), "azure group: 1 timed out, 1 SERVFAIL/REFUSED",
+	       "mixed: both causes counted");
+
+	/* 22: both answered SERVFAIL/REFUSED */
+	reset_capture();
+	ask_edns("t3.fwd.test", TYPE_A, 802, &fwd);
+	s = asked();
+	if (s >= 0)
+		fail_every_azure_server(s);
+	is_str(ede_text(sent[0], sent_len[0], t, sizeof t), "azure group: 2 servers answered SERVFAIL/REFUSED",
+	       "SERVFAIL and REFUSED: 22 with their count");
+
+	/* 23: the only server's port is closed (ICMP port unreachable) */
+	reset_capture();
+	n = ask_edns("h.dead.test", TYPE_A, 803, &fwd);
+	pump();
+	ok(n == 0 && fwd && nsent == 1 && rcode_of(sent[0]) == RCODE_SERVFAIL,
+	   "23: an unreachable server: SERVFAIL without waiting for a timer");
+	is_int(ede_code(sent[0], sent_len[0]), EDE_NETWORK_ERROR, "23: Network Error");
+	is_str(ede_text(sent[0], sent_len[0], t, sizeof t), "dead group: 1 server unreachable", "23: the text");
+
+	/* 22: the only server is at its cap (max-outstanding 1): SERVFAIL at once */
+	reset_capture();
+	ask_edns("t5.tight.test", TYPE_A, 811, &fwd);
+	s = asked();
+	ok(fwd && s == 0, "caps: the first question is in flight");
+	n = ask_edns("t6.tight.test", TYPE_A, 812, &fwd);
+	ok(n > 0 && !fwd && rcode_of(out) == RCODE_SERVFAIL && ede_code(out, n) == EDE_NO_REACHABLE_AUTHORITY,
+	   "caps: the second gets SERVFAIL at once, EDE 22");
+	is_str(ede_text(out, n, t, sizeof t), "tight group: servers at their query caps", "caps: the text");
+	if (s == 0) {
+		mkreply(0, &r, qid(0), RCODE_NOERROR, 1, 60, 0);
+		reply_udp(0, &r);
+	}
+	is_int(nsent, 1, "caps: the first is answered");
+
+	/* no EDNS, no EDE: the same failure without an OPT */
+	reset_capture();
+	ask("h2.dead.test", TYPE_A, 804, &fwd);
+	pump();
+	ok(nsent == 1 && rcode_of(sent[0]) == RCODE_SERVFAIL && opt_len(sent[0], sent_len[0], EDNS_OPT_EDE) == -2,
+	   "a client without EDNS: SERVFAIL with no OPT, so no EDE");
+
+	/* 22 with the reason for a group without servers: REFUSED at once */
+	n = ask_edns("x.nowhere.test", TYPE_A, 805, &fwd);
+	ok(n > 0 && rcode_of(out) == RCODE_REFUSED && ede_code(out, n) == EDE_NO_REACHABLE_AUTHORITY,
+	   "empty group: REFUSED, 22");
+	is_str(ede_text(out, n, t, sizeof t), "empty group: no server configured", "empty group: the text");
+
+	/* 18: the ACL */
+	mkq(&m, 806, WIRE_RD, "www.local.test", TYPE_A, CLASS_IN, 0);
+	n = ask_from("198.51.100.7", &m, &fwd);
+	ok(n > 0 && rcode_of(out) == RCODE_REFUSED && ede_code(out, n) == EDE_PROHIBITED, "18: ACL refusal");
+
+	/* an upstream's EDE on a good answer is passed on */
+	reset_capture();
+	ask_edns("t4.fwd.test", TYPE_A, 807, &fwd);
+	s = asked();
+	if (s >= 0) {
+		mkreply(s, &r, qid(s), RCODE_NOERROR, 1, 300, 0);
+		reply_add_upstream_opt(&r);
+		reply_udp(s, &r);
+	}
+	ok(nsent == 1 && ede_code(sent[0], sent_len[0]) == EDE_OTHER &&
+	   strcmp(ede_text(sent[0], sent_len[0], t, sizeof t), "up") == 0,
+	   "the upstream's EDE (code and text) is passed on");
+
+	/* 14: ARM configured, no zone synced yet: a catalogue name cannot be
+	 * answered (azure has no reachable server here) */
+	with_arm = 1;
+	snapshot_pub_publish(&pub, build("azure"));
+	with_arm = 0;
+	query_engine_refresh(&qe);
+	reset_capture();
+	n = ask_edns("acct.privatelink.blob.core.windows.net", TYPE_A, 808, &fwd);
+	pump();
+	ok(n == 0 && fwd && nsent == 1 && rcode_of(sent[0]) == RCODE_SERVFAIL, "14: the catalogue name fails");
+	is_int(ede_code_at(sent[0], sent_len[0], 0), EDE_NOT_READY, "14: Not Ready first");
+	is_str(ede_text(sent[0], sent_len[0], t, sizeof t), "arm: no zone synced yet", "14: its text");
+	is_int(ede_code_at(sent[0], sent_len[0], 1), EDE_NETWORK_ERROR, "14: then why the group failed");
+	reset_capture();
+	ask_edns("x.privatelink.contoso.test", TYPE_A, 813, &fwd);
+	pump();
+	ok(nsent == 1 && ede_code_at(sent[0], sent_len[0], 0) == EDE_NOT_READY &&
+	   ede_code_at(sent[0], sent_len[0], 1) == EDE_NETWORK_ERROR,
+	   "14: also for an admin rule's privatelink.* name");
+	reset_capture();
+	ask_edns("h3.dead.test", TYPE_A, 809, &fwd);
+	pump();
+	ok(nsent == 1 && ede_code(sent[0], sent_len[0]) == EDE_NETWORK_ERROR,
+	   "14: not for a name synced zones cannot hold");
+
+	snapshot_pub_publish(&pub, build("azure"));
+	query_engine_refresh(&qe);
+	reset_capture();
+	ask_edns("acct.privatelink.blob.core.windows.net", TYPE_A, 810, &fwd);
+	s = asked();
+	if (s >= 0) {
+		advance_ms(UP_TIMEOUT_MS);
+		advance_ms(UP_TIMEOUT_MS);
+	}
+	ok(nsent == 1 && ede_code_at(sent[0], sent_len[0], 0) == EDE_NO_REACHABLE_AUTHORITY,
+	   "without arm: no Not Ready, only 22");
+}
+
+static void test_ddr(void)
+{
+	struct msg m;
+	int fwd = 0;
+	size_t n;
+	uint64_t local0 = qe.stats.answers_local;
+
+	while (asked() != -1) /* queries left at the servers by earlier tests */
+		;
+
+	/* forward: resolver.arpa to default is configured, and ignored */
+	n = ask_edns("_dns.resolver.arpa", TYPE_SVCB, 900, &fwd);
+	ok(n > 0 && !fwd && rcode_of(out) == RCODE_NOERROR, "DDR: _dns.resolver.arpa SVCB answered at once, NOERROR");
+	ok(n > 0 && wire_get16(out + 6) == 0 && wire_get16(out + 8) == 1, "DDR: NODATA with one authority record");
+	ok(n > 0 && (flags_of(out) & (WIRE_AA | WIRE_RA | WIRE_RD)) == (WIRE_AA | WIRE_RA | WIRE_RD),
+	   "DDR: AA and RA set, RD echoed");
+	ok(n > 0 && opt_len(out, n, EDNS_OPT_EDE) == -1, "DDR: an OPT, no EDE (nothing degraded)");
+	size_t off = wire_skip_name(out, n, WIRE_HDR_LEN) + 4;
+	uint8_t owner[WIRE_MAX_NAME];
+	int ol = wire_read_name(out, n, off, owner);
+	ok(ol == 15 && memcmp(owner, "\10resolver\4arpa", 15) == 0 && wire_get16(out + wire_skip_name(out, n, off)) == TYPE_SOA,
+	   "DDR: the SOA of resolver.arpa");
+	is_int(asked(), -1, "DDR: no upstream was asked, although a forward rule names resolver.arpa");
+	is_int(qe.stats.answers_local - local0, 1, "DDR: counted as a local answer");
+
+	ask("Deep.Under.RESOLVER.arpa", TYPE_A, 901, &fwd);
+	ok(rcode_of(out) == RCODE_NOERROR && wire_get16(out + 6) == 0 && wire_get16(out + 8) == 1 && !fwd,
+	   "DDR: any name below resolver.arpa: NODATA");
+	ok(memcmp(out + WIRE_HDR_LEN, "\4Deep\5Under\10RESOLVER\4arpa", 26) == 0, "DDR: the question in the client's case");
+	ask("resolver.arpa", TYPE_SOA, 902, &fwd);
+	ok(rcode_of(out) == RCODE_NOERROR && wire_get16(out + 6) == 1 && wire_get16(out + 8) == 0,
+	   "DDR: the SOA at the apex is the answer");
+	ask("notresolver.arpa", TYPE_A, 903, &fwd);
+	ok(fwd, "DDR: notresolver.arpa is not resolver.arpa: forwarded");
+	pump();
+	asked();
+
+	/* the cookie and NSID get added as to any local answer */
+	mkq_edns(&m, 904, WIRE_RD, "_dns.resolver.arpa", TYPE_SVCB, CC, sizeof CC);
+	static struct edns_cookie_keys keys;
+	static const uint8_t secret[EDNS_COOKIE_SECRET_LEN] = {9};
+	edns_cookie_keys_init(&keys, secret, EDNS_COOKIE_ROTATE_DEFAULT, clock_wall_s(&tclock.clock));
+	qe.cookies = &keys;
+	n = ask_from("127.0.0.1", &m, &fwd);
+	qe.cookies = NULL;
+	ok(n > 0 && opt_len(out, n, EDNS_OPT_COOKIE) == EDNS_COOKIE_LEN && (flags_of(out) & WIRE_AA),
+	   "DDR: with a cookie: ours, and AA kept");
+}
+
+static void test_minimal_any(void)
+{
+	struct msg m;
+	int fwd = 0;
+	size_t n;
+
+	mkq(&m, 950, WIRE_RD, "local.test", TYPE_ANY, CLASS_IN, 0);
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n > 0 && rcode_of(out) == RCODE_NOERROR && wire_get16(out + 6) == 1 && !(flags_of(out) & WIRE_TC),
+	   "ANY over UDP at a local apex: one RRset (RFC 8482), no TC");
+	struct client cl = client_at("127.0.0.1");
+	cl.transport = CLIENT_TCP;
+	cl.id = 951;
+	wire_put16(m.b, 951);
+	n = query_handle(&qe, m.b, m.n, &cl, out, sizeof(out), &fwd);
+	ok(n > 0 && rcode_of(out) == RCODE_NOERROR && wire_get16(out + 6) == 2, "ANY over TCP: every RRset (SOA, NS)");
+
+	/* forwarded ANY goes upstream as it came: the upstream's policy */
+	reset_capture();
+	n = ask("any.fwd.test", TYPE_ANY, 952, &fwd);
+	int s = asked();
+	ok(n == 0 && fwd && s >= 0, "ANY for a forwarded name is forwarded");
+	if (s >= 0) {
+		size_t qe_ = wire_skip_name(srv[s].q, srv[s].qlen, WIRE_HDR_LEN);
+		is_int(wire_get16(srv[s].q + qe_), TYPE_ANY, "...as ANY");
+		struct msg r;
+		mkreply(s, &r, qid(s), RCODE_NOERROR, 1, 60, 0);
+		reply_udp(s, &r);
+	}
+	is_int(nsent, 1, "...and its answer relayed");
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -1029,6 +1323,15 @@ int main(void)
 	log_set_level(LOG_LVL_ERR);
 	for (int i = 0; i < NSERVERS; i++)
 		server_open(&srv[i]);
+	{
+		/* a port that was free a moment ago: nothing answers there, the
+		 * kernel says so with ICMP port unreachable */
+		struct server d;
+		server_open(&d);
+		dead_port = d.port;
+		close(d.udp);
+		close(d.tcp);
+	}
 	fwd_test_clock_init(&tclock, 1000 * SEC);
 	base = event_base_new();
 	cache = cache_new(1 << 20, 1);
@@ -1051,6 +1354,9 @@ int main(void)
 	test_rate_limited_warning();
 	test_query_budget();
 	test_edns_hop_by_hop();
+	test_ede_codes();
+	test_ddr();
+	test_minimal_any();
 
 	query_engine_fini(&qe);
 	snapshot_pub_fini(&pub);

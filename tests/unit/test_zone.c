@@ -101,8 +101,8 @@ struct reply {
 	ldns_pkt *pkt;
 };
 
-static void ask(const struct zone *z, struct reply *r, const char *name, uint16_t qtype, int edns,
-		size_t limit)
+static void ask_via(const struct zone *z, struct reply *r, const char *name, uint16_t qtype, int edns,
+		    size_t limit, int tcp)
 {
 	struct tq t;
 	if (r->pkt)
@@ -112,9 +112,17 @@ static void ask(const struct zone *z, struct reply *r, const char *name, uint16_
 		r->len = 0;
 		return;
 	}
-	r->len = zone_answer(z, &t.q, limit, r->buf, sizeof(r->buf), &r->st);
+	r->len = tcp ? zone_answer_tcp(z, &t.q, limit, r->buf, sizeof(r->buf), &r->st)
+		     : zone_answer(z, &t.q, limit, r->buf, sizeof(r->buf), &r->st);
 	if (ldns_wire2pkt(&r->pkt, r->buf, r->len) != LDNS_STATUS_OK)
 		r->pkt = NULL;
+}
+
+/* zone_answer(), as a UDP client is answered */
+static void ask(const struct zone *z, struct reply *r, const char *name, uint16_t qtype, int edns,
+		size_t limit)
+{
+	ask_via(z, r, name, qtype, edns, limit, 0);
 }
 
 static unsigned rcode_of(const struct reply *r) { return r->len >= 4 ? r->buf[3] & 0xf : 99; }
@@ -308,14 +316,30 @@ static void test_any_apex(const struct zone *z, struct reply *r)
 {
 	char s[512];
 
+	/* RFC 8482: over UDP one RRset (the lowest type), no TC, no SOA */
 	ask(z, r, "www.example.test", TYPE_ANY, 0, 512);
-	ok(r->st == ZONE_ANSWER && an_of(r) == 2, "ANY: A and AAAA");
-	is_str(rr_text(r, LDNS_SECTION_ANSWER, 1, s, sizeof(s)), "www.example.test. 300 IN AAAA fd00::1",
-	       "ANY: the AAAA");
+	ok(r->st == ZONE_ANSWER && an_of(r) == 1 && ns_of(r) == 0 && rcode_of(r) == RCODE_NOERROR,
+	   "ANY over UDP: NOERROR, one record, no authority");
+	is_str(rr_text(r, LDNS_SECTION_ANSWER, 0, s, sizeof(s)), "www.example.test. 300 IN A 10.0.0.1",
+	       "ANY over UDP: the A set (lowest type), not the AAAA");
+	ok(!(wire_get16(r->buf + 2) & WIRE_TC) && (wire_get16(r->buf + 2) & WIRE_AA), "ANY over UDP: AA, no TC");
 	ask(z, r, "example.test", TYPE_ANY, 0, 512);
-	is_int(an_of(r), 2, "ANY at the apex: SOA and NS");
+	is_int(an_of(r), 1, "ANY over UDP at the apex: one set");
+	is_str(rr_text(r, LDNS_SECTION_ANSWER, 0, s, sizeof(s)), "example.test. 300 IN NS ns1.example.test.",
+	       "ANY over UDP at the apex: NS (type 2 sorts before SOA)");
+	/* over TCP every RRset at the name */
+	ask_via(z, r, "www.example.test", TYPE_ANY, 0, 65535, 1);
+	ok(r->st == ZONE_ANSWER && an_of(r) == 2, "ANY over TCP: A and AAAA");
+	is_str(rr_text(r, LDNS_SECTION_ANSWER, 1, s, sizeof(s)), "www.example.test. 300 IN AAAA fd00::1",
+	       "ANY over TCP: the AAAA");
+	ask_via(z, r, "example.test", TYPE_ANY, 0, 65535, 1);
+	is_int(an_of(r), 2, "ANY over TCP at the apex: SOA and NS");
+	ask_via(z, r, "www.example.test", TYPE_A, 0, 65535, 1);
+	ok(r->st == ZONE_ANSWER && an_of(r) == 1, "zone_answer_tcp: other types as zone_answer");
 	ask(z, r, "c.deep.example.test", TYPE_ANY, 0, 512);
 	is_int(r->st, ZONE_NODATA, "ANY at an ENT: NODATA");
+	ask_via(z, r, "c.deep.example.test", TYPE_ANY, 0, 65535, 1);
+	is_int(r->st, ZONE_NODATA, "ANY over TCP at an ENT: NODATA");
 	ask(z, r, "EXAMPLE.test", TYPE_SOA, 0, 512);
 	is_str(rr_text(r, LDNS_SECTION_ANSWER, 0, s, sizeof(s)),
 	       "EXAMPLE.test. 3600 IN SOA ns1.example.test. hostmaster.example.test. 2024010101 3600 600 86400 60",

@@ -32,6 +32,8 @@ Modes:
   tctcp      UDP: TC; TCP: TC again, with no answer
   deepchain  NOERROR with a 20-step CNAME chain from the question name
 TCP replies are written in two parts: the reader must reassemble them.
+--ede CODE:TEXT adds an OPT record with that Extended DNS Error (RFC 8914)
+to every reply built from scratch (answer, servfail, refused modes).
 """
 import argparse
 import asyncio
@@ -55,6 +57,7 @@ p.add_argument("--log", default=None)
 p.add_argument("--timestamps", action="store_true")
 p.add_argument("--stats", default=None)
 p.add_argument("--pidfile", default=None)
+p.add_argument("--ede", default=None)
 args = p.parse_args()
 
 RCODE = {"servfail": 2, "refused": 5}.get(args.mode, 0)
@@ -115,7 +118,12 @@ def build(qid, qflags, question, qtype, rcode=RCODE, tc=False):
             ip = base if i == 0 else base[:3] + bytes([(base[3] + i) % 256])
             answers += struct.pack("!HHHIH", 0xC00C, 1, 1, 300, 4) + ip
             count += 1
-    return struct.pack("!HHHHHH", qid, flags, 1, count, 0, 0) + question + answers
+    opt = b""
+    if args.ede:
+        code, _, text = args.ede.partition(":")
+        data = struct.pack("!H", int(code)) + text.encode()
+        opt = b"\x00" + struct.pack("!HHIH", 41, 1232, 0, 4 + len(data)) + struct.pack("!HH", 15, len(data)) + data
+    return struct.pack("!HHHHHH", qid, flags, 1, count, 0, 1 if opt else 0) + question + answers + opt
 
 
 def malformed(qid, qflags, question, qtype, n):
