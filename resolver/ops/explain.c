@@ -26,6 +26,7 @@
 #include "config.h"
 #include "control_json.h"
 #include "daemon.h"
+#include "ddr.h"
 #include "route.h"
 #include "snapshot.h"
 #include "wire.h"
@@ -488,6 +489,23 @@ cJSON *explain_json(struct daemon *d, const char *name, const char *type)
 	cJSON_AddStringToObject(o, "type", stats_type_name(qtype, tbuf, sizeof(tbuf)));
 	ctl_add_u64(o, "generation", snap->generation);
 	cJSON *steps = cJSON_AddArrayToObject(o, "steps");
+
+	uint8_t lname[WIRE_MAX_NAME];
+	memcpy(lname, wname, (size_t)wlen);
+	for (int i = 0; i < wlen; i++)
+		if (lname[i] >= 'A' && lname[i] <= 'Z')
+			lname[i] = (uint8_t)(lname[i] - 'A' + 'a');
+	if (ddr_match_name(lname, (size_t)wlen)) {
+		/* the query path answers these before any route (serve/ddr.h) */
+		cJSON *ds = step(steps, "resolver.arpa");
+		cJSON_AddStringToObject(ds, "note",
+					"answered by plinkfwd itself and never forwarded (RFC 9462): NODATA with a "
+					"resolver.arpa SOA while no encrypted listener is configured");
+		cJSON_AddStringToObject(o, "answered_by", "local");
+		snapshot_unref(snap);
+		free(t);
+		return o;
+	}
 
 	const struct route_target *rt = route_lookup(snap->routes, wname, (size_t)wlen);
 	cJSON *s = step(steps, "route");

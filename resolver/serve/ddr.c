@@ -27,17 +27,22 @@ static const uint8_t soa_rdata[] = {
 	0, 0, 0x01, 0x2c     /* minimum 300 */
 };
 
-int ddr_match(const struct wire_query *q)
+int ddr_match_name(const uint8_t *name, size_t n)
 {
-	size_t n = q->qname_len, at = 0;
+	size_t at = 0;
 
 	/* the suffix first: on every query, and almost never equal */
-	if (n < sizeof apex || memcmp(q->qname + n - sizeof apex, apex, sizeof apex) != 0)
+	if (n < sizeof apex || memcmp(name + n - sizeof apex, apex, sizeof apex) != 0)
 		return 0;
 	/* then that it starts on a label boundary (not "xresolver.arpa") */
 	while (at < n - sizeof apex)
-		at += 1u + q->qname[at];
+		at += 1u + name[at];
 	return at == n - sizeof apex;
+}
+
+int ddr_match(const struct wire_query *q)
+{
+	return ddr_match_name(q->qname, q->qname_len);
 }
 
 /* The SOA RR at out, its owner a pointer to offset `owner` of the message. */

@@ -34,6 +34,8 @@ struct wire_query;
 
 /* 1 when q's name (q->qname, lower-cased) is resolver.arpa or below it. */
 int ddr_match(const struct wire_query *q);
+/* The same for a lower-cased wire name of len bytes (explain's view). */
+int ddr_match_name(const uint8_t *name, size_t len);
 
 /*
  * The reply to q (ddr_match() true) into out[0..cap): header (ID from q,

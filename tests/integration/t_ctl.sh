@@ -148,6 +148,11 @@ is "$(json '[z["name"] for z in j["zones"]]')" "['privatelink.openai.azure.com.'
 is "$(json 'j["zones"][1]["fallback"]')" public "zones --json: fallback"
 
 # ------------------------------------------------------------ explain
+ctl explain _dns.Resolver.ARPA SVCB
+is "$CTL_RC" 0 "explain resolver.arpa: exit 0"
+like "$CTL_OUT" '^1\. resolver\.arpa: .*never forwarded \(RFC 9462\)' "explain resolver.arpa: answered here, never forwarded (any case)"
+like "$CTL_OUT" '^answered by: local$' "explain resolver.arpa: answered by local"
+unlike "$CTL_OUT" '^[0-9]+\. (route|forward)' "explain resolver.arpa: no route or forwarding step"
 ctl explain contoso-openai-prod.privatelink.openai.azure.com A
 is "$CTL_RC" 0 "explain local: exit 0"
 like "$CTL_OUT" '^1\. route: matches privatelink\.openai\.azure\.com\. \(zone-file\)' "explain local: the zone matched"
