@@ -19,6 +19,11 @@ grep -qF -- "$TEST_CMD" README.md || { echo "stress-check: README and .ci/run di
 command -v stress-ng >/dev/null || apt-get install -y stress-ng >/dev/null
 LOGDIR=${STRESS_LOGDIR:-/tmp/plinkfwd-stress-check}
 mkdir -p "$LOGDIR"
+# The command starts with apt-get: on a machine where another apt-get may
+# run meanwhile, wait for the dpkg lock instead of failing the run (what is
+# measured here is the suite under CPU load, not apt's lock)
+printf 'DPkg::Lock::Timeout "1800";\n' >"$LOGDIR/apt.conf"
+export APT_CONFIG=$LOGDIR/apt.conf
 # shellcheck disable=SC2086
 stress-ng $STRESS_ARGS --timeout 0 >"$LOGDIR/stress-ng.log" 2>&1 &
 BURNER=$!
