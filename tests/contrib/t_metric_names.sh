@@ -58,7 +58,7 @@ if ! command -v openssl >/dev/null 2>&1; then
 	done_testing
 fi
 ok "test ARM server starts" arm_start_fake
-ok "a private DNS zone in ARM" arm_ctl '{"op":"add_zone","sub":"'$ARM_SUB'","rg":"rg-net","zone":"privatelink.blob.core.windows.net","a":{"mystorage":"10.1.2.3"},"ttl":300}'
+ok "a private DNS zone in ARM" arm_ctl '{"op":"add_zone","sub":"'"$ARM_SUB"'","rg":"rg-net","zone":"privatelink.blob.core.windows.net","a":{"mystorage":"10.1.2.3"},"ttl":300}'
 arm_conf "$T/plinkfwd.conf" "@http-listen: 127.0.0.1@$HPORT" "@query-log: $T/queries.log" "interval: 3600"
 cat >>"$T/plinkfwd.conf" <<EOF
 upstream: lab
