@@ -207,6 +207,10 @@ wait "$churn"
 sample "$DURATION"
 
 # ------------------------------------------------------------ verdicts
+# where a lost datagram went: the kernel counts what a full socket buffer
+# dropped (this namespace's counters: only our sockets)
+udp_drops=$(awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["RcvbufErrors"] }' /proc/net/snmp)
+diag "kernel: UDP datagrams dropped on a full receive buffer: $udp_drops"
 ok "the daemon still runs" plinkfwd_alive
 lost() { awk '/Queries lost:/ {print $3; exit}' "$1"; }
 sent() { awk '/Queries sent:/ {print $3; exit}' "$1"; }
@@ -276,6 +280,7 @@ fi
 	echo "- UDP: $(sent "$OUT/dnsperf-udp.txt") sent, $(lost "$OUT/dnsperf-udp.txt") lost; TCP: $(sent "$OUT/dnsperf-tcp.txt") sent, $(lost "$OUT/dnsperf-tcp.txt") lost; churn: $(cat "$T/churn.log")"
 	echo "- reloads: $(tail -n 1 "$OUT/samples.csv" | cut -d, -f9) ok, $(tail -n 1 "$OUT/samples.csv" | cut -d, -f10) failed (broken configs: $broken_tried tried, $broken_failed failed as they must)"
 	echo "- ARM faults injected: $nfault"
+	echo "- UDP datagrams the kernel dropped on a full receive buffer (daemon's or dnsperf's): $udp_drops"
 } >"$OUT/summary.md"
 stop_plinkfwd
 is "$PLINKFWD_RC" 0 "clean shutdown"
