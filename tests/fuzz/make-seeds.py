@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""make-seeds.py -- write the seed corpus for the query-path fuzz target.
+"""make-seeds.py -- write the seed corpora of the fuzz targets.
 
-Usage: python3 tests/fuzz/make-seeds.py [OUTDIR]   (default: tests/fuzz/corpus)
+Usage: python3 tests/fuzz/make-seeds.py [TARGET...]
+       (default: every target; each into tests/fuzz/corpus/TARGET/)
 
-Each seed is one raw DNS message as a client would send it over UDP (the
-target also replays it as a TCP message).  The names match the zone that
-tests/fuzz/fuzz_query.c builds (fuzz.test: a, c -> a, d -> c, out -> outside,
-*.w wildcard, t TXT, deep.ent.x under an empty non-terminal) and its forward
-rule (fwd.test), so that mutations start from inputs that reach every branch:
-local answers, NXDOMAIN/NODATA, CNAME chains, wildcards, forwarding with no
-server, EDNS handling and each bad-input verdict.  The output is
-deterministic; re-running rewrites the same files.
+Seeds are written in the input format each target documents at its top
+(tests/fuzz/fuzz_*.c).  The output is deterministic; re-running rewrites the same files.  Seeds are
+named seed-* (query: the names below, *.bin); inputs found by libFuzzer sit
+beside them under their SHA-1.
+
+query: each seed is one raw DNS message as a client would send it over UDP
+(the target also replays it as a TCP message).  The names match the zone
+that tests/fuzz/fuzz_query.c builds (fuzz.test: a, c -> a, d -> c, out ->
+outside, *.w wildcard, t TXT, deep.ent.x under an empty non-terminal) and its
+forward rule (fwd.test), so that mutations start from inputs that reach every
+branch: local answers, NXDOMAIN/NODATA, CNAME chains, wildcards, forwarding
+with no server, EDNS handling and each bad-input verdict.
 """
 
 import os
@@ -52,7 +57,7 @@ A, NS, CNAME, SOA, PTR, MX, TXT, AAAA, SRV, DS, ANY, AXFR, IXFR = \
 COOKIE = struct.pack(">HH", 10, 8) + bytes(range(8))
 PADDING = struct.pack(">HH", 12, 16) + bytes(16)
 
-SEEDS = {
+QUERY_SEEDS = {
     # well-formed queries over the local zone
     "q-a": query("a.fuzz.test", A),
     "q-aaaa-edns": query("a.fuzz.test", AAAA, opt()),
@@ -107,14 +112,27 @@ SEEDS = {
 }
 
 
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+TARGETS = {
+    "query": lambda: {k + ".bin": v for k, v in QUERY_SEEDS.items()},
+}
+
+
 def main():
-    here = os.path.dirname(os.path.abspath(__file__))
-    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "corpus")
-    os.makedirs(outdir, exist_ok=True)
-    for key, data in sorted(SEEDS.items()):
-        with open(os.path.join(outdir, key + ".bin"), "wb") as f:
-            f.write(data)
-    print("%d seeds in %s" % (len(SEEDS), outdir))
+    targets = sys.argv[1:] or sorted(TARGETS)
+    for t in targets:
+        if t not in TARGETS:
+            sys.exit("unknown target %s (known: %s)" % (t, " ".join(sorted(TARGETS))))
+        outdir = os.path.join(HERE, "corpus", t)
+        os.makedirs(outdir, exist_ok=True)
+        seeds = TARGETS[t]()
+        for key, data in sorted(seeds.items()):
+            with open(os.path.join(outdir, key), "wb") as f:
+                f.write(data)
+        print("%d seeds in %s" % (len(seeds), outdir))
 
 
 if __name__ == "__main__":
