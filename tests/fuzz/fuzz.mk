@@ -15,7 +15,11 @@ FUZZ_CFLAGS ?= -g -O1 -fno-omit-frame-pointer -pthread \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 FUZZ_LDFLAGS ?= -pthread -fsanitize=fuzzer,address,undefined
 
-# LDFLAGS_NAME: extra link flags of target NAME.
+# Targets that talk to ARM get their HTTP requests answered in process:
+# every call of arm_http_request() from the library goes to the target's
+# __wrap_arm_http_request() (see fuzz_arm_zones.c).
+LDFLAGS_arm_zones = -Wl,--wrap=arm_http_request
+LDFLAGS_token = -Wl,--wrap=arm_http_request
 
 OBJ = tests/fuzz/obj
 LIB_OBJS = $(patsubst %.c,$(OBJ)/%.o,$(FUZZ_LIB_SRCS)) $(patsubst %.c,$(OBJ)/gen/%.o,$(FUZZ_GEN_SRCS))
