@@ -355,6 +355,58 @@ int wire_read_name(const uint8_t *pkt, size_t len, size_t off, uint8_t out[WIRE_
 	return -1;
 }
 
+/* End of the (possibly compressed) name at pkt[off] as written, after
+ * checking that it expands (wire_read_name's rules); 0 when it does not. */
+static size_t check_name(const uint8_t *pkt, size_t len, size_t off)
+{
+	uint8_t tmp[WIRE_MAX_NAME];
+	if (wire_read_name(pkt, len, off, tmp) < 0)
+		return 0;
+	return wire_skip_name(pkt, len, off);
+}
+
+int wire_check_message(const uint8_t *pkt, size_t len)
+{
+	size_t off = WIRE_HDR_LEN;
+	if (len < WIRE_HDR_LEN)
+		return -1;
+	unsigned qd = wire_get16(pkt + 4);
+	unsigned rrs = (unsigned)wire_get16(pkt + 6) + wire_get16(pkt + 8) + wire_get16(pkt + 10);
+	for (unsigned i = 0; i < qd; i++) {
+		off = check_name(pkt, len, off);
+		if (off == 0 || off + 4 > len)
+			return -1;
+		off += 4;
+	}
+	for (unsigned i = 0; i < rrs; i++) {
+		off = check_name(pkt, len, off);
+		if (off == 0 || off + 10 > len)
+			return -1;
+		uint16_t type = wire_get16(pkt + off);
+		size_t rd = off + 10, end = rd + wire_get16(pkt + off + 8);
+		if (end > len)
+			return -1;
+		/* names in the RDATA of the types that may compress them (RFC
+		 * 3597 4), and SRV's target */
+		size_t at = 0, n = 0;
+		switch (type) {
+		case TYPE_NS: case TYPE_CNAME: case TYPE_PTR: at = rd; n = 1; break;
+		case TYPE_MX: at = rd + 2; n = 1; break;
+		case TYPE_SRV: at = rd + 6; n = 1; break;
+		case TYPE_SOA: at = rd; n = 2; break;
+		default: break;
+		}
+		for (size_t k = 0; k < n; k++) {
+			if (at >= end || (at = check_name(pkt, end, at)) == 0)
+				return -1;
+		}
+		if (n && (type == TYPE_SOA ? at + 20 != end : at != end))
+			return -1; /* the data is the name(s), and SOA's five numbers */
+		off = end;
+	}
+	return off == len ? 0 : -1;
+}
+
 uint32_t wire_hash(const uint8_t *data, size_t len)
 {
 	/* FNV-1a: names are short and already lower-cased, so a simple

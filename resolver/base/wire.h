@@ -163,6 +163,16 @@ size_t wire_skip_name(const uint8_t *pkt, size_t len, size_t off);
  */
 int wire_read_name(const uint8_t *pkt, size_t len, size_t off, uint8_t out[WIRE_MAX_NAME]);
 
+/*
+ * Can a client walk the whole message: QDCOUNT questions and AN+NS+AR
+ * records, every name well formed (compression pointers only backward,
+ * as wire_read_name), the names in NS, CNAME, PTR, MX, SOA and SRV data
+ * filling their RDATA (after MX's and SRV's numbers, before SOA's), and
+ * no byte after the last record?  0 or -1.
+ * Upstream replies must pass before they are relayed or cached.
+ */
+int wire_check_message(const uint8_t *pkt, size_t len);
+
 /* FNV-1a style hash of a (lower-cased) wire name. */
 uint32_t wire_hash(const uint8_t *data, size_t len);
 

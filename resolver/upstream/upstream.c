@@ -535,6 +535,8 @@ static const char *reply_mismatch(const struct up_slot *s, const uint8_t *p, siz
 		return "truncated question";
 	if (wire_get16(p + off) != s->qtype || wire_get16(p + off + 2) != s->qclass)
 		return "question type/class mismatch";
+	if (wire_check_message(p, len) != 0)
+		return "malformed records"; /* never relayed nor cached */
 	return NULL;
 }
 

@@ -175,11 +175,41 @@ static void test_names(void)
 	ok(wire_hash((const uint8_t *)"abc", 3) != wire_hash((const uint8_t *)"abd", 3), "hash differs");
 }
 
+/* Whole-message check of upstream replies (found by tests/fuzz/fuzz_reply). */
+static void test_check_message(void)
+{
+	uint8_t m[512];
+	size_t n = mkquery(m, 1, WIRE_QR, "a.test", TYPE_CNAME, 0, 0, 0);
+	size_t q_end = n;
+
+	ok(wire_check_message(m, n) == 0, "check: a header and a question");
+	/* an answer: a.test CNAME b.a.test, the target compressed against the question */
+	static const uint8_t rr[] = {0xc0, 0x0c, 0, 5, 0, 1, 0, 0, 0, 60, 0, 4, 1, 'b', 0xc0, 0x0c};
+	memcpy(m + n, rr, sizeof(rr));
+	n += sizeof(rr);
+	wire_put16(m + 6, 1);
+	ok(wire_check_message(m, n) == 0, "check: a CNAME whose names point back at the question");
+	ok(wire_check_message(m, n + 1) == -1, "check: a byte after the last record");
+	ok(wire_check_message(m, n - 1) == -1, "check: RDATA past the end");
+	m[q_end + 1] = 0x40; /* owner pointer to offset 0x40, after itself */
+	ok(wire_check_message(m, n) == -1, "check: a forward compression pointer in an owner");
+	m[q_end + 1] = 0x0c;
+	m[n - 1] = (uint8_t)(n - 2); /* the target's pointer to itself */
+	ok(wire_check_message(m, n) == -1, "check: a CNAME target pointing at itself");
+	m[n - 1] = 0x0c;
+	m[q_end + 11] = 5; /* RDLENGTH one more than the name */
+	m[n++] = 0;
+	ok(wire_check_message(m, n) == -1, "check: a CNAME with a byte after its name");
+	wire_put16(m + 6, 2);
+	ok(wire_check_message(m, n - 1) == -1, "check: ANCOUNT larger than the records");
+}
+
 int main(void)
 {
 	test_parse_ok();
 	test_parse_bad();
 	test_replies();
 	test_names();
+	test_check_message();
 	return tap_done();
 }
