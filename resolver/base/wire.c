@@ -340,8 +340,9 @@ int wire_read_name(const uint8_t *pkt, size_t len, size_t off, uint8_t out[WIRE_
 			if (off + 1 >= len || ++jumps > 64)
 				return -1; /* bounded: a pointer loop cannot spin */
 			size_t to = ((size_t)(l & 0x3f) << 8) | pkt[off + 1];
-			if (to >= off)
-				return -1; /* only backward pointers are legal */
+			if (to >= off || to < WIRE_HDR_LEN)
+				return -1; /* only backward pointers are legal, and never into
+					    * the header: its counts change on the way out */
 			off = to;
 			continue;
 		}

@@ -159,14 +159,15 @@ int wire_name_labels(const uint8_t *name);
 size_t wire_skip_name(const uint8_t *pkt, size_t len, size_t off);
 /*
  * Expand a possibly compressed name at pkt[off] into out (lower-cased).
- * Returns its wire length or -1 when malformed (loops are bounded).
+ * Returns its wire length or -1 when malformed: a pointer that does not
+ * point back to an earlier byte after the 12-byte header (so no loop).
  */
 int wire_read_name(const uint8_t *pkt, size_t len, size_t off, uint8_t out[WIRE_MAX_NAME]);
 
 /*
  * Can a client walk the whole message: QDCOUNT questions and AN+NS+AR
- * records, every name well formed (compression pointers only backward,
- * as wire_read_name), the names in NS, CNAME, PTR, MX, SOA and SRV data
+ * records, every name well formed (compression pointers only backward
+ * and past the header, as wire_read_name), the names in NS, CNAME, PTR, MX, SOA and SRV data
  * filling their RDATA (after MX's and SRV's numbers, before SOA's), and
  * no byte after the last record?  0 or -1.
  * Upstream replies must pass before they are relayed or cached.

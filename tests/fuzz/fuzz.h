@@ -119,7 +119,7 @@ static inline int fuzz_dns_name(const uint8_t *m, size_t len, size_t off, size_t
 			size_t to = ((size_t)(c & 0x3f) << 8) | m[pos + 1];
 			if (!jumped)
 				*end = pos + 2;
-			if (to >= pos)
+			if (to >= pos || to < 12)
 				return -1;
 			jumped = 1;
 			pos = to;

@@ -193,6 +193,8 @@ static void test_check_message(void)
 	ok(wire_check_message(m, n - 1) == -1, "check: RDATA past the end");
 	m[q_end + 1] = 0x40; /* owner pointer to offset 0x40, after itself */
 	ok(wire_check_message(m, n) == -1, "check: a forward compression pointer in an owner");
+	m[q_end + 1] = 0x0b; /* owner pointer to ARCOUNT's low byte (0: the root, until an OPT is added) */
+	ok(wire_check_message(m, n) == -1, "check: a compression pointer into the header");
 	m[q_end + 1] = 0x0c;
 	m[n - 1] = (uint8_t)(n - 2); /* the target's pointer to itself */
 	ok(wire_check_message(m, n) == -1, "check: a CNAME target pointing at itself");
