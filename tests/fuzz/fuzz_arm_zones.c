@@ -114,7 +114,7 @@ static void answer(struct fuzz_in *in, const struct fuzz_http_req *r, unsigned *
 		return;
 	}
 	/* the token goes only to ARM itself */
-	FUZZ_ASSERT(strncmp(r->url, "https://management.azure.com/", 29) == 0);
+	FUZZ_ASSERT(arm_http_same_origin(r->url, "https://management.azure.com"));
 	if (++*nreq > MAX_REQUESTS) {
 		fuzz_http_answer(r, 404, "", 0);
 		return;

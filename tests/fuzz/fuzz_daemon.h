@@ -130,7 +130,7 @@ static inline size_t fuzz_daemon_talk(int fd, const uint8_t *data, size_t size, 
 	size_t off = 0, got = 0;
 	int eof = 0, shut = 0;
 
-	for (int idle = 0; !eof && idle < 64;) {
+	for (int idle = 0; !eof && idle < 8;) {
 		int progress = 0;
 		if (off < size) {
 			ssize_t n = send(fd, data + off, size - off, MSG_DONTWAIT | MSG_NOSIGNAL);

@@ -77,14 +77,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (n == 0)
 		return 0;
 	FUZZ_ASSERT(strlen(ans) == n);
-	/* a status line (evhttp echoes the request's version, even "HTTP/0.1") */
-	FUZZ_ASSERT(n >= 12 && strncmp(ans, "HTTP/", 5) == 0 && ans[5] >= '0' && ans[5] <= '9' && ans[6] == '.' &&
-		    ans[7] >= '0' && ans[7] <= '9');
-	FUZZ_ASSERT(ans[8] == ' ' && ans[9] >= '1' && ans[9] <= '5' && ans[10] >= '0' && ans[10] <= '9' &&
-		    ans[11] >= '0' && ans[11] <= '9');
+	/* a status line: "HTTP/" version, a blank, three digits (evhttp
+	 * echoes the request's version, even "HTTP/0.1" or "HTTP/1.12") */
+	const char *p = ans + 5;
+	FUZZ_ASSERT(strncmp(ans, "HTTP/", 5) == 0);
+	FUZZ_ASSERT(*p >= '0' && *p <= '9');
+	while (*p >= '0' && *p <= '9')
+		p++;
+	FUZZ_ASSERT(*p++ == '.' && *p >= '0' && *p <= '9');
+	while (*p >= '0' && *p <= '9')
+		p++;
+	FUZZ_ASSERT(p[0] == ' ' && p[1] >= '1' && p[1] <= '5' && p[2] >= '0' && p[2] <= '9' && p[3] >= '0' &&
+		    p[3] <= '9');
 	char *hdr_end = strstr(ans, "\r\n\r\n");
 	FUZZ_ASSERT(hdr_end != NULL);
-	if (strncmp(ans + 9, "200", 3) == 0 && strstr(ans, "version=0.0.4") != NULL && strstr(ans, "\r\n\r\n")) {
+	if (strncmp(p + 1, "200", 3) == 0 && strstr(ans, "version=0.0.4") != NULL && strstr(ans, "\r\n\r\n")) {
 		char *body = hdr_end + 4;
 		char *next = strstr(body, "HTTP/");
 		if (next)
