@@ -372,7 +372,8 @@ int wire_check_message(const uint8_t *pkt, size_t len)
 	if (len < WIRE_HDR_LEN)
 		return -1;
 	unsigned qd = wire_get16(pkt + 4);
-	unsigned rrs = (unsigned)wire_get16(pkt + 6) + wire_get16(pkt + 8) + wire_get16(pkt + 10);
+	unsigned an_ns = (unsigned)wire_get16(pkt + 6) + wire_get16(pkt + 8);
+	unsigned rrs = an_ns + wire_get16(pkt + 10);
 	for (unsigned i = 0; i < qd; i++) {
 		off = check_name(pkt, len, off);
 		if (off == 0 || off + 4 > len)
@@ -385,8 +386,8 @@ int wire_check_message(const uint8_t *pkt, size_t len)
 			return -1;
 		uint16_t type = wire_get16(pkt + off);
 		size_t rd = off + 10, end = rd + wire_get16(pkt + off + 8);
-		if (end > len)
-			return -1;
+		if (end > len || (type == TYPE_OPT && i < an_ns))
+			return -1; /* OPT only in the additional section (RFC 6891 6.1.1) */
 		/* names in the RDATA of the types that may compress them (RFC
 		 * 3597 4), and SRV's target */
 		size_t at = 0, n = 0;

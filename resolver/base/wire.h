@@ -168,8 +168,9 @@ int wire_read_name(const uint8_t *pkt, size_t len, size_t off, uint8_t out[WIRE_
  * Can a client walk the whole message: QDCOUNT questions and AN+NS+AR
  * records, every name well formed (compression pointers only backward
  * and past the header, as wire_read_name), the names in NS, CNAME, PTR, MX, SOA and SRV data
- * filling their RDATA (after MX's and SRV's numbers, before SOA's), and
- * no byte after the last record?  0 or -1.
+ * filling their RDATA (after MX's and SRV's numbers, before SOA's), no
+ * OPT record in the answer or authority section, and no byte after the
+ * last record?  0 or -1.
  * Upstream replies must pass before they are relayed or cached.
  */
 int wire_check_message(const uint8_t *pkt, size_t len);

@@ -202,8 +202,14 @@ static void test_check_message(void)
 	m[q_end + 11] = 5; /* RDLENGTH one more than the name */
 	m[n++] = 0;
 	ok(wire_check_message(m, n) == -1, "check: a CNAME with a byte after its name");
+	m[q_end + 11] = 4;
+	n--;
+	ok(wire_check_message(m, n) == 0, "check: the CNAME whole again");
+	m[q_end + 3] = TYPE_OPT; /* the answer becomes an OPT record */
+	ok(wire_check_message(m, n) == -1, "check: an OPT record in the answer section");
+	m[q_end + 3] = TYPE_CNAME;
 	wire_put16(m + 6, 2);
-	ok(wire_check_message(m, n - 1) == -1, "check: ANCOUNT larger than the records");
+	ok(wire_check_message(m, n) == -1, "check: ANCOUNT larger than the records");
 }
 
 int main(void)
