@@ -527,6 +527,9 @@ def token_seeds():
                                          "expires_on": "11/22/2030 10:00:00 AM +00:00"})),
         "rfc3339-date": (2, 0, jdump({"access_token": "t", "expires_on": "2030-11-22T10:00:00Z"})),
         "expired": (1, 0, jdump({"access_token": "t", "expires_on": 1000})),
+        # (expires_on - now - 300) * 1000 is 2^64: the refresh time wrapped to
+        # "now" (fuzz_token.c's clock is at 1700000000)
+        "expires-on-wraps": (1, 0, jdump({"access_token": "t", "expires_on": 2**61 + 300 + 1700000000})),
         "not-bearer": (1, 0, jdump(dict(entra, token_type="pop"))),
         "token-with-space": (0, 0, jdump(dict(imds, access_token="a b"))),
         "no-token": (2, 0, jdump({"expires_in": 3599})),
