@@ -33,6 +33,7 @@
 #include "http.h"
 #include "log.h"
 #include "querylog.h"
+#include "schema.h"
 #include "snapshot.h"
 #include "worker.h"
 
@@ -48,9 +49,12 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: plinkfwd [-f] [-t] [-c FILE]\n"
+		"       plinkfwd --schema-markdown [DOC.md]\n"
 		"  -c, --config FILE  configuration file (default " DEFAULT_CONFIG ")\n"
 		"  -f, --foreground   stay in the foreground, log to stderr\n"
 		"  -t, --check        check the configuration and every zone it names, then exit\n"
+		"  --schema-markdown  print the key table of every clause in Markdown; with DOC.md,\n"
+		"                     print DOC.md with its generated tables brought up to date\n"
 		"  -v, --version      print the version and exit\n"
 		"  -h, --help         this text\n"
 		"signals: HUP reload (and flush the cache), TERM/INT stop, USR1 sync ARM zones now,\n"
@@ -130,7 +134,7 @@ static int daemonize(int *ready_fd)
 static void raise_nofile(const struct cfg *cfg)
 {
 	struct rlimit rl;
-	int workers = cfg->workers > 0 ? cfg->workers : 1;
+	int workers = cfg->workers;
 	rlim_t want = (rlim_t)workers * (rlim_t)(cfg->max_pending + cfg->tcp_max_conns + 64) + 256;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
 		return;
@@ -195,14 +199,55 @@ static int write_pidfile(const char *path)
 	return 0;
 }
 
+/*
+ * --schema-markdown: the key tables of the configuration, generated from the
+ * schema (schema.h); with a Markdown file, that file with its generated
+ * sections replaced (make config-doc writes docs/ with it).
+ */
+static int schema_markdown(const char *doc)
+{
+	char err[256] = "", *text = NULL, *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (doc == NULL) {
+		for (int c = 0; c < CFG_NCLAUSES; c++) {
+			printf("<!-- schema: %s -->\n", cfg_clause_name((enum cfg_clause)c));
+			cfg_schema_markdown(stdout, (enum cfg_clause)c);
+			printf("<!-- /schema -->\n\n");
+		}
+		return 0;
+	}
+	f = fopen(doc, "r");
+	if (f == NULL || getdelim(&text, &len, '\0', f) < 0) {
+		fprintf(stderr, "%s: %s\n", doc, strerror(errno));
+		if (f)
+			fclose(f);
+		free(text);
+		return 1;
+	}
+	fclose(f);
+	if (cfg_schema_doc_update(text, &out, err, sizeof(err)) != FWD_OK) {
+		fprintf(stderr, "%s: %s\n", doc, err[0] ? err : "out of memory");
+		free(text);
+		return 1;
+	}
+	fputs(out, stdout);
+	free(text);
+	free(out);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	enum { OPT_SCHEMA_MARKDOWN = 256 };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'}, {"foreground", no_argument, NULL, 'f'},
 		{"check", no_argument, NULL, 't'},        {"version", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+		{"help", no_argument, NULL, 'h'},         {"schema-markdown", no_argument, NULL, OPT_SCHEMA_MARKDOWN},
+		{NULL, 0, NULL, 0}};
 	const char *cfgpath = DEFAULT_CONFIG;
-	int foreground = 0, check = 0, c;
+	int foreground = 0, check = 0, schema = 0, c;
 	char err[512] = "";
 
 	while ((c = getopt_long(argc, argv, "c:fthv", opts, NULL)) != -1) {
@@ -212,9 +257,12 @@ int main(int argc, char **argv)
 		case 't': check = 1; break;
 		case 'v': printf("plinkfwd %s\n", PACKAGE_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
+		case OPT_SCHEMA_MARKDOWN: schema = 1; break;
 		default: usage(stderr); return 2;
 		}
 	}
+	if (schema && argc - optind <= 1)
+		return schema_markdown(optind < argc ? argv[optind] : NULL);
 	if (optind != argc) {
 		usage(stderr);
 		return 2;
@@ -231,11 +279,9 @@ int main(int argc, char **argv)
 		snapshot_unref(snap);
 		return 0;
 	}
-	if (snap->cfg->log_level) {
-		int lvl = log_level_parse(snap->cfg->log_level);
-		if (lvl >= 0)
-			log_set_level((enum log_level)lvl);
-	}
+	enum log_level lvl;
+	if (log_level_parse(snap->cfg->log_level, &lvl) == FWD_OK)
+		log_set_level(lvl);
 
 	int ready_fd = -1;
 	if (!foreground) {
@@ -262,6 +308,7 @@ int main(int argc, char **argv)
 	}
 	snapshot_pub_publish(&d.pub, snap);
 	d.started = time(NULL);
+	d.clock = &fwd_clock_monotonic;
 	d.base = event_base_new();
 	int rc = 1;
 	struct event *sigs[5] = {NULL};
@@ -270,7 +317,7 @@ int main(int argc, char **argv)
 		log_err("cannot create the main event loop");
 		goto out;
 	}
-	d.nworkers = snap->cfg->workers > 0 ? snap->cfg->workers : 1;
+	d.nworkers = snap->cfg->workers;
 	d.workers = calloc((size_t)d.nworkers, sizeof(*d.workers));
 	if (!d.workers)
 		goto out;
@@ -286,7 +333,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (daemon_cookies_start(&d) != 0)
+	if (daemon_cookies_start(&d) != FWD_OK)
 		goto out;
 	static const int signums[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
 	for (size_t i = 0; i < FWD_ARRAY_LEN(signums); i++) {
@@ -306,7 +353,7 @@ int main(int argc, char **argv)
 		if (!d.qlog)
 			goto out;
 		for (int i = 0; i < d.nworkers; i++)
-			if (!(d.workers[i].qe.qlog = querylog_writer_new(d.qlog, d.workers[i].base, &fwd_clock_monotonic)))
+			if (!(d.workers[i].qe.qlog = querylog_writer_new(d.qlog, d.workers[i].base, d.clock)))
 				goto out;
 	}
 	if (snap->cfg->control_socket &&
@@ -325,7 +372,7 @@ int main(int argc, char **argv)
 			log_err("worker %d: cannot create thread", i);
 			goto out;
 		}
-	if (daemon_arm_apply(&d) != 0)
+	if (daemon_arm_apply(&d) != FWD_OK)
 		goto out;
 	log_info("plinkfwd %s serving with %d worker(s), %zu zone(s), config %s", PACKAGE_VERSION,
 		 d.nworkers, snap->nzones, cfgpath);

@@ -35,20 +35,6 @@ void fwd_errf(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-uint64_t fwd_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-uint64_t fwd_now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 void fwd_random(void *buf, size_t len)
 {
 	/* getrandom() only fails with EINTR before the pool is ready or on a

@@ -1,11 +1,15 @@
 /*
  * common.h -- error codes and small helpers shared by every module.
  *
- * Convention (project wide): functions return 0 on success and a negative
- * enum fwd_err on failure.  The failure is logged once, where it happened;
- * callers only propagate it.  Functions that build something for a caller
- * fill a caller-supplied "char *err, size_t errlen" with a human message in
- * "file:line: message" form when a file and line are known.
+ * Convention (project wide): a function that can fail is declared to return
+ * enum fwd_err -- FWD_OK (0) on success, a negative value on failure -- so
+ * that the compiler sees what a caller compares with; a value it finds or
+ * computes goes to an out-parameter, never into the same return.  (Sizes,
+ * counts and lengths that cannot fail are size_t; predicates are int 1/0;
+ * file descriptors keep POSIX's -1.)  The failure is logged once, where it
+ * happened; callers only propagate it.  Functions that build something for
+ * a caller fill a caller-supplied "char *err, size_t errlen" with a human
+ * message in "file:line: message" form when a file and line are known.
  */
 #ifndef PLINKFWD_COMMON_H
 #define PLINKFWD_COMMON_H
@@ -41,10 +45,6 @@ const char *fwd_strerror(int err);
 
 /* printf into a caller's error buffer (err may be NULL or errlen 0). */
 void fwd_errf(char *err, size_t errlen, const char *fmt, ...) FWD_PRINTF(3, 4);
-
-/* Monotonic clock in milliseconds / microseconds. */
-uint64_t fwd_now_ms(void);
-uint64_t fwd_now_us(void);
 
 /* Cryptographically strong random bytes (getrandom(2)); never fails. */
 void fwd_random(void *buf, size_t len);

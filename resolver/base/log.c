@@ -20,14 +20,19 @@ static atomic_uint_fast64_t log_raised[4];
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
 
-int log_level_parse(const char *s)
+enum fwd_err log_level_parse(const char *s, enum log_level *out)
 {
-	for (size_t i = 0; i < FWD_ARRAY_LEN(level_names); i++)
-		if (strcmp(s, level_names[i]) == 0)
-			return (int)i;
-	if (strcmp(s, "warn") == 0)
-		return LOG_LVL_WARN;
-	return -1;
+	for (size_t i = 0; i < FWD_ARRAY_LEN(level_names); i++) {
+		if (strcmp(s, level_names[i]) == 0) {
+			*out = (enum log_level)i;
+			return FWD_OK;
+		}
+	}
+	if (strcmp(s, "warn") == 0) {
+		*out = LOG_LVL_WARN;
+		return FWD_OK;
+	}
+	return FWD_EINVAL;
 }
 
 void log_set_level(enum log_level lvl) { atomic_store(&log_level_cur, (int)lvl); }

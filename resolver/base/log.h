@@ -15,8 +15,9 @@
 
 enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN = 1, LOG_LVL_INFO = 2, LOG_LVL_DEBUG = 3 };
 
-/* Parse "error" | "warning" | "info" | "debug"; returns -1 if unknown. */
-int log_level_parse(const char *s);
+/* Parse "error" | "warning" (or "warn") | "info" | "debug" into *out:
+ * FWD_OK, or FWD_EINVAL for anything else (*out untouched). */
+enum fwd_err log_level_parse(const char *s, enum log_level *out);
 void log_set_level(enum log_level lvl);
 enum log_level log_get_level(void);
 /* Send messages to syslog (facility daemon) instead of stderr. */

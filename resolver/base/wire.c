@@ -356,8 +356,7 @@ int wire_read_name(const uint8_t *pkt, size_t len, size_t off, uint8_t out[WIRE_
 	return -1;
 }
 
-/* End of the (possibly compressed) name at pkt[off] as written, after
- * checking that it expands (wire_read_name's rules); 0 when it does not. */
+/* A name at off that expands cleanly: the offset after it, else 0. */
 static size_t check_name(const uint8_t *pkt, size_t len, size_t off)
 {
 	uint8_t tmp[WIRE_MAX_NAME];
@@ -366,47 +365,84 @@ static size_t check_name(const uint8_t *pkt, size_t len, size_t off)
 	return wire_skip_name(pkt, len, off);
 }
 
-int wire_check_message(const uint8_t *pkt, size_t len)
+/* The names inside the RDATA at [rd, end) of type: NULL when they fit. */
+static const char *check_rdata(const uint8_t *pkt, size_t len, uint16_t type, size_t rd, size_t end)
+{
+	size_t off;
+	(void)len;
+	switch (type) {
+	case TYPE_NS:
+	case TYPE_CNAME:
+	case TYPE_PTR:
+	case 39: /* DNAME */
+		off = check_name(pkt, end, rd);
+		return off == end ? NULL : "bad name in RDATA";
+	case TYPE_MX:
+		if (rd + 2 > end)
+			return "RDATA too short";
+		off = check_name(pkt, end, rd + 2);
+		return off == end ? NULL : "bad name in RDATA";
+	case TYPE_SRV:
+		if (rd + 6 > end)
+			return "RDATA too short";
+		off = check_name(pkt, end, rd + 6);
+		return off == end ? NULL : "bad name in RDATA";
+	case TYPE_SOA:
+		off = check_name(pkt, end, rd);
+		if (off)
+			off = check_name(pkt, end, off);
+		return off && off + 20 == end ? NULL : "bad SOA RDATA";
+	case TYPE_A:
+		return end - rd == 4 ? NULL : "A RDATA is not 4 bytes";
+	case TYPE_AAAA:
+		return end - rd == 16 ? NULL : "AAAA RDATA is not 16 bytes";
+	default:
+		return NULL;
+	}
+}
+
+const char *wire_check_message(const uint8_t *pkt, size_t len)
 {
 	size_t off = WIRE_HDR_LEN;
+	unsigned qd, an_ns, rrs;
+
 	if (len < WIRE_HDR_LEN)
-		return -1;
-	unsigned qd = wire_get16(pkt + 4);
-	unsigned an_ns = (unsigned)wire_get16(pkt + 6) + wire_get16(pkt + 8);
-	unsigned rrs = an_ns + wire_get16(pkt + 10);
+		return "shorter than a header";
+	qd = wire_get16(pkt + 4);
+	an_ns = (unsigned)wire_get16(pkt + 6) + wire_get16(pkt + 8);
+	rrs = an_ns + wire_get16(pkt + 10);
 	for (unsigned i = 0; i < qd; i++) {
 		off = check_name(pkt, len, off);
 		if (off == 0 || off + 4 > len)
-			return -1;
+			return "malformed or truncated question";
 		off += 4;
 	}
 	for (unsigned i = 0; i < rrs; i++) {
+		if (off >= len)
+			return "fewer records than the section counts say";
 		off = check_name(pkt, len, off);
-		if (off == 0 || off + 10 > len)
-			return -1;
+		if (off == 0)
+			return "malformed owner name";
+		if (off + 10 > len)
+			return "truncated record";
 		uint16_t type = wire_get16(pkt + off);
 		size_t rd = off + 10, end = rd + wire_get16(pkt + off + 8);
-		if (end > len || (type == TYPE_OPT && i < an_ns))
-			return -1; /* OPT only in the additional section (RFC 6891 6.1.1) */
-		/* names in the RDATA of the types that may compress them (RFC
-		 * 3597 4), and SRV's target */
-		size_t at = 0, n = 0;
-		switch (type) {
-		case TYPE_NS: case TYPE_CNAME: case TYPE_PTR: at = rd; n = 1; break;
-		case TYPE_MX: at = rd + 2; n = 1; break;
-		case TYPE_SRV: at = rd + 6; n = 1; break;
-		case TYPE_SOA: at = rd; n = 2; break;
-		default: break;
-		}
-		for (size_t k = 0; k < n; k++) {
-			if (at >= end || (at = check_name(pkt, end, at)) == 0)
-				return -1;
-		}
-		if (n && (type == TYPE_SOA ? at + 20 != end : at != end))
-			return -1; /* the data is the name(s), and SOA's five numbers */
+		if (end > len)
+			return "RDLENGTH past the end";
+		/* the OPT pseudo-record belongs in the additional section only
+		 * (RFC 6891 6.1.1); elsewhere a client may take it for data */
+		if (type == TYPE_OPT && i < an_ns)
+			return "OPT record outside the additional section";
+		/* a name inside the RDATA may point back into the message, but
+		 * its own labels must stay inside this record's RDATA */
+		const char *why = check_rdata(pkt, len, type, rd, end);
+		if (why)
+			return why;
 		off = end;
 	}
-	return off == len ? 0 : -1;
+	if (off != len)
+		return "bytes after the last record";
+	return NULL;
 }
 
 uint32_t wire_hash(const uint8_t *data, size_t len)

@@ -165,15 +165,19 @@ size_t wire_skip_name(const uint8_t *pkt, size_t len, size_t off);
 int wire_read_name(const uint8_t *pkt, size_t len, size_t off, uint8_t out[WIRE_MAX_NAME]);
 
 /*
- * Can a client walk the whole message: QDCOUNT questions and AN+NS+AR
- * records, every name well formed (compression pointers only backward
- * and past the header, as wire_read_name), the names in NS, CNAME, PTR, MX, SOA and SRV data
- * filling their RDATA (after MX's and SRV's numbers, before SOA's), no
- * OPT record in the answer or authority section, and no byte after the
- * last record?  0 or -1.
- * Upstream replies must pass before they are relayed or cached.
+ * Walk a whole message (an upstream reply) before anything reads it: every
+ * name (labels in bounds, backward compression pointers only and never into
+ * the header, at most 255
+ * bytes expanded), every record's fixed part and RDATA within the message,
+ * the names inside the RDATA of the types that carry them (NS, CNAME, PTR,
+ * DNAME, MX, SOA, SRV) ending exactly where the RDATA does, A and AAAA
+ * RDATA of 4 and 16 bytes, no OPT record in the answer or authority
+ * section, the section counts matching the records present, and no byte
+ * after the last record.
+ * Returns NULL for a well-formed message, else a static string saying what
+ * is wrong (for the log).  Reads only; O(len).
  */
-int wire_check_message(const uint8_t *pkt, size_t len);
+const char *wire_check_message(const uint8_t *pkt, size_t len);
 
 /* FNV-1a style hash of a (lower-cased) wire name. */
 uint32_t wire_hash(const uint8_t *data, size_t len);

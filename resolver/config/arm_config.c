@@ -1,9 +1,12 @@
 /*
  * arm_config.c -- parse and check the keys of the "arm:" clause.
  *
- * Values are validated here, character by character, because most of them
- * end up inside URLs or file names: a subscription id with a '/' or a '?'
- * would otherwise change which ARM resource we read.
+ * Every key is a row of the schema table (schema.h, clause CFG_CL_ARM):
+ * its type, where its value goes in struct arm_cfg, its range and its
+ * default.  This file checks the values of those types, character by
+ * character, because most of them end up inside URLs or file names: a
+ * subscription id with a '/' or a '?' would otherwise change which ARM
+ * resource we read.
  */
 #include "arm_config.h"
 
@@ -14,61 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#include "common.h"
 #include "cloud.h"
+#include "common.h"
+#include "schema.h"
 
-struct arm_cfg *arm_cfg_new(void)
-{
-	struct arm_cfg *ac = calloc(1, sizeof(*ac));
-
-	if (ac == NULL)
-		return NULL;
-	ac->cloud = -1;
-	ac->auth = ARM_AUTH_MANAGED_IDENTITY;
-	ac->interval_s = 60;
-	ac->timeout_s = 30;
-	ac->max_inflight = 4;
-	ac->max_retries = 4;
-	ac->page_size = 1000;
-	ac->api_version = strdup("2024-06-01");
-	if (ac->api_version == NULL) {
-		free(ac);
-		return NULL;
-	}
-	return ac;
-}
-
-static void arm_cfg_free_list(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-void arm_cfg_free(struct arm_cfg *ac)
-{
-	if (ac == NULL)
-		return;
-	free(ac->arm_endpoint);
-	free(ac->login_endpoint);
-	free(ac->imds_endpoint);
-	free(ac->audience);
-	free(ac->api_version);
-	free(ac->client_id);
-	free(ac->tenant_id);
-	free(ac->client_secret_file);
-	free(ac->client_secret_env);
-	free(ac->federated_token_file);
-	free(ac->ca_file);
-	arm_cfg_free_list(ac->subscriptions, ac->nsubscriptions);
-	arm_cfg_free_list(ac->resource_groups, ac->nresource_groups);
-	arm_cfg_free_list(ac->zone_filters, ac->nzone_filters);
-	for (size_t i = 0; i < ac->nfallbacks; i++)
-		free(ac->fallbacks[i].pattern);
-	free(ac->fallbacks);
-	free(ac);
-}
+#define AT(ac, k, type) ((type *)(void *)((char *)(ac) + (k)->off))
+#define COUNT(ac, k) ((size_t *)(void *)((char *)(ac) + (k)->off_n))
 
 /* Every byte of s is in the allowed set (alnum plus extra). */
 static int arm_cfg_chars_ok(const char *s, const char *extra)
@@ -89,92 +45,77 @@ static void arm_cfg_lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-static int arm_cfg_push(char ***v, size_t *n, const char *s)
+static enum fwd_err arm_cfg_push(char ***v, size_t *n, const char *s)
 {
 	char *copy = strdup(s);
 	char **nv;
 
 	if (copy == NULL)
-		return -1;
+		return FWD_ENOMEM;
 	nv = realloc(*v, (*n + 1) * sizeof(**v));
 	if (nv == NULL) {
 		free(copy);
-		return -1;
+		return FWD_ENOMEM;
 	}
 	nv[*n] = copy;
 	*v = nv;
 	(*n)++;
-	return 0;
+	return FWD_OK;
 }
 
-static int arm_cfg_int(const char *key, const char *value, long lo, long hi, int *out, char *err,
-		       size_t errlen)
+static enum fwd_err arm_cfg_nomem(char *err, size_t errlen)
 {
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(value, &end, 10);
-	if (errno != 0 || end == value || *end != '\0' || v < lo || v > hi) {
-		fwd_errf(err, errlen, "%s: expected a whole number from %ld to %ld, got '%s'", key,
-			     lo, hi, value);
-		return -1;
-	}
-	*out = (int)v;
-	return 0;
+	fwd_errf(err, errlen, "out of memory");
+	return FWD_ENOMEM;
 }
 
-/* Set a single-valued string key once; a second occurrence is an error
- * because silently keeping one of two endpoints is how tokens leak. */
-static int arm_cfg_str(const char *key, char **slot, const char *value, char *err, size_t errlen)
+/* Replace a text value (the default, or nothing). */
+static enum fwd_err arm_cfg_str(char **slot, const char *value, char *err, size_t errlen)
 {
-	if (*slot != NULL) {
-		fwd_errf(err, errlen, "%s: given twice in the arm: clause", key);
-		return -1;
-	}
-	*slot = strdup(value);
-	if (*slot == NULL) {
-		fwd_errf(err, errlen, "out of memory");
-		return -1;
-	}
-	return 0;
+	char *s = strdup(value);
+
+	if (s == NULL)
+		return arm_cfg_nomem(err, errlen);
+	free(*slot);
+	*slot = s;
+	return FWD_OK;
 }
 
 /* An endpoint URL: scheme checked, trailing slashes dropped. */
-static int arm_cfg_url(const char *key, char **slot, const char *value, int allow_http, char *err,
-		       size_t errlen)
+static enum fwd_err arm_cfg_url(const struct cfg_key *k, char **slot, const char *value, char *err,
+				size_t errlen)
 {
+	int allow_http = k->max == 1;
 	size_t len;
 
-	if (strncmp(value, "https://", 8) != 0 &&
-	    !(allow_http && strncmp(value, "http://", 7) == 0)) {
-		fwd_errf(err, errlen, "%s: must be an %s URL, got '%s'", key,
-			     allow_http ? "http:// or https://" : "https://", value);
-		return -1;
+	if (strncmp(value, "https://", 8) != 0 && !(allow_http && strncmp(value, "http://", 7) == 0)) {
+		fwd_errf(err, errlen, "%s: must be an %s URL, got '%s'", k->name,
+			 allow_http ? "http:// or https://" : "https://", value);
+		return FWD_EPARSE;
 	}
 	for (const char *p = value; *p; p++) {
 		if ((unsigned char)*p <= ' ' || *p == '?' || *p == '#' || *p == '"') {
-			fwd_errf(err, errlen, "%s: '%s' is not a plain base URL", key, value);
-			return -1;
+			fwd_errf(err, errlen, "%s: '%s' is not a plain base URL", k->name, value);
+			return FWD_EPARSE;
 		}
 	}
-	if (arm_cfg_str(key, slot, value, err, errlen) < 0)
-		return -1;
+	if (arm_cfg_str(slot, value, err, errlen) != FWD_OK)
+		return FWD_ENOMEM;
 	len = strlen(*slot);
 	while (len > 0 && (*slot)[len - 1] == '/')
 		(*slot)[--len] = '\0';
-	return 0;
+	return FWD_OK;
 }
 
 /* A zone name pattern: lower-cased, trailing dot dropped, glob chars kept. */
-static int arm_cfg_pattern(const char *key, const char *value, char *out, size_t outlen, char *err,
-			   size_t errlen)
+static enum fwd_err arm_cfg_pattern(const char *key, const char *value, char *out, size_t outlen, char *err,
+				    size_t errlen)
 {
 	size_t len = strlen(value);
 
 	if (len == 0 || len >= outlen) {
 		fwd_errf(err, errlen, "%s: bad zone name pattern '%s'", key, value);
-		return -1;
+		return FWD_EPARSE;
 	}
 	memcpy(out, value, len + 1);
 	if (len > 1 && out[len - 1] == '.')
@@ -182,26 +123,26 @@ static int arm_cfg_pattern(const char *key, const char *value, char *out, size_t
 	arm_cfg_lower(out);
 	if (!arm_cfg_chars_ok(out, "-_.*?[]!")) {
 		fwd_errf(err, errlen, "%s: bad zone name pattern '%s'", key, value);
-		return -1;
+		return FWD_EPARSE;
 	}
-	return 0;
+	return FWD_OK;
 }
 
-static int arm_cfg_fallback_word(const char *key, const char *w, int *out, char *err, size_t errlen)
+static enum fwd_err arm_cfg_fallback_word(const char *key, const char *w, int *out, char *err, size_t errlen)
 {
-	if (strcmp(w, "public") == 0)
+	if (strcasecmp(w, "public") == 0)
 		*out = 1;
-	else if (strcmp(w, "none") == 0)
+	else if (strcasecmp(w, "none") == 0)
 		*out = 0;
 	else {
-		fwd_errf(err, errlen, "%s: expected 'public' or 'none', got '%s'", key, w);
-		return -1;
+		fwd_errf(err, errlen, "%s: expected public or none, not '%s'", key, w);
+		return FWD_EPARSE;
 	}
-	return 0;
+	return FWD_OK;
 }
 
-static int arm_cfg_set_fallback(struct arm_cfg *ac, const char *key, const char *value, char *err,
-				size_t errlen)
+static enum fwd_err arm_cfg_set_fallback(struct arm_cfg *ac, const char *key, const char *value, char *err,
+					 size_t errlen)
 {
 	char pat[256], word[16];
 	const char *sp = value;
@@ -216,35 +157,162 @@ static int arm_cfg_set_fallback(struct arm_cfg *ac, const char *key, const char 
 		sp++;
 	if (plen == 0 || plen >= sizeof(pat) || *sp == '\0' || strlen(sp) >= sizeof(word)) {
 		fwd_errf(err, errlen, "%s: expected 'ZONE-PATTERN public|none'", key);
-		return -1;
+		return FWD_EPARSE;
 	}
 	memcpy(pat, value, plen);
 	pat[plen] = '\0';
 	strcpy(word, sp);
-	if (arm_cfg_pattern(key, pat, pat, sizeof(pat), err, errlen) < 0 ||
-	    arm_cfg_fallback_word(key, word, &pub, err, errlen) < 0)
-		return -1;
+	if (arm_cfg_pattern(key, pat, pat, sizeof(pat), err, errlen) != FWD_OK ||
+	    arm_cfg_fallback_word(key, word, &pub, err, errlen) != FWD_OK)
+		return FWD_EPARSE;
 	nf = realloc(ac->fallbacks, (ac->nfallbacks + 1) * sizeof(*nf));
 	if (nf == NULL)
-		goto nomem;
+		return arm_cfg_nomem(err, errlen);
 	ac->fallbacks = nf;
 	nf[ac->nfallbacks].pattern = strdup(pat);
 	if (nf[ac->nfallbacks].pattern == NULL)
-		goto nomem;
+		return arm_cfg_nomem(err, errlen);
 	nf[ac->nfallbacks].fallback_public = pub;
 	ac->nfallbacks++;
-	return 0;
-nomem:
-	fwd_errf(err, errlen, "out of memory");
-	return -1;
+	return FWD_OK;
 }
 
-int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *err, size_t errlen)
+/* Store v, checked against row k, in ac. */
+static enum fwd_err arm_cfg_value(struct arm_cfg *ac, const struct cfg_key *k, const char *v, char *err,
+				  size_t errlen)
 {
 	char buf[1024];
-	size_t len;
-	const char *v;
 
+	switch (k->type) {
+	case CT_INT: {
+		char *end;
+		long n;
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (errno != 0 || end == v || *end != '\0' || n < k->min || n > k->max) {
+			fwd_errf(err, errlen, "%s: expected a whole number from %ld to %ld, got '%s'", k->name, k->min,
+				 k->max, v);
+			return FWD_EPARSE;
+		}
+		*AT(ac, k, int) = (int)n;
+		return FWD_OK;
+	}
+	case CT_FALLBACK:
+		return arm_cfg_fallback_word(k->name, v, AT(ac, k, int), err, errlen);
+	case CT_WORD:
+		for (size_t i = 0; k->words[i]; i++) {
+			if (strcasecmp(v, k->words[i]) == 0) {
+				*AT(ac, k, int) = (int)(k->min + (long)i);
+				return FWD_OK;
+			}
+		}
+		/* "expected a, b or c" */
+		buf[0] = '\0';
+		for (size_t i = 0, len = 0; k->words[i] && len < sizeof(buf); i++)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s",
+						i == 0 ? "" : k->words[i + 1] ? ", " : " or ", k->words[i]);
+		fwd_errf(err, errlen, "%s: expected %s, not '%s'", k->name, buf, v);
+		return FWD_EPARSE;
+	case CT_ARM_CLOUD: {
+		enum cfg_cloud c = CLOUD_NONE;
+		if (cfg_cloud_parse(v, &c) != FWD_OK || c == CLOUD_NONE) {
+			fwd_errf(err, errlen, "%s: expected AzureCloud, AzureUSGovernment or AzureChinaCloud, got '%s'",
+				 k->name, v);
+			return FWD_EPARSE;
+		}
+		*AT(ac, k, int) = (int)c;
+		return FWD_OK;
+	}
+	case CT_URL:
+		return arm_cfg_url(k, AT(ac, k, char *), v, err, errlen);
+	case CT_STR:
+		return arm_cfg_str(AT(ac, k, char *), v, err, errlen);
+	case CT_TOKEN:
+	case CT_TOKENS:
+		if (!arm_cfg_chars_ok(v, k->chars) || strlen(v) > (size_t)k->max) {
+			fwd_errf(err, errlen, "%s: expected %s, got '%s'", k->name, k->what, v);
+			return FWD_EPARSE;
+		}
+		if (k->type == CT_TOKEN)
+			return arm_cfg_str(AT(ac, k, char *), v, err, errlen);
+		/* lists of ids: ARM compares them case-insensitively */
+		snprintf(buf, sizeof(buf), "%s", v);
+		arm_cfg_lower(buf);
+		for (size_t i = 0; i < *COUNT(ac, k); i++) {
+			if (strcmp((*AT(ac, k, char **))[i], buf) == 0) {
+				fwd_errf(err, errlen, "%s: %s listed twice", k->name, buf);
+				return FWD_EPARSE;
+			}
+		}
+		if (arm_cfg_push(AT(ac, k, char **), COUNT(ac, k), buf) != FWD_OK)
+			return arm_cfg_nomem(err, errlen);
+		return FWD_OK;
+	case CT_ENVNAME:
+		if (!arm_cfg_chars_ok(v, "_") || isdigit((unsigned char)v[0])) {
+			/* Not echoed: someone may have pasted the secret here. */
+			fwd_errf(err, errlen, "%s: expected the NAME of an environment variable", k->name);
+			return FWD_EPARSE;
+		}
+		return arm_cfg_str(AT(ac, k, char *), v, err, errlen);
+	case CT_PATTERNS:
+		if (arm_cfg_pattern(k->name, v, buf, sizeof(buf), err, errlen) != FWD_OK)
+			return FWD_EPARSE;
+		if (arm_cfg_push(AT(ac, k, char **), COUNT(ac, k), buf) != FWD_OK)
+			return arm_cfg_nomem(err, errlen);
+		return FWD_OK;
+	case CT_ZFALLBACKS:
+		return arm_cfg_set_fallback(ac, k->name, v, err, errlen);
+	case CT_SECRET:
+		/* Never echo the value: it is the secret. */
+		fwd_errf(err, errlen,
+			 "%s: a secret is never accepted in the configuration text; use client-secret-file: PATH or "
+			 "client-secret-env: VARIABLE",
+			 k->name);
+		return FWD_EPARSE;
+	default:
+		fwd_errf(err, errlen, "%s: not a key of the arm: clause", k->name);
+		return FWD_EINVAL;
+	}
+}
+
+static enum fwd_err arm_cfg_default(void *ctx, const struct cfg_key *k, const char *value)
+{
+	return arm_cfg_value(ctx, k, value, NULL, 0);
+}
+
+struct arm_cfg *arm_cfg_new(void)
+{
+	struct arm_cfg *ac = calloc(1, sizeof(*ac));
+
+	if (ac == NULL)
+		return NULL;
+	if (cfg_schema_defaults(CFG_CL_ARM, ac, arm_cfg_default, ac) != FWD_OK) {
+		arm_cfg_free(ac);
+		return NULL;
+	}
+	return ac;
+}
+
+void arm_cfg_free(struct arm_cfg *ac)
+{
+	if (ac == NULL)
+		return;
+	cfg_schema_free(CFG_CL_ARM, ac);
+	free(ac);
+}
+
+enum fwd_err arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *err, size_t errlen)
+{
+	const struct cfg_key *k = cfg_schema_find(CFG_CL_ARM, key);
+	char buf[1024];
+	size_t len;
+	uint64_t bit;
+	enum fwd_err rc;
+
+	if (k == NULL) {
+		fwd_errf(err, errlen, "unknown key '%s' in arm: clause", key);
+		return FWD_EPARSE;
+	}
 	/* config.c may hand us the value untrimmed or quoted; normalise here. */
 	while (*value && isspace((unsigned char)*value))
 		value++;
@@ -257,183 +325,53 @@ int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *er
 	}
 	if (len >= sizeof(buf)) {
 		fwd_errf(err, errlen, "%s: value too long", key);
-		return -1;
+		return FWD_EPARSE;
 	}
 	memcpy(buf, value, len);
 	buf[len] = '\0';
-	v = buf;
-	if (*v == '\0') {
+	if (buf[0] == '\0' && k->type != CT_SECRET) {
 		fwd_errf(err, errlen, "%s: empty value", key);
-		return -1;
+		return FWD_EPARSE;
 	}
-
-	if (strcmp(key, "arm-cloud") == 0) {
-		enum cfg_cloud c = CLOUD_NONE;
-		if (cfg_cloud_parse(v, &c) != FWD_OK || c == CLOUD_NONE) {
-			fwd_errf(err, errlen,
-				     "arm-cloud: expected AzureCloud, AzureUSGovernment or "
-				     "AzureChinaCloud, got '%s'",
-				     v);
-			return -1;
-		}
-		ac->cloud = c;
-		return 0;
+	/* silently keeping one of two endpoints is how tokens leak: a key
+	 * that takes one value takes it once */
+	bit = (uint64_t)1 << cfg_schema_index(k);
+	if (!(k->flags & CK_MULTI) && (ac->given & bit)) {
+		fwd_errf(err, errlen, "%s: given twice in the arm: clause", key);
+		return FWD_EPARSE;
 	}
-	if (strcmp(key, "arm-endpoint") == 0)
-		return arm_cfg_url(key, &ac->arm_endpoint, v, 0, err, errlen);
-	if (strcmp(key, "login-endpoint") == 0)
-		return arm_cfg_url(key, &ac->login_endpoint, v, 0, err, errlen);
-	if (strcmp(key, "imds-endpoint") == 0)
-		return arm_cfg_url(key, &ac->imds_endpoint, v, 1, err, errlen);
-	if (strcmp(key, "audience") == 0)
-		return arm_cfg_url(key, &ac->audience, v, 0, err, errlen);
-	if (strcmp(key, "api-version") == 0) {
-		if (!arm_cfg_chars_ok(v, "-.")) {
-			fwd_errf(err, errlen, "api-version: bad value '%s'", v);
-			return -1;
-		}
-		free(ac->api_version);
-		ac->api_version = NULL;
-		return arm_cfg_str(key, &ac->api_version, v, err, errlen);
-	}
-	if (strcmp(key, "auth") == 0) {
-		if (strcmp(v, "managed-identity") == 0)
-			ac->auth = ARM_AUTH_MANAGED_IDENTITY;
-		else if (strcmp(v, "client-secret") == 0)
-			ac->auth = ARM_AUTH_CLIENT_SECRET;
-		else if (strcmp(v, "workload-identity") == 0)
-			ac->auth = ARM_AUTH_WORKLOAD_IDENTITY;
-		else {
-			fwd_errf(err, errlen,
-				     "auth: expected managed-identity, client-secret or "
-				     "workload-identity, got '%s'",
-				     v);
-			return -1;
-		}
-		return 0;
-	}
-	if (strcmp(key, "client-id") == 0) {
-		if (!arm_cfg_chars_ok(v, "-")) {
-			fwd_errf(err, errlen, "client-id: expected an application (client) id, got '%s'", v);
-			return -1;
-		}
-		return arm_cfg_str(key, &ac->client_id, v, err, errlen);
-	}
-	if (strcmp(key, "tenant-id") == 0) {
-		if (!arm_cfg_chars_ok(v, "-.")) {
-			fwd_errf(err, errlen, "tenant-id: expected a tenant id or domain, got '%s'", v);
-			return -1;
-		}
-		return arm_cfg_str(key, &ac->tenant_id, v, err, errlen);
-	}
-	if (strcmp(key, "client-secret") == 0) {
-		/* Never echo the value: it is the secret. */
-		fwd_errf(err, errlen,
-			     "client-secret: a secret is never accepted in the configuration text; "
-			     "use client-secret-file: PATH or client-secret-env: VARIABLE");
-		return -1;
-	}
-	if (strcmp(key, "client-secret-file") == 0)
-		return arm_cfg_str(key, &ac->client_secret_file, v, err, errlen);
-	if (strcmp(key, "client-secret-env") == 0) {
-		if (!arm_cfg_chars_ok(v, "_") || isdigit((unsigned char)v[0])) {
-			/* Not echoed: someone may have pasted the secret here. */
-			fwd_errf(err, errlen,
-				     "client-secret-env: expected the NAME of an environment variable");
-			return -1;
-		}
-		return arm_cfg_str(key, &ac->client_secret_env, v, err, errlen);
-	}
-	if (strcmp(key, "federated-token-file") == 0)
-		return arm_cfg_str(key, &ac->federated_token_file, v, err, errlen);
-	if (strcmp(key, "ca-file") == 0)
-		return arm_cfg_str(key, &ac->ca_file, v, err, errlen);
-	if (strcmp(key, "subscription") == 0) {
-		if (!arm_cfg_chars_ok(v, "-") || strlen(v) > 64) {
-			fwd_errf(err, errlen, "subscription: expected a subscription id, got '%s'", v);
-			return -1;
-		}
-		arm_cfg_lower(buf);
-		for (size_t i = 0; i < ac->nsubscriptions; i++) {
-			if (strcmp(ac->subscriptions[i], buf) == 0) {
-				fwd_errf(err, errlen, "subscription: %s listed twice", buf);
-				return -1;
-			}
-		}
-		goto push_sub;
-	}
-	if (strcmp(key, "resource-group") == 0) {
-		/* ARM's own rule for resource group names. */
-		if (!arm_cfg_chars_ok(v, "-_.()") || strlen(v) > 90) {
-			fwd_errf(err, errlen, "resource-group: bad resource group name '%s'", v);
-			return -1;
-		}
-		arm_cfg_lower(buf);
-		if (arm_cfg_push(&ac->resource_groups, &ac->nresource_groups, buf) < 0)
-			goto nomem;
-		return 0;
-	}
-	if (strcmp(key, "zone-filter") == 0) {
-		char pat[256];
-		if (arm_cfg_pattern(key, v, pat, sizeof(pat), err, errlen) < 0)
-			return -1;
-		if (arm_cfg_push(&ac->zone_filters, &ac->nzone_filters, pat) < 0)
-			goto nomem;
-		return 0;
-	}
-	if (strcmp(key, "zone-fallback") == 0)
-		return arm_cfg_set_fallback(ac, key, v, err, errlen);
-	if (strcmp(key, "fallback") == 0)
-		return arm_cfg_fallback_word(key, v, &ac->fallback_public, err, errlen);
-	if (strcmp(key, "interval") == 0)
-		return arm_cfg_int(key, v, 1, 86400, &ac->interval_s, err, errlen);
-	if (strcmp(key, "timeout") == 0)
-		return arm_cfg_int(key, v, 1, 600, &ac->timeout_s, err, errlen);
-	if (strcmp(key, "max-inflight") == 0)
-		return arm_cfg_int(key, v, 1, 64, &ac->max_inflight, err, errlen);
-	if (strcmp(key, "max-retries") == 0)
-		return arm_cfg_int(key, v, 0, 20, &ac->max_retries, err, errlen);
-	if (strcmp(key, "page-size") == 0)
-		return arm_cfg_int(key, v, 1, 1000, &ac->page_size, err, errlen);
-
-	fwd_errf(err, errlen, "unknown key '%s' in arm: clause", key);
-	return -1;
-
-push_sub:
-	if (arm_cfg_push(&ac->subscriptions, &ac->nsubscriptions, buf) < 0)
-		goto nomem;
-	return 0;
-nomem:
-	fwd_errf(err, errlen, "out of memory");
-	return -1;
+	rc = arm_cfg_value(ac, k, buf, err, errlen);
+	if (rc == FWD_OK)
+		ac->given |= bit;
+	return rc;
 }
 
-int arm_cfg_finish(struct arm_cfg *ac, char *err, size_t errlen)
+enum fwd_err arm_cfg_finish(struct arm_cfg *ac, char *err, size_t errlen)
 {
 	int nsecret = (ac->client_secret_file != NULL) + (ac->client_secret_env != NULL);
 
 	if (ac->nsubscriptions == 0) {
 		fwd_errf(err, errlen, "arm: needs at least one subscription: line");
-		return -1;
+		return FWD_EPARSE;
 	}
 	switch (ac->auth) {
 	case ARM_AUTH_CLIENT_SECRET:
 		if (ac->tenant_id == NULL || ac->client_id == NULL) {
 			fwd_errf(err, errlen, "arm: auth: client-secret needs tenant-id: and client-id:");
-			return -1;
+			return FWD_EPARSE;
 		}
 		if (nsecret != 1) {
 			fwd_errf(err, errlen,
 				     "arm: auth: client-secret needs exactly one of client-secret-file: "
 				     "and client-secret-env:");
-			return -1;
+			return FWD_EPARSE;
 		}
 		break;
 	case ARM_AUTH_MANAGED_IDENTITY:
 		if (ac->tenant_id != NULL) {
 			fwd_errf(err, errlen,
 				     "arm: tenant-id: does not apply to auth: managed-identity");
-			return -1;
+			return FWD_EPARSE;
 		}
 		/* no secret either */
 		/* fall through */
@@ -442,35 +380,16 @@ int arm_cfg_finish(struct arm_cfg *ac, char *err, size_t errlen)
 			fwd_errf(err, errlen,
 				     "arm: client-secret-file:/client-secret-env: only apply to auth: "
 				     "client-secret");
-			return -1;
+			return FWD_EPARSE;
 		}
 		break;
 	}
 	if (ac->federated_token_file != NULL && ac->auth != ARM_AUTH_WORKLOAD_IDENTITY) {
 		fwd_errf(err, errlen,
 			     "arm: federated-token-file: only applies to auth: workload-identity");
-		return -1;
+		return FWD_EPARSE;
 	}
-	return 0;
-}
-
-static int arm_cfg_dup_str(char **dst, const char *src)
-{
-	*dst = NULL;
-	if (src == NULL)
-		return 0;
-	*dst = strdup(src);
-	return *dst ? 0 : -1;
-}
-
-static int arm_cfg_dup_list(char ***dst, size_t *ndst, char *const *src, size_t n)
-{
-	*dst = NULL;
-	*ndst = 0;
-	for (size_t i = 0; i < n; i++)
-		if (arm_cfg_push(dst, ndst, src[i]) < 0)
-			return -1;
-	return 0;
+	return FWD_OK;
 }
 
 struct arm_cfg *arm_cfg_dup(const struct arm_cfg *ac)
@@ -481,34 +400,40 @@ struct arm_cfg *arm_cfg_dup(const struct arm_cfg *ac)
 	if (d == NULL)
 		return NULL;
 	*d = *ac;
-	/* Every pointer is replaced below, so a failure frees only copies. */
-	bad |= arm_cfg_dup_str(&d->arm_endpoint, ac->arm_endpoint);
-	bad |= arm_cfg_dup_str(&d->login_endpoint, ac->login_endpoint);
-	bad |= arm_cfg_dup_str(&d->imds_endpoint, ac->imds_endpoint);
-	bad |= arm_cfg_dup_str(&d->audience, ac->audience);
-	bad |= arm_cfg_dup_str(&d->api_version, ac->api_version);
-	bad |= arm_cfg_dup_str(&d->client_id, ac->client_id);
-	bad |= arm_cfg_dup_str(&d->tenant_id, ac->tenant_id);
-	bad |= arm_cfg_dup_str(&d->client_secret_file, ac->client_secret_file);
-	bad |= arm_cfg_dup_str(&d->client_secret_env, ac->client_secret_env);
-	bad |= arm_cfg_dup_str(&d->federated_token_file, ac->federated_token_file);
-	bad |= arm_cfg_dup_str(&d->ca_file, ac->ca_file);
-	bad |= arm_cfg_dup_list(&d->subscriptions, &d->nsubscriptions, ac->subscriptions,
-				ac->nsubscriptions);
-	bad |= arm_cfg_dup_list(&d->resource_groups, &d->nresource_groups, ac->resource_groups,
-				ac->nresource_groups);
-	bad |= arm_cfg_dup_list(&d->zone_filters, &d->nzone_filters, ac->zone_filters,
-				ac->nzone_filters);
+	/* Every pointer is replaced first, so a failure frees only copies. */
+	for (size_t i = 0; i < cfg_schema_len; i++) {
+		const struct cfg_key *k = &cfg_schema[i];
+		if (k->clause != CFG_CL_ARM)
+			continue;
+		if (k->type == CT_URL || k->type == CT_STR || k->type == CT_TOKEN || k->type == CT_ENVNAME) {
+			*AT(d, k, char *) = NULL;
+		} else if (k->type == CT_TOKENS || k->type == CT_PATTERNS) {
+			*AT(d, k, char **) = NULL;
+			*COUNT(d, k) = 0;
+		}
+	}
 	d->fallbacks = NULL;
 	d->nfallbacks = 0;
-	if (ac->nfallbacks > 0) {
+	for (size_t i = 0; i < cfg_schema_len && !bad; i++) {
+		const struct cfg_key *k = &cfg_schema[i];
+		if (k->clause != CFG_CL_ARM)
+			continue;
+		if (k->type == CT_URL || k->type == CT_STR || k->type == CT_TOKEN || k->type == CT_ENVNAME) {
+			const char *s = *AT(ac, k, char *);
+			bad = s != NULL && (*AT(d, k, char *) = strdup(s)) == NULL;
+		} else if (k->type == CT_TOKENS || k->type == CT_PATTERNS) {
+			for (size_t j = 0; j < *COUNT(ac, k) && !bad; j++)
+				bad = arm_cfg_push(AT(d, k, char **), COUNT(d, k), (*AT(ac, k, char **))[j]) != FWD_OK;
+		}
+	}
+	if (!bad && ac->nfallbacks > 0) {
 		d->fallbacks = calloc(ac->nfallbacks, sizeof(*d->fallbacks));
-		if (d->fallbacks == NULL)
-			bad = 1;
-		for (size_t i = 0; d->fallbacks != NULL && i < ac->nfallbacks; i++) {
+		bad = d->fallbacks == NULL;
+		for (size_t i = 0; !bad && i < ac->nfallbacks; i++) {
 			d->fallbacks[i].fallback_public = ac->fallbacks[i].fallback_public;
-			bad |= arm_cfg_dup_str(&d->fallbacks[i].pattern, ac->fallbacks[i].pattern);
+			d->fallbacks[i].pattern = strdup(ac->fallbacks[i].pattern);
 			d->nfallbacks = i + 1;
+			bad = d->fallbacks[i].pattern == NULL;
 		}
 	}
 	if (bad) {
@@ -571,8 +496,8 @@ static const char *arm_cfg_env(const char *name)
 	return (v != NULL && *v != '\0') ? v : NULL;
 }
 
-int arm_cfg_endpoints(const struct arm_cfg *ac, int cloud, struct arm_endpoints *ep, char *err,
-		      size_t errlen)
+enum fwd_err arm_cfg_endpoints(const struct arm_cfg *ac, int cloud, struct arm_endpoints *ep, char *err,
+			       size_t errlen)
 {
 	int c = ac->cloud >= 0 ? ac->cloud : cloud;
 
@@ -600,7 +525,7 @@ int arm_cfg_endpoints(const struct arm_cfg *ac, int cloud, struct arm_endpoints 
 				     "arm: auth: workload-identity needs a tenant (tenant-id: or "
 				     "AZURE_TENANT_ID), a client id (client-id: or AZURE_CLIENT_ID) and a "
 				     "token file (federated-token-file: or AZURE_FEDERATED_TOKEN_FILE)");
-			return -1;
+			return FWD_EINVAL;
 		}
 	}
 	if (ep->login == NULL && ac->auth != ARM_AUTH_MANAGED_IDENTITY)
@@ -610,7 +535,7 @@ int arm_cfg_endpoints(const struct arm_cfg *ac, int cloud, struct arm_endpoints 
 		fwd_errf(err, errlen,
 			     "arm: no cloud to take endpoints from (server: cloud is none); set "
 			     "arm-cloud:, or arm-endpoint:, audience: and login-endpoint:");
-		return -1;
+		return FWD_EINVAL;
 	}
-	return 0;
+	return FWD_OK;
 }

@@ -4,8 +4,10 @@
  * config.c owns the file reading and calls these for every key inside an
  * "arm:" clause, so that everything about ARM stays in the arm_* files.
  *
- * The struct is filled by arm_cfg_set(), checked by arm_cfg_finish() and is
- * read-only afterwards; it owns every string and array it points to and
+ * Every key is a row of the schema table (schema.h): arm_cfg_new() applies
+ * the defaults from it, arm_cfg_set() parses a key through it.  The struct
+ * is filled by arm_cfg_set(), checked by arm_cfg_finish() and is read-only
+ * afterwards; it owns every string and array it points to and
  * arm_cfg_free() releases them.  Endpoints left NULL are resolved from the
  * cloud (arm-cloud: here, else server: cloud) by arm_sync_new(), which
  * copies what it needs, so the cfg may be freed while a sync runs.
@@ -15,6 +17,9 @@
 #define PLINKFWD_ARM_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
 
 enum arm_auth_kind {
 	ARM_AUTH_MANAGED_IDENTITY = 1, /* IMDS, system- or user-assigned (client-id) */
@@ -56,17 +61,21 @@ struct arm_cfg {
 	int max_retries;             /* per request on 429/5xx/timeout, default 4 */
 	int page_size;               /* $top for record-set lists, default 1000 */
 	char *ca_file;               /* NULL = system CA store */
+	uint64_t given;              /* keys given in the file (bit: the key's index among the arm:
+				      * rows of the schema): a single-valued key is given once */
 };
 
 /* A new arm_cfg with defaults; NULL on allocation failure. */
 struct arm_cfg *arm_cfg_new(void);
 /*
- * Apply one "key: value" line of the arm: clause.  Returns 0, or -1 with a
- * message (without file:line, config.c adds that) in err.
+ * Apply one "key: value" line of the arm: clause.  Returns FWD_OK, or
+ * FWD_EPARSE (FWD_ENOMEM) with a message (without file:line, config.c adds
+ * that) in err.
  */
-int arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *err, size_t errlen);
-/* Check the finished clause (required keys present); 0 or -1 with err. */
-int arm_cfg_finish(struct arm_cfg *ac, char *err, size_t errlen);
+enum fwd_err arm_cfg_set(struct arm_cfg *ac, const char *key, const char *value, char *err, size_t errlen);
+/* Check the finished clause (required keys present): FWD_OK, or FWD_EPARSE
+ * with err. */
+enum fwd_err arm_cfg_finish(struct arm_cfg *ac, char *err, size_t errlen);
 void arm_cfg_free(struct arm_cfg *ac);
 /* A deep copy (arm_sync keeps one so the config may be freed); NULL on
  * allocation failure. */
@@ -88,9 +97,9 @@ struct arm_endpoints {
 	const char *client_id;
 	const char *federated_token_file;
 };
-/* 0, or -1 with the missing piece explained in err. */
-int arm_cfg_endpoints(const struct arm_cfg *ac, int cloud, struct arm_endpoints *ep, char *err,
-		      size_t errlen);
+/* FWD_OK, or FWD_EINVAL with the missing piece explained in err. */
+enum fwd_err arm_cfg_endpoints(const struct arm_cfg *ac, int cloud, struct arm_endpoints *ep, char *err,
+			       size_t errlen);
 
 /* fallback: setting for a synced zone (lower-case, no trailing dot). */
 int arm_cfg_zone_fallback(const struct arm_cfg *ac, const char *zone);

@@ -11,7 +11,10 @@
  *   forward: SUFFIX  to: GROUP
  *   zone: NAME       file: PATH   fallback: public|none
  *   arm:             keys parsed by arm_config.c (see arm_config.h)
- * Every key is documented in docs/configuration.md and conf/plinkfwd.conf.
+ * Every key is a row of the schema table (schema.h), which the parser reads
+ * keys, ranges and defaults from and docs/configuration.md's tables are
+ * generated from; conf/plinkfwd.conf shows each one.  A struct cfg handed
+ * out holds every default: readers never apply one of their own.
  */
 #ifndef PLINKFWD_CONFIG_H
 #define PLINKFWD_CONFIG_H
@@ -21,6 +24,7 @@
 #include <sys/socket.h>
 
 #include "cloud.h"
+#include "common.h"
 
 struct arm_cfg; /* arm_config.h */
 
@@ -44,10 +48,28 @@ struct cfg_cidr {
 /* Servers in one upstream group at most (upstream.c tracks them in a bit mask). */
 #define CFG_MAX_GROUP_SERVERS 64
 
+/*
+ * What one upstream server may be sent, for the whole process (each worker
+ * enforces its share, upstream_health.c); 0 = no cap.  Resolved by
+ * cfg_load() for every server of every group, in this order: the server's
+ * own max-qps=/max-outstanding=, the group's max-qps:/max-outstanding:, the
+ * server: clause's upstream-max-qps/upstream-max-outstanding, and for Azure
+ * DNS (168.63.129.16, or a group with azure-dns: yes) azure-dns-max-qps /
+ * azure-dns-max-outstanding; anything else has no cap.
+ */
+struct cfg_caps {
+	int max_qps;          /* queries per second */
+	int max_outstanding;  /* queries in flight */
+};
+
 struct cfg_upstream {
 	char *name;
 	struct cfg_addr *servers;
+	struct cfg_caps *caps;     /* nservers entries, parallel to servers: each one's caps */
 	size_t nservers;
+	int max_qps;               /* max-qps: of the group, -1 = not set (then see struct cfg_caps) */
+	int max_outstanding;       /* max-outstanding:, -1 = not set */
+	int azure_dns;             /* azure-dns: yes -- every server of the group is Azure DNS */
 	int line;
 };
 
@@ -55,9 +77,11 @@ struct cfg_forward {
 	char *suffix;      /* text, lower-case, with trailing dot */
 	char *to;          /* group name; resolved to group_index */
 	size_t group_index;
-	int fallback_public;  /* fallback: public -- NXDOMAIN from the group goes to "default" */
-	int fallback_set;     /* fallback: given; else privatelink.* suffixes follow privatelink-fallback */
+	int fallback_public;  /* NXDOMAIN from the group goes to "default": fallback: public, or (no
+			       * fallback: line) privatelink-fallback for a privatelink.* suffix */
+	int fallback_set;     /* fallback: was given */
 	int line;
+	int to_line;          /* line of its to: */
 };
 
 struct cfg_zone {
@@ -94,11 +118,14 @@ struct cfg {
 	int max_pending;                /* per worker, default 4096 */
 	int tcp_idle_timeout_ms;        /* default 10000 */
 	int tcp_max_conns;              /* per worker, default 256 */
+	int tcp_max_conns_per_client;   /* per worker and source address, default 64 */
 	int max_tcp_per_conn;           /* queries in flight per TCP conn, default 32 */
-	/* upstream health (docs/upstream.md); caps are per server for the whole
-	 * process and divided among the workers; 0 = no cap */
-	int upstream_max_qps;           /* queries per second per server, default 900 */
-	int upstream_max_outstanding;   /* queries in flight per server, default 150 */
+	/* upstream health and caps (docs/upstream.md); the caps a server gets
+	 * are resolved into its group's caps[] (struct cfg_caps) */
+	int upstream_max_qps;           /* caps for every group that sets none, -1 = not set */
+	int upstream_max_outstanding;
+	int azure_dns_max_qps;          /* caps of Azure DNS servers that set none, default 900 */
+	int azure_dns_max_outstanding;  /* ... default 150 */
 	int upstream_down_after;        /* failures in a row that mark a server down, default 3 */
 	int upstream_probe_interval_ms; /* a down server is probed this long after its last failure, default 5000 */
 	int upstream_socket_reuse;      /* queries per UDP socket (source port), default 64 */
@@ -130,25 +157,27 @@ struct cfg {
  * Zone files are NOT read here (snapshot.c loads them); their paths are
  * resolved and checked for readability only by cfg_check_files().
  */
-int cfg_load(const char *path, struct cfg **out, char *err, size_t errlen);
+enum fwd_err cfg_load(const char *path, struct cfg **out, char *err, size_t errlen);
 void cfg_free(struct cfg *cfg);
 
 /*
  * Check that every zone file named by cfg can be opened for reading (for
  * "plinkfwd -t" and a clearer message before the zone loader runs).
- * 0, or FWD_EIO with "file:line: zone NAME: cannot read PATH: reason" in err.
+ * FWD_OK, or FWD_EIO with "file:line: zone NAME: cannot read PATH: reason"
+ * in err.
  */
-int cfg_check_files(const struct cfg *cfg, char *err, size_t errlen);
+enum fwd_err cfg_check_files(const struct cfg *cfg, char *err, size_t errlen);
 
-/* Group index by name, or -1. */
-long cfg_group_find(const struct cfg *cfg, const char *name);
+/* Index of the group named name (any case) in *idx: FWD_OK, or FWD_ENOENT. */
+enum fwd_err cfg_group_find(const struct cfg *cfg, const char *name, size_t *idx);
 
-
-/* Parse "addr[@port]" (IPv6 may be bracketed); 0 or -1. */
-int cfg_parse_addr(const char *s, int default_port, struct cfg_addr *out);
-/* Parse "addr/prefix" (prefix optional = host); 0 or -1. */
-int cfg_parse_cidr(const char *s, struct cfg_cidr *out);
-/* Parse a size like "64m", "512k", "1g", "1000"; 0 or -1. */
-int cfg_parse_size(const char *s, uint64_t *out);
+/* The value parsers of the file, for other readers of addresses (http.c):
+ * each returns FWD_OK with *out set, or FWD_EPARSE with *out untouched. */
+/* "addr[@port]" (IPv6 may be bracketed; default_port when none). */
+enum fwd_err cfg_parse_addr(const char *s, int default_port, struct cfg_addr *out);
+/* "addr/prefix" (prefix optional = host). */
+enum fwd_err cfg_parse_cidr(const char *s, struct cfg_cidr *out);
+/* A size like "64m", "512k", "1g", "1000". */
+enum fwd_err cfg_parse_size(const char *s, uint64_t *out);
 
 #endif

@@ -22,16 +22,16 @@ void daemon_publish(struct daemon *d, struct snapshot *s) { snapshot_pub_publish
 
 /* 16 bytes from the kernel's CSPRNG; a secret that could be guessed would
  * let anyone forge cookies, so there is no weaker fallback. */
-static int cookie_random(uint8_t out[EDNS_COOKIE_SECRET_LEN])
+static enum fwd_err cookie_random(uint8_t out[EDNS_COOKIE_SECRET_LEN])
 {
 	size_t got = 0;
 	while (got < EDNS_COOKIE_SECRET_LEN) {
 		ssize_t n = getrandom(out + got, EDNS_COOKIE_SECRET_LEN - got, 0);
 		if (n < 0)
-			return -1;
+			return FWD_EIO;
 		got += (size_t)n;
 	}
-	return 0;
+	return FWD_OK;
 }
 
 /* The secret rotates daily (edns.h); checking hourly keeps the rotation
@@ -44,7 +44,7 @@ static void cookie_tick(evutil_socket_t fd, short what, void *arg)
 	uint8_t fresh[EDNS_COOKIE_SECRET_LEN];
 	(void)fd;
 	(void)what;
-	if (cookie_random(fresh) != 0) {
+	if (cookie_random(fresh) != FWD_OK) {
 		log_warn("cookies: no random bytes for a new secret; the current one stays");
 		return;
 	}
@@ -52,14 +52,14 @@ static void cookie_tick(evutil_socket_t fd, short what, void *arg)
 		log_info("cookies: server secret rotated; cookies made with the previous one stay valid");
 }
 
-int daemon_cookies_start(struct daemon *d)
+enum fwd_err daemon_cookies_start(struct daemon *d)
 {
 	uint8_t secret[EDNS_COOKIE_SECRET_LEN];
 	struct timeval tv = {COOKIE_CHECK_S, 0};
 
-	if (cookie_random(secret) != 0) {
+	if (cookie_random(secret) != FWD_OK) {
 		log_err("cookies: cannot draw a server secret from getrandom()");
-		return -1;
+		return FWD_EIO;
 	}
 	edns_cookie_keys_init(&d->cookies, secret, EDNS_COOKIE_ROTATE_DEFAULT, clock_wall_s(&fwd_clock_monotonic));
 	for (int i = 0; i < d->nworkers; i++)
@@ -67,9 +67,9 @@ int daemon_cookies_start(struct daemon *d)
 	d->cookie_ev = event_new(d->base, -1, EV_PERSIST, cookie_tick, d);
 	if (!d->cookie_ev || event_add(d->cookie_ev, &tv) != 0) {
 		log_err("cookies: cannot start the rotation timer");
-		return -1;
+		return FWD_EIO;
 	}
-	return 0;
+	return FWD_OK;
 }
 
 void daemon_cookies_stop(struct daemon *d)
@@ -108,11 +108,11 @@ static void daemon_arm_publish(void *ctx, const struct route_zone *zones, size_t
 		  (unsigned long long)s->generation);
 }
 
-int daemon_arm_apply(struct daemon *d)
+enum fwd_err daemon_arm_apply(struct daemon *d)
 {
 	struct snapshot *cur = daemon_acquire(d);
 	const struct cfg *cfg = cur->cfg;
-	int rc = 0;
+	enum fwd_err rc = FWD_OK;
 
 	/* A reload may change anything in arm:; rebuilding the sync is simple
 	 * and its zones keep serving meanwhile (they are in the snapshot). */
@@ -124,7 +124,7 @@ int daemon_arm_apply(struct daemon *d)
 		d->arm = arm_sync_new(d->base, &fwd_clock_monotonic, cfg->arm, (int)cfg->cloud, cfg->state_dir,
 				      daemon_arm_publish, d);
 		if (!d->arm) {
-			rc = -1;
+			rc = FWD_EIO;
 		} else {
 			arm_sync_load_state(d->arm);
 			arm_sync_start(d->arm);
@@ -134,43 +134,46 @@ int daemon_arm_apply(struct daemon *d)
 	return rc;
 }
 
-int daemon_reload(struct daemon *d)
+enum fwd_err daemon_reload(struct daemon *d)
 {
 	char err[512] = "";
 	struct cfg *cfg = NULL;
 	struct snapshot *cur = daemon_acquire(d);
 	struct snapshot *s = NULL;
-	if (cfg_load(d->cfgpath, &cfg, err, sizeof(err)) == 0) {
+	enum fwd_err rc = cfg_load(d->cfgpath, &cfg, err, sizeof(err));
+	if (rc == FWD_OK) {
 		/* ARM zones survive a reload (they are in no file) unless the
 		 * arm: clause is gone */
 		size_t narm = cfg->arm ? cur->nzones - cur->nfile_zones : 0;
 		s = snapshot_build_cfg(cfg, cur->zones + cur->nfile_zones, narm, err, sizeof(err));
+		if (!s)
+			rc = FWD_EPARSE;
 	}
 	if (!s) {
 		d->reloads_failed++;
 		snprintf(d->last_reload_error, sizeof(d->last_reload_error), "%s", err);
 		log_err("reload failed, still serving the previous configuration: %s", err);
 		snapshot_unref(cur);
-		return -1;
+		return rc;
 	}
 	if (!same_listen(cur->cfg, s->cfg))
 		log_warn("reload: listen: and workers: changes take effect only after a restart");
 	snapshot_unref(cur);
-	int lvl = s->cfg->log_level ? log_level_parse(s->cfg->log_level) : -1;
-	if (lvl >= 0)
-		log_set_level((enum log_level)lvl);
+	enum log_level lvl;
+	if (log_level_parse(s->cfg->log_level, &lvl) == FWD_OK)
+		log_set_level(lvl);
 	daemon_publish(d, s);
 	if (d->cache) {
 		/* forward rules or groups may have changed: answers cached
 		 * under the old ones go (docs/resolution.md) */
 		cache_set_limit(d->cache, s->cfg->cache_size);
-		cache_flush(d->cache, NULL);
+		cache_flush(d->cache, NULL, NULL);
 	}
 	d->reloads_ok++;
 	d->last_reload_error[0] = '\0';
 	log_info("reloaded %s (generation %llu, %zu zones)", d->cfgpath,
 		 (unsigned long long)s->generation, s->nzones);
-	if (daemon_arm_apply(d) != 0)
+	if (daemon_arm_apply(d) != FWD_OK)
 		log_err("reload: ARM sync could not be restarted; synced zones keep serving as they are");
-	return 0;
+	return FWD_OK;
 }

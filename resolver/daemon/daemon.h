@@ -16,6 +16,7 @@
 
 struct worker;
 struct event_base;
+struct fwd_clock;
 struct arm_sync;
 struct cache;
 struct control;
@@ -26,6 +27,7 @@ struct daemon {
 	const char *cfgpath;             /* argv, not owned */
 	struct snapshot_pub pub;         /* the current snapshot (snapshot.h) */
 	struct event_base *base;         /* main thread loop (signals, ARM, control) */
+	const struct fwd_clock *clock;   /* what the main thread's services read the time from */
 	struct worker *workers;          /* array of nworkers */
 	int nworkers;
 	time_t started;
@@ -45,18 +47,19 @@ struct snapshot *daemon_acquire(struct daemon *d);
 /* Install s (its reference passes to the daemon) and drop the old one.
  * Main thread only. */
 void daemon_publish(struct daemon *d, struct snapshot *s);
-/* Re-read the config file and publish it; on any error log it with
- * file:line, keep the current snapshot and return -1.  Main thread only. */
-int daemon_reload(struct daemon *d);
+/* Re-read the config file and publish it: FWD_OK; on any error log it with
+ * file:line, keep the current snapshot and return it (FWD_EPARSE for a
+ * configuration or zone file error).  Main thread only. */
+enum fwd_err daemon_reload(struct daemon *d);
 /* Start (or restart, or stop) ARM sync to match the current config: loads
  * persisted zones from state-dir, then syncs now and every interval.
- * Main thread only; 0 or -1 (logged). */
-int daemon_arm_apply(struct daemon *d);
+ * Main thread only; FWD_OK or FWD_EIO (logged). */
+enum fwd_err daemon_arm_apply(struct daemon *d);
 /* Draw the DNS cookie secret (RFC 9018) and start its rotation timer on
  * d->base; every worker's query engine is pointed at d->cookies.  Main
- * thread, after the workers are initialised and before they start; 0 or
- * -1 (logged).  The timer is freed by daemon_cookies_stop(). */
-int daemon_cookies_start(struct daemon *d);
+ * thread, after the workers are initialised and before they start; FWD_OK
+ * or FWD_EIO (logged).  The timer is freed by daemon_cookies_stop(). */
+enum fwd_err daemon_cookies_start(struct daemon *d);
 void daemon_cookies_stop(struct daemon *d);
 
 #endif

@@ -286,3 +286,27 @@ int acl_allowed(const struct acl *acl, const struct sockaddr *sa)
 	}
 	return 0;
 }
+
+/* The 16-byte IPv6 form of an address (IPv4 as ::ffff:a.b.c.d): 1, or 0
+ * for another family. */
+static int host_bytes(const struct sockaddr *sa, uint8_t out[16])
+{
+	if (sa->sa_family == AF_INET) {
+		memcpy(out, v4mapped_prefix, 12);
+		memcpy(out + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		return 1;
+	}
+	if (sa->sa_family == AF_INET6) {
+		memcpy(out, ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr, 16);
+		return 1;
+	}
+	return 0;
+}
+
+int acl_same_host(const struct sockaddr *a, const struct sockaddr *b)
+{
+	uint8_t x[16], y[16];
+	if (a == NULL || b == NULL || !host_bytes(a, x) || !host_bytes(b, y))
+		return 0;
+	return memcmp(x, y, 16) == 0;
+}

@@ -22,4 +22,8 @@ void acl_free(struct acl *acl);
 /* 1 when sa may query, 0 when it must get REFUSED. Allocation-free. */
 int acl_allowed(const struct acl *acl, const struct sockaddr *sa);
 
+/* 1 when a and b are the same host address (ports ignored; an IPv4-mapped
+ * IPv6 address equals the IPv4 address it carries), else 0. */
+int acl_same_host(const struct sockaddr *a, const struct sockaddr *b);
+
 #endif

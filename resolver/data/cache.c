@@ -179,21 +179,21 @@ static void slots_put(struct cache_slot *slots, size_t mask, struct cache_entry 
 	slots[i].hash = e->hash;
 }
 
-/* Double the table; -1 when memory is short (the caller does not insert:
- * a full table would never end a probe). */
-static int shard_grow(struct cache_shard *s)
+/* Double the table: FWD_OK, or FWD_ENOMEM (the caller does not insert: a
+ * full table would never end a probe). */
+static enum fwd_err shard_grow(struct cache_shard *s)
 {
 	size_t n = s->nslots * 2;
 	struct cache_slot *t = calloc(n, sizeof(*t));
 	if (!t)
-		return -1;
+		return FWD_ENOMEM;
 	for (size_t i = 0; i < s->nslots; i++)
 		if (s->slots[i].e)
 			slots_put(t, n - 1, s->slots[i].e);
 	free(s->slots);
 	s->slots = t;
 	s->nslots = n;
-	return 0;
+	return FWD_OK;
 }
 
 /* ------------------------------------------------------------ life */
@@ -448,8 +448,8 @@ static size_t scan_reply(const struct wire_query *q, const uint8_t *m, size_t le
 	return kept_len ? kept_len : len;
 }
 
-int cache_insert(struct cache *c, const struct wire_query *q, const uint8_t *reply, size_t len,
-		 const struct cache_ttl *ttl, uint64_t gen, uint64_t now_ms)
+enum fwd_err cache_insert(struct cache *c, const struct wire_query *q, const uint8_t *reply, size_t len,
+			  const struct cache_ttl *ttl, uint64_t gen, uint64_t now_ms)
 {
 	struct rr_ref rr[CACHE_MAX_RRS];
 	size_t nrr = 0, mlen;
@@ -525,7 +525,7 @@ int cache_insert(struct cache *c, const struct wire_query *q, const uint8_t *rep
 		free(e);
 		return FWD_EINVAL;
 	}
-	if (2 * (s->count + 1) > s->nslots && shard_grow(s) < 0) {
+	if (2 * (s->count + 1) > s->nslots && shard_grow(s) != FWD_OK) {
 		pthread_mutex_unlock(&s->lock);
 		free(e);
 		return FWD_ENOMEM;
@@ -536,7 +536,7 @@ int cache_insert(struct cache *c, const struct wire_query *q, const uint8_t *rep
 	s->bytes += size;
 	shard_evict(s);
 	pthread_mutex_unlock(&s->lock);
-	return 0;
+	return FWD_OK;
 }
 
 /* ------------------------------------------------------------ flush and stats */
@@ -555,9 +555,9 @@ static int name_under(const uint8_t *name, size_t len, const uint8_t *suffix, si
 	return len - p == slen && memcmp(name + p, suffix, slen) == 0;
 }
 
-long cache_flush_wire(struct cache *c, const uint8_t *name, size_t name_len)
+size_t cache_flush_wire(struct cache *c, const uint8_t *name, size_t name_len)
 {
-	long removed = 0;
+	size_t removed = 0;
 
 	if (!c)
 		return 0;
@@ -578,23 +578,25 @@ long cache_flush_wire(struct cache *c, const uint8_t *name, size_t name_len)
 	return removed;
 }
 
-long cache_flush(struct cache *c, const char *name)
+enum fwd_err cache_flush(struct cache *c, const char *name, size_t *removed)
 {
 	uint8_t wire[WIRE_MAX_NAME];
 	int len;
-	long n;
+	size_t n;
 
 	if (!name || strcmp(name, ".") == 0 || name[0] == '\0') {
 		n = cache_flush_wire(c, NULL, 0);
-		log_info("cache: flushed every entry (%ld)", n);
-		return n;
+		log_info("cache: flushed every entry (%zu)", n);
+	} else {
+		len = wire_name_from_text(name, wire);
+		if (len <= 0)
+			return FWD_EINVAL;
+		n = cache_flush_wire(c, wire, (size_t)len);
+		log_info("cache: flushed %s and below (%zu entries)", name, n);
 	}
-	len = wire_name_from_text(name, wire);
-	if (len <= 0)
-		return FWD_EINVAL;
-	n = cache_flush_wire(c, wire, (size_t)len);
-	log_info("cache: flushed %s and below (%ld entries)", name, n);
-	return n;
+	if (removed)
+		*removed = n;
+	return FWD_OK;
 }
 
 void cache_usage(struct cache *c, uint64_t *entries, uint64_t *bytes)

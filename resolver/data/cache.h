@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common.h"
+
 struct wire_query;
 struct cache;
 
@@ -82,22 +84,24 @@ size_t cache_answer(struct cache *c, const struct wire_query *q, uint64_t gen, u
  * gen != 0 ties the entry to that snapshot generation (answers that were
  * spliced, carry a CNAME chain, or come from a zone's public fallback: a
  * new zone or route may change them).  Replaces an entry of the same key.
- * Returns 0 when stored, FWD_EINVAL when the reply may not be cached,
+ * Returns FWD_OK when stored, FWD_EINVAL when the reply may not be cached,
  * FWD_ENOMEM.
  */
-int cache_insert(struct cache *c, const struct wire_query *q, const uint8_t *reply, size_t len,
-		 const struct cache_ttl *ttl, uint64_t gen, uint64_t now_ms);
+enum fwd_err cache_insert(struct cache *c, const struct wire_query *q, const uint8_t *reply, size_t len,
+			  const struct cache_ttl *ttl, uint64_t gen, uint64_t now_ms);
 
 /*
  * Remove every entry (name NULL or ".") or the entries for name and every
- * name below it (text, trailing dot optional, any case).  Returns the
- * number of entries removed, or FWD_EINVAL for a malformed name.
- * Safe from any thread (the control tool and signal handlers use it).
+ * name below it (text, trailing dot optional, any case).  FWD_OK with the
+ * number of entries removed in *removed (may be NULL), or FWD_EINVAL for a
+ * malformed name.  Safe from any thread (the control tool and signal
+ * handlers use it).
  */
-long cache_flush(struct cache *c, const char *name);
+enum fwd_err cache_flush(struct cache *c, const char *name, size_t *removed);
 
-/* The same with a lower-cased wire name; NULL flushes everything. */
-long cache_flush_wire(struct cache *c, const uint8_t *name, size_t name_len);
+/* The same with a lower-cased wire name; NULL flushes everything.  Returns
+ * the number of entries removed. */
+size_t cache_flush_wire(struct cache *c, const uint8_t *name, size_t name_len);
 
 /* Entries and bytes in use (approximate while workers run). */
 void cache_usage(struct cache *c, uint64_t *entries, uint64_t *bytes);

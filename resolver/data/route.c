@@ -313,8 +313,9 @@ static int route_add_forwards(struct route_table *rt, const struct cfg *cfg, cha
 	return FWD_OK;
 }
 
-/* Mark the "{...}" labels and find the literal tail right of the last one. */
-static int route_ph_prepare(struct route_entry *e)
+/* Mark the "{...}" labels and find the literal tail right of the last one:
+ * FWD_OK, or FWD_EINVAL when the name has no placeholder label. */
+static enum fwd_err route_ph_prepare(struct route_entry *e)
 {
 	size_t p = 0, k = 0, last = 0;
 	int seen = 0;
@@ -329,14 +330,14 @@ static int route_ph_prepare(struct route_entry *e)
 		k++;
 	}
 	if (!seen)
-		return -1;
+		return FWD_EINVAL;
 	p = 0;
 	for (k = 0; k <= last; k++)
 		p += 1u + e->wire[p];
 	e->tail_off = (uint8_t)p;
 	e->tail_len = (uint8_t)(e->wire_len - p);
 	e->tail_labels = (uint8_t)(e->nlabels - last - 1);
-	return 0;
+	return FWD_OK;
 }
 
 static int route_ph_cmp(const void *a, const void *b)
@@ -378,7 +379,7 @@ static int route_add_catalogue(struct route_table *rt, const struct cfg *cfg, co
 		e->target.nlabels = e->nlabels;
 		e->target.name = cat[i].name; /* static catalogue text */
 		if (cat[i].placeholder) {
-			if (route_ph_prepare(e) != 0) {
+			if (route_ph_prepare(e) != FWD_OK) {
 				snprintf(err, errlen, "route: catalogue name '%s' has no placeholder label", cat[i].name);
 				free(e);
 				return FWD_EINVAL;

@@ -165,7 +165,7 @@ struct snapshot *snapshot_with_arm(const struct snapshot *prev, const struct rou
 
 /* ------------------------------------------------------------ publishing */
 
-int snapshot_pub_init(struct snapshot_pub *p)
+enum fwd_err snapshot_pub_init(struct snapshot_pub *p)
 {
 	p->current = NULL;
 	atomic_init(&p->generation, 0);

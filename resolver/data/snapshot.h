@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common.h"
 #include "route.h"
 
 struct cfg;
@@ -70,8 +71,8 @@ struct snapshot_pub {
 	atomic_uint_fast64_t generation; /* bumped after each publish */
 };
 
-/* Empty publisher; 0 or FWD_EIO. */
-int snapshot_pub_init(struct snapshot_pub *p);
+/* Empty publisher; FWD_OK or FWD_EIO. */
+enum fwd_err snapshot_pub_init(struct snapshot_pub *p);
 /* Drops the current snapshot's reference. */
 void snapshot_pub_fini(struct snapshot_pub *p);
 /* Take a reference on the current snapshot (any thread); NULL before the

@@ -97,8 +97,8 @@ static size_t section_start(const uint8_t *msg, size_t len, int section, uint16_
 	return off;
 }
 
-int splice_find(const uint8_t *msg, size_t len, const uint8_t *qname, size_t qname_len,
-		splice_owned_fn owned, void *ctx, struct splice_cut *cut)
+enum fwd_err splice_find_cut(const uint8_t *msg, size_t len, const uint8_t *qname, size_t qname_len,
+			     splice_owned_fn owned, void *ctx, struct splice_cut *cut)
 {
 	uint16_t an = 0;
 	size_t off, rr[SPLICE_MAX_ANSWERS];
@@ -108,25 +108,27 @@ int splice_find(const uint8_t *msg, size_t len, const uint8_t *qname, size_t qna
 
 	cut->nsteps = 0;
 	cut->has_cname = 0;
+	cut->too_deep = 0;
 	cut->target_len = 0;
+	cut->found = 0;
 	if (len < WIRE_HDR_LEN || wire_get16(msg + 6) == 0)
-		return 0;
+		return FWD_OK;
 	off = section_start(msg, len, 1, &an);
 	if (off == 0)
-		return -1;
+		return FWD_EPARSE;
 	/* CNAME records only: offsets of their owners */
 	for (unsigned i = 0; i < an; i++) {
 		size_t o = wire_skip_name(msg, len, off);
 		if (o == 0 || o + 10 > len || o + 10 + wire_get16(msg + o + 8) > len)
-			return -1;
+			return FWD_EPARSE;
 		if (wire_get16(msg + o) == TYPE_CNAME && nrr < SPLICE_MAX_ANSWERS)
 			rr[nrr++] = off;
 		off = o + 10 + wire_get16(msg + o + 8);
 	}
 	if (nrr == 0)
-		return 0;
+		return FWD_OK;
 	if (qname_len > WIRE_MAX_NAME)
-		return -1;
+		return FWD_EPARSE;
 	memcpy(cur, qname, qname_len);
 	for (int step = 0; step < SPLICE_MAX_CHAIN; step++) {
 		size_t i;
@@ -137,22 +139,26 @@ int splice_find(const uint8_t *msg, size_t len, const uint8_t *qname, size_t qna
 				break;
 		}
 		if (i == nrr)
-			return 0; /* the chain ends here (data, or nothing) */
+			return FWD_OK; /* the chain ends here (data, or nothing) */
 		size_t o = wire_skip_name(msg, len, rr[i]);
 		tlen = wire_read_name(msg, len, o + 10, name);
 		if (tlen < 0)
-			return -1;
+			return FWD_EPARSE;
 		cut->rr_off[cut->nsteps++] = (uint16_t)rr[i];
 		cut->has_cname = 1;
 		if (owned(ctx, name, (size_t)tlen)) {
 			memcpy(cut->target, name, (size_t)tlen);
 			cut->target_len = (uint8_t)tlen;
-			return 1;
+			cut->found = 1;
+			return FWD_OK;
 		}
 		memcpy(cur, name, (size_t)tlen);
 		cur_len = (size_t)tlen;
 	}
-	return 0; /* longer than we follow (or a loop): leave it as it is */
+	/* longer than we follow (or a loop): leave it as it is; the caller
+	 * logs and counts it */
+	cut->too_deep = 1;
+	return FWD_OK;
 }
 
 size_t splice_copy_rr(const uint8_t *msg, size_t len, size_t off, const uint8_t *qname,

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common.h"
 #include "wire.h"
 
 struct wire_query;
@@ -40,17 +41,20 @@ struct splice_cut {
 	uint8_t nsteps;                /* CNAME records kept, in chain order */
 	uint16_t rr_off[SPLICE_MAX_CHAIN]; /* offset in the reply of each kept CNAME RR */
 	uint8_t has_cname;             /* the answer has a CNAME chain from the question name */
+	uint8_t too_deep;              /* the chain went on past SPLICE_MAX_CHAIN steps (or loops):
+	                                  not followed, the answer is relayed as it is */
+	uint8_t found;                 /* the chain enters an owned name: target is set */
 };
 
 /*
  * Follow the CNAME chain of msg's answer section from qname (lower-cased
  * wire).  For each target, owned() decides; at the first owned target the
- * cut is recorded.  Returns 1 when a cut was found, 0 when not (cut->
- * has_cname tells whether there was a chain at all), -1 on a malformed
- * message.
+ * cut is recorded.  Returns FWD_OK with cut->found set when a cut was found
+ * (cut->has_cname tells whether there was a chain at all), or FWD_EPARSE
+ * for a malformed message.
  */
-int splice_find(const uint8_t *msg, size_t len, const uint8_t *qname, size_t qname_len,
-		splice_owned_fn owned, void *ctx, struct splice_cut *cut);
+enum fwd_err splice_find_cut(const uint8_t *msg, size_t len, const uint8_t *qname, size_t qname_len,
+			     splice_owned_fn owned, void *ctx, struct splice_cut *cut);
 
 /*
  * Append the RR at msg[off] to out[0..cap) with every name expanded (owner;

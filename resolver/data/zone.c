@@ -442,27 +442,59 @@ static const char *rel_text(const struct zone *z, const uint8_t *rel, size_t rel
 }
 
 /*
- * Line of the first record token in text[start..end): ldns consumes
- * comments and blank lines before a record and sometimes after it, so its
- * own counter points at the wrong line; we find the record ourselves.
+ * The record reader shared by the loader and zone_text_records(): one
+ * record at a time through ldns_rr_new_frm_fp_l() (not
+ * ldns_zone_new_frm_fp_l(), so that each record's line is known and one
+ * record at a time is held in ldns form), with the line of each record and
+ * the last marker comment before it.
+ *
+ * Lines: ldns consumes comments and blank lines before a record and
+ * sometimes after it, so its own counter points at the wrong line; the
+ * reader finds the record's first token in the text itself.
  */
-struct linepos {
+struct zreader {
 	const char *text;
 	size_t len;
-	size_t pos;
-	int line;
+	size_t pos;             /* text before pos is counted */
+	int line;               /* the line pos is on */
+	const char *marker;     /* a comment prefix whose rest is noted, or NULL */
+	size_t marker_len;
+	const char *note;       /* the rest of the last marker line seen, or NULL */
+	size_t note_len;
+	FILE *fp;
+	ldns_rdf *origin, *prev;
+	uint32_t ttl;           /* $TTL as ldns last saw it, or TTL_UNSET */
+	int stuck;              /* the last read consumed nothing */
 };
 
-static int line_at(struct linepos *lp, size_t start, size_t end)
+/* A marker comment at text[i] (the start of a line, blanks skipped)? */
+static void zreader_marker(struct zreader *r, size_t i)
 {
-	while (lp->pos < start && lp->pos < lp->len)
-		if (lp->text[lp->pos++] == '\n')
-			lp->line++;
-	int l = lp->line;
-	for (size_t i = start; i < end && i < lp->len; i++) {
-		char c = lp->text[i];
+	while (i < r->len && (r->text[i] == ' ' || r->text[i] == '\t'))
+		i++;
+	if (r->marker && r->len - i > r->marker_len && memcmp(r->text + i, r->marker, r->marker_len) == 0) {
+		r->note = r->text + i + r->marker_len;
+		r->note_len = strcspn(r->note, "\n");
+	}
+}
+
+/* Line of the first record token in text[start..end), noting marker lines
+ * on the way. */
+static int zreader_line(struct zreader *r, size_t start, size_t end)
+{
+	while (r->pos < start && r->pos < r->len) {
+		if (r->pos == 0 || r->text[r->pos - 1] == '\n')
+			zreader_marker(r, r->pos);
+		if (r->text[r->pos++] == '\n')
+			r->line++;
+	}
+	int l = r->line;
+	for (size_t i = start; i < end && i < r->len; i++) {
+		char c = r->text[i];
+		if (i == 0 || r->text[i - 1] == '\n')
+			zreader_marker(r, i);
 		if (c == ';') {
-			while (i + 1 < end && lp->text[i + 1] != '\n')
+			while (i + 1 < end && r->text[i + 1] != '\n')
 				i++;
 		} else if (c == '\n') {
 			l++;
@@ -471,6 +503,57 @@ static int line_at(struct linepos *lp, size_t start, size_t end)
 		}
 	}
 	return l;
+}
+
+static enum fwd_err zreader_open(struct zreader *r, const uint8_t *apex, size_t apex_len, const char *text,
+				 size_t len, const char *marker)
+{
+	memset(r, 0, sizeof(*r));
+	r->text = text;
+	r->len = len;
+	r->line = 1;
+	r->marker = marker;
+	r->marker_len = marker ? strlen(marker) : 0;
+	r->ttl = TTL_UNSET;
+	r->fp = fmemopen((void *)(uintptr_t)text, len, "r");
+	r->origin = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, apex_len, apex);
+	r->prev = r->origin ? ldns_rdf_clone(r->origin) : NULL;
+	return r->fp && r->origin && r->prev ? FWD_OK : FWD_ENOMEM;
+}
+
+/* The next record: LDNS_STATUS_OK with *rr (the caller frees it), or an
+ * ldns status (directives: LDNS_STATUS_SYNTAX_TTL and the like; errors) with
+ * *rr NULL.  *line is where it starts.  At the end of the text *done is
+ * set; r->stuck says that a read consumed nothing (a caller that skips
+ * errors must stop there). */
+static ldns_status zreader_next(struct zreader *r, ldns_rr **rr, int *line, int *done)
+{
+	int dummy = 0;
+	long start, end;
+	ldns_status s;
+
+	*rr = NULL;
+	*done = feof(r->fp) != 0;
+	if (*done)
+		return LDNS_STATUS_OK;
+	start = ftell(r->fp);
+	s = ldns_rr_new_frm_fp_l(rr, r->fp, &r->ttl, &r->origin, &r->prev, &dummy);
+	end = ftell(r->fp);
+	*line = zreader_line(r, (size_t)start, (size_t)end);
+	r->stuck = end <= start;
+	if (s != LDNS_STATUS_OK) {
+		ldns_rr_free(*rr);
+		*rr = NULL;
+	}
+	return s;
+}
+
+static void zreader_close(struct zreader *r)
+{
+	if (r->fp)
+		fclose(r->fp);
+	ldns_rdf_deep_free(r->origin);
+	ldns_rdf_deep_free(r->prev);
 }
 
 /* Check one parsed record and append it to the temporary list. */
@@ -535,44 +618,38 @@ outside:
 }
 
 /*
- * Read every record of text.  We call ldns_rr_new_frm_fp_l() per record
- * (not ldns_zone_new_frm_fp_l()) to know each record's line and to keep
- * one record in ldns form at a time.  ldns does not say whether a TTL was
- * written, so the default it is given is TTL_UNSET and we apply RFC 1035
- * 5.1 / RFC 2308 4 ourselves: $TTL if seen, else the last TTL written; and
- * an RR without a TTL that continues an RRset takes the RRset's TTL, as
- * ldns' own zone reader does.
+ * Read every record of text (through the reader above).  ldns does not say
+ * whether a TTL was written, so the default it is given is TTL_UNSET and
+ * we apply RFC 1035 5.1 / RFC 2308 4 ourselves: $TTL if seen, else the
+ * last TTL written; and an RR without a TTL that continues an RRset takes
+ * the RRset's TTL, as ldns' own zone reader does.
  */
 static int load_stream(struct loader *L, const char *text, size_t len)
 {
-	struct linepos lp = {text, len, 0, 1};
-	uint32_t dollar_ttl = 0, last_ttl = TTL_DEFAULT, ttl = TTL_UNSET;
-	int have_dollar = 0, ret = 0, dummy = 0;
+	struct zreader r;
+	uint32_t dollar_ttl = 0, last_ttl = TTL_DEFAULT;
+	int have_dollar = 0, ret = 0, line = 1, done = 0;
 	uint8_t prev_owner[WIRE_MAX_NAME], cur_owner[WIRE_MAX_NAME];
 	size_t prev_len = 0;
 	uint16_t prev_type = 0;
 	uint32_t prev_ttl = 0;
-
-	FILE *fp = fmemopen((void *)(uintptr_t)text, len, "r");
-	ldns_rdf *origin = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, L->z->apex_len, L->z->apex);
-	ldns_rdf *prev = origin ? ldns_rdf_clone(origin) : NULL;
 	ldns_buffer *rd = ldns_buffer_new(512);
-	if (!fp || !origin || !prev || !rd) {
+
+	if (zreader_open(&r, L->z->apex, L->z->apex_len, text, len, NULL) != FWD_OK || !rd) {
 		ret = load_fail(L, 1, "out of memory");
 		goto out;
 	}
-	while (!feof(fp)) {
+	for (;;) {
 		ldns_rr *rr = NULL;
-		long start = ftell(fp);
-		ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &origin, &prev, &dummy);
-		long end = ftell(fp);
-		int line = line_at(&lp, (size_t)start, (size_t)end);
+		ldns_status s = zreader_next(&r, &rr, &line, &done);
+		if (done)
+			break;
 		if (s == LDNS_STATUS_SYNTAX_EMPTY || s == LDNS_STATUS_SYNTAX_ORIGIN)
 			continue;
 		if (s == LDNS_STATUS_SYNTAX_TTL) {
-			dollar_ttl = ttl;
+			dollar_ttl = r.ttl;
 			have_dollar = 1;
-			ttl = TTL_UNSET;
+			r.ttl = TTL_UNSET;
 			continue;
 		}
 		if (s == LDNS_STATUS_SYNTAX_INCLUDE) {
@@ -608,10 +685,7 @@ static int load_stream(struct loader *L, const char *text, size_t len)
 	if (!L->soa_line)
 		ret = load_fail(L, 1, "no SOA record at the zone apex");
 out:
-	if (fp)
-		fclose(fp);
-	ldns_rdf_deep_free(origin);
-	ldns_rdf_deep_free(prev);
+	zreader_close(&r);
 	if (rd)
 		ldns_buffer_free(rd);
 	return ret;
@@ -843,21 +917,22 @@ static int add_ents(struct loader *L, const uint8_t *rel, size_t rel_len, int li
 	return 0;
 }
 
-/* Append one RR (owner: name, or 0xC00C when name is NULL) to a chain. */
-static int chain_rr(uint8_t *buf, size_t cap, size_t *n, const uint8_t *name, size_t name_len,
-		    const uint8_t *rr_fixed_rdata)
+/* Append one RR (owner: name, or 0xC00C when name is NULL) to a chain:
+ * FWD_OK, or FWD_EFULL when it does not fit. */
+static enum fwd_err chain_rr(uint8_t *buf, size_t cap, size_t *n, const uint8_t *name, size_t name_len,
+			       const uint8_t *rr_fixed_rdata)
 {
 	size_t fixed = 10 + (size_t)wire_get16(rr_fixed_rdata + 8);
 	size_t ol = name ? name_len : 2;
 	if (*n + ol + fixed > cap)
-		return -1;
+		return FWD_EFULL;
 	if (name)
 		memcpy(buf + *n, name, name_len);
 	else
 		memcpy(buf + *n, "\xc0\x0c", 2);
 	memcpy(buf + *n + ol, rr_fixed_rdata, fixed);
 	*n += ol + fixed;
-	return 0;
+	return FWD_OK;
 }
 
 static int put_entry(struct buf *ext, uint16_t type, enum zone_status st, size_t count,
@@ -1100,29 +1175,94 @@ struct zone *zone_load_text(const char *apex, const char *text, const char *srcn
 	return load_buffer(apex, text, strlen(text), srcname, err, errlen);
 }
 
-struct zone *zone_load_file(const char *apex, const char *path, char *err, size_t errlen)
+/* The whole of a file, NUL-terminated: FWD_OK with *text (the caller frees
+ * it) and *len, or FWD_EIO / FWD_ENOMEM with errno's or the reason in
+ * *why. */
+static enum fwd_err read_whole(const char *path, char **text, size_t *len, const char **why)
 {
-	/* Read it whole: line numbers come from scanning the text (line_at),
-	 * and the text is smaller than the compiled zone anyway. */
 	FILE *fp = fopen(path, "r");
-	char *text = NULL;
-	long len = -1;
+	char *t = NULL;
+	long n = -1;
 
 	if (!fp) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		*why = strerror(errno);
+		return FWD_EIO;
+	}
+	if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0 &&
+	    (t = malloc((size_t)n + 1)) != NULL && fread(t, 1, (size_t)n, fp) == (size_t)n) {
+		fclose(fp);
+		t[n] = '\0';
+		*text = t;
+		*len = (size_t)n;
+		return FWD_OK;
+	}
+	enum fwd_err rc = t || n < 0 ? FWD_EIO : FWD_ENOMEM;
+	*why = n < 0 ? strerror(errno) : t ? "read error" : "out of memory";
+	fclose(fp);
+	free(t);
+	return rc;
+}
+
+struct zone *zone_load_file(const char *apex, const char *path, char *err, size_t errlen)
+{
+	/* Read it whole: line numbers come from scanning the text (the reader
+	 * above), and the text is smaller than the compiled zone anyway. */
+	char *text = NULL;
+	size_t len = 0;
+	const char *why = "";
+
+	if (read_whole(path, &text, &len, &why) != FWD_OK) {
+		snprintf(err, errlen, "%s: %s", path, why);
 		return NULL;
 	}
-	if (fseek(fp, 0, SEEK_END) == 0 && (len = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0 &&
-	    (text = malloc((size_t)len + 1)) != NULL && fread(text, 1, (size_t)len, fp) == (size_t)len) {
-		fclose(fp);
-		text[len] = '\0';
-		struct zone *z = load_buffer(apex, text, (size_t)len, path, err, errlen);
-		free(text);
-		return z;
-	}
-	snprintf(err, errlen, "%s: %s", path,
-		 len < 0 ? strerror(errno) : text ? "read error" : "out of memory");
-	fclose(fp);
+	struct zone *z = load_buffer(apex, text, len, path, err, errlen);
 	free(text);
-	return NULL;
+	return z;
+}
+
+enum fwd_err zone_text_records(const uint8_t *apex, size_t apex_len, const char *text, size_t len,
+			       const char *marker, zone_record_fn fn, void *arg)
+{
+	struct zreader r;
+	struct zone_record rec;
+	int line = 1, done = 0;
+	enum fwd_err rc = zreader_open(&r, apex, apex_len, text, len, marker);
+
+	while (rc == FWD_OK) {
+		ldns_rr *rr = NULL;
+		ldns_status s = zreader_next(&r, &rr, &line, &done);
+		if (done)
+			break;
+		if (s == LDNS_STATUS_SYNTAX_TTL)
+			r.ttl = TTL_UNSET;
+		if (s != LDNS_STATUS_OK) {
+			/* directives are ldns' business; anything else (a file
+			 * edited since it was loaded) is skipped */
+			if (r.stuck && s != LDNS_STATUS_SYNTAX_EMPTY)
+				break;
+			continue;
+		}
+		rec.rr = rr;
+		rec.line = line;
+		rec.note = r.note;
+		rec.note_len = r.note_len;
+		fn(arg, &rec);
+		ldns_rr_free(rr);
+	}
+	zreader_close(&r);
+	return rc;
+}
+
+enum fwd_err zone_file_records(const uint8_t *apex, size_t apex_len, const char *path, const char *marker,
+			       zone_record_fn fn, void *arg)
+{
+	char *text = NULL;
+	size_t len = 0;
+	const char *why;
+	enum fwd_err rc = read_whole(path, &text, &len, &why);
+
+	if (rc == FWD_OK)
+		rc = zone_text_records(apex, apex_len, text, len, marker, fn, arg);
+	free(text);
+	return rc;
 }

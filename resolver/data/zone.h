@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common.h"
+
 struct wire_query;
 struct zone;
 
@@ -82,5 +84,30 @@ size_t zone_answer(const struct zone *z, const struct wire_query *q, size_t limi
  */
 size_t zone_lookup_rrs(const struct zone *z, const uint8_t *name, size_t name_len, uint16_t qtype,
 		       uint8_t *out, size_t cap, uint16_t *count, enum zone_status *status);
+
+/*
+ * Where records are written (explain): the loader's own reader handed out
+ * record by record.  For each record of the text of the zone at apex
+ * (lower-cased wire), as the loader reads it -- $ORIGIN and $TTL applied,
+ * malformed records skipped (the file may have been edited since it was
+ * loaded) -- fn(arg, rec) is called with the record, the line of its first
+ * token and, when marker is not NULL, the rest of the last comment line
+ * starting with marker before it (ARM sync's "; arm-id ").  The record is
+ * valid only during the call.
+ */
+struct ldns_struct_rr;
+struct zone_record {
+	const struct ldns_struct_rr *rr;
+	int line;
+	const char *note;       /* NULL: no marker line before it */
+	size_t note_len;
+};
+typedef void (*zone_record_fn)(void *arg, const struct zone_record *rec);
+/* text[0..len): FWD_OK, or FWD_ENOMEM. */
+enum fwd_err zone_text_records(const uint8_t *apex, size_t apex_len, const char *text, size_t len,
+			       const char *marker, zone_record_fn fn, void *arg);
+/* The file at path, read whole: FWD_OK, FWD_EIO (unreadable), FWD_ENOMEM. */
+enum fwd_err zone_file_records(const uint8_t *apex, size_t apex_len, const char *path, const char *marker,
+			       zone_record_fn fn, void *arg);
 
 #endif

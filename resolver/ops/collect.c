@@ -41,6 +41,7 @@ static void collect_upstream(const struct upstream *u, struct stats_total *t)
 	t->up.sent_tcp += us.sent_tcp;
 	t->up.answered += us.answered;
 	t->up.timeouts += us.timeouts;
+	t->up.malformed += us.malformed;
 	t->up.errors += us.errors;
 	t->up.coalesced += us.coalesced;
 	t->up.capped += us.capped;
@@ -93,6 +94,9 @@ void stats_collect(const struct daemon *d, struct stats_total *t)
 		t->queries_udp += STATS_GET(ws->queries_udp);
 		t->queries_tcp += STATS_GET(ws->queries_tcp);
 		t->dropped += STATS_GET(ws->dropped);
+		t->tcp_denied += STATS_GET(ws->tcp_denied);
+		t->tcp_over_limit += STATS_GET(ws->tcp_over_limit);
+		t->tcp_deadline += STATS_GET(ws->tcp_deadline);
 		for (int tcp = 0; tcp < 2; tcp++)
 			for (int s = 0; s < STATS_SRC_N; s++)
 				for (int r = 0; r < STATS_RC_N; r++)
@@ -122,6 +126,7 @@ void stats_collect(const struct daemon *d, struct stats_total *t)
 		t->cache_misses += STATS_GET(ws->cache_misses);
 		t->cache_stale += STATS_GET(ws->cache_stale);
 		t->spliced += STATS_GET(ws->spliced);
+		t->splice_too_deep += STATS_GET(ws->splice_too_deep);
 		t->fallbacks += STATS_GET(ws->fallbacks);
 		if (w->qe.up)
 			collect_upstream(w->qe.up, t);
@@ -161,7 +166,7 @@ int stats_health(const struct daemon *d, int ready, char *why, size_t len)
 		} else {
 			arm_sync_stats(d->arm, &as);
 			int64_t now = (int64_t)time(NULL);
-			int64_t fresh = 3 * (int64_t)(snap->cfg->arm->interval_s > 0 ? snap->cfg->arm->interval_s : 60);
+			int64_t fresh = 3 * (int64_t)snap->cfg->arm->interval_s;
 			if (as.zones == 0 && as.last_success_unix == 0) {
 				snprintf(why, len, "arm: no zone synced yet (no sync round has succeeded, none loaded from state-dir)");
 				healthy = 0;

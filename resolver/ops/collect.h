@@ -37,6 +37,7 @@ struct stats_server {
 /* Every worker's counters summed (main thread). */
 struct stats_total {
 	uint64_t queries_udp, queries_tcp, dropped;
+	uint64_t tcp_denied, tcp_over_limit, tcp_deadline; /* connections the listener closed */
 	uint64_t answers[2][STATS_SRC_N][STATS_RC_N];
 	uint64_t lat[STATS_SRC_N][STATS_LAT_N];
 	uint64_t lat_sum_us[STATS_SRC_N];
@@ -46,7 +47,7 @@ struct stats_total {
 	uint64_t pending;      /* forwarded queries in flight now */
 	uint64_t tcp_conns;    /* client TCP connections open now */
 	uint64_t cache_hits, cache_misses, cache_stale;
-	uint64_t spliced, fallbacks;
+	uint64_t spliced, fallbacks, splice_too_deep;
 	struct upstream_stats up;                     /* summed over workers */
 	struct stats_server servers[STATS_MAX_SERVERS];
 	size_t nservers;

@@ -14,7 +14,7 @@
  * has "ok": true or false; a failure has "error" with the reason (for
  * reload, the file:line message of the configuration error).  Commands:
  *   status | reload | stats | zones | flush [NAME] | sync [ZONE] |
- *   explain NAME [TYPE]
+ *   explain NAME [TYPE]  (explain.h)
  * The fields of each answer are documented in docs/plinkfwd-ctl.8.
  */
 #ifndef PLINKFWD_CONTROL_H

@@ -20,6 +20,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "clock.h"
 #include "common.h"
 #include "config.h"
 
@@ -78,11 +79,11 @@ static int ctl_connect(const char *path)
 	return fd;
 }
 
-/* Wait for fd to become ready for `events` until deadline_ms. */
-static int wait_fd(int fd, short events, uint64_t deadline_ms)
+/* Wait for fd to become ready for `events` until deadline_ms of clock. */
+static int wait_fd(int fd, short events, const struct fwd_clock *clock, uint64_t deadline_ms)
 {
 	for (;;) {
-		uint64_t now = fwd_now_ms();
+		uint64_t now = clock_ms(clock);
 		if (now >= deadline_ms)
 			return -1;
 		struct pollfd p = {.fd = fd, .events = events};
@@ -94,13 +95,14 @@ static int wait_fd(int fd, short events, uint64_t deadline_ms)
 	}
 }
 
-/* Send the request, read the answer to EOF.  Returns a malloc'd string. */
-static char *ctl_exchange(int fd, const char *req, int timeout_s)
+/* Send the request, read the answer to EOF, within timeout_s of clock.
+ * Returns a malloc'd string. */
+static char *ctl_exchange(int fd, const char *req, const struct fwd_clock *clock, int timeout_s)
 {
-	uint64_t deadline = fwd_now_ms() + (uint64_t)timeout_s * 1000u;
+	uint64_t deadline = clock_ms(clock) + (uint64_t)timeout_s * 1000u;
 	size_t len = strlen(req), off = 0;
 	while (off < len) {
-		if (wait_fd(fd, POLLOUT, deadline) < 0) {
+		if (wait_fd(fd, POLLOUT, clock, deadline) < 0) {
 			fprintf(stderr, "plinkfwd-ctl: timed out sending the request\n");
 			return NULL;
 		}
@@ -116,7 +118,7 @@ static char *ctl_exchange(int fd, const char *req, int timeout_s)
 	size_t cap = 4096, got = 0;
 	char *buf = malloc(cap);
 	while (buf) {
-		if (wait_fd(fd, POLLIN, deadline) < 0) {
+		if (wait_fd(fd, POLLIN, clock, deadline) < 0) {
 			fprintf(stderr, "plinkfwd-ctl: no answer within %d s\n", timeout_s);
 			break;
 		}
@@ -429,6 +431,10 @@ static void print_explain(const cJSON *o)
 				       jstr(e, "state") ? jstr(e, "state") : "?");
 				if (jnum(e, "srtt_us", -1) >= 0)
 					printf(", srtt %.1f ms", jnum(e, "srtt_us", 0) / 1000.0);
+				if (jnum(e, "max_qps", 0) > 0)
+					printf(", max %.0f qps", jnum(e, "max_qps", 0));
+				if (jnum(e, "max_outstanding", 0) > 0)
+					printf(", max %.0f in flight", jnum(e, "max_outstanding", 0));
 				printf(")");
 			}
 			putchar('\n');
@@ -540,7 +546,7 @@ int main(int argc, char **argv)
 
 	int rc = EXIT_UNREACHABLE;
 	int fd = ctl_connect(sock);
-	char *resp = fd >= 0 ? ctl_exchange(fd, req, timeout_s) : NULL;
+	char *resp = fd >= 0 ? ctl_exchange(fd, req, &fwd_clock_monotonic, timeout_s) : NULL;
 	if (fd >= 0)
 		close(fd);
 	cJSON *o = resp ? cJSON_Parse(resp) : NULL;

@@ -116,6 +116,16 @@ static void metrics_queries(struct evbuffer *b, const struct stats_total *t)
 	m_head(b, "plinkfwd_dropped_total", "counter",
 	       "Messages dropped without an answer (shorter than a header, or not a query).");
 	evbuffer_add_printf(b, "plinkfwd_dropped_total %llu\n", (unsigned long long)t->dropped);
+	m_head(b, "plinkfwd_tcp_closed_total", "counter",
+	       "Client TCP connections closed by policy: denied (the ACL refuses the source, at accept), "
+	       "over_limit (tcp-max-connections or tcp-max-connections-per-client), deadline (a message not "
+	       "complete within tcp-idle-timeout of its first byte).");
+	evbuffer_add_printf(b, "plinkfwd_tcp_closed_total{reason=\"denied\"} %llu\n",
+			    (unsigned long long)t->tcp_denied);
+	evbuffer_add_printf(b, "plinkfwd_tcp_closed_total{reason=\"over_limit\"} %llu\n",
+			    (unsigned long long)t->tcp_over_limit);
+	evbuffer_add_printf(b, "plinkfwd_tcp_closed_total{reason=\"deadline\"} %llu\n",
+			    (unsigned long long)t->tcp_deadline);
 
 	m_head(b, "plinkfwd_answers_total", "counter",
 	       "Answers sent, by transport, answer source and response code.");
@@ -237,6 +247,9 @@ static void metrics_cache(struct evbuffer *b, const struct daemon *d, const stru
 	m_head(b, "plinkfwd_spliced_total", "counter",
 	       "Public CNAME chains completed with private records from a zone served here.");
 	evbuffer_add_printf(b, "plinkfwd_spliced_total %llu\n", (unsigned long long)t->spliced);
+	m_head(b, "plinkfwd_splice_too_deep_total", "counter",
+	       "Public CNAME chains longer than 16 steps (or looping): relayed without splicing.");
+	evbuffer_add_printf(b, "plinkfwd_splice_too_deep_total %llu\n", (unsigned long long)t->splice_too_deep);
 	m_head(b, "plinkfwd_fallbacks_total", "counter",
 	       "NXDOMAIN answers sent on to the default group (fallback: public).");
 	evbuffer_add_printf(b, "plinkfwd_fallbacks_total %llu\n", (unsigned long long)t->fallbacks);
@@ -299,6 +312,9 @@ static void metrics_upstream(struct evbuffer *b, const struct stats_total *t, co
 		 offsetof(struct upstream_stats, answered)},
 		{"plinkfwd_upstream_timeouts_total", "Attempts that got no reply within upstream-timeout.",
 		 offsetof(struct upstream_stats, timeouts)},
+		{"plinkfwd_upstream_malformed_total",
+		 "Matching upstream replies that were malformed (or TC over TCP): a failed attempt.",
+		 offsetof(struct upstream_stats, malformed)},
 		{"plinkfwd_upstream_errors_total", "Attempts that failed at once (ICMP unreachable, broken TCP).",
 		 offsetof(struct upstream_stats, errors)},
 		{"plinkfwd_upstream_coalesced_total", "Queries joined to an identical query already in flight.",
@@ -435,11 +451,11 @@ static void metrics_zones(struct evbuffer *b, const struct daemon *d, const stru
 	evbuffer_add_printf(b, "plinkfwd_arm_synced_records %zu\n", as.records);
 }
 
-int http_metrics(struct daemon *d, struct evbuffer *b)
+enum fwd_err http_metrics(struct daemon *d, struct evbuffer *b)
 {
 	struct stats_total *t = calloc(1, sizeof(*t));
 	if (!t)
-		return -1;
+		return FWD_ENOMEM;
 	stats_collect(d, t);
 	struct snapshot *snap = daemon_acquire(d);
 	char why[256];
@@ -478,7 +494,7 @@ int http_metrics(struct daemon *d, struct evbuffer *b)
 	}
 	snapshot_unref(snap);
 	free(t);
-	return 0;
+	return FWD_OK;
 }
 
 /* ------------------------------------------------------------ handlers */
@@ -500,7 +516,7 @@ static void http_metrics_cb(struct evhttp_request *req, void *arg)
 		evhttp_send_error(req, 500, "out of memory");
 		return;
 	}
-	if (http_metrics(h->d, b) != 0) {
+	if (http_metrics(h->d, b) != FWD_OK) {
 		evbuffer_free(b);
 		evhttp_send_error(req, 500, "out of memory");
 		return;

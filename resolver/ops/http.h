@@ -21,6 +21,8 @@
 #ifndef PLINKFWD_HTTP_H
 #define PLINKFWD_HTTP_H
 
+#include "common.h"
+
 struct daemon;
 struct evbuffer;
 struct http_server;
@@ -30,7 +32,7 @@ struct http_server;
 struct http_server *http_new(struct daemon *d, const char *addr);
 void http_free(struct http_server *h);
 
-/* Append the /metrics body to out (main thread); 0 or -1. */
-int http_metrics(struct daemon *d, struct evbuffer *out);
+/* Append the /metrics body to out (main thread); FWD_OK or FWD_ENOMEM. */
+enum fwd_err http_metrics(struct daemon *d, struct evbuffer *out);
 
 #endif

@@ -21,9 +21,11 @@
 #include "client.h"
 #include "clock.h"
 #include "common.h"
+#include "acl.h"
 #include "config.h"
 #include "log.h"
 #include "query.h"
+#include "snapshot.h"
 #include "stats.h"
 #include "wire.h"
 
@@ -56,6 +58,8 @@ struct tcp_conn {
 	int inflight;                /* forwarded queries not answered yet */
 	int read_paused;             /* inflight reached the per-connection cap */
 	int eof;                     /* client closed its side: close when drained */
+	int deadline_armed;          /* part of a message is buffered: it must complete in time */
+	struct event *deadline;      /* owned: closes a connection whose message does not complete */
 	struct tcp_conn *next_free;
 };
 
@@ -72,6 +76,7 @@ struct listener {
 	size_t open_conns;
 	int idle_ms;
 	int max_inflight;
+	int max_per_client;          /* open connections per source address */
 	/* UDP batch state: reused on every wake-up */
 	struct mmsghdr rmsg[UDP_BATCH];
 	struct iovec riov[UDP_BATCH];
@@ -247,6 +252,9 @@ static void tcp_close(struct tcp_conn *c)
 		return;
 	bufferevent_free(c->bev); /* closes the socket */
 	c->bev = NULL;
+	if (c->deadline_armed)
+		event_del(c->deadline);
+	c->deadline_armed = 0;
 	c->gen++;
 	c->inflight = 0;
 	c->read_paused = 0;
@@ -273,6 +281,41 @@ static void tcp_write_cb(struct bufferevent *bev, void *arg)
 		tcp_close(c);
 }
 
+/*
+ * The read timeout restarts with every byte, so a client dripping one byte
+ * at a time would keep a slot forever.  A message therefore has its own
+ * deadline: it must be complete within tcp-idle-timeout of the moment its
+ * first byte was buffered, however the bytes trickle in.
+ */
+static void tcp_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+	(void)fd;
+	(void)what;
+	c->deadline_armed = 0;
+	if (!c->bev)
+		return;
+	STATS_INC(c->l->qe->stats.tcp_deadline);
+	log_debug("tcp: message not complete within %d ms of its first byte, closing", c->l->idle_ms);
+	tcp_close(c);
+}
+
+/* Arm the message deadline when part of a message waits in the input
+ * buffer, and drop it when nothing does (or when plinkfwd itself stopped
+ * reading: then the client is waiting for us, not the other way round). */
+static void tcp_deadline_update(struct tcp_conn *c, size_t buffered)
+{
+	int want = buffered > 0 && !c->read_paused && !c->eof;
+	if (want && !c->deadline_armed) {
+		struct timeval tv = {c->l->idle_ms / 1000, (c->l->idle_ms % 1000) * 1000};
+		if (event_add(c->deadline, &tv) == 0)
+			c->deadline_armed = 1;
+	} else if (!want && c->deadline_armed) {
+		event_del(c->deadline);
+		c->deadline_armed = 0;
+	}
+}
+
 static void tcp_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct tcp_conn *c = arg;
@@ -284,8 +327,10 @@ static void tcp_read_cb(struct bufferevent *bev, void *arg)
 	while (!c->read_paused) {
 		uint8_t lenbuf[2];
 		size_t avail = evbuffer_get_length(in);
-		if (avail < 2)
+		if (avail < 2) {
+			tcp_deadline_update(c, avail);
 			return;
+		}
 		evbuffer_copyout(in, lenbuf, 2);
 		size_t mlen = wire_get16(lenbuf);
 		if (mlen < WIRE_HDR_LEN) {
@@ -294,8 +339,11 @@ static void tcp_read_cb(struct bufferevent *bev, void *arg)
 			tcp_close(c);
 			return;
 		}
-		if (avail < 2 + mlen)
-			return; /* the rest arrives later, or the idle timer fires */
+		if (avail < 2 + mlen) {
+			/* the rest arrives later, or the message deadline fires */
+			tcp_deadline_update(c, avail);
+			return;
+		}
 		evbuffer_drain(in, 2);
 		evbuffer_remove(in, l->tcp_in, mlen);
 
@@ -323,7 +371,10 @@ static void tcp_read_cb(struct bufferevent *bev, void *arg)
 				bufferevent_disable(bev, EV_READ);
 			}
 		}
+		if (!c->bev)
+			return;
 	}
+	tcp_deadline_update(c, 0); /* paused: the wait is ours */
 }
 
 static void tcp_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -335,6 +386,10 @@ static void tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 			bufferevent_enable(bev, EV_READ);
 			return;
 		}
+		/* a stall in the middle of a message: the idle timer and the
+		 * message deadline fire together; count it once, as the deadline */
+		if (c->deadline_armed)
+			STATS_INC(c->l->qe->stats.tcp_deadline);
 		tcp_close(c);
 		return;
 	}
@@ -349,10 +404,25 @@ static void tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 	tcp_close(c);
 }
 
+/* Open connections from the address of ss.  A scan of the pool: it runs
+ * once per accepted connection, never per query, and the pool is
+ * tcp-max-connections (256 by default) long. */
+static int tcp_conns_from(const struct listener *l, const struct sockaddr_storage *ss)
+{
+	int n = 0;
+	for (size_t i = 0; i < l->nconns; i++) {
+		const struct tcp_conn *c = &l->conns[i];
+		if (c->bev && acl_same_host((const struct sockaddr *)&c->addr, (const struct sockaddr *)ss))
+			n++;
+	}
+	return n;
+}
+
 static void tcp_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct tcp_lsock *ls = arg;
 	struct listener *l = ls->l;
+	struct query_engine *qe = l->qe;
 
 	for (int i = 0; i < 64; i++) {
 		struct sockaddr_storage ss;
@@ -364,11 +434,22 @@ static void tcp_accept_cb(evutil_socket_t lfd, short what, void *arg)
 				log_warn("tcp accept: %s", strerror(errno));
 			return;
 		}
+		/* a source the ACL refuses gets no slot: it could only be
+		 * answered REFUSED, and it would hold a slot an allowed
+		 * client needs (docs/bad-input.md) */
+		query_engine_refresh(qe);
+		if (!acl_allowed(qe->snap->acl, (const struct sockaddr *)&ss)) {
+			STATS_INC(qe->stats.tcp_denied);
+			close(fd);
+			continue;
+		}
 		struct tcp_conn *c = l->free_conns;
-		if (!c) {
-			/* over tcp-max-connections: closing at once is the
-			 * clearest signal (RFC 7766 6.2.2) */
-			log_debug("tcp: connection limit reached, closing new connection");
+		if (!c || tcp_conns_from(l, &ss) >= l->max_per_client) {
+			/* over tcp-max-connections or the per-client limit:
+			 * closing at once is the clearest signal (RFC 7766 6.2.2) */
+			log_debug("tcp: %s limit reached, closing new connection",
+				  c ? "per-client connection" : "connection");
+			STATS_INC(qe->stats.tcp_over_limit);
 			close(fd);
 			continue;
 		}
@@ -384,6 +465,7 @@ static void tcp_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		c->inflight = 0;
 		c->read_paused = 0;
 		c->eof = 0;
+		c->deadline_armed = 0;
 		struct timeval tv = {l->idle_ms / 1000, (l->idle_ms % 1000) * 1000};
 		bufferevent_setcb(c->bev, tcp_read_cb, tcp_write_cb, tcp_event_cb, c);
 		bufferevent_set_timeouts(c->bev, &tv, &tv);
@@ -436,9 +518,10 @@ struct listener *listener_new(struct query_engine *qe, struct event_base *base, 
 		return NULL;
 	l->qe = qe;
 	l->base = base;
-	l->idle_ms = cfg->tcp_idle_timeout_ms > 0 ? cfg->tcp_idle_timeout_ms : 10000;
-	l->max_inflight = cfg->max_tcp_per_conn > 0 ? cfg->max_tcp_per_conn : 32;
-	l->nconns = cfg->tcp_max_conns > 0 ? (size_t)cfg->tcp_max_conns : 256;
+	l->idle_ms = cfg->tcp_idle_timeout_ms;
+	l->max_inflight = cfg->max_tcp_per_conn;
+	l->nconns = (size_t)cfg->tcp_max_conns;
+	l->max_per_client = cfg->tcp_max_conns_per_client;
 	l->udp = calloc(cfg->nlisten, sizeof(*l->udp));
 	l->tcp = calloc(cfg->nlisten, sizeof(*l->tcp));
 	l->conns = calloc(l->nconns, sizeof(*l->conns));
@@ -446,6 +529,8 @@ struct listener *listener_new(struct query_engine *qe, struct event_base *base, 
 		goto fail;
 	for (size_t i = l->nconns; i-- > 0;) {
 		l->conns[i].l = l;
+		if (!(l->conns[i].deadline = evtimer_new(base, tcp_deadline_cb, &l->conns[i])))
+			goto fail;
 		l->conns[i].next_free = l->free_conns;
 		l->free_conns = &l->conns[i];
 	}
@@ -506,8 +591,11 @@ void listener_free(struct listener *l)
 {
 	if (!l)
 		return;
-	for (size_t i = 0; i < l->nconns; i++)
+	for (size_t i = 0; l->conns && i < l->nconns; i++) {
 		tcp_close(&l->conns[i]);
+		if (l->conns[i].deadline)
+			event_free(l->conns[i].deadline);
+	}
 	for (size_t i = 0; i < l->nudp; i++) {
 		if (l->udp[i].ev)
 			event_free(l->udp[i].ev);

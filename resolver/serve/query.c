@@ -39,6 +39,7 @@
 #include "splice.h"
 #include "step.h"
 #include "upstream.h"
+#include "upstream_log.h"
 #include "wire.h"
 #include "zone.h"
 
@@ -644,10 +645,24 @@ static void query_done(void *arg, const void *ctx, enum upstream_status ust, uin
 	struct splice_cut cut;
 	struct owned_ctx oc = {snap, st->group};
 	cut.has_cname = 0;
+	cut.too_deep = 0;
+	cut.found = 0;
+	/* a reply splice_find_cut cannot walk was refused by the upstream
+	 * layer already; an error here only means "no cut" */
 	if ((rcode == RCODE_NOERROR || rcode == RCODE_NXDOMAIN) && wire_get16(reply + 6) > 0 &&
-	    splice_find(reply, len, q->qname, q->qname_len, owned_cb, &oc, &cut) == 1) {
+	    splice_find_cut(reply, len, q->qname, q->qname_len, owned_cb, &oc, &cut) == FWD_OK && cut.found) {
 		splice_start(e, st, q, reply, len, &cut);
 		return;
+	}
+	if (cut.too_deep) {
+		/* docs/resolution.md: a chain this long is relayed unspliced */
+		STATS_INC(e->stats.splice_too_deep);
+		if (up_warn_limit(&e->deep_warn_ms, clock_ms(e->clock))) {
+			char qb[WIRE_MAX_NAME * 4 + 8];
+			log_warn("splice: the CNAME chain of %s is longer than %d steps (or loops): relayed "
+				 "without splicing (logged at most once a second)",
+				 wire_name_to_text(q->qname, qb, sizeof qb), SPLICE_MAX_CHAIN);
+		}
 	}
 	/* A chain may be cut by a zone or rule added later, and a zone's
 	 * fallback answer stands only while the zone lacks the name. */

@@ -55,6 +55,7 @@ struct query_engine {
 	query_send_fn send;            /* late answers; set before the first query */
 	void *send_arg;
 	struct worker_stats stats;     /* this worker's counters (stats.h) */
+	uint64_t deep_warn_ms;         /* last "CNAME chain too deep to splice" warning */
 	uint8_t scratch[65535];        /* a reply being adjusted on its way out */
 };
 

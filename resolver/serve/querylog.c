@@ -81,19 +81,19 @@ struct querylog *querylog_open(const char *path, long uid, long gid)
 	return ql;
 }
 
-int querylog_reopen(struct querylog *ql)
+enum fwd_err querylog_reopen(struct querylog *ql)
 {
 	int fd = ql_open_fd(ql->path);
 	if (fd < 0) {
 		log_err("query log %s: cannot reopen, still writing to the old file: %s", ql->path,
 			strerror(errno));
-		return -1;
+		return FWD_EIO;
 	}
 	close(ql->check_fd);
 	ql->check_fd = fd;
 	atomic_fetch_add_explicit(&ql->gen, 1, memory_order_release);
 	log_info("query log %s reopened", ql->path);
-	return 0;
+	return FWD_OK;
 }
 
 void querylog_free(struct querylog *ql)

@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common.h"
 #include "labels.h"
 
 struct event_base;
@@ -45,9 +46,9 @@ struct querylog_writer;
  * uid/gid other than -1 a newly created file is given to that owner (the
  * user: the daemon will drop to).  NULL when it cannot be opened (logged). */
 struct querylog *querylog_open(const char *path, long uid, long gid);
-/* SIGUSR2: reopen the path (main thread).  0, or -1 (logged; writers keep
- * the old file). */
-int querylog_reopen(struct querylog *ql);
+/* SIGUSR2: reopen the path (main thread).  FWD_OK, or FWD_EIO (logged;
+ * writers keep the old file). */
+enum fwd_err querylog_reopen(struct querylog *ql);
 /* Free it; every writer must be freed first. */
 void querylog_free(struct querylog *ql);
 

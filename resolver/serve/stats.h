@@ -65,7 +65,12 @@ struct worker_stats {
 	uint64_t queries_udp, queries_tcp;
 	uint64_t answers_local, answers_forwarded;
 	uint64_t refused, servfail, formerr, notimp, dropped;
+	/* TCP connections closed by the listener's own policy (docs/bad-input.md) */
+	uint64_t tcp_denied;          /* source refused by the ACL, closed at accept */
+	uint64_t tcp_over_limit;      /* over tcp-max-connections or the per-client limit */
+	uint64_t tcp_deadline;        /* a message not complete within tcp-idle-timeout of its first byte */
 	uint64_t cache_hits, cache_misses, cache_stale;  /* stale: served past expiry (RFC 8767) */
+	uint64_t splice_too_deep;     /* public CNAME chains longer than SPLICE_MAX_CHAIN: not spliced */
 	uint64_t spliced, fallbacks;  /* CNAME chains completed privately; NXDOMAIN sent to "default" */
 	struct stats_worker ops;      /* answers by transport/source/rcode, latency, groups */
 };

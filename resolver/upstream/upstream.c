@@ -129,6 +129,7 @@ struct up_warn {
 	uint64_t empty_ms;  /* last "no server in upstream group" */
 	uint64_t fail_ms;   /* last "every server failed" */
 	uint64_t cap_ms;    /* last "every server at its cap" */
+	uint64_t bad_ms;    /* last "malformed reply" */
 };
 
 struct upstream {
@@ -154,7 +155,7 @@ struct upstream {
 
 static void up_io_cb(evutil_socket_t fd, short what, void *arg);
 static void up_timer_cb(evutil_socket_t fd, short what, void *arg);
-static int slot_advance(struct up_slot *s, int *capped);
+static enum fwd_err slot_advance(struct up_slot *s);
 
 /* ------------------------------------------------------------ helpers */
 
@@ -195,8 +196,10 @@ static int up_warn_due(struct upstream *u, size_t group, int kind)
 		w->empty_ms = 0;
 		w->fail_ms = 0;
 		w->cap_ms = 0;
+		w->bad_ms = 0;
 	}
-	return up_warn_limit(kind == 0 ? &w->empty_ms : kind == 1 ? &w->fail_ms : &w->cap_ms, clock_ms(u->clock));
+	uint64_t *last = kind == 0 ? &w->empty_ms : kind == 1 ? &w->fail_ms : kind == 2 ? &w->cap_ms : &w->bad_ms;
+	return up_warn_limit(last, clock_ms(u->clock));
 }
 
 static int up_sys_warn_due(struct upstream *u)
@@ -206,7 +209,7 @@ static int up_sys_warn_due(struct upstream *u)
 
 static uint32_t slot_sock_reuse(const struct up_slot *s)
 {
-	return (uint32_t)(s->snap->cfg->upstream_socket_reuse > 0 ? s->snap->cfg->upstream_socket_reuse : 1);
+	return (uint32_t)s->snap->cfg->upstream_socket_reuse;
 }
 
 /* ------------------------------------------------------------ coalescing */
@@ -353,7 +356,7 @@ static int slot_arm_timer(struct up_slot *s)
 {
 	const struct cfg *cfg = s->snap->cfg;
 	uint64_t now = clock_ms(s->u->clock);
-	uint64_t full = cfg->upstream_timeout_ms > 0 ? (uint64_t)cfg->upstream_timeout_ms : 1;
+	uint64_t full = (uint64_t)cfg->upstream_timeout_ms;
 	uint64_t ms = full;
 	struct timeval tv;
 
@@ -371,10 +374,10 @@ static int slot_arm_timer(struct up_slot *s)
 /*
  * Start an attempt on server index `server` (health entry hidx).  Every
  * attempt gets a new random ID: an answer to an earlier attempt can never be
- * mistaken for this one.  Returns 0 when the attempt is under way, -1 when it
- * failed at once (health updated).
+ * mistaken for this one.  Returns FWD_OK when the attempt is under way,
+ * FWD_EIO when it failed at once (health updated).
  */
-static int slot_start_attempt(struct up_slot *s, size_t server, uint32_t hidx, int tcp, int probe)
+static enum fwd_err slot_start_attempt(struct up_slot *s, size_t server, uint32_t hidx, int tcp, int probe)
 {
 	struct upstream *u = s->u;
 	const struct cfg *cfg = s->snap->cfg;
@@ -390,7 +393,7 @@ static int slot_start_attempt(struct up_slot *s, size_t server, uint32_t hidx, i
 	s->active = 1;
 	s->probe = probe;
 	s->sent_us = clock_us(u->clock);
-	up_health_attempt_start(&u->health, hidx, cfg, s->sent_us / 1000, probe);
+	up_health_attempt_start(&u->health, hidx, cfg, &slot_group(s)->caps[server], s->sent_us / 1000, probe);
 	if (probe)
 		u->st.probes++;
 	u->st.sent++;
@@ -452,47 +455,47 @@ static int slot_start_attempt(struct up_slot *s, size_t server, uint32_t hidx, i
 			log_warn("upstream: cannot add timer");
 		goto fail;
 	}
-	return 0;
+	return FWD_OK;
 fail:
 	if (out == OUT_FAIL)
 		u->st.errors++;
 	slot_end_attempt(s, out);
-	return -1;
+	return FWD_EIO;
 }
 
-/* Start the next server; -1 when none is left or time is up (*capped set
- * when the servers left were all at a cap). */
-static int slot_advance(struct up_slot *s, int *capped)
+/* Start the next server: FWD_OK when an attempt is under way, FWD_ETIMEDOUT
+ * when the query's time is up, FWD_ENOENT when no server is left, FWD_EFULL
+ * when the servers left are all at a cap. */
+static enum fwd_err slot_advance(struct up_slot *s)
 {
 	for (;;) {
 		uint64_t now = clock_us(s->u->clock);
 		uint32_t hidx = 0;
-		int probe;
-		long i;
+		size_t i = 0;
+		int probe = 0;
+		enum fwd_err rc;
 
 		if (now / 1000 >= s->deadline_ms)
-			return -1;
-		i = up_health_select(&s->u->health, s->snap->cfg, slot_group(s), s->tried, now, up_rand(s->u),
-				     &hidx, &probe);
-		if (i < 0) {
-			if (i == -2 && capped)
-				*capped = 1;
-			return -1;
-		}
+			return FWD_ETIMEDOUT;
+		rc = up_health_select(&s->u->health, s->snap->cfg, slot_group(s), s->tried, now, up_rand(s->u),
+				      &i, &hidx, &probe);
+		if (rc != FWD_OK)
+			return rc;
 		s->tried |= (uint64_t)1 << i;
-		if (slot_start_attempt(s, (size_t)i, hidx, s->client_tcp, probe) == 0)
-			return 0;
+		if (slot_start_attempt(s, i, hidx, s->client_tcp, probe) == FWD_OK)
+			return FWD_OK;
 	}
 }
 
 /* The current attempt failed: next server, or report the failure. */
 static void slot_fail_attempt(struct up_slot *s, enum up_outcome out)
 {
-	int capped = 0;
+	enum fwd_err rc;
 
 	slot_end_attempt(s, out);
-	if (slot_advance(s, &capped) < 0) {
-		if (capped)
+	rc = slot_advance(s);
+	if (rc != FWD_OK) {
+		if (rc == FWD_EFULL)
 			s->u->st.capped++;
 		slot_finish(s, UPSTREAM_FAILED, NULL, 0);
 	}
@@ -535,16 +538,17 @@ static const char *reply_mismatch(const struct up_slot *s, const uint8_t *p, siz
 		return "truncated question";
 	if (wire_get16(p + off) != s->qtype || wire_get16(p + off + 2) != s->qclass)
 		return "question type/class mismatch";
-	if (wire_check_message(p, len) != 0)
-		return "malformed records"; /* never relayed nor cached */
 	return NULL;
 }
 
 /*
- * A matching reply arrived.  SERVFAIL and REFUSED mean this server cannot
- * help (lame, broken, or not allowing us): try the next one.  TC over UDP
- * means the answer did not fit: ask the same server over TCP, if its caps
- * allow, else the next server.
+ * A matching reply arrived.  It is walked whole first (wire_check_message):
+ * nothing downstream -- the splicer, the cache, the client -- ever sees a
+ * malformed message, and a server that sends one is treated as one that
+ * failed.  SERVFAIL and REFUSED mean this server cannot help (lame, broken,
+ * or not allowing us): try the next one.  TC over UDP means the answer did
+ * not fit: ask the same server over TCP, if its caps allow, else the next
+ * server.  TC over TCP cannot be fixed by asking again: a failure.
  */
 static void slot_reply(struct up_slot *s, uint8_t *p, size_t len, int over_tcp)
 {
@@ -552,7 +556,21 @@ static void slot_reply(struct up_slot *s, uint8_t *p, size_t len, int over_tcp)
 	uint16_t flags = wire_get16(p + 2);
 	int rcode = (int)WIRE_RCODE(flags);
 	char sb[80];
+	const char *bad = wire_check_message(p, len);
 
+	if (bad == NULL && over_tcp && (flags & WIRE_TC))
+		bad = "TC set on a TCP reply";
+	if (bad != NULL) {
+		u->st.malformed++;
+		if (up_warn_due(u, s->group, 3)) {
+			char qb[WIRE_MAX_NAME * 4 + 8];
+			log_warn("upstream %s: malformed reply for %s (%s): next server (logged at most once a "
+				 "second per group)",
+				 slot_server_text(s, sb, sizeof sb), slot_qname_text(s, qb, sizeof qb), bad);
+		}
+		slot_fail_attempt(s, OUT_FAIL);
+		return;
+	}
 	u->st.answered++;
 	if (rcode == RCODE_SERVFAIL || rcode == RCODE_REFUSED) {
 		log_debug("upstream %s answered rcode %d: next server", slot_server_text(s, sb, sizeof sb),
@@ -568,8 +586,9 @@ static void slot_reply(struct up_slot *s, uint8_t *p, size_t len, int over_tcp)
 		log_debug("upstream %s: truncated, retrying over TCP", slot_server_text(s, sb, sizeof sb));
 		slot_end_attempt(s, OUT_ANSWER);
 		uint64_t now_us = clock_us(u->clock);
-		if (now_us / 1000 < s->deadline_ms && !up_health_capped(&u->health, hidx, cfg, now_us) &&
-		    slot_start_attempt(s, server, hidx, 1, 0) == 0)
+		if (now_us / 1000 < s->deadline_ms &&
+		    !up_health_capped(&u->health, hidx, cfg, &slot_group(s)->caps[server], now_us) &&
+		    slot_start_attempt(s, server, hidx, 1, 0) == FWD_OK)
 			return;
 		slot_fail_attempt(s, OUT_ABORT);
 		return;
@@ -612,14 +631,15 @@ static void slot_udp_read(struct up_slot *s)
 	}
 }
 
-/* Switch the io event to another direction on the same socket. */
-static int slot_rearm_io(struct up_slot *s, short ev)
+/* Switch the io event to another direction on the same socket: FWD_OK or
+ * FWD_EIO. */
+static enum fwd_err slot_rearm_io(struct up_slot *s, short ev)
 {
 	event_del(s->io);
 	if (event_assign(s->io, s->u->base, s->fd, ev | EV_PERSIST, up_io_cb, s) < 0 ||
 	    event_add(s->io, NULL) < 0)
-		return -1;
-	return 0;
+		return FWD_EIO;
+	return FWD_OK;
 }
 
 /*
@@ -666,7 +686,7 @@ static void slot_tcp_io(struct up_slot *s)
 				break;
 			s->phase = PH_TCP_READLEN;
 			s->io_off = 0;
-			if (slot_rearm_io(s, EV_READ) < 0) {
+			if (slot_rearm_io(s, EV_READ) != FWD_OK) {
 				out = OUT_ABORT;
 				goto fail;
 			}
@@ -834,10 +854,10 @@ struct upstream *upstream_new(struct event_base *base, const struct fwd_clock *c
 	hooks.arg = u;
 	u->slots = calloc(max_pending, sizeof *u->slots);
 	u->housekeep = event_new(base, -1, EV_PERSIST, up_housekeep_cb, u);
-	if (up_ctable_init(&u->table, max_pending, seed) < 0 ||
-	    up_health_init(&u->health, seed, &u->sys_warn_ms, &hooks) < 0 ||
-	    up_sockpool_init(&u->pool, base, max_pending, UP_MAX_SERVERS, slot_sock_readable,
-			     &u->sys_warn_ms) < 0 ||
+	if (up_ctable_init(&u->table, max_pending, seed) != FWD_OK ||
+	    up_health_init(&u->health, seed, clock, &u->sys_warn_ms, &hooks) != FWD_OK ||
+	    up_sockpool_init(&u->pool, base, clock, max_pending, UP_MAX_SERVERS, slot_sock_readable,
+			     &u->sys_warn_ms) != FWD_OK ||
 	    !u->slots || !u->housekeep || event_add(u->housekeep, &tv) < 0)
 		goto fail;
 	/* Events are created once here and re-pointed at sockets with
@@ -901,7 +921,7 @@ enum fwd_err upstream_send(struct upstream *u, struct snapshot *snap, size_t gro
 	struct up_slot *s, *leader = NULL;
 	struct up_centry *leader_e;
 	uint8_t kflags;
-	int capped = 0;
+	enum fwd_err rc;
 	size_t qlen;
 
 	if (!u || !snap || !snap->cfg || !q || !q->pkt || ctxlen > UPSTREAM_CTX_MAX || (ctxlen && !ctx))
@@ -986,10 +1006,11 @@ enum fwd_err upstream_send(struct upstream *u, struct snapshot *snap, size_t gro
 	}
 	s->tried = 0;
 	s->deadline_ms = clock_ms(u->clock) +
-			 (uint64_t)(cfg->query_timeout_ms > 0 ? cfg->query_timeout_ms : 1);
-	if (slot_advance(s, &capped) < 0) {
+			 (uint64_t)cfg->query_timeout_ms;
+	rc = slot_advance(s);
+	if (rc != FWD_OK) {
 		slot_release(s);
-		if (capped) {
+		if (rc == FWD_EFULL) {
 			u->st.capped++;
 			if (up_warn_due(u, group, 2)) {
 				char name[1025];

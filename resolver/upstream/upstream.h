@@ -10,8 +10,9 @@
  * random source port, carries one query at a time and is replaced after cfg
  * upstream-socket-reuse queries, after one second, or after any failure); a
  * TCP attempt gets a new connection.  A reply is accepted only when ID,
- * question (case-insensitive) and source address:port match what was sent
- * and the whole message can be walked (wire_check_message).
+ * question (case-insensitive) and source address:port match what was sent;
+ * one that matches but cannot be walked whole (wire_check_message) is a
+ * failed attempt.
  * A UDP reply with TC is retried over TCP to the same server; a TCP client's
  * query goes to upstreams over TCP.  On timeout (cfg upstream-timeout) the
  * next server of the group is tried; when every server failed or cfg
@@ -22,9 +23,9 @@
  * (so it survives reloads): a smoothed RTT per server picks the server to ask
  * first; a server is marked down after cfg upstream-down-after failures in a
  * row and then gets one real query every cfg upstream-probe-interval; caps on
- * queries per second and queries outstanding per server (cfg
- * upstream-max-qps, upstream-max-outstanding, divided among the workers) are
- * never exceeded.  Identical questions in flight (name case-insensitively,
+ * queries per second and queries outstanding per server (the group's
+ * caps[], resolved by cfg_load: none unless configured, azure-dns-max-* for
+ * Azure DNS; divided among the workers) are never exceeded.  Identical questions in flight (name case-insensitively,
  * type, class, RD/CD/AD/DO bits, group, client transport) share
  * one upstream query; each of their clients still gets done() once, with its
  * own ID and its own question case in the reply.
@@ -111,6 +112,7 @@ struct upstream_stats {
 	uint64_t sent;           /* attempts started (UDP and TCP) */
 	uint64_t sent_tcp;       /* ... of which over TCP */
 	uint64_t answered;       /* replies accepted (any rcode) */
+	uint64_t malformed;      /* matching replies that failed the full walk, or TC over TCP */
 	uint64_t timeouts;       /* attempts that got no reply in time */
 	uint64_t errors;         /* ICMP unreachable, broken TCP, connect errors */
 	uint64_t coalesced;      /* queries joined to an identical one in flight */

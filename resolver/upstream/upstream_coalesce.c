@@ -8,7 +8,7 @@
 #include "common.h"
 #include "upstream_coalesce.h"
 
-int up_ctable_init(struct up_ctable *t, size_t max_pending, uint32_t seed)
+enum fwd_err up_ctable_init(struct up_ctable *t, size_t max_pending, uint32_t seed)
 {
 	size_t nb = 16;
 
@@ -19,7 +19,7 @@ int up_ctable_init(struct up_ctable *t, size_t max_pending, uint32_t seed)
 	t->buckets = calloc(nb, sizeof *t->buckets);
 	t->bmask = (uint32_t)(nb - 1);
 	t->seed = seed;
-	return t->buckets ? 0 : FWD_ENOMEM;
+	return t->buckets ? FWD_OK : FWD_ENOMEM;
 }
 
 void up_ctable_fini(struct up_ctable *t)

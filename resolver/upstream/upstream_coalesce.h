@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common.h"
+
 struct cfg;
 
 /* Bits of the key beyond name, type, class and group. */
@@ -55,9 +57,9 @@ struct up_ctable {
 	uint32_t seed;             /* keeps the hash unpredictable to clients */
 };
 
-/* A table for up to max_pending entries.  0, or FWD_ENOMEM (nothing
+/* A table for up to max_pending entries.  FWD_OK, or FWD_ENOMEM (nothing
  * logged: the owner says what it was setting up). */
-int up_ctable_init(struct up_ctable *t, size_t max_pending, uint32_t seed);
+enum fwd_err up_ctable_init(struct up_ctable *t, size_t max_pending, uint32_t seed);
 void up_ctable_fini(struct up_ctable *t);
 
 /* Set e->hash from e->key; do it before up_ctable_find() or insert. */

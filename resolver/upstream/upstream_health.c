@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "clock.h"
 #include "common.h"
 #include "config.h"
 #include "log.h"
@@ -61,7 +62,7 @@ static uint32_t per_worker(int cap, int workers)
 	uint32_t v;
 	if (cap <= 0)
 		return 0;
-	v = (uint32_t)cap / (uint32_t)(workers > 0 ? workers : 1);
+	v = (uint32_t)cap / (uint32_t)workers;
 	return v ? v : 1;
 }
 
@@ -107,7 +108,7 @@ static void htab_rebuild(struct up_health *h)
  * that has nothing in flight is recycled.  -1 when every entry is busy
  * (UP_MAX_SERVERS servers with queries in flight at once).
  */
-static long server_find(struct up_health *hl, const struct cfg_addr *a)
+static long server_find(struct up_health *hl, const struct cfg_addr *a, uint64_t now_ms)
 {
 	size_t i, fr = SIZE_MAX;
 	struct up_server *h;
@@ -134,7 +135,7 @@ static long server_find(struct up_health *hl, const struct cfg_addr *a)
 			}
 		}
 		if (fr == SIZE_MAX) {
-			if (up_warn_limit(hl->warn_ms, fwd_now_ms()))
+			if (up_warn_limit(hl->warn_ms, now_ms))
 				log_warn("upstream: more than %d servers busy at once", UP_MAX_SERVERS);
 			return -1;
 		}
@@ -147,7 +148,7 @@ static long server_find(struct up_health *hl, const struct cfg_addr *a)
 	memset(h, 0, sizeof *h);
 	memcpy(&h->ss, &a->ss, a->len);
 	h->len = a->len;
-	h->last_ms = fwd_now_ms();
+	h->last_ms = now_ms;
 	if (evicted)
 		htab_rebuild(hl);
 	else
@@ -207,7 +208,7 @@ static void srtt_add(struct up_server *h, uint32_t sample_us)
 
 static uint32_t timeout_sample(const struct cfg *cfg)
 {
-	return (uint32_t)(cfg->upstream_timeout_ms > 0 ? cfg->upstream_timeout_ms : 1) * 1000u;
+	return (uint32_t)cfg->upstream_timeout_ms * 1000u;
 }
 
 static void health_back(struct up_server *h)
@@ -248,15 +249,15 @@ static void health_alive(struct up_server *h, const struct cfg *cfg)
 
 static void health_fail(struct up_health *hl, struct up_server *h, const struct cfg *cfg)
 {
-	uint32_t limit = (uint32_t)(cfg->upstream_down_after > 0 ? cfg->upstream_down_after : 1);
-	uint64_t interval = (uint64_t)(cfg->upstream_probe_interval_ms > 0 ? cfg->upstream_probe_interval_ms : 1000);
+	uint32_t limit = (uint32_t)cfg->upstream_down_after;
+	uint64_t interval = (uint64_t)cfg->upstream_probe_interval_ms;
 
 	h->failed++;
 	h->fails++;
 	/* A lost packet counts as one slow answer: one loss does not push a
 	 * fast server behind a slow one, several in a row do. */
 	srtt_add(h, timeout_sample(cfg));
-	h->failed_ms = fwd_now_ms();
+	h->failed_ms = clock_ms(hl->clock);
 	if (!h->down && h->fails >= limit) {
 		char sb[80];
 		h->down = 1;
@@ -268,19 +269,20 @@ static void health_fail(struct up_health *hl, struct up_server *h, const struct 
 
 /* ------------------------------------------------------------ API */
 
-int up_health_init(struct up_health *h, uint32_t seed, uint64_t *warn_ms,
-		   const struct up_health_hooks *hooks)
+enum fwd_err up_health_init(struct up_health *h, uint32_t seed, const struct fwd_clock *clock, uint64_t *warn_ms,
+			    const struct up_health_hooks *hooks)
 {
 	size_t i;
 
 	memset(h, 0, sizeof *h);
 	h->seed = seed;
+	h->clock = clock;
 	h->warn_ms = warn_ms;
 	h->hooks = *hooks;
 	for (i = 0; i < UP_HTAB; i++)
 		h->htab[i] = -1;
 	h->hs = calloc(UP_MAX_SERVERS, sizeof *h->hs);
-	return h->hs ? 0 : FWD_ENOMEM;
+	return h->hs ? FWD_OK : FWD_ENOMEM;
 }
 
 void up_health_fini(struct up_health *h)
@@ -290,14 +292,13 @@ void up_health_fini(struct up_health *h)
 	h->nhs = 0;
 }
 
-long up_health_select(struct up_health *hl, const struct cfg *cfg, const struct cfg_upstream *grp,
-		      uint64_t tried, uint64_t now_us, uint32_t rnd, uint32_t *hidx, int *probe)
+enum fwd_err up_health_select(struct up_health *hl, const struct cfg *cfg, const struct cfg_upstream *grp,
+			      uint64_t tried, uint64_t now_us, uint32_t rnd, size_t *server, uint32_t *hidx,
+			      int *probe)
 {
 	size_t n = grp->nservers < 64 ? grp->nservers : 64;
-	uint32_t max_out = per_worker(cfg->upstream_max_outstanding, cfg->workers);
-	uint32_t rate = per_worker(cfg->upstream_max_qps, cfg->workers);
 	uint64_t now_ms = now_us / 1000;
-	uint64_t interval = (uint64_t)(cfg->upstream_probe_interval_ms > 0 ? cfg->upstream_probe_interval_ms : 1000);
+	uint64_t interval = (uint64_t)cfg->upstream_probe_interval_ms;
 	long hid[64];
 	uint8_t cand[64];
 	size_t i, ncand = 0, nband = 0;
@@ -310,7 +311,7 @@ long up_health_select(struct up_health *hl, const struct cfg *cfg, const struct 
 	for (i = 0; i < n; i++) {
 		hid[i] = -1;
 		if (!(tried & ((uint64_t)1 << i)))
-			hid[i] = server_find(hl, &grp->servers[i]);
+			hid[i] = server_find(hl, &grp->servers[i], now_ms);
 	}
 	for (i = 0; i < n; i++) {
 		struct up_server *h;
@@ -319,7 +320,8 @@ long up_health_select(struct up_health *hl, const struct cfg *cfg, const struct 
 		if (hid[i] < 0)
 			continue;
 		h = &hl->hs[hid[i]];
-		if (server_capped(h, max_out, rate, now_us)) {
+		if (server_capped(h, per_worker(grp->caps[i].max_outstanding, cfg->workers),
+				  per_worker(grp->caps[i].max_qps, cfg->workers), now_us)) {
 			capped = 1;
 			continue;
 		}
@@ -327,7 +329,8 @@ long up_health_select(struct up_health *hl, const struct cfg *cfg, const struct 
 			if (!h->probing && (h->failed_ms == 0 || now_ms >= h->failed_ms + interval)) {
 				*probe = 1;
 				*hidx = (uint32_t)hid[i];
-				return (long)i;
+				*server = i;
+				return FWD_OK;
 			}
 			if (h->failed_ms < down_since) {
 				down_since = h->failed_ms;
@@ -353,9 +356,10 @@ long up_health_select(struct up_health *hl, const struct cfg *cfg, const struct 
 	}
 	if (ncand == 0) {
 		if (down_pick < 0)
-			return capped ? -2 : -1;
+			return capped ? FWD_EFULL : FWD_ENOENT;
 		*hidx = (uint32_t)hid[down_pick];
-		return down_pick;
+		*server = (size_t)down_pick;
+		return FWD_OK;
 	}
 	if (fresh) {
 		pick = cand[(rnd >> 8) % ncand];
@@ -372,17 +376,19 @@ long up_health_select(struct up_health *hl, const struct cfg *cfg, const struct 
 		pick = cand[(rnd >> 8) % nband];
 	}
 	*hidx = (uint32_t)hid[pick];
-	return pick;
+	*server = (size_t)pick;
+	return FWD_OK;
 }
 
-int up_health_capped(struct up_health *h, uint32_t hidx, const struct cfg *cfg, uint64_t now_us)
+int up_health_capped(struct up_health *h, uint32_t hidx, const struct cfg *cfg, const struct cfg_caps *caps,
+		     uint64_t now_us)
 {
-	return server_capped(&h->hs[hidx], per_worker(cfg->upstream_max_outstanding, cfg->workers),
-			     per_worker(cfg->upstream_max_qps, cfg->workers), now_us);
+	return server_capped(&h->hs[hidx], per_worker(caps->max_outstanding, cfg->workers),
+			     per_worker(caps->max_qps, cfg->workers), now_us);
 }
 
-void up_health_attempt_start(struct up_health *hl, uint32_t hidx, const struct cfg *cfg, uint64_t now_ms,
-			     int probe)
+void up_health_attempt_start(struct up_health *hl, uint32_t hidx, const struct cfg *cfg,
+			     const struct cfg_caps *caps, uint64_t now_ms, int probe)
 {
 	struct up_server *h = &hl->hs[hidx];
 
@@ -391,7 +397,7 @@ void up_health_attempt_start(struct up_health *hl, uint32_t hidx, const struct c
 	h->last_ms = now_ms;
 	if (probe)
 		h->probing = 1;
-	if (per_worker(cfg->upstream_max_qps, cfg->workers) && h->tokens >= UP_TOKEN)
+	if (per_worker(caps->max_qps, cfg->workers) && h->tokens >= UP_TOKEN)
 		h->tokens -= UP_TOKEN;
 }
 

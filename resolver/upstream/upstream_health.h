@@ -6,8 +6,9 @@
  * Per server address: a smoothed RTT (the lowest is asked first), failures
  * in a row (upstream-down-after of them mark it down; a down server then
  * gets one real query every upstream-probe-interval), attempts in flight and
- * a token bucket, so that upstream-max-outstanding and upstream-max-qps
- * (divided among the workers) are never exceeded.
+ * a token bucket, so that the server's caps (struct cfg_caps: max-outstanding
+ * and max-qps as cfg_load resolved them, divided among the workers) are
+ * never exceeded.
  *
  * Keyed by address, not by the config objects, because a reload builds a new
  * config while queries of the old one are still in flight, and what was
@@ -28,9 +29,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common.h"
+
 struct cfg;
 struct cfg_addr;
+struct cfg_caps;
 struct cfg_upstream;
+struct fwd_clock;
 struct upstream_server_info;
 
 #define UP_MAX_SERVERS 256      /* server addresses tracked per instance */
@@ -66,15 +71,18 @@ struct up_health {
 	size_t nhs;                /* entries ever used (unused ones have len 0) */
 	int16_t htab[UP_HTAB];     /* address -> index in hs, open addressing, -1 empty */
 	uint32_t seed;             /* keeps the index's hash unpredictable */
+	const struct fwd_clock *clock; /* borrowed: the owner's clock */
 	uint64_t marked_down;      /* servers marked down, for upstream_stats */
 	uint64_t *warn_ms;         /* borrowed: the owner's limiter for local-resource warnings */
 	struct up_health_hooks hooks;
 };
 
-/* 0, or FWD_ENOMEM (nothing logged: the owner says what it was setting up;
- * call up_health_fini()).  warn_ms must outlive h (upstream_log.h). */
-int up_health_init(struct up_health *h, uint32_t seed, uint64_t *warn_ms,
-		   const struct up_health_hooks *hooks);
+/* FWD_OK, or FWD_ENOMEM (nothing logged: the owner says what it was
+ * setting up; call up_health_fini()).  Time is read from clock (failures,
+ * last use).  clock and warn_ms are borrowed and must outlive h
+ * (upstream_log.h). */
+enum fwd_err up_health_init(struct up_health *h, uint32_t seed, const struct fwd_clock *clock, uint64_t *warn_ms,
+			    const struct up_health_hooks *hooks);
 void up_health_fini(struct up_health *h);
 
 /*
@@ -88,21 +96,26 @@ void up_health_fini(struct up_health *h);
  *     measured;
  *  3. else (every candidate down) the one whose last failure is the oldest:
  *     a query is never failed without being tried.
- * Servers at their qps or outstanding cap are skipped.  rnd is a fresh
- * random word (the choices at random use it).  Returns the server's index
- * in the group with its entry in *hidx, -1 when none is left, -2 when the
- * ones left are all capped.
+ * Servers at their qps or outstanding cap (grp->caps[i], divided among
+ * cfg's workers) are skipped.  rnd is a fresh
+ * random word (the choices at random use it).  Returns FWD_OK with the
+ * server's index in the group in *server, its entry in *hidx and *probe;
+ * FWD_ENOENT when no server is left, FWD_EFULL when the ones left are all
+ * at a cap.
  */
-long up_health_select(struct up_health *h, const struct cfg *cfg, const struct cfg_upstream *grp,
-		      uint64_t tried, uint64_t now_us, uint32_t rnd, uint32_t *hidx, int *probe);
+enum fwd_err up_health_select(struct up_health *h, const struct cfg *cfg, const struct cfg_upstream *grp,
+			      uint64_t tried, uint64_t now_us, uint32_t rnd, size_t *server, uint32_t *hidx,
+			      int *probe);
 
-/* 1 when entry hidx is at its outstanding or qps cap under cfg now. */
-int up_health_capped(struct up_health *h, uint32_t hidx, const struct cfg *cfg, uint64_t now_us);
+/* 1 when entry hidx is at its outstanding or qps cap now: caps (the
+ * server's, of its group in cfg) divided among cfg's workers. */
+int up_health_capped(struct up_health *h, uint32_t hidx, const struct cfg *cfg, const struct cfg_caps *caps,
+		     uint64_t now_us);
 
-/* An attempt on entry hidx starts now (probe: it is the probe of a down
- * server): counts it in flight and takes its token. */
-void up_health_attempt_start(struct up_health *h, uint32_t hidx, const struct cfg *cfg, uint64_t now_ms,
-			     int probe);
+/* An attempt on entry hidx, a server with caps, starts now (probe: it is
+ * the probe of a down server): counts it in flight and takes its token. */
+void up_health_attempt_start(struct up_health *h, uint32_t hidx, const struct cfg *cfg,
+			     const struct cfg_caps *caps, uint64_t now_ms, int probe);
 
 /* That attempt ended with out; rtt_us is its round trip (used for
  * OUT_ANSWER only).  May mark the server down or back in service (logged). */

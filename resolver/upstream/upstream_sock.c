@@ -10,6 +10,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "common.h"
 #include "config.h"
 #include "log.h"
@@ -89,13 +90,14 @@ static struct up_sock *sock_obj(struct up_sockpool *p)
 	return k;
 }
 
-int up_sockpool_init(struct up_sockpool *p, struct event_base *base, size_t nsocks, size_t nservers,
-		     up_sock_readable_fn readable, uint64_t *warn_ms)
+enum fwd_err up_sockpool_init(struct up_sockpool *p, struct event_base *base, const struct fwd_clock *clock,
+			      size_t nsocks, size_t nservers, up_sock_readable_fn readable, uint64_t *warn_ms)
 {
 	size_t i;
 
 	memset(p, 0, sizeof *p);
 	p->base = base;
+	p->clock = clock;
 	p->readable = readable;
 	p->warn_ms = warn_ms;
 	p->socks = calloc(nsocks, sizeof *p->socks);
@@ -116,7 +118,7 @@ int up_sockpool_init(struct up_sockpool *p, struct event_base *base, size_t nsoc
 		p->socks[i].next = p->free_list;
 		p->free_list = &p->socks[i];
 	}
-	return 0;
+	return FWD_OK;
 }
 
 void up_sockpool_fini(struct up_sockpool *p)
@@ -143,7 +145,7 @@ struct up_sock *up_sock_get(struct up_sockpool *p, uint32_t server, const struct
 			    uint32_t reuse, void *owner, int *server_fault)
 {
 	struct up_idle_list *l = &p->idle[server];
-	uint64_t now = fwd_now_ms();
+	uint64_t now = clock_ms(p->clock);
 	struct up_sock *k;
 	int fd;
 
@@ -159,7 +161,7 @@ struct up_sock *up_sock_get(struct up_sockpool *p, uint32_t server, const struct
 		return NULL;
 	fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		if (up_warn_limit(p->warn_ms, fwd_now_ms()))
+		if (up_warn_limit(p->warn_ms, now))
 			log_warn("upstream: socket: %s", strerror(errno));
 		goto put_back;
 	}
@@ -175,7 +177,7 @@ struct up_sock *up_sock_get(struct up_sockpool *p, uint32_t server, const struct
 	}
 	if (event_assign(k->ev, p->base, fd, EV_READ | EV_PERSIST, sock_cb, k) < 0 ||
 	    event_add(k->ev, NULL) < 0) {
-		if (up_warn_limit(p->warn_ms, fwd_now_ms()))
+		if (up_warn_limit(p->warn_ms, now))
 			log_warn("upstream: cannot add event");
 		close(fd);
 		goto put_back;
@@ -200,7 +202,7 @@ void up_sock_put(struct up_sockpool *p, struct up_sock *k, int clean, uint32_t r
 	struct up_idle_list *l = &p->idle[k->server];
 
 	k->owner = NULL;
-	if (clean && k->uses < reuse && fwd_now_ms() - k->born_ms < UP_SOCK_MAX_AGE_MS &&
+	if (clean && k->uses < reuse && clock_ms(p->clock) - k->born_ms < UP_SOCK_MAX_AGE_MS &&
 	    l->n < UP_IDLE_MAX) {
 		k->prev = NULL;
 		k->next = l->head;

@@ -35,9 +35,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common.h"
+
 struct event;
 struct event_base;
 struct cfg_addr;
+struct fwd_clock;
 
 #define UP_SOCK_MAX_AGE_MS 1000 /* a pooled UDP socket (one source port) lives at most this long */
 #define UP_IDLE_MAX 256         /* idle UDP sockets kept per server */
@@ -71,6 +74,7 @@ struct up_idle_list {
 
 struct up_sockpool {
 	struct event_base *base;      /* borrowed; owned by the worker */
+	const struct fwd_clock *clock; /* borrowed: the owner's clock (socket ages) */
 	up_sock_readable_fn readable;
 	struct up_sock *socks;        /* owned array of nsocks */
 	size_t nsocks;
@@ -85,12 +89,13 @@ struct up_sockpool {
  * Prepare nsocks socket objects (one per possible concurrent UDP attempt)
  * for servers 0 .. nservers - 1.  Every event is created here and later
  * re-pointed at a descriptor with event_assign(), so that an attempt
- * allocates nothing.  warn_ms is borrowed (see upstream_log.h) and must
- * outlive the pool.  0, or FWD_ENOMEM (nothing logged: the owner says what
- * it was setting up; call up_sockpool_fini()).
+ * allocates nothing.  Socket ages are read from clock.  clock and warn_ms
+ * are borrowed (see upstream_log.h) and must outlive the pool.  FWD_OK, or
+ * FWD_ENOMEM (nothing logged: the owner says what it was setting up; call
+ * up_sockpool_fini()).
  */
-int up_sockpool_init(struct up_sockpool *p, struct event_base *base, size_t nsocks, size_t nservers,
-		     up_sock_readable_fn readable, uint64_t *warn_ms);
+enum fwd_err up_sockpool_init(struct up_sockpool *p, struct event_base *base, const struct fwd_clock *clock,
+			      size_t nsocks, size_t nservers, up_sock_readable_fn readable, uint64_t *warn_ms);
 
 /* Close every socket and free the pool's memory.  Sockets still held by
  * callers are closed too: call it after the attempts are over. */

@@ -35,7 +35,8 @@ arm_start_fake() {
 		--fixtures "$ARM_FIXTURES" --port-file "$T/fake_arm.port" --log "$ARM_REQLOG" "$@"
 	ARM_FAKE_PID=$LAST_PID
 	local i
-	for ((i = 0; i < 100; i++)); do
+	# a bound on waiting (the CA is made, python starts): WAIT_FLOOR seconds
+	for ((i = 0; i < WAIT_FLOOR * 20; i++)); do
 		[ -s "$T/fake_arm.port" ] && break
 		sleep 0.05
 	done
@@ -52,7 +53,7 @@ arm_stop_fake() {
 
 arm_ctl() {
 	local out
-	out=$(curl -sS --max-time 5 --cacert "$ARM_CA" -X POST --data "$1" "$ARM_URL/_control" 2>&1)
+	out=$(curl -sS --max-time "$WAIT_FLOOR" --cacert "$ARM_CA" -X POST --data "$1" "$ARM_URL/_control" 2>&1)
 	case $out in
 	*'"ok": true'*) return 0 ;;
 	*) diag "control request failed: $1" "$out"; return 1 ;;
@@ -60,7 +61,7 @@ arm_ctl() {
 }
 
 arm_state() {
-	curl -sS --max-time 5 --cacert "$ARM_CA" "$ARM_URL/_state"
+	curl -sS --max-time "$WAIT_FLOOR" --cacert "$ARM_CA" "$ARM_URL/_state"
 }
 
 arm_conf() {

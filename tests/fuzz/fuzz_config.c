@@ -49,8 +49,9 @@ static void check_cfg(struct cfg *cfg)
 {
 	FUZZ_ASSERT(cfg->nupstreams >= 2);
 	FUZZ_ASSERT(cfg->group_azure < cfg->nupstreams && cfg->group_default < cfg->nupstreams);
-	FUZZ_ASSERT(cfg_group_find(cfg, "azure") == (long)cfg->group_azure);
-	FUZZ_ASSERT(cfg_group_find(cfg, "default") == (long)cfg->group_default);
+	size_t g = SIZE_MAX;
+	FUZZ_ASSERT(cfg_group_find(cfg, "azure", &g) == FWD_OK && g == cfg->group_azure);
+	FUZZ_ASSERT(cfg_group_find(cfg, "default", &g) == FWD_OK && g == cfg->group_default);
 	FUZZ_ASSERT(cfg->nlisten > 0);
 	for (size_t i = 0; i < cfg->nupstreams; i++)
 		FUZZ_ASSERT(cfg->upstreams[i].nservers <= CFG_MAX_GROUP_SERVERS);

@@ -99,6 +99,7 @@ static inline void fuzz_daemon_setup(const char *tag)
 		abort();
 	snapshot_pub_publish(&fuzz_d.pub, snap);
 	fuzz_d.started = time(NULL);
+	fuzz_d.clock = &fwd_clock_monotonic;
 	fuzz_d.base = event_base_new();
 	fuzz_d.cache = cache_new(1 << 20, 1);
 	if (!fuzz_d.base || !fuzz_d.cache)

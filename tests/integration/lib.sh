@@ -22,7 +22,7 @@
 #            skip DESC REASON | diag TEXT... | done_testing (prints the plan, exits)
 #   query    q NAME [TYPE] [dig-args...]  -> Q_RC Q_STATUS Q_FLAGS Q_ID Q_QUESTION Q_ANSWER
 #            Q_AUTHORITY Q_ADDITIONAL Q_OPT(yes|no) Q_EDNS Q_ANCOUNT Q_OUT
-#            (dig @$Q_SERVER -p $Q_PORT +norec +time=1 +tries=1; defaults 127.0.0.1 / $PORT)
+#            (dig @$Q_SERVER -p $Q_PORT +norec +time=5 +tries=1; defaults 127.0.0.1 / $PORT)
 #            q_flag FLAG            true if FLAG (aa, tc, ra, ...) is in Q_FLAGS
 #            q_rrs SECTION          Q_ANSWER etc. as "owner ttl class type rdata", one per line
 #   daemon   start_plinkfwd CONF [ARGS...]  (waits for its first listen: address to answer)
@@ -39,6 +39,15 @@
 #            spawn NAME CMD... (background, logged, killed on exit) | stop_pid PID
 #            wait_dns ADDR PORT [SECONDS] | wait_port PORT [udp|tcp] [SECONDS]
 #            wait_log REGEX [SECONDS] (waits for REGEX in $PLINKFWD_LOG) | log_since MARK
+#            wait_until CMD...  (polls CMD until it succeeds, at most WAIT_FLOOR seconds)
+#   counters ctl_stat KEY   a value of `plinkfwd-ctl stats` (control-socket $T/run/control.sock)
+#            metric_value 'NAME{LABELS}'   a sample of /metrics (http-listen 127.0.0.1@$PORT+1000)
+#
+# Time: no assertion here or in a test depends on how long something took
+# (docs/testing.md).  Every wait is a bound on waiting, never a verdict on
+# speed: it ends as soon as its event happens, and no bound is below
+# WAIT_FLOOR seconds (default 10), so that a busy machine only makes a run
+# slower, never red.
 
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
@@ -76,6 +85,8 @@ fi
 BUILDDIR=$top_builddir
 PLINKFWD=${PLINKFWD:-$BUILDDIR/plinkfwd}
 PORT=${PORT:-5300}
+WAIT_FLOOR=${PLINKFWD_WAIT_FLOOR:-10}
+CTL=${PLINKFWD_CTL:-$BUILDDIR/plinkfwd-ctl}
 export PATH="$PATH:/usr/sbin:/sbin"
 
 if [ ! -x "$PLINKFWD" ]; then
@@ -253,6 +264,14 @@ now_ms() {
 	echo $((t / 1000))
 }
 
+# wait_bound SECONDS  the bound a wait uses: SECONDS, but never below WAIT_FLOOR
+wait_bound() {
+	local s=${1:-0}
+	s=${s%%.*}
+	[ "${s:-0}" -lt "$WAIT_FLOOR" ] && s=$WAIT_FLOOR
+	echo "$s"
+}
+
 # split_listen "ADDR@PORT" -> L_ADDR L_PORT (IPv6 may be bracketed; no @ -> 53)
 split_listen() {
 	local s=$1
@@ -269,7 +288,8 @@ split_listen() {
 
 # wait_dns ADDR PORT [SECONDS]  true once something answers a query there
 wait_dns() {
-	local addr=$1 port=$2 secs=${3:-5} end
+	local addr=$1 port=$2 secs end
+	secs=$(wait_bound "${3:-5}")
 	end=$(($(now_ms) + secs * 1000))
 	while [ "$(now_ms)" -lt "$end" ]; do
 		if dig @"$addr" -p "$port" +norec +time=1 +tries=1 +noedns . SOA >/dev/null 2>&1; then
@@ -282,13 +302,25 @@ wait_dns() {
 
 # wait_port PORT [udp|tcp] [SECONDS]  true once a socket listens on PORT
 wait_port() {
-	local port=$1 proto=${2:-udp} secs=${3:-5} end opt=-Hlnu
+	local port=$1 proto=${2:-udp} secs end opt=-Hlnu
+	secs=$(wait_bound "${3:-5}")
 	[ "$proto" = tcp ] && opt=-Hlnt
 	end=$(($(now_ms) + secs * 1000))
 	while [ "$(now_ms)" -lt "$end" ]; do
 		if [ -n "$(ss $opt "( sport = :$port )" 2>/dev/null)" ]; then
 			return 0
 		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_until CMD...  true once CMD succeeds (polled every 0.1 s, at most
+# WAIT_FLOOR seconds): waiting for an event instead of sleeping "long enough"
+wait_until() {
+	local end=$(($(now_ms) + WAIT_FLOOR * 1000))
+	while [ "$(now_ms)" -lt "$end" ]; do
+		"$@" && return 0
 		sleep 0.1
 	done
 	return 1
@@ -301,7 +333,7 @@ conf_listens() {
 }
 
 # start_plinkfwd CONF [ARGS...]  start in the foreground mode, in the background;
-# waits (max ~5 s) until the first listen: address answers.
+# waits (at most 2 x WAIT_FLOOR seconds) until the first listen: address answers.
 start_plinkfwd() {
 	local conf=$1 first
 	shift
@@ -309,7 +341,8 @@ start_plinkfwd() {
 	PLINKFWD_PID=$LAST_PID
 	first=$(conf_listens "$conf" | head -n 1)
 	split_listen "${first:-127.0.0.1@53}"
-	local end=$(($(now_ms) + 5000))
+	local secs=$((2 * WAIT_FLOOR))
+	local end=$(($(now_ms) + secs * 1000))
 	while [ "$(now_ms)" -lt "$end" ]; do
 		if ! kill -0 "$PLINKFWD_PID" 2>/dev/null; then
 			wait "$PLINKFWD_PID" 2>/dev/null
@@ -323,7 +356,7 @@ start_plinkfwd() {
 		fi
 		sleep 0.1
 	done
-	diag "plinkfwd did not answer on $L_ADDR port $L_PORT within 5 s"
+	diag "plinkfwd did not answer on $L_ADDR port $L_PORT within $secs s"
 	return 1
 }
 
@@ -345,7 +378,8 @@ log_since() { tail -c +$(($1 + 1)) "$PLINKFWD_LOG" 2>/dev/null; }
 
 # wait_log ERE [SECONDS] [MARK]  true once the log (after MARK) has a matching line
 wait_log() {
-	local re=$1 secs=${2:-5} mark=${3:-0} end
+	local re=$1 secs mark=${3:-0} end
+	secs=$(wait_bound "${2:-5}")
 	end=$(($(now_ms) + secs * 1000))
 	while [ "$(now_ms)" -lt "$end" ]; do
 		log_since "$mark" | grep -Eq -- "$re" && return 0
@@ -388,7 +422,8 @@ copy_conf() {
 }
 
 # ------------------------------------------------------------ queries
-# q NAME [TYPE] [dig-args...]
+# q NAME [TYPE] [dig-args...]  (+time=5 is how long dig waits for an answer,
+# not a verdict on speed: an answer that comes at all comes well before)
 q() {
 	local name=$1 type=A
 	shift
@@ -396,7 +431,7 @@ q() {
 		type=$1
 		shift
 	fi
-	Q_OUT=$(dig @"${Q_SERVER:-127.0.0.1}" -p "${Q_PORT:-$PORT}" +norec +time=1 +tries=1 \
+	Q_OUT=$(dig @"${Q_SERVER:-127.0.0.1}" -p "${Q_PORT:-$PORT}" +norec +time=5 +tries=1 \
 		"$@" "$name" "$type" 2>&1)
 	Q_RC=$?
 	q_parse
@@ -437,6 +472,25 @@ q_flag() { [[ " $Q_FLAGS " == *" $1 "* ]]; }
 
 # q_rrs SECTION  e.g. q_rrs ANSWER | grep ...
 q_rrs() { q_section "$1"; }
+
+# ------------------------------------------------------------ counters
+# The daemon's own counters are how a test tells what happened upstream
+# (which server was asked, which attempt timed out) without a stopwatch.
+
+# ctl_stat KEY [SOCKET]  one value of `plinkfwd-ctl stats` (flat "key value"
+# lines, e.g. servers.127.0.0.15@5301.sent); empty when absent.  The config
+# needs control-socket: $T/run/control.sock (or pass SOCKET).
+ctl_stat() {
+	"$CTL" -s "${2:-$T/run/control.sock}" stats 2>/dev/null | awk -v k="$1" '$1 == k { print $2; exit }'
+}
+
+# metric_value 'NAME{LABELS}' [PORT]  one sample of /metrics, e.g.
+# 'plinkfwd_upstream_server_timeouts_total{server="127.0.0.15@5301"}'; empty
+# when absent.  The config needs http-listen: 127.0.0.1@$((PORT + 1000)).
+metric_value() {
+	curl -sS --max-time "$WAIT_FLOOR" "http://127.0.0.1:${2:-$((PORT + 1000))}/metrics" 2>/dev/null |
+		awk -v k="$1" 'index($0, k " ") == 1 { print $2; exit }'
+}
 
 # ------------------------------------------------------------ peers
 peer_dir() {
@@ -547,7 +601,7 @@ spawn_responder() {
 	rm -f "$T/$name.pid"
 	spawn "$name" ${RESPONDER:-python3 $LIBDIR/peers/forward/responder.py} --listen "$addr" --port 5301 \
 		--log "$T/$name-queries.log" --pidfile "$T/$name.pid" "$@"
-	for ((i = 0; i < 50; i++)); do
+	for ((i = 0; i < WAIT_FLOOR * 20; i++)); do
 		[ -s "$T/$name.pid" ] && return 0
 		sleep 0.1
 	done

@@ -43,11 +43,12 @@ max_per_second() {
 		"$T/$1-queries.log" 2>/dev/null
 }
 
-timed_q() {
-	local t0
-	t0=$(now_ms)
-	q "$@" +time=5
-	Q_MS=$(($(now_ms) - t0))
+# srv COUNTER ADDR  a per-server counter of the daemon (/metrics), 0 when
+# the server has not been used yet (sent, answered, failed, timeouts)
+srv() {
+	local v
+	v=$(metric_value "plinkfwd_upstream_server_$1_total{server=\"$2@5301\"}")
+	echo "${v:-0}"
 }
 
 # burst_get KEY  a line of the last burst.py output
@@ -69,6 +70,7 @@ server:
     query-timeout: 4000
     upstream-down-after: 3
     upstream-probe-interval: $PROBE
+    http-listen: 127.0.0.1@$((PORT + 1000))
 upstream: pair
     server: 127.0.0.41@5301
     server: 127.0.0.42@5301
@@ -90,22 +92,22 @@ ok "plinkfwd starts with the health config" start_plinkfwd "$T/health.conf"
 # Neither server is measured yet, so queries at once go to both: those that
 # reach the silent one fail over after upstream-timeout, and it is marked down.
 mark=$(log_mark)
-BURST_OUT=$($BURST --port "$PORT" --name pair.test --unique --count 20 --addr 192.0.2.42 --timeout 6)
+BURST_OUT=$($BURST --port "$PORT" --name pair.test --unique --count 20 --addr 192.0.2.42 --timeout 15)
 is "$(burst_get addr_ok)" 20 "20 queries at once, some to a silent server: all answered by the live one"
 ok "the silent server was asked ($(queries dead) queries)" test "$(queries dead)" -ge 3
 ok "the silent server is marked down" wait_log 'upstream 127\.0\.0\.41@5301 failed [0-9]+ times in a row: marked down' 2 "$mark"
 dead_before=$(queries dead)
-slowest=0
+timeouts_before=$(srv timeouts 127.0.0.41)
+live_before=$(srv answered 127.0.0.42)
 answered=0
 for n in $(seq 1 15); do
-	timed_q "after$n.pair.test" A
+	q "after$n.pair.test" A
 	[ "$Q_STATUS/$Q_ANSWER" = "NOERROR/after$n.pair.test. 300 IN A 192.0.2.42" ] && answered=$((answered + 1))
-	[ "$Q_MS" -gt "$slowest" ] && slowest=$Q_MS
 done
 is "$answered" 15 "marked down: 15 queries answered by the live server"
-ok "marked down: no query waits for the dead one (slowest $slowest ms, upstream-timeout $UP_TIMEOUT)" \
-	test "$slowest" -lt "$UP_TIMEOUT"
 is "$(queries dead)" "$dead_before" "marked down: no query reached the dead server"
+is "$(srv timeouts 127.0.0.41)" "$timeouts_before" "marked down: no query waited for the dead one (no new timeout)"
+is "$(($(srv answered 127.0.0.42) - live_before))" 15 "marked down: the live server answered each of them once"
 
 # ------------------------------------------------------------ re-admitted
 stop_pid "$(cat "$T/dead.pid")"
@@ -121,8 +123,14 @@ for n in $(seq 1 20); do
 done
 ok "after the (new) probe interval: probed and back in service" \
 	wait_log 'upstream 127\.0\.0\.41@5301 answers again: back in service' 2 "$mark"
+# How many of the 20 it gets after that depends on its smoothed RTT
+# against the live server's, measured on this machine as it is: only the
+# events are asserted -- it was asked and answered again, and it is no
+# longer marked down, so it is a candidate like any other.
 back=$(($(queries dead) - back_before))
-ok "re-admitted: it gets queries again ($back of 20)" test "$back" -ge 3
+ok "re-admitted: it was asked again ($back of 20)" test "$back" -ge 1
+ok "re-admitted: it answered again" test "$(srv answered 127.0.0.41)" -ge 1
+is "$(metric_value 'plinkfwd_upstream_server_down{server="127.0.0.41@5301"}')" 0 "re-admitted: no longer marked down"
 like "$Q_ANSWER" "^back20\.pair\.test\. 300 IN A 192\.0\.2\.4[12]$" "re-admitted: answers keep coming"
 
 # ------------------------------------------------------------ smoothed RTT
@@ -146,7 +154,7 @@ is "$(burst_get answered)" 100 "100 identical concurrent queries: 100 answers"
 is "$(burst_get id_ok)" 100 "... each with its own ID"
 is "$(burst_get case_ok)" 100 "... each with its own question case"
 is "$(burst_get addr_ok)" 100 "... each with the upstream's answer"
-ok "... after about one upstream delay ($(burst_get max_ms) ms)" test "$(burst_get max_ms)" -lt 1500
+diag "100 coalesced answers, the slowest after $(burst_get max_ms) ms (not asserted)"
 before=$(queries coal)
 BURST_OUT=$($BURST --port "$PORT" --name big.coal.test --count 300 --tcp 2 --batch 100 --addr 192.0.2.47)
 is "$(burst_get addr_ok)" 302 "300 UDP + 2 TCP identical queries: all answered"
@@ -169,6 +177,7 @@ server:
     cloud: none
     upstream-max-qps: 100
     upstream-max-outstanding: 5
+    http-listen: 127.0.0.1@$((PORT + 1000))
 upstream: capq
     server: 127.0.0.45@5301
 upstream: capo
@@ -180,25 +189,37 @@ forward: capo.test
 EOF
 }
 
-# dnsperf_cap WORKERS  a 3-second burst at 1000 qps, then the checks
+# dnsperf_cap WORKERS  a 3-second burst at up to 1000 qps, then the checks.
+# What is counted, not timed: how many queries reached the server against
+# how long the run took at least as long as (the test's own bracket around
+# dnsperf, which a busy machine only widens), the daemon's capped counter
+# against the SERVFAIL answers.  The bucket itself (burst, refill, exact
+# count over 1.5 s) is asserted on a test clock in tests/unit/test_upstream.
 dnsperf_cap() {
-	local w=$1 out servfail noerror lost max
+	local w=$1 out servfail noerror lost t0 t1 secs got capped0 capped
 	# names never asked before: nothing can come from a cache
 	awk -v w="$w" 'BEGIN { for (i = 0; i < 20000; i++) printf "w%s-%d.capq.test A\n", w, i }' >"$T/capq$w.queries"
 	: >"$T/capq-queries.log"
-	out=$(dnsperf -s 127.0.0.1 -p "$PORT" -d "$T/capq$w.queries" -l 3 -Q 1000 -c 8 -t 2 2>&1)
+	capped0=$(metric_value plinkfwd_upstream_capped_total)
+	t0=$(now_ms)
+	out=$(dnsperf -s 127.0.0.1 -p "$PORT" -d "$T/capq$w.queries" -l 3 -Q 1000 -c 8 -t 5 2>&1)
+	t1=$(now_ms)
 	printf '%s\n' "$out" >"$T/dnsperf-$w.txt"
 	noerror=$(printf '%s\n' "$out" | sed -n 's/.*NOERROR \([0-9]*\).*/\1/p')
 	servfail=$(printf '%s\n' "$out" | sed -n 's/.*SERVFAIL \([0-9]*\).*/\1/p')
 	lost=$(printf '%s\n' "$out" | sed -n 's/.*Queries lost: *\([0-9]*\).*/\1/p')
-	max=$(max_per_second capq)
+	capped=$(($(metric_value plinkfwd_upstream_capped_total) - ${capped0:-0}))
+	got=$(queries capq)
+	# whole seconds, rounded up: the run lasted at most this long
+	secs=$(((t1 - t0 + 999) / 1000))
+	diag "$w worker(s): $got queries reached the server in a run of at most $secs s (max $(max_per_second capq) in one second by its clock)"
 	# each worker has 100 / w; SO_REUSEPORT may give one worker every client
-	ok "$w worker(s), 1000 qps for 3 s, cap 100 qps: at most 100 + burst per second reached the server (max $max/s)" \
-		test "${max:-999}" -le 115 -a "${max:-0}" -ge $((80 / w))
-	ok "$w worker(s): the rest answered SERVFAIL at once (NOERROR ${noerror:-0}, SERVFAIL ${servfail:-0}, lost ${lost:-?})" \
-		test "${servfail:-0}" -ge 2000 -a "${lost:-1}" -le 10
-	ok "$w worker(s): the server saw no more than the answers ($(queries capq) queries, ${noerror:-0} NOERROR)" \
-		test "$(queries capq)" -le $((${noerror:-0} + 5))
+	ok "$w worker(s), cap 100 qps: at most 100 a second (+ burst) reached the server ($got in at most $secs s)" \
+		test "$got" -le $((100 * secs + 15)) -a "$got" -ge 1
+	ok "$w worker(s): the rest were refused at the cap (capped $capped, SERVFAIL ${servfail:-0}, NOERROR ${noerror:-0}, lost ${lost:-?})" \
+		test "${servfail:-0}" -ge 1 -a "$capped" -ge "${servfail:-0}" -a "${lost:-1}" -le 10
+	ok "$w worker(s): the server saw no more than the answers ($got queries, ${noerror:-0} NOERROR)" \
+		test "$got" -le $((${noerror:-0} + 5))
 }
 
 caps_conf 1
@@ -207,12 +228,18 @@ mark=$(log_mark)
 dnsperf_cap 1
 ok "capped queries are logged (rate-limited)" wait_log 'every server of upstream group capq is at its query cap' 2 "$mark"
 
+capped0=$(metric_value plinkfwd_upstream_capped_total)
 BURST_OUT=$($BURST --port "$PORT" --name capo.test --unique --count 40 --addr 192.0.2.46)
+capped=$(($(metric_value plinkfwd_upstream_capped_total) - ${capped0:-0}))
 is "$(burst_get answered)" 40 "40 distinct queries at once to a 300 ms server: all answered"
 ok "outstanding cap 5: the server never had more than 5 queries at once (max $(stat capo max_pending))" \
-	test "$(stat capo max_pending)" -le 5
-ok "outstanding cap 5: 5 answers, the rest SERVFAIL at once (NOERROR $(burst_get rcode_NOERROR), SERVFAIL $(burst_get rcode_SERVFAIL))" \
-	test "$(burst_get rcode_NOERROR)" = 5 -a "$(burst_get rcode_SERVFAIL)" = 35
+	test "$(stat capo max_pending)" -le 5 -a "$(stat capo max_pending)" -ge 1
+# 5 NOERROR and 35 SERVFAIL when the 40 arrive together; a burst that a busy
+# machine spreads out lets more through, never more than 5 at once
+ok "outstanding cap 5: the rest refused at the cap (NOERROR $(burst_get rcode_NOERROR), SERVFAIL $(burst_get rcode_SERVFAIL), capped $capped)" \
+	test "$(burst_get rcode_NOERROR)" -ge 5 -a "$(burst_get rcode_SERVFAIL)" -ge 1 \
+	-a "$(($(burst_get rcode_NOERROR) + $(burst_get rcode_SERVFAIL)))" = 40 -a "$capped" = "$(burst_get rcode_SERVFAIL)"
+is "$(queries capo)" "$(burst_get rcode_NOERROR)" "outstanding cap 5: the server got exactly the queries it answered"
 stop_plinkfwd
 
 caps_conf 2

@@ -337,6 +337,28 @@ static void test_many(void)
 	free(cfg.deny);
 }
 
+/* acl_same_host: the per-client TCP limit counts connections with it */
+static void test_same_host(void)
+{
+	struct sockaddr_in a = {0}, b = {0};
+	struct sockaddr_in6 m = {0}, v6 = {0};
+	a.sin_family = b.sin_family = AF_INET;
+	inet_pton(AF_INET, "192.0.2.7", &a.sin_addr);
+	inet_pton(AF_INET, "192.0.2.7", &b.sin_addr);
+	a.sin_port = htons(1000);
+	b.sin_port = htons(2000);
+	m.sin6_family = v6.sin6_family = AF_INET6;
+	inet_pton(AF_INET6, "::ffff:192.0.2.7", &m.sin6_addr);
+	inet_pton(AF_INET6, "2001:db8::7", &v6.sin6_addr);
+	is_int(acl_same_host((struct sockaddr *)&a, (struct sockaddr *)&b), 1, "same IPv4 host, other port");
+	is_int(acl_same_host((struct sockaddr *)&a, (struct sockaddr *)&m), 1, "IPv4 and its IPv4-mapped form");
+	inet_pton(AF_INET, "192.0.2.8", &b.sin_addr);
+	is_int(acl_same_host((struct sockaddr *)&a, (struct sockaddr *)&b), 0, "other IPv4 host");
+	is_int(acl_same_host((struct sockaddr *)&a, (struct sockaddr *)&v6), 0, "IPv4 and an IPv6 host");
+	is_int(acl_same_host((struct sockaddr *)&v6, (struct sockaddr *)&v6), 1, "same IPv6 host");
+	is_int(acl_same_host(NULL, (struct sockaddr *)&v6), 0, "NULL is nobody");
+}
+
 int main(void)
 {
 	test_default();
@@ -345,5 +367,6 @@ int main(void)
 	test_deny();
 	test_mapped_config();
 	test_many();
+	test_same_host();
 	return tap_done();
 }

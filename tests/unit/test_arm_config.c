@@ -10,11 +10,11 @@
 #include "config.h"
 #include "tap.h"
 
-static struct arm_cfg *cfg_with(const char *const *kv, char *err, size_t errlen, int *rc)
+static struct arm_cfg *cfg_with(const char *const *kv, char *err, size_t errlen, enum fwd_err *rc)
 {
 	struct arm_cfg *ac = arm_cfg_new();
 
-	*rc = 0;
+	*rc = FWD_OK;
 	for (size_t i = 0; kv[i] != NULL && *rc == 0; i += 2)
 		*rc = arm_cfg_set(ac, kv[i], kv[i + 1], err, errlen);
 	if (*rc == 0)
@@ -27,7 +27,7 @@ static void set_fails(const char *key, const char *value, const char *want_in_er
 	struct arm_cfg *ac = arm_cfg_new();
 	char err[256] = "";
 
-	is_int(arm_cfg_set(ac, key, value, err, sizeof(err)), -1, name);
+	is_int(arm_cfg_set(ac, key, value, err, sizeof(err)), FWD_EPARSE, name);
 	ok(want_in_err == NULL || strstr(err, want_in_err) != NULL, "%s: message '%s'", name, err);
 	arm_cfg_free(ac);
 }
@@ -35,10 +35,10 @@ static void set_fails(const char *key, const char *value, const char *want_in_er
 static void finish_fails(const char *const *kv, const char *want_in_err, const char *name)
 {
 	char err[256] = "";
-	int rc;
+	enum fwd_err rc;
 	struct arm_cfg *ac = cfg_with(kv, err, sizeof(err), &rc);
 
-	is_int(rc, -1, name);
+	is_int(rc, FWD_EPARSE, name);
 	ok(strstr(err, want_in_err) != NULL, "%s: message '%s'", name, err);
 	arm_cfg_free(ac);
 }
@@ -89,7 +89,7 @@ static void test_full(void)
 		NULL,
 	};
 	char err[256] = "";
-	int rc;
+	enum fwd_err rc;
 	struct arm_cfg *ac = cfg_with(kv, err, sizeof(err), &rc), *d;
 
 	is_int(rc, 0, "a full clause is accepted");
@@ -132,11 +132,11 @@ static void test_rejects(void)
 	struct arm_cfg *ac = arm_cfg_new();
 	static const char secret[] = "s3cr3t~Value.With.Dots";
 
-	is_int(arm_cfg_set(ac, "client-secret", secret, err, sizeof(err)), -1,
+	is_int(arm_cfg_set(ac, "client-secret", secret, err, sizeof(err)), FWD_EPARSE,
 	       "client-secret: in the config text is refused");
 	ok(strstr(err, "client-secret-file") != NULL, "refusal names the alternatives");
 	ok(strstr(err, secret) == NULL, "refusal does not echo the secret");
-	is_int(arm_cfg_set(ac, "client-secret-env", secret, err, sizeof(err)), -1,
+	is_int(arm_cfg_set(ac, "client-secret-env", secret, err, sizeof(err)), FWD_EPARSE,
 	       "client-secret-env needs a variable name");
 	ok(strstr(err, secret) == NULL, "client-secret-env error does not echo the value");
 	arm_cfg_free(ac);
@@ -161,9 +161,9 @@ static void test_rejects(void)
 
 	ac = arm_cfg_new();
 	arm_cfg_set(ac, "subscription", "s1", err, sizeof(err));
-	is_int(arm_cfg_set(ac, "subscription", "S1", err, sizeof(err)), -1, "same subscription twice");
+	is_int(arm_cfg_set(ac, "subscription", "S1", err, sizeof(err)), FWD_EPARSE, "same subscription twice");
 	arm_cfg_set(ac, "ca-file", "/a", err, sizeof(err));
-	is_int(arm_cfg_set(ac, "ca-file", "/b", err, sizeof(err)), -1, "ca-file twice");
+	is_int(arm_cfg_set(ac, "ca-file", "/b", err, sizeof(err)), FWD_EPARSE, "ca-file twice");
 	arm_cfg_free(ac);
 }
 
@@ -185,7 +185,7 @@ static void test_finish(void)
 	static const char *const wi_ok[] = {"subscription", "s", "auth", "workload-identity", NULL};
 	static const char *const mi_user[] = {"subscription", "s", "client-id", "abc-123", NULL};
 	char err[256];
-	int rc;
+	enum fwd_err rc;
 	struct arm_cfg *ac;
 
 	finish_fails(nosub, "subscription", "a subscription is required");

@@ -175,8 +175,11 @@ static void test_full(void)
 	is_str(addr_text(&cfg->upstreams[1].servers[0]), "127.0.0.54@5355", "azure server");
 	is_str(cfg->upstreams[cfg->group_default].name, "default", "default group created");
 	is_int(cfg->upstreams[cfg->group_default].nservers, 0, "created default group has no server");
-	is_int(cfg_group_find(cfg, "ONPREM"), 0, "group lookup is case-insensitive");
-	is_int(cfg_group_find(cfg, "nosuch"), -1, "unknown group is -1");
+	{
+		size_t g = 99;
+		ok(cfg_group_find(cfg, "ONPREM", &g) == FWD_OK && g == 0, "group lookup is case-insensitive");
+		is_int(cfg_group_find(cfg, "nosuch", &g), FWD_ENOENT, "unknown group is FWD_ENOENT");
+	}
 
 	is_int(cfg->nforwards, 2, "two forward rules");
 	is_str(cfg->forwards[0].suffix, "corp.example.", "suffix normalised");
@@ -452,11 +455,11 @@ static void test_parse_addr(void)
 	size_t i;
 
 	for (i = 0; i < FWD_ARRAY_LEN(cases); i++) {
-		int rc;
+		enum fwd_err rc;
 		memset(&a, 0, sizeof(a));
 		rc = cfg_parse_addr(cases[i].in, 53, &a);
 		if (cases[i].out == NULL)
-			ok(rc == -1, "cfg_parse_addr('%s') fails", cases[i].in);
+			ok(rc == FWD_EPARSE, "cfg_parse_addr('%s') fails", cases[i].in);
 		else {
 			ok(rc == 0 && strcmp(addr_text(&a), cases[i].out) == 0, "cfg_parse_addr('%s') = %s",
 			   cases[i].in, cases[i].out);
@@ -502,11 +505,11 @@ static void test_parse_cidr(void)
 	struct cfg_cidr c;
 
 	for (i = 0; i < FWD_ARRAY_LEN(cases); i++) {
-		int rc;
+		enum fwd_err rc;
 		memset(&c, 0, sizeof(c));
 		rc = cfg_parse_cidr(cases[i].in, &c);
 		if (cases[i].out == NULL)
-			ok(rc == -1, "cfg_parse_cidr('%s') fails", cases[i].in);
+			ok(rc == FWD_EPARSE, "cfg_parse_cidr('%s') fails", cases[i].in);
 		else
 			ok(rc == 0 && strcmp(cidr_text(&c), cases[i].out) == 0, "cfg_parse_cidr('%s') = %s",
 			   cases[i].in, cases[i].out);
@@ -544,9 +547,9 @@ static void test_parse_size(void)
 
 	for (i = 0; i < FWD_ARRAY_LEN(cases); i++) {
 		uint64_t v = 12345;
-		int rc = cfg_parse_size(cases[i].in, &v);
+		enum fwd_err rc = cfg_parse_size(cases[i].in, &v);
 		if (cases[i].rc != 0)
-			ok(rc == -1 && v == 12345, "cfg_parse_size('%s') fails", cases[i].in);
+			ok(rc == FWD_EPARSE && v == 12345, "cfg_parse_size('%s') fails", cases[i].in);
 		else
 			ok(rc == 0 && v == cases[i].out, "cfg_parse_size('%s') = %llu", cases[i].in,
 			   (unsigned long long)cases[i].out);

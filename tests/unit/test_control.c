@@ -124,6 +124,10 @@ static void test_control(struct daemon *d)
 	const cJSON *recs = cJSON_GetObjectItemCaseSensitive(step_n(o, 1), "records");
 	is_int(cJSON_GetArraySize(recs), 2, "explain: CNAME and A");
 	ok(strstr(cJSON_GetArrayItem(recs, 1)->valuestring, "10.0.1.5") != NULL, "explain: the A record");
+	const cJSON *origins = cJSON_GetObjectItemCaseSensitive(step_n(o, 1), "origins");
+	is_int(json_num(cJSON_GetArrayItem(origins, 0), "line"), 6, "explain: the CNAME is on line 6 of the zone file");
+	is_int(json_num(cJSON_GetArrayItem(origins, 1), "line"), 5, "explain: the A record on line 5");
+	is_str(json_str(cJSON_GetArrayItem(origins, 1), "file"), zonepath, "explain: the zone file read");
 	is_str(json_str(o, "answered_by"), "local", "explain: answered locally");
 	cJSON_Delete(o);
 
@@ -133,6 +137,8 @@ static void test_control(struct daemon *d)
 	const cJSON *sv = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(step_n(o, 1), "servers"), 0);
 	is_str(json_str(sv, "address"), "127.0.0.53@5301", "explain forward: server");
 	is_str(json_str(sv, "state"), "unused", "explain forward: server never asked");
+	is_int(json_num(sv, "max_qps"), 0, "explain forward: an uncapped group's server (max_qps 0)");
+	is_int(json_num(sv, "max_outstanding"), 0, "explain forward: ... (max_outstanding 0)");
 	is_str(json_str(o, "type"), "AAAA", "explain forward: type");
 	cJSON_Delete(o);
 
@@ -343,6 +349,7 @@ int main(void)
 	snapshot_pub_init(&d.pub);
 	snapshot_pub_publish(&d.pub, snap);
 	d.started = time(NULL);
+	d.clock = &fwd_clock_monotonic;
 	d.base = event_base_new();
 	w.running = 1;
 	d.workers = &w;

@@ -44,6 +44,7 @@
 #define NSERVERS 3              /* azure: 0 and 1; default: 2 */
 #define UP_TIMEOUT_MS 60000     /* upstream-timeout: far beyond any real run */
 #define Q_TIMEOUT_MS 300000     /* query-timeout */
+#define STALE_S 60              /* serve-stale */
 #define SEC 1000000ull
 
 struct server {
@@ -62,6 +63,7 @@ static struct snapshot_pub pub;
 static struct cache *cache;
 static struct query_engine qe;
 static char dir[] = "/tmp/plinkfwd-test-query-XXXXXX";
+static int q_timeout_ms = Q_TIMEOUT_MS; /* the query-timeout build() writes */
 
 /* what the capture hook saw */
 static uint8_t sent[8][WIRE_MAX_MSG];
@@ -81,24 +83,35 @@ static void capture(void *arg, const struct client *cl, const uint8_t *msg, size
 
 /* ------------------------------------------------------------ set-up */
 
+/* A UDP socket on a free port of 127.0.0.1 and a TCP listener on the same
+ * port.  This program runs outside any network namespace, beside whatever
+ * else the machine runs: the port the kernel picks for UDP may be taken
+ * for TCP, so pick again until both binds succeed. */
 static void server_open(struct server *s)
 {
-	struct sockaddr_in a;
-	socklen_t al = sizeof(a);
-	int one = 1;
+	for (int tries = 0; tries < 1000; tries++) {
+		struct sockaddr_in a;
+		socklen_t al = sizeof(a);
+		int one = 1;
 
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	s->udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	if (s->udp < 0 || bind(s->udp, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    getsockname(s->udp, (struct sockaddr *)&a, &al) < 0)
-		abort();
-	s->port = ntohs(a.sin_port);
-	s->tcp = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	setsockopt(s->tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (s->tcp < 0 || bind(s->tcp, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s->tcp, 8) < 0)
-		abort();
+		memset(&a, 0, sizeof(a));
+		a.sin_family = AF_INET;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		s->udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		if (s->udp < 0 || bind(s->udp, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+		    getsockname(s->udp, (struct sockaddr *)&a, &al) < 0)
+			abort();
+		s->port = ntohs(a.sin_port);
+		s->tcp = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (s->tcp < 0)
+			abort();
+		setsockopt(s->tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(s->tcp, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(s->tcp, 8) == 0)
+			return;
+		close(s->tcp);
+		close(s->udp);
+	}
+	abort();
 }
 
 static const char zone_text[] = "$TTL 300\n"
@@ -120,14 +133,14 @@ static struct snapshot *build(const char *fwd_group)
 	f = fopen(cpath, "w");
 	fprintf(f,
 		"server:\n  listen: 127.0.0.1@53\n  allow: 127.0.0.0/8\n"
-		"  upstream-timeout: %d\n  query-timeout: %d\n  serve-stale: 60\n  nsid: test-nsid\n"
+		"  upstream-timeout: %d\n  query-timeout: %d\n  serve-stale: %d\n  nsid: test-nsid\n"
 		"upstream: azure\n  server: 127.0.0.1@%u\n  server: 127.0.0.1@%u\n"
 		"upstream: default\n  server: 127.0.0.1@%u\n"
 		"upstream: empty\n"
 		"zone: local.test\n  file: %s\n"
 		"forward: fwd.test\n  to: %s\n"
 		"forward: nowhere.test\n  to: empty\n",
-		UP_TIMEOUT_MS, Q_TIMEOUT_MS, srv[0].port, srv[1].port, srv[2].port, zpath, fwd_group);
+		UP_TIMEOUT_MS, q_timeout_ms, STALE_S, srv[0].port, srv[1].port, srv[2].port, zpath, fwd_group);
 	fclose(f);
 	struct snapshot *s = snapshot_build(cpath, NULL, 0, err, sizeof(err));
 	if (!s) {
@@ -508,6 +521,79 @@ static void test_timeout_failover(void)
 	is_int(asked(), -1, "no server asked twice");
 }
 
+/* Every azure server answers the pending query with SERVFAIL or REFUSED;
+ * s is the one that got it first.  Returns how many servers were asked. */
+static int fail_every_azure_server(int s)
+{
+	struct msg r;
+	int n = 1;
+	mkreply(s, &r, qid(s), RCODE_SERVFAIL, 0, 0, 0);
+	reply_udp(s, &r);
+	int other = asked();
+	if (other >= 0) {
+		n++;
+		mkreply(other, &r, qid(other), RCODE_REFUSED, 0, 0, 0);
+		reply_udp(other, &r);
+	}
+	return n;
+}
+
+static void test_stale_window(void)
+{
+	/* serve-stale 60: an entry that expired at most 60 s ago stands in for
+	 * SERVFAIL; one that expired longer ago does not */
+	struct msg r;
+	reset_capture();
+	int s = forward_to_azure("w1.fwd.test", 700);
+	if (s < 0) {
+		ok(0, "forwarded");
+		return;
+	}
+	mkreply(s, &r, qid(s), RCODE_NOERROR, 1, 10, 0);
+	reply_udp(s, &r);
+	ok(nsent == 1 && rcode_of(sent[0]) == RCODE_NOERROR, "window: an answer with TTL 10 is cached");
+
+	fwd_test_clock_advance(&tclock, (10 + STALE_S) * SEC - 1000);
+	reset_capture();
+	s = forward_to_azure("w1.fwd.test", 701);
+	ok(s >= 0, "window: expired 60 s ago (less 1 ms): asked upstream");
+	if (s >= 0)
+		fail_every_azure_server(s);
+	ok(nsent == 1 && rcode_of(sent[0]) == RCODE_NOERROR && first_ttl(sent[0], sent_len[0]) == 30,
+	   "window: every server failed: the stale answer, TTL 30");
+
+	fwd_test_clock_advance(&tclock, 2000);
+	reset_capture();
+	s = forward_to_azure("w1.fwd.test", 702);
+	ok(s >= 0, "window: expired 60 s ago (and 1 ms): asked upstream");
+	if (s >= 0)
+		fail_every_azure_server(s);
+	ok(nsent == 1 && rcode_of(sent[0]) == RCODE_SERVFAIL, "window: past it, every server failed: SERVFAIL");
+}
+
+static void test_query_budget(void)
+{
+	/* query-timeout 1.5 x upstream-timeout: the second server gets what is
+	 * left of the budget, not a full upstream-timeout */
+	q_timeout_ms = UP_TIMEOUT_MS + UP_TIMEOUT_MS / 2;
+	snapshot_pub_publish(&pub, build("azure"));
+	q_timeout_ms = Q_TIMEOUT_MS;
+	reset_capture();
+	int s = forward_to_azure("b1.fwd.test", 800);
+	if (s < 0) {
+		ok(0, "forwarded");
+		return;
+	}
+	advance_ms(UP_TIMEOUT_MS);
+	is_int(asked(), 1 - s, "budget: the second server at upstream-timeout");
+	advance_ms(UP_TIMEOUT_MS / 2 - 1);
+	is_int(nsent, 0, "budget: 1 ms before query-timeout the client still waits");
+	advance_ms(1);
+	ok(nsent == 1 && rcode_of(sent[0]) == RCODE_SERVFAIL && wire_get16(sent[0]) == 800,
+	   "budget: SERVFAIL at query-timeout, before the second server's upstream-timeout");
+	is_int(asked(), -1, "budget: no server asked after it ran out");
+}
+
 static void test_tc_retry_over_tcp(void)
 {
 	struct msg r;
@@ -547,6 +633,112 @@ static void test_tc_retry_over_tcp(void)
 	pump();
 }
 
+/* A malformed reply is a failed attempt: the next server is asked and the
+ * client never sees it. */
+static void test_malformed_reply(void)
+{
+	struct msg r;
+	reset_capture();
+	int s = forward_to_azure("bad1.fwd.test", 450);
+	if (s < 0) {
+		ok(0, "forwarded");
+		return;
+	}
+	uint64_t bad0 = 0;
+	struct upstream_stats us;
+	upstream_get_stats(qe.up, &us);
+	bad0 = us.malformed;
+	mkreply(s, &r, qid(s), RCODE_NOERROR, 1, 60, 0);
+	wire_put16(r.b + 6, 65535); /* ANCOUNT 65535, one record present */
+	reply_udp(s, &r);
+	is_int(nsent, 0, "ANCOUNT 65535 with one record: nothing relayed");
+	int other = asked();
+	is_int(other, 1 - s, "...the other server is asked at once");
+	upstream_get_stats(qe.up, &us);
+	is_int(us.malformed, bad0 + 1, "...counted as malformed");
+	if (other < 0)
+		return;
+	mkreply(other, &r, qid(other), RCODE_NOERROR, 1, 60, 0);
+	r.b[r.n - 6] = 0xc0; /* the A record's RDLENGTH high byte: past the end */
+	reply_udp(other, &r);
+	ok(nsent == 1 && rcode_of(sent[0]) == RCODE_SERVFAIL && wire_get16(sent[0]) == 450,
+	   "RDLENGTH past the end from the second: SERVFAIL, not the bytes");
+	upstream_get_stats(qe.up, &us);
+	is_int(us.malformed, bad0 + 2, "...counted as malformed");
+}
+
+/* A CNAME chain of 20 steps: relayed as it came, counted, not spliced. */
+static void test_chain_too_deep(void)
+{
+	struct msg r;
+	char owner[64], target[64];
+	reset_capture();
+	int s = forward_to_azure("c0.fwd.test", 470);
+	if (s < 0) {
+		ok(0, "forwarded");
+		return;
+	}
+	uint64_t deep0 = STATS_GET(qe.stats.splice_too_deep);
+	mkreply(s, &r, qid(s), RCODE_NOERROR, 0, 0, 0);
+	for (int i = 0; i < 20; i++) {
+		snprintf(owner, sizeof owner, "c%d.fwd.test", i);
+		snprintf(target, sizeof target, "c%d.fwd.test", i + 1);
+		put_name_case(&r, owner);
+		put16(&r, TYPE_CNAME);
+		put16(&r, CLASS_IN);
+		put32(&r, 60);
+		size_t rdl = r.n;
+		put16(&r, 0);
+		size_t at = r.n;
+		put_name_case(&r, target);
+		wire_put16(r.b + rdl, (uint16_t)(r.n - at));
+	}
+	wire_put16(r.b + 6, 20);
+	reply_udp(s, &r);
+	/* 20 uncompressed CNAMEs exceed the 512 bytes of a client without
+	 * EDNS: what it gets is the relayed answer, truncated (TC) */
+	ok(nsent == 1 && rcode_of(sent[0]) == RCODE_NOERROR && (flags_of(sent[0]) & WIRE_TC),
+	   "a 20-step CNAME chain is relayed as it came (NOERROR, TC for a 512-byte client)");
+	is_int(STATS_GET(qe.stats.splice_too_deep), deep0 + 1, "...and counted as too deep to splice");
+}
+
+/* TC on a TCP reply cannot be cured by asking again: a failed attempt. */
+static void test_tc_over_tcp_fails(void)
+{
+	struct msg r;
+	reset_capture();
+	int s = forward_to_azure("bigtc.fwd.test", 460);
+	if (s < 0) {
+		ok(0, "forwarded");
+		return;
+	}
+	mkreply(s, &r, qid(s), RCODE_NOERROR, 0, 0, WIRE_TC);
+	reply_udp(s, &r);
+	pump();
+	int c = accept(srv[s].tcp, NULL, NULL);
+	ok(c >= 0, "TC over UDP: asked again over TCP");
+	if (c < 0)
+		return;
+	pump();
+	uint8_t buf[600];
+	struct pollfd pfd = {c, POLLIN, 0};
+	ssize_t n = poll(&pfd, 1, 0) == 1 ? recv(c, buf, sizeof(buf), 0) : -1;
+	if (n > 2) {
+		memcpy(srv[s].q, buf + 2, (size_t)n - 2);
+		srv[s].qlen = (size_t)n - 2;
+	}
+	mkreply(s, &r, qid(s), RCODE_NOERROR, 0, 0, WIRE_TC);
+	uint8_t frame[2 + sizeof(r.b)];
+	wire_put16(frame, (uint16_t)r.n);
+	memcpy(frame + 2, r.b, r.n);
+	ok(send(c, frame, 2 + r.n, 0) == (ssize_t)(2 + r.n), "a TCP reply with TC is written");
+	pump();
+	is_int(nsent, 0, "TC over TCP: not relayed");
+	is_int(asked(), 1 - s, "TC over TCP: the other server is asked");
+	close(c);
+	pump();
+}
+
 static void test_fallback_and_reload(void)
 {
 	struct msg r;
@@ -582,6 +774,9 @@ static void test_rate_limited_warning(void)
 	/* "no server in upstream group" is logged at most once per interval
 	 * and group: counted through the log's own counter */
 	int fwd;
+	/* let every query still in flight from earlier tests time out first:
+	 * their "every server failed" warnings are not the ones counted here */
+	advance_ms(60 * 1000);
 	uint64_t w0 = log_count(LOG_LVL_WARN);
 	for (int i = 0; i < 6; i++)
 		ask("x.nowhere.test", TYPE_A, (uint16_t)(600 + i), &fwd);
@@ -848,8 +1043,13 @@ int main(void)
 	test_mismatch_ignored();
 	test_timeout_failover();
 	test_tc_retry_over_tcp();
+	test_malformed_reply();
+	test_tc_over_tcp_fails();
+	test_chain_too_deep();
+	test_stale_window();
 	test_fallback_and_reload();
 	test_rate_limited_warning();
+	test_query_budget();
 	test_edns_hop_by_hop();
 
 	query_engine_fini(&qe);

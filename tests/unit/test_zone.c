@@ -688,6 +688,63 @@ static void test_memory(void)
 #endif
 }
 
+/* zone_text_records(): what explain reads a zone file with */
+struct seen {
+	int n;
+	int line[8];
+	char type[8][8];
+	char note[8][32];
+};
+
+static void seen_record(void *arg, const struct zone_record *rec)
+{
+	struct seen *sn = arg;
+	const ldns_rr *rr = (const ldns_rr *)rec->rr;
+	char *t = ldns_rr_type2str(ldns_rr_get_type(rr));
+
+	if (sn->n < 8) {
+		sn->line[sn->n] = rec->line;
+		snprintf(sn->type[sn->n], sizeof(sn->type[0]), "%s", t ? t : "?");
+		snprintf(sn->note[sn->n], sizeof(sn->note[0]), "%.*s", rec->note ? (int)rec->note_len : 1,
+			 rec->note ? rec->note : "-");
+	}
+	free(t);
+	sn->n++;
+}
+
+static void test_records(void)
+{
+	static const char text[] = "$ORIGIN r.test.\n"                         /* 1 */
+				   "$TTL 60\n"                                  /* 2 */
+				   "; id: soa\n"                                /* 3 */
+				   "@ IN SOA ns h 1 2 3 4 5 ; trailing\n"       /* 4 */
+				   "\n"                                         /* 5 */
+				   "  ; id: www\n"                              /* 6 */
+				   "; a plain comment\n"                        /* 7 */
+				   "www IN A 192.0.2.1\n"                       /* 8 */
+				   "bad IN A not-an-address\n"                  /* 9 */
+				   "mail IN (\n"                                /* 10 */
+				   "  MX 10 www )\n";                           /* 11 */
+	uint8_t apex[WIRE_MAX_NAME];
+	int alen = wire_name_from_text("r.test", apex);
+	struct seen sn;
+
+	memset(&sn, 0, sizeof(sn));
+	is_int(zone_text_records(apex, (size_t)alen, text, strlen(text), "; id: ", seen_record, &sn), FWD_OK,
+	       "zone_text_records reads a zone text");
+	is_int(sn.n, 3, "three records; the malformed one skipped");
+	is_int(sn.line[0], 4, "SOA at its line");
+	is_str(sn.type[0], "SOA", "... an SOA");
+	is_str(sn.note[0], "soa", "... with the marker line before it");
+	is_int(sn.line[1], 8, "A at its line, past blank and comment lines");
+	is_str(sn.note[1], "www", "... the indented marker line noted");
+	is_int(sn.line[2], 10, "a record over two lines: its first line");
+	is_str(sn.note[2], "www", "... the last marker still applies");
+	memset(&sn, 0, sizeof(sn));
+	is_int(zone_file_records(apex, (size_t)alen, "/nonexistent/r.test.zone", NULL, seen_record, &sn), FWD_EIO,
+	       "zone_file_records: an unreadable file is FWD_EIO");
+}
+
 int main(void)
 {
 	char err[512];
@@ -717,6 +774,7 @@ int main(void)
 	test_ttls();
 	test_refs_threads();
 	test_demo_zones();
+	test_records();
 	test_memory();
 
 	if (r->pkt)

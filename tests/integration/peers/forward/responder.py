@@ -26,6 +26,11 @@ Modes:
   tc         UDP: empty answer with TC; TCP: the full answer (--records A
              records so that it is larger than 512 bytes when asked)
   tcpclose   UDP: TC; TCP: close the connection without a reply
+  malformed  matching replies (right ID and question) that are broken
+             inside, in turn: ANCOUNT 65535 with one record, a compression
+             pointer to itself, an RDLENGTH past the end
+  tctcp      UDP: TC; TCP: TC again, with no answer
+  deepchain  NOERROR with a 20-step CNAME chain from the question name
 TCP replies are written in two parts: the reader must reassemble them.
 """
 import argparse
@@ -36,7 +41,8 @@ import struct
 import sys
 import time
 
-MODES = ["answer", "silent", "badfirst", "servfail", "refused", "tc", "tcpclose"]
+MODES = ["answer", "silent", "badfirst", "servfail", "refused", "tc", "tcpclose", "malformed", "tctcp",
+         "deepchain"]
 
 p = argparse.ArgumentParser()
 p.add_argument("--listen", default="127.0.0.1")
@@ -112,6 +118,38 @@ def build(qid, qflags, question, qtype, rcode=RCODE, tc=False):
     return struct.pack("!HHHHHH", qid, flags, 1, count, 0, 0) + question + answers
 
 
+def malformed(qid, qflags, question, qtype, n):
+    """The n-th broken reply: each passes the ID and question check."""
+    good = bytearray(build(qid, qflags, question, 1))
+    if n % 3 == 0:
+        good[6:8] = struct.pack("!H", 65535)          # ANCOUNT 65535, one record
+    elif n % 3 == 1:
+        at = 12 + len(question)                       # the answer's owner name
+        good[at:at + 2] = struct.pack("!H", 0xC000 | at)  # points at itself
+    else:
+        good[-6:-4] = struct.pack("!H", 400)          # RDLENGTH past the end
+    return bytes(good)
+
+
+def deepchain(qid, qflags, question, qname):
+    """qname CNAME d1.qname CNAME d2.qname ... 20 steps."""
+    flags = 0x8000 | (qflags & 0x0110) | 0x0080
+    rrs = b""
+    owner = b"\xc0\x0c"
+    for i in range(1, 21):
+        target = encode(("d%d." % i) + qname)
+        rrs += owner + struct.pack("!HHIH", 5, 1, 60, len(target)) + target
+        owner = target
+    return struct.pack("!HHHHHH", qid, flags, 1, 20, 0, 0) + question + rrs
+
+
+def encode(name):
+    out = b""
+    for label in name.rstrip(".").split("."):
+        out += bytes([len(label)]) + label.encode()
+    return out + b"\x00"
+
+
 def swapcase_question(question):
     out = bytearray(question)
     off = 0
@@ -128,8 +166,12 @@ def swapcase_question(question):
 def udp_replies(q):
     qid, qflags, question, qname, qtype, qclass = q
     m = args.mode
-    if m in ("tc", "tcpclose"):
+    if m in ("tc", "tcpclose", "tctcp"):
         return [build(qid, qflags, question, qtype, tc=True)]
+    if m == "malformed":
+        return [malformed(qid, qflags, question, qtype, state["total"] - 1)]
+    if m == "deepchain":
+        return [deepchain(qid, qflags, question, qname)]
     if m == "badfirst":
         good = build(qid, qflags, question, qtype)
         wrong_id = build((qid + 1) & 0xFFFF, qflags, question, qtype)
@@ -200,7 +242,7 @@ async def tcp_conn(reader, writer):
                 await asyncio.sleep(args.delay / 1000.0)
             answered()
             qid, qflags, question, qname, qtype, qclass = q
-            r = build(qid, qflags, question, qtype)
+            r = build(qid, qflags, question, qtype, tc=args.mode == "tctcp")
             # two writes: the reader must reassemble a split message
             msg = struct.pack("!H", len(r)) + r
             writer.write(msg[:7])
