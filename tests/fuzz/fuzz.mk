@@ -20,8 +20,12 @@ FUZZ_LDFLAGS ?= -pthread -fsanitize=fuzzer,address,undefined
 # __wrap_arm_http_request() (see fuzz_arm_zones.c).
 LDFLAGS_arm_zones = -Wl,--wrap=arm_http_request
 LDFLAGS_token = -Wl,--wrap=arm_http_request
+# fuzz_reply makes an engine per input: its big blocks are reused rather
+# than mapped and unmapped each time (see fuzz_reply.c)
+LDFLAGS_reply = -Wl,--wrap=calloc -Wl,--wrap=free
 
 OBJ = tests/fuzz/obj
+$(OBJ)/tests/fuzz/fuzz_reply.o: FUZZ_CFLAGS += -DFUZZ_REUSE_BIG_BLOCKS
 LIB_OBJS = $(patsubst %.c,$(OBJ)/%.o,$(FUZZ_LIB_SRCS)) $(patsubst %.c,$(OBJ)/gen/%.o,$(FUZZ_GEN_SRCS))
 BINS = $(patsubst %,tests/fuzz/fuzz_%,$(FUZZ_TARGETS))
 COMPILE = $(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_DEFS) $(FUZZ_CPPFLAGS) -I$(srcdir)/tests/fuzz -MMD -MP
