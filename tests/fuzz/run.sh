@@ -31,7 +31,8 @@ for t in "$@"; do
 		continue
 	fi
 	mkdir -p "$work/$t" "$work/artifacts/$t"
-	cp -n "$srcdir/tests/fuzz/corpus/$t"/* "$work/$t/" 2>/dev/null
+	# the whole corpus, found/ included (libFuzzer reads it recursively)
+	cp -Rn "$srcdir/tests/fuzz/corpus/$t/." "$work/$t/" 2>/dev/null
 	# -close_fd_mask=2: the daemon's own log lines stay out of the way;
 	# libFuzzer and the sanitizers still report on the real stderr
 	# shellcheck disable=SC2086
