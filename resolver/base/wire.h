@@ -166,11 +166,11 @@ int wire_read_name(const uint8_t *pkt, size_t len, size_t off, uint8_t out[WIRE_
 
 /*
  * Walk a whole message (an upstream reply) before anything reads it: every
- * name (labels in bounds, backward compression pointers only and never into
- * the header, at most 255
- * bytes expanded), every record's fixed part and RDATA within the message,
- * the names inside the RDATA of the types that carry them (NS, CNAME, PTR,
- * DNAME, MX, SOA, SRV) ending exactly where the RDATA does, A and AAAA
+ * name (labels in bounds, at most 255 bytes expanded, a compression pointer
+ * only to a label or pointer of a name walked before it -- never into the
+ * header, a TTL or other data), every record's fixed part and RDATA within
+ * the message, the names inside the RDATA of the types that carry them (NS,
+ * CNAME, PTR, DNAME, MX, SOA, SRV) ending exactly where the RDATA does, A and AAAA
  * RDATA of 4 and 16 bytes, no OPT record in the answer or authority
  * section, the section counts matching the records present, and no byte
  * after the last record.

@@ -303,6 +303,15 @@ static void test_check_message_fuzz(void)
 	ok(wire_check_message(m, n) == NULL, "check: the CNAME whole again");
 	m[q_end + 3] = TYPE_OPT; /* the answer becomes an OPT record */
 	ok(wire_check_message(m, n) != NULL, "check: an OPT record in the answer section");
+	m[q_end + 3] = TYPE_CNAME;
+	m[n - 1] = WIRE_HDR_LEN + 2; /* the target's pointer to "test", a label of the question */
+	ok(wire_check_message(m, n) == NULL, "check: a pointer to a later label of an earlier name");
+	/* the target's pointer to the TTL's first byte (0: the root, until the
+	 * cache counts the TTL down and the name turns into garbage) */
+	m[n - 1] = (uint8_t)(q_end + 6);
+	ok(wire_check_message(m, n) != NULL, "check: a pointer into a TTL");
+	m[n - 1] = WIRE_HDR_LEN + 1; /* into the middle of the question's first label */
+	ok(wire_check_message(m, n) != NULL, "check: a pointer into a label's bytes");
 }
 
 int main(void)
