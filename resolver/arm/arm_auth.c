@@ -33,6 +33,9 @@
 
 #define ARM_AUTH_IMDS_API "2018-02-01"
 #define ARM_AUTH_MAX_SECRET (64 * 1024)
+/* No ARM token lives longer than a day (IMDS tokens up to 24 h, Entra's
+ * 60-90 min); a longer lifetime is used as a day. */
+#define ARM_AUTH_MAX_LIFETIME_S (24 * 3600)
 
 struct arm_auth {
 	struct event_base *base;
@@ -355,6 +358,10 @@ static void arm_auth_done_cb(void *arg, const struct arm_http_result *res)
 		arm_auth_drop_token(a);
 		a->token = tok;
 		a->token_len = strlen(tok);
+		/* an expires_on far in the future would overflow the refresh
+		 * time below and make the token due at once: a refresh storm */
+		if (life > ARM_AUTH_MAX_LIFETIME_S)
+			life = ARM_AUTH_MAX_LIFETIME_S;
 		{
 			int64_t margin = life / 2 < 300 ? life / 2 : 300;
 			a->refresh_at_ms = clock_ms(a->clock) + (uint64_t)(life - margin) * 1000;

@@ -340,8 +340,9 @@ int wire_read_name(const uint8_t *pkt, size_t len, size_t off, uint8_t out[WIRE_
 			if (off + 1 >= len || ++jumps > 64)
 				return -1; /* bounded: a pointer loop cannot spin */
 			size_t to = ((size_t)(l & 0x3f) << 8) | pkt[off + 1];
-			if (to >= off)
-				return -1; /* only backward pointers are legal */
+			if (to >= off || to < WIRE_HDR_LEN)
+				return -1; /* only backward pointers are legal, and never into
+					    * the header: its counts change on the way out */
 			off = to;
 			continue;
 		}
@@ -355,41 +356,68 @@ int wire_read_name(const uint8_t *pkt, size_t len, size_t off, uint8_t out[WIRE_
 	return -1;
 }
 
-/* A name at off that expands cleanly: the offset after it, else 0. */
-static size_t check_name(const uint8_t *pkt, size_t len, size_t off)
+/*
+ * Where names start, for wire_check_message(): one bit per byte of the
+ * message, set at every label and pointer of every name walked so far.
+ */
+struct name_marks {
+	uint8_t bit[WIRE_MAX_MSG / 8 + 1];
+};
+
+static void mark(struct name_marks *m, size_t off) { m->bit[off >> 3] |= (uint8_t)(1u << (off & 7)); }
+static int marked(const struct name_marks *m, size_t off) { return m->bit[off >> 3] >> (off & 7) & 1; }
+
+/*
+ * A name at off that expands cleanly and whose compression pointer, if any,
+ * lands on a label of a name already walked (RFC 1035 4.1.4: a pointer
+ * stands for "a prior occurrence of the same name").  A pointer into other
+ * bytes -- a TTL, a type, RDATA that is not a name -- reads as a name only
+ * until those bytes change, and the cache rewrites TTLs: the same message
+ * served again would be malformed.  Marks the name's own labels.  Returns
+ * the offset after the name, else 0.
+ */
+static size_t check_name(const uint8_t *pkt, size_t len, size_t off, struct name_marks *m)
 {
 	uint8_t tmp[WIRE_MAX_NAME];
 	if (wire_read_name(pkt, len, off, tmp) < 0)
 		return 0;
-	return wire_skip_name(pkt, len, off);
+	/* wire_read_name checked every label and pointer in bounds */
+	for (;;) {
+		uint8_t l = pkt[off];
+		mark(m, off);
+		if ((l & 0xc0) == 0xc0)
+			return marked(m, ((size_t)(l & 0x3f) << 8) | pkt[off + 1]) ? off + 2 : 0;
+		if (l == 0)
+			return off + 1;
+		off += 1 + (size_t)l;
+	}
 }
 
 /* The names inside the RDATA at [rd, end) of type: NULL when they fit. */
-static const char *check_rdata(const uint8_t *pkt, size_t len, uint16_t type, size_t rd, size_t end)
+static const char *check_rdata(const uint8_t *pkt, struct name_marks *m, uint16_t type, size_t rd, size_t end)
 {
 	size_t off;
-	(void)len;
 	switch (type) {
 	case TYPE_NS:
 	case TYPE_CNAME:
 	case TYPE_PTR:
 	case 39: /* DNAME */
-		off = check_name(pkt, end, rd);
+		off = check_name(pkt, end, rd, m);
 		return off == end ? NULL : "bad name in RDATA";
 	case TYPE_MX:
 		if (rd + 2 > end)
 			return "RDATA too short";
-		off = check_name(pkt, end, rd + 2);
+		off = check_name(pkt, end, rd + 2, m);
 		return off == end ? NULL : "bad name in RDATA";
 	case TYPE_SRV:
 		if (rd + 6 > end)
 			return "RDATA too short";
-		off = check_name(pkt, end, rd + 6);
+		off = check_name(pkt, end, rd + 6, m);
 		return off == end ? NULL : "bad name in RDATA";
 	case TYPE_SOA:
-		off = check_name(pkt, end, rd);
+		off = check_name(pkt, end, rd, m);
 		if (off)
-			off = check_name(pkt, end, off);
+			off = check_name(pkt, end, off, m);
 		return off && off + 20 == end ? NULL : "bad SOA RDATA";
 	case TYPE_A:
 		return end - rd == 4 ? NULL : "A RDATA is not 4 bytes";
@@ -403,14 +431,19 @@ static const char *check_rdata(const uint8_t *pkt, size_t len, uint16_t type, si
 const char *wire_check_message(const uint8_t *pkt, size_t len)
 {
 	size_t off = WIRE_HDR_LEN;
-	unsigned qd, rrs;
+	unsigned qd, an_ns, rrs;
+	struct name_marks m;
 
 	if (len < WIRE_HDR_LEN)
 		return "shorter than a header";
+	if (len > WIRE_MAX_MSG)
+		return "longer than a DNS message";
+	memset(m.bit, 0, (len >> 3) + 1);
 	qd = wire_get16(pkt + 4);
-	rrs = (unsigned)wire_get16(pkt + 6) + wire_get16(pkt + 8) + wire_get16(pkt + 10);
+	an_ns = (unsigned)wire_get16(pkt + 6) + wire_get16(pkt + 8);
+	rrs = an_ns + wire_get16(pkt + 10);
 	for (unsigned i = 0; i < qd; i++) {
-		off = check_name(pkt, len, off);
+		off = check_name(pkt, len, off, &m);
 		if (off == 0 || off + 4 > len)
 			return "malformed or truncated question";
 		off += 4;
@@ -418,7 +451,7 @@ const char *wire_check_message(const uint8_t *pkt, size_t len)
 	for (unsigned i = 0; i < rrs; i++) {
 		if (off >= len)
 			return "fewer records than the section counts say";
-		off = check_name(pkt, len, off);
+		off = check_name(pkt, len, off, &m);
 		if (off == 0)
 			return "malformed owner name";
 		if (off + 10 > len)
@@ -427,9 +460,13 @@ const char *wire_check_message(const uint8_t *pkt, size_t len)
 		size_t rd = off + 10, end = rd + wire_get16(pkt + off + 8);
 		if (end > len)
 			return "RDLENGTH past the end";
+		/* the OPT pseudo-record belongs in the additional section only
+		 * (RFC 6891 6.1.1); elsewhere a client may take it for data */
+		if (type == TYPE_OPT && i < an_ns)
+			return "OPT record outside the additional section";
 		/* a name inside the RDATA may point back into the message, but
 		 * its own labels must stay inside this record's RDATA */
-		const char *why = check_rdata(pkt, len, type, rd, end);
+		const char *why = check_rdata(pkt, &m, type, rd, end);
 		if (why)
 			return why;
 		off = end;

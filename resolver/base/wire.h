@@ -159,17 +159,21 @@ int wire_name_labels(const uint8_t *name);
 size_t wire_skip_name(const uint8_t *pkt, size_t len, size_t off);
 /*
  * Expand a possibly compressed name at pkt[off] into out (lower-cased).
- * Returns its wire length or -1 when malformed (loops are bounded).
+ * Returns its wire length or -1 when malformed: a pointer that does not
+ * point back to an earlier byte after the 12-byte header (so no loop).
  */
 int wire_read_name(const uint8_t *pkt, size_t len, size_t off, uint8_t out[WIRE_MAX_NAME]);
 
 /*
  * Walk a whole message (an upstream reply) before anything reads it: every
- * name (labels in bounds, backward compression pointers only, at most 255
- * bytes expanded), every record's fixed part and RDATA within the message,
- * the names inside the RDATA of the types that carry them (NS, CNAME, PTR,
- * DNAME, MX, SOA, SRV) ending exactly where the RDATA does, the section
- * counts matching the records present, and no byte after the last record.
+ * name (labels in bounds, at most 255 bytes expanded, a compression pointer
+ * only to a label or pointer of a name walked before it -- never into the
+ * header, a TTL or other data), every record's fixed part and RDATA within
+ * the message, the names inside the RDATA of the types that carry them (NS,
+ * CNAME, PTR, DNAME, MX, SOA, SRV) ending exactly where the RDATA does, A and AAAA
+ * RDATA of 4 and 16 bytes, no OPT record in the answer or authority
+ * section, the section counts matching the records present, and no byte
+ * after the last record.
  * Returns NULL for a well-formed message, else a static string saying what
  * is wrong (for the log).  Reads only; O(len).
  */

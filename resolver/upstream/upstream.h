@@ -10,7 +10,9 @@
  * random source port, carries one query at a time and is replaced after cfg
  * upstream-socket-reuse queries, after one second, or after any failure); a
  * TCP attempt gets a new connection.  A reply is accepted only when ID,
- * question (case-insensitive) and source address:port match what was sent.
+ * question (case-insensitive) and source address:port match what was sent;
+ * one that matches but cannot be walked whole (wire_check_message) is a
+ * failed attempt.
  * A UDP reply with TC is retried over TCP to the same server; a TCP client's
  * query goes to upstreams over TCP.  On timeout (cfg upstream-timeout) the
  * next server of the group is tried; when every server failed or cfg

@@ -272,6 +272,48 @@ static void test_check_message(void)
 	ok(wire_check_message(big, n) != NULL, "a chain of 200 pointers: malformed, and it returns");
 }
 
+/* Cases found by tests/fuzz/fuzz_reply: pointers forward or into the
+ * header, a name that does not fill its RDATA, OPT in the answer. */
+static void test_check_message_fuzz(void)
+{
+	uint8_t m[512];
+	size_t n = mkquery(m, 1, WIRE_QR, "a.test", TYPE_CNAME, 0, 0, 0);
+	size_t q_end = n;
+
+	ok(wire_check_message(m, n) == NULL, "check: a header and a question");
+	/* an answer: a.test CNAME b.a.test, the target compressed against the question */
+	static const uint8_t rr[] = {0xc0, 0x0c, 0, 5, 0, 1, 0, 0, 0, 60, 0, 4, 1, 'b', 0xc0, 0x0c};
+	memcpy(m + n, rr, sizeof(rr));
+	n += sizeof(rr);
+	wire_put16(m + 6, 1);
+	ok(wire_check_message(m, n) == NULL, "check: a CNAME whose names point back at the question");
+	m[q_end + 1] = 0x40; /* owner pointer to offset 0x40, after itself */
+	ok(wire_check_message(m, n) != NULL, "check: a forward compression pointer in an owner");
+	m[q_end + 1] = 0x0b; /* owner pointer to ARCOUNT's low byte (0: the root, until an OPT is added) */
+	ok(wire_check_message(m, n) != NULL, "check: a compression pointer into the header");
+	m[q_end + 1] = 0x0c;
+	m[n - 1] = (uint8_t)(n - 2); /* the target's pointer to itself */
+	ok(wire_check_message(m, n) != NULL, "check: a CNAME target pointing at itself");
+	m[n - 1] = 0x0c;
+	m[q_end + 11] = 5; /* RDLENGTH one more than the name */
+	m[n++] = 0;
+	ok(wire_check_message(m, n) != NULL, "check: a CNAME with a byte after its name");
+	m[q_end + 11] = 4;
+	n--;
+	ok(wire_check_message(m, n) == NULL, "check: the CNAME whole again");
+	m[q_end + 3] = TYPE_OPT; /* the answer becomes an OPT record */
+	ok(wire_check_message(m, n) != NULL, "check: an OPT record in the answer section");
+	m[q_end + 3] = TYPE_CNAME;
+	m[n - 1] = WIRE_HDR_LEN + 2; /* the target's pointer to "test", a label of the question */
+	ok(wire_check_message(m, n) == NULL, "check: a pointer to a later label of an earlier name");
+	/* the target's pointer to the TTL's first byte (0: the root, until the
+	 * cache counts the TTL down and the name turns into garbage) */
+	m[n - 1] = (uint8_t)(q_end + 6);
+	ok(wire_check_message(m, n) != NULL, "check: a pointer into a TTL");
+	m[n - 1] = WIRE_HDR_LEN + 1; /* into the middle of the question's first label */
+	ok(wire_check_message(m, n) != NULL, "check: a pointer into a label's bytes");
+}
+
 int main(void)
 {
 	test_parse_ok();
@@ -279,5 +321,6 @@ int main(void)
 	test_replies();
 	test_names();
 	test_check_message();
+	test_check_message_fuzz();
 	return tap_done();
 }
