@@ -10,8 +10,11 @@
 . "$(dirname "$0")/lib.sh"
 
 PEERS=$LIBDIR/peers/forward
-UP_TIMEOUT=500
-Q_TIMEOUT=1500
+# The defaults.  A shorter upstream-timeout made a python responder that a
+# loaded machine held back for half a second look like a dead server; the
+# query budget stays three attempts, under dig's 5 s
+UP_TIMEOUT=1000
+Q_TIMEOUT=3000
 
 # start_responder NAME ADDR MODE [ARGS...]  responder.py on ADDR port 5301;
 # the queries it sees go to $T/NAME-queries.log.
