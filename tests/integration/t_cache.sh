@@ -39,8 +39,8 @@ server:
     listen: 127.0.0.1@$PORT
     workers: 1
     cloud: none
-    upstream-timeout: 300
-    query-timeout: 900
+    upstream-timeout: 1000
+    query-timeout: 3000
     control-socket: $T/run/control.sock
     cache-min-ttl: 60
     cache-max-ttl: 200

@@ -32,7 +32,7 @@ server:
     deny: 127.0.0.2/32
     cloud: AzureCloud
     control-socket: $T/run/control.sock
-    upstream-timeout: 300
+    upstream-timeout: 1000
     query-timeout: 3000
     cache-max-ttl: 1
     serve-stale: 3600

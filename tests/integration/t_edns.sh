@@ -58,8 +58,8 @@ server:
     deny: 127.0.0.2/32
     control-socket: $T/control.sock
     nsid: plinkfwd-test
-    upstream-timeout: 200
-    query-timeout: 1000
+    upstream-timeout: 1000
+    query-timeout: 3000
 upstream: default
     server: 127.0.0.1@5320
 upstream: dead

@@ -20,8 +20,8 @@ server:
     listen: 127.0.0.1@$PORT
     workers: 1
     cloud: AzureCloud
-    upstream-timeout: 500
-    query-timeout: 1500
+    upstream-timeout: 1000
+    query-timeout: 3000
 $([ "$2" = public ] && echo "    privatelink-fallback: public")
 upstream: azure
     server: 127.0.0.12@5301

@@ -83,8 +83,8 @@ server:
     listen: 127.0.0.1@$PORT
     workers: 2
     http-listen: 127.0.0.1@$HPORT
-    upstream-timeout: 300
-    query-timeout: 600
+    upstream-timeout: 1000
+    query-timeout: 2000
 upstream: lab
     server: $UPSTREAM
 upstream: silent

@@ -33,8 +33,8 @@ server:
     workers: 1
     cloud: AzureCloud
     control-socket: $T/run/control.sock
-    upstream-timeout: 500
-    query-timeout: 1500
+    upstream-timeout: 1000
+    query-timeout: 3000
 upstream: azure
     server: 127.0.0.12@5301
 upstream: default

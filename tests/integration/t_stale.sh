@@ -27,8 +27,8 @@ server:
     listen: 127.0.0.1@$PORT
     workers: 1
     cloud: none
-    upstream-timeout: 300
-    query-timeout: 900
+    upstream-timeout: 1000
+    query-timeout: 3000
     cache-max-ttl: 1
     cache-negative-max-ttl: 1
     serve-stale: $2
