@@ -341,9 +341,9 @@ arm:
     query-log: /var/log/plinkfwd/queries.log
     control-socket-mode: 0660
 upstream: azure
-    server: 168.63.129.16
+    server: 127.0.0.53
 upstream: corp
-    server: 10.1.0.53@5353
+    server: 127.0.0.54@5353
     server: [fd00::53]@53
 forward: corp.example.
     to: corp
