@@ -31,6 +31,7 @@
 #include "config.h"
 #include "log.h"
 #include "schema.h"
+#include "wire.h"
 
 #define CFG_DEFAULT_PORT 53
 #define CFG_NAME_MAX 253  /* presentation length without the final dot */
@@ -393,16 +394,16 @@ static enum fwd_err bad_key(struct parser *p, const char *key)
 
 /* An address into a list; the same address twice in one list is an error. */
 static enum fwd_err add_addr(struct parser *p, struct cfg_addr **arr, size_t *n, const char *what,
-			     const char *val)
+			     const char *val, int port)
 {
 	struct cfg_addr a;
 	size_t i;
 
 	memset(&a, 0, sizeof(a));
 	a.line = p->line;
-	if (cfg_parse_addr(val, CFG_DEFAULT_PORT, &a) != FWD_OK) {
-		perr(p, p->line, "%s: bad address '%s' (want ADDR or ADDR@PORT, e.g. 192.0.2.1@53 or [::1]@53)",
-		     what, val);
+	if (cfg_parse_addr(val, port, &a) != FWD_OK) {
+		perr(p, p->line, "%s: bad address '%s' (want ADDR or ADDR@PORT, e.g. 192.0.2.1@%d or [::1]@%d)",
+		     what, val, port, port);
 		return FWD_EPARSE;
 	}
 	for (i = 0; i < *n; i++) {
@@ -502,7 +503,7 @@ static enum fwd_err set_server(struct parser *p, struct cfg_upstream *u, const s
 	for (char *opt = strtok_r(NULL, " \t", &save); opt; opt = strtok_r(NULL, " \t", &save))
 		if ((rc = server_option(p, k, opt, &caps)) != FWD_OK)
 			return rc;
-	if ((rc = add_addr(p, &u->servers, &u->nservers, k->name, w ? w : val)) != FWD_OK)
+	if ((rc = add_addr(p, &u->servers, &u->nservers, k->name, w ? w : val, CFG_DEFAULT_PORT)) != FWD_OK)
 		return rc;
 	if (list_room((void **)&u->caps, n, sizeof(*u->caps)) != FWD_OK)
 		return perr_nomem(p);
@@ -638,7 +639,9 @@ static enum fwd_err set_value(struct parser *p, const struct cfg_key *k, void *b
 		*nv = strlen(val);
 		return dup_str(p, sv, val);
 	case CT_LISTEN:
-		return add_addr(p, (struct cfg_addr **)(void *)at, nv, k->name, val);
+		/* the row's min is its default port (listen-tls: 853, listen-https: 443) */
+		return add_addr(p, (struct cfg_addr **)(void *)at, nv, k->name, val,
+				k->min > 0 ? (int)k->min : CFG_DEFAULT_PORT);
 	case CT_CIDR:
 		return add_cidr(p, (struct cfg_cidr **)(void *)at, nv, k->name, val);
 	case CT_HTTP: {
@@ -1015,6 +1018,20 @@ static enum fwd_err finish_file(struct parser *p)
 		     "query-timeout (%d ms) is shorter than upstream-timeout (%d ms)", cfg->query_timeout_ms,
 		     cfg->upstream_timeout_ms);
 		return FWD_EPARSE;
+	}
+	/* an encrypted listener cannot start without its certificate */
+	if ((cfg->nlisten_tls || cfg->nlisten_https) && (!cfg->tls_cert || !cfg->tls_key)) {
+		perr(p, cfg->nlisten_tls ? cfg->listen_tls[0].line : cfg->listen_https[0].line,
+		     "%s needs tls-cert and tls-key", cfg->nlisten_tls ? "listen-tls" : "listen-https");
+		return FWD_EPARSE;
+	}
+	if (cfg->tls_name) {
+		uint8_t wn[WIRE_MAX_NAME];
+		if (wire_name_from_text(cfg->tls_name, wn) <= 1) {
+			perr(p, p->seen_server[cfg_schema_index(cfg_schema_find(CFG_CL_SERVER, "tls-name"))],
+			     "tls-name: '%s' is not a domain name", cfg->tls_name);
+			return FWD_EPARSE;
+		}
 	}
 	if (cfg->cache_min_ttl > cfg->cache_max_ttl) {
 		perr(p, later_line(p, "cache-min-ttl", "cache-max-ttl"),

@@ -120,6 +120,17 @@ struct cfg {
 	int tcp_max_conns;              /* per worker, default 256 */
 	int tcp_max_conns_per_client;   /* per worker and source address, default 64 */
 	int max_tcp_per_conn;           /* queries in flight per TCP conn, default 32 */
+	/* encrypted listeners (docs/encrypted-dns.md) */
+	struct cfg_addr *listen_tls;    /* DNS over TLS, port 853 by default; none by default */
+	size_t nlisten_tls;
+	struct cfg_addr *listen_https;  /* DNS over HTTPS, port 443 by default; none by default */
+	size_t nlisten_https;
+	char *tls_cert;                 /* PEM certificate chain; required with an encrypted listener */
+	char *tls_key;                  /* PEM private key */
+	char *tls_name;                 /* the name the certificate is for (DDR's TargetName); may be NULL */
+	int tls_idle_timeout_ms;        /* default 10000 */
+	int tls_max_conns;              /* per worker and transport, default 256 */
+	int max_tls_per_conn;           /* queries in flight per DoT/DoH connection, default 100 */
 	/* upstream health and caps (docs/upstream.md); the caps a server gets
 	 * are resolved into its group's caps[] (struct cfg_caps) */
 	int upstream_max_qps;           /* caps for every group that sets none, -1 = not set */

@@ -157,6 +157,43 @@ const struct cfg_key cfg_schema[] = {
 	  .off = S(max_tcp_per_conn), .def = "32", .min = 1, .max = 1024, .arg = "N",
 	  .doc = "Queries in flight at once on one client TCP connection; reading pauses until answers go "
 		 "out." },
+	{ .clause = CFG_CL_SERVER, .name = "listen-tls", .type = CT_LISTEN, .flags = CK_MULTI | CK_RESTART,
+	  .off = S(listen_tls), .off_n = S(nlisten_tls), .min = 853, .arg = "ADDR[@PORT]", .def_doc = "none",
+	  .doc = "An address to serve DNS over TLS on (RFC 7858, ALPN `dot`); port 853 when omitted. Needs "
+		 "`tls-cert` and `tls-key`. Same ACL, routing, cache and query log as UDP. See "
+		 "`docs/encrypted-dns.md`." },
+	{ .clause = CFG_CL_SERVER, .name = "listen-https", .type = CT_LISTEN, .flags = CK_MULTI | CK_RESTART,
+	  .off = S(listen_https), .off_n = S(nlisten_https), .min = 443, .arg = "ADDR[@PORT]", .def_doc = "none",
+	  .doc = "An address to serve DNS over HTTPS on (RFC 8484: HTTP/2, ALPN `h2`, path `/dns-query`, GET "
+		 "`?dns=` and POST of `application/dns-message`); port 443 when omitted. Needs `tls-cert` and "
+		 "`tls-key`." },
+	{ .clause = CFG_CL_SERVER, .name = "tls-cert", .type = CT_STR, .off = S(tls_cert), .arg = "PATH",
+	  .doc = "PEM file with the certificate of the encrypted listeners, then its intermediates. For "
+		 "Discovery of Designated Resolvers (Windows) it must name the listener's IP addresses as IP "
+		 "subjectAltNames. Read at start-up and again on every reload; a reload whose certificate or key "
+		 "cannot be used fails as a whole and the running certificate stays." },
+	{ .clause = CFG_CL_SERVER, .name = "tls-key", .type = CT_STR, .off = S(tls_key), .arg = "PATH",
+	  .doc = "PEM file with the private key of `tls-cert`. Read before `user:` takes effect at start-up, "
+		 "but as that user on reload." },
+	{ .clause = CFG_CL_SERVER, .name = "tls-name", .type = CT_STR, .off = S(tls_name), .arg = "NAME",
+	  .doc = "The DNS name `tls-cert` is issued for: the TargetName of the SVCB records that "
+		 "`_dns.resolver.arpa` answers with (RFC 9462). Not set: the records name `resolver.arpa` "
+		 "itself and clients verify the certificate against the address they asked (RFC 9462 4.2)." },
+	{ .clause = CFG_CL_SERVER, .name = "tls-idle-timeout", .type = CT_INT, .flags = CK_RESTART,
+	  .off = S(tls_idle_timeout_ms), .def = "10000", .min = 100, .max = 3600000, .arg = "MS",
+	  .doc = "A DoT or DoH connection idle this long (nothing read, no answer pending) is closed, and so "
+		 "is one whose TLS handshake or DNS message is not complete within this long." },
+	{ .clause = CFG_CL_SERVER, .name = "tls-max-connections", .type = CT_INT, .flags = CK_RESTART,
+	  .off = S(tls_max_conns), .def = "256", .min = 1, .max = 65536, .arg = "N",
+	  .doc = "DoT connections, and DoH connections, open at once per worker (each transport its own "
+		 "count). A connection over the limit, or from an address `allow:`/`deny:` refuses, is closed "
+		 "as it is accepted, before any handshake (counted). `tcp-max-connections-per-client` applies "
+		 "too." },
+	{ .clause = CFG_CL_SERVER, .name = "tls-max-queries-per-connection", .type = CT_INT, .flags = CK_RESTART,
+	  .off = S(max_tls_per_conn), .def = "100", .min = 1, .max = 1024, .arg = "N",
+	  .doc = "Queries in flight at once on one DoT connection (reading pauses until answers go out; "
+		 "answers leave in the order they are ready), or HTTP/2 streams open at once on one DoH "
+		 "connection (`SETTINGS_MAX_CONCURRENT_STREAMS`)." },
 	{ .clause = CFG_CL_SERVER, .name = "cache-size", .type = CT_SIZE, .off = S(cache_size), .def = "64m",
 	  .arg = "SIZE",
 	  .doc = "Memory for the answer cache, one for all workers (entries and their bookkeeping; least "

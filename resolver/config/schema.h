@@ -45,7 +45,7 @@ enum cfg_type {
 	CT_LOGLEVEL,   /* error | warning (warn) | info | debug -> char *, lower case */
 	CT_STR,        /* text as written -> char * */
 	CT_NSID,       /* text of 1..max bytes -> char *, its length at off_n (size_t) */
-	CT_LISTEN,     /* ADDR[@PORT], port 53 -> struct cfg_addr list */
+	CT_LISTEN,     /* ADDR[@PORT], port min (53 when 0) -> struct cfg_addr list */
 	CT_CIDR,       /* ADDR[/PREFIX] -> struct cfg_cidr list */
 	CT_HTTP,       /* ADDR[@PORT], port 9153, checked -> char * as written */
 	CT_SERVER,     /* ADDR[@PORT] [max-qps=N] [max-outstanding=N] -> upstream servers */
