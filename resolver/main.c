@@ -35,6 +35,7 @@
 #include "querylog.h"
 #include "schema.h"
 #include "snapshot.h"
+#include "tls.h"
 #include "worker.h"
 
 #ifndef PACKAGE_VERSION
@@ -273,6 +274,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	if (tls_check(snap->cfg, err, sizeof(err)) != FWD_OK) {
+		fprintf(stderr, "%s: %s\n", cfgpath, err);
+		snapshot_unref(snap);
+		return 1;
+	}
 	if (check) {
 		printf("%s: ok (%zu zones, %zu upstream groups)\n", cfgpath, snap->nzones,
 		       snap->cfg->nupstreams);
@@ -326,8 +332,13 @@ int main(int argc, char **argv)
 		log_err("cannot allocate the answer cache");
 		goto out;
 	}
+	/* certificates are read now, before user: takes effect */
+	if (tls_store_new(&d.tls) != FWD_OK || tls_store_load(d.tls, snap->cfg, err, sizeof(err)) != FWD_OK) {
+		log_err("%s", err[0] ? err : "out of memory");
+		goto out;
+	}
 	for (int i = 0; i < d.nworkers; i++) {
-		enum fwd_err r = worker_init(&d.workers[i], i, &d.pub, d.cache);
+		enum fwd_err r = worker_init(&d.workers[i], i, &d.pub, d.cache, d.tls);
 		if (r != 0) {
 			log_err("worker %d: cannot start: %s", i, fwd_strerror(r));
 			goto out;
@@ -400,6 +411,7 @@ out:
 	querylog_free(d.qlog);
 	daemon_cookies_stop(&d);
 	cache_free(d.cache); /* every worker has stopped */
+	tls_store_free(d.tls);
 	if (d.arm)
 		arm_sync_free(d.arm);
 	for (size_t i = 0; i < FWD_ARRAY_LEN(sigs); i++)

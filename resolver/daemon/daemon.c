@@ -16,6 +16,7 @@
 #include "listener.h"
 #include "log.h"
 #include "snapshot.h"
+#include "tls.h"
 #include "worker.h"
 
 struct snapshot *daemon_acquire(struct daemon *d) { return snapshot_pub_acquire(&d->pub); }
@@ -185,6 +186,13 @@ enum fwd_err daemon_reload(struct daemon *d)
 		s = snapshot_build_cfg(cfg, cur->zones + cur->nfile_zones, narm, err, sizeof(err));
 		if (!s)
 			rc = FWD_EPARSE;
+	}
+	/* a certificate that cannot be used fails the reload as a whole:
+	 * the running configuration and certificate keep serving */
+	if (s && d->tls && tls_store_load(d->tls, s->cfg, err, sizeof(err)) != FWD_OK) {
+		snapshot_unref(s);
+		s = NULL;
+		rc = FWD_EIO;
 	}
 	if (!s) {
 		d->reloads_failed++;

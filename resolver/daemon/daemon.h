@@ -23,6 +23,7 @@ struct cache;
 struct control;
 struct http_server;
 struct querylog;
+struct tls_store;
 
 struct daemon {
 	const char *cfgpath;             /* argv, not owned */
@@ -42,6 +43,7 @@ struct daemon {
 	struct querylog *qlog;           /* query log; NULL when off */
 	struct edns_cookie_keys cookies; /* DNS cookie secret the workers share (edns.h) */
 	struct event *cookie_ev;         /* hourly check whether the secret is due to rotate */
+	struct tls_store *tls;           /* DoT/DoH certificates the workers share (tls.h); owned */
 };
 
 /* Take a reference on the current snapshot (worker threads). */

@@ -9,6 +9,7 @@
 
 #include "arm_config.h"
 #include "arm_sync.h"
+#include "client.h"
 #include "config.h"
 #include "daemon.h"
 #include "listener.h"
@@ -83,6 +84,19 @@ static void collect_upstream(const struct upstream *u, struct stats_total *t)
 	}
 }
 
+static void conns_add(struct stats_conns *t, const struct stats_conns *w)
+{
+	t->accepted += STATS_GET(w->accepted);
+	t->handshakes += STATS_GET(w->handshakes);
+	t->resumed += STATS_GET(w->resumed);
+	t->denied += STATS_GET(w->denied);
+	t->over_limit += STATS_GET(w->over_limit);
+	t->idle += STATS_GET(w->idle);
+	t->deadline += STATS_GET(w->deadline);
+	t->tls_error += STATS_GET(w->tls_error);
+	t->bad_stream += STATS_GET(w->bad_stream);
+}
+
 void stats_collect(const struct daemon *d, struct stats_total *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -97,10 +111,14 @@ void stats_collect(const struct daemon *d, struct stats_total *t)
 		t->tcp_denied += STATS_GET(ws->tcp_denied);
 		t->tcp_over_limit += STATS_GET(ws->tcp_over_limit);
 		t->tcp_deadline += STATS_GET(ws->tcp_deadline);
-		for (int tcp = 0; tcp < 2; tcp++)
+		t->queries_tls += STATS_GET(ws->queries_tls);
+		t->queries_https += STATS_GET(ws->queries_https);
+		conns_add(&t->tls, &ws->tls);
+		conns_add(&t->https, &ws->https);
+		for (int tr = 0; tr < STATS_TRANSPORTS; tr++)
 			for (int s = 0; s < STATS_SRC_N; s++)
 				for (int r = 0; r < STATS_RC_N; r++)
-					t->answers[tcp][s][r] += STATS_GET(sw->answers[tcp][s][r]);
+					t->answers[tr][s][r] += STATS_GET(sw->answers[tr][s][r]);
 		for (int s = 0; s < STATS_SRC_N; s++) {
 			for (int b = 0; b < STATS_LAT_N; b++)
 				t->lat[s][b] += STATS_GET(sw->lat[s][b]);
@@ -134,8 +152,11 @@ void stats_collect(const struct daemon *d, struct stats_total *t)
 		 * count, good enough for a gauge */
 		if (w->qe.up)
 			t->pending += upstream_pending(w->qe.up);
-		if (w->lst)
+		if (w->lst) {
 			t->tcp_conns += listener_tcp_conns(w->lst);
+			t->tls_conns += listener_conns(w->lst, CLIENT_TLS);
+			t->https_conns += listener_conns(w->lst, CLIENT_HTTPS);
+		}
 	}
 }
 

@@ -38,7 +38,10 @@ struct stats_server {
 struct stats_total {
 	uint64_t queries_udp, queries_tcp, dropped;
 	uint64_t tcp_denied, tcp_over_limit, tcp_deadline; /* connections the listener closed */
-	uint64_t answers[2][STATS_SRC_N][STATS_RC_N];
+	uint64_t queries_tls, queries_https;
+	struct stats_conns tls, https;    /* DoT and DoH connection events */
+	uint64_t tls_conns, https_conns;  /* DoT and DoH connections open now */
+	uint64_t answers[STATS_TRANSPORTS][STATS_SRC_N][STATS_RC_N];
 	uint64_t lat[STATS_SRC_N][STATS_LAT_N];
 	uint64_t lat_sum_us[STATS_SRC_N];
 	struct stats_group groups[STATS_MAX_GROUPS]; /* merged by name; unused entries have used == 0 */

@@ -27,6 +27,7 @@
 #include "arm_config.h"
 #include "arm_sync.h"
 #include "cache.h"
+#include "client.h"
 #include "collect.h"
 #include "common.h"
 #include "config.h"
@@ -159,6 +160,21 @@ static cJSON *rcodes_json(const uint64_t *by_rcode)
 	return o;
 }
 
+/* DoT or DoH connections: open now, and what became of them. */
+static void conns_json(cJSON *o, const struct stats_conns *c, uint64_t open)
+{
+	ctl_add_u64(o, "open", open);
+	ctl_add_u64(o, "accepted", c->accepted);
+	ctl_add_u64(o, "handshakes", c->handshakes);
+	ctl_add_u64(o, "resumed", c->resumed);
+	ctl_add_u64(o, "denied", c->denied);
+	ctl_add_u64(o, "over_limit", c->over_limit);
+	ctl_add_u64(o, "idle", c->idle);
+	ctl_add_u64(o, "deadline", c->deadline);
+	ctl_add_u64(o, "tls_error", c->tls_error);
+	ctl_add_u64(o, "bad_stream", c->bad_stream);
+}
+
 static cJSON *cmd_stats(struct daemon *d)
 {
 	struct stats_total *t = calloc(1, sizeof(*t));
@@ -174,13 +190,16 @@ static cJSON *cmd_stats(struct daemon *d)
 	ctl_add_u64(tc, "denied", t->tcp_denied);
 	ctl_add_u64(tc, "over_limit", t->tcp_over_limit);
 	ctl_add_u64(tc, "deadline", t->tcp_deadline);
-	static const char *const tname[2] = {"udp", "tcp"};
+	ctl_add_u64(q, "tls", t->queries_tls);
+	ctl_add_u64(q, "https", t->queries_https);
+	conns_json(cJSON_AddObjectToObject(o, "tls"), &t->tls, t->tls_conns);
+	conns_json(cJSON_AddObjectToObject(o, "https"), &t->https, t->https_conns);
 	cJSON *a = cJSON_AddObjectToObject(o, "answers");
-	for (int tcp = 0; tcp < 2; tcp++) {
-		cJSON *ta = cJSON_AddObjectToObject(a, tname[tcp]);
+	for (int tr = 0; tr < STATS_TRANSPORTS; tr++) {
+		cJSON *ta = cJSON_AddObjectToObject(a, client_transport_name((enum client_transport)tr));
 		for (int s = 0; s < STATS_SRC_N; s++)
 			cJSON_AddItemToObject(ta, stats_source_name((enum stats_source)s),
-					      rcodes_json(t->answers[tcp][s]));
+					      rcodes_json(t->answers[tr][s]));
 	}
 	cJSON *lat = cJSON_AddObjectToObject(o, "latency_us_avg");
 	for (int s = 0; s < STATS_SRC_N; s++) {

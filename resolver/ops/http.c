@@ -22,6 +22,7 @@
 
 #include "arm_sync.h"
 #include "cache.h"
+#include "client.h"
 #include "common.h"
 #include "config.h"
 #include "daemon.h"
@@ -104,15 +105,47 @@ static const struct stats_group *group_find(const struct stats_total *t, const c
 	return NULL;
 }
 
+/* DoT and DoH connections: open now, and their events by reason. */
+static void metrics_conns(struct evbuffer *b, const struct stats_total *t)
+{
+	static const char *const tr[2] = {"tls", "https"};
+	const struct stats_conns *c[2] = {&t->tls, &t->https};
+	const uint64_t open[2] = {t->tls_conns, t->https_conns};
+
+	m_head(b, "plinkfwd_encrypted_connections", "gauge", "DoT (tls) and DoH (https) client connections open now.");
+	for (int i = 0; i < 2; i++)
+		evbuffer_add_printf(b, "plinkfwd_encrypted_connections{transport=\"%s\"} %llu\n", tr[i],
+				    (unsigned long long)open[i]);
+	m_head(b, "plinkfwd_encrypted_connection_events_total", "counter",
+	       "DoT and DoH connection events: accepted, handshake (completed), resumed (a session ticket), and "
+	       "closed by policy: denied (ACL), over_limit, idle, deadline, tls_error, bad_stream.");
+	for (int i = 0; i < 2; i++) {
+		const struct { const char *n; uint64_t v; } ev[] = {
+			{"accepted", c[i]->accepted}, {"handshake", c[i]->handshakes}, {"resumed", c[i]->resumed},
+			{"denied", c[i]->denied}, {"over_limit", c[i]->over_limit}, {"idle", c[i]->idle},
+			{"deadline", c[i]->deadline}, {"tls_error", c[i]->tls_error},
+			{"bad_stream", c[i]->bad_stream},
+		};
+		for (size_t k = 0; k < sizeof(ev) / sizeof(ev[0]); k++)
+			evbuffer_add_printf(b,
+					    "plinkfwd_encrypted_connection_events_total{transport=\"%s\",event=\"%s\"} %llu\n",
+					    tr[i], ev[k].n, (unsigned long long)ev[k].v);
+	}
+}
+
 static void metrics_queries(struct evbuffer *b, const struct stats_total *t)
 {
-	static const char *const tname[2] = {"udp", "tcp"};
 
 	m_head(b, "plinkfwd_queries_total", "counter", "DNS messages received from clients, by transport.");
 	evbuffer_add_printf(b, "plinkfwd_queries_total{transport=\"udp\"} %llu\n",
 			    (unsigned long long)t->queries_udp);
 	evbuffer_add_printf(b, "plinkfwd_queries_total{transport=\"tcp\"} %llu\n",
 			    (unsigned long long)t->queries_tcp);
+	evbuffer_add_printf(b, "plinkfwd_queries_total{transport=\"tls\"} %llu\n",
+			    (unsigned long long)t->queries_tls);
+	evbuffer_add_printf(b, "plinkfwd_queries_total{transport=\"https\"} %llu\n",
+			    (unsigned long long)t->queries_https);
+	metrics_conns(b, t);
 	m_head(b, "plinkfwd_dropped_total", "counter",
 	       "Messages dropped without an answer (shorter than a header, or not a query).");
 	evbuffer_add_printf(b, "plinkfwd_dropped_total %llu\n", (unsigned long long)t->dropped);
@@ -129,12 +162,12 @@ static void metrics_queries(struct evbuffer *b, const struct stats_total *t)
 
 	m_head(b, "plinkfwd_answers_total", "counter",
 	       "Answers sent, by transport, answer source and response code.");
-	for (int tcp = 0; tcp < 2; tcp++)
+	for (int tcp = 0; tcp < STATS_TRANSPORTS; tcp++)
 		for (int s = 0; s < STATS_SRC_N; s++)
 			for (int r = 0; r < STATS_RC_N; r++)
 				evbuffer_add_printf(b,
 						    "plinkfwd_answers_total{transport=\"%s\",source=\"%s\",rcode=\"%s\"} %llu\n",
-						    tname[tcp], stats_source_name((enum stats_source)s),
+						    client_transport_name((enum client_transport)tcp), stats_source_name((enum stats_source)s),
 						    stats_rcode_name((enum stats_rcode)r),
 						    (unsigned long long)t->answers[tcp][s][r]);
 

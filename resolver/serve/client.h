@@ -17,17 +17,34 @@
 
 #include "edns.h"
 
+struct doh_conn;
 struct tcp_conn;
 
-enum client_transport { CLIENT_UDP = 0, CLIENT_TCP = 1 };
+/* The transport a query came on; also the index of the per-transport
+ * answer counters (stats.h) and the word the query log and /metrics print
+ * (client_transport_name). */
+enum client_transport { CLIENT_UDP = 0, CLIENT_TCP = 1, CLIENT_TLS = 2, CLIENT_HTTPS = 3, CLIENT_NTRANSPORT };
+
+/* "udp", "tcp", "tls", "https" (static strings). */
+static inline const char *client_transport_name(enum client_transport t)
+{
+	static const char *const names[CLIENT_NTRANSPORT] = {"udp", "tcp", "tls", "https"};
+	return (unsigned)t < CLIENT_NTRANSPORT ? names[t] : "?";
+}
+
+/* A stream transport: no UDP size limit, no truncation, TCP upstream
+ * retries as for TCP (RFC 7766). */
+static inline int client_is_stream(enum client_transport t) { return t != CLIENT_UDP; }
 
 struct client {
 	enum client_transport transport;
 	int fd;                          /* UDP: the socket the query came in on */
 	struct sockaddr_storage addr;    /* client address */
 	socklen_t addrlen;
-	struct tcp_conn *conn;           /* TCP: the connection (pool object, listener.c) */
-	uint64_t conn_gen;               /* TCP: generation when the query came */
+	struct tcp_conn *conn;           /* TCP, TLS: the connection (pool object, stream.c) */
+	struct doh_conn *hconn;          /* HTTPS: the connection (pool object, doh.c) */
+	uint64_t conn_gen;               /* TCP, TLS, HTTPS: generation when the query came */
+	int32_t stream_id;               /* HTTPS: the HTTP/2 stream to answer on */
 	uint16_t id;                     /* the client's query ID */
 	uint16_t udp_limit;              /* reply size limit (UDP) */
 	uint64_t start_us;               /* arrival time (worker clock), for latency */

@@ -1,9 +1,10 @@
 /*
  * listener.c -- a worker's UDP and TCP sockets (see listener.h).
  *
- * Buffer ownership: the listener owns every receive and send buffer.  A
- * query is handled while its receive buffer is live; query_handle() copies
- * whatever must outlive the call (upstream.c copies forwarded queries).
+ * Buffer ownership: the listener owns every UDP receive and send buffer
+ * (the stream pools own theirs).  A query is handled while its receive
+ * buffer is live; query_handle() copies whatever must outlive the call
+ * (upstream.c copies forwarded queries).
  */
 #include "listener.h"
 
@@ -20,6 +21,9 @@
 
 #include "client.h"
 #include "clock.h"
+#include "doh.h"
+#include "dot.h"
+#include "stream.h"
 #include "common.h"
 #include "acl.h"
 #include "config.h"
@@ -43,40 +47,25 @@ struct udp_sock {
 
 #define CTL_SIZE 64 /* room for one in6_pktinfo control message */
 
-struct tcp_lsock {
+/* A listening stream socket: TCP, DoT or DoH. */
+struct acc_sock {
 	struct listener *l;
 	int fd;
+	enum client_transport tr;
 	struct event *ev;
-};
-
-struct tcp_conn {
-	struct listener *l;
-	struct bufferevent *bev;     /* NULL when the slot is free */
-	uint64_t gen;                /* bumped at close: late replies are dropped */
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
-	int inflight;                /* forwarded queries not answered yet */
-	int read_paused;             /* inflight reached the per-connection cap */
-	int eof;                     /* client closed its side: close when drained */
-	int deadline_armed;          /* part of a message is buffered: it must complete in time */
-	struct event *deadline;      /* owned: closes a connection whose message does not complete */
-	struct tcp_conn *next_free;
 };
 
 struct listener {
 	struct query_engine *qe;    /* borrowed: answers every query */
 	struct event_base *base;    /* borrowed: the worker's loop */
+	struct tls_store *tls;      /* borrowed: the DoT/DoH certificates; NULL without them */
 	struct udp_sock *udp;
 	size_t nudp;
-	struct tcp_lsock *tcp;
-	size_t ntcp;
-	struct tcp_conn *conns;      /* pool of cfg->tcp_max_conns */
-	size_t nconns;
-	struct tcp_conn *free_conns;
-	size_t open_conns;
-	int idle_ms;
-	int max_inflight;
-	int max_per_client;          /* open connections per source address */
+	struct acc_sock *acc;       /* TCP (one per listen:), then DoT, then DoH sockets */
+	size_t nacc;
+	struct stream_pool *tcp_pool; /* owned: client TCP connections */
+	struct stream_pool *dot;    /* owned: DoT connections; NULL without listen-tls */
+	struct doh_pool *doh;       /* owned: DoH connections; NULL without listen-https */
 	/* UDP batch state: reused on every wake-up */
 	struct mmsghdr rmsg[UDP_BATCH];
 	struct iovec riov[UDP_BATCH];
@@ -87,9 +76,6 @@ struct listener {
 	struct iovec siov[UDP_BATCH];
 	uint8_t rbuf[UDP_BATCH][UDP_BUFSZ];
 	uint8_t sbuf[UDP_BATCH][UDP_BUFSZ];
-	/* TCP: one message in, one reply out, both with room for the length */
-	uint8_t tcp_in[WIRE_MAX_MSG];
-	uint8_t tcp_out[2 + WIRE_MAX_MSG];
 };
 
 static int open_socket(const struct cfg_addr *a, int type)
@@ -243,186 +229,17 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* ------------------------------------------------------------------ TCP */
-
-static void tcp_close(struct tcp_conn *c)
-{
-	struct listener *l = c->l;
-	if (!c->bev)
-		return;
-	bufferevent_free(c->bev); /* closes the socket */
-	c->bev = NULL;
-	if (c->deadline_armed)
-		event_del(c->deadline);
-	c->deadline_armed = 0;
-	c->gen++;
-	c->inflight = 0;
-	c->read_paused = 0;
-	c->eof = 0;
-	c->next_free = l->free_conns;
-	l->free_conns = c;
-	l->open_conns--;
-}
-
-static void tcp_write_msg(struct tcp_conn *c, const uint8_t *msg, size_t len)
-{
-	uint8_t hdr[2];
-	wire_put16(hdr, (uint16_t)len);
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	evbuffer_add(out, hdr, 2);
-	evbuffer_add(out, msg, len);
-}
-
-/* The connection may close once every answer is written (client EOF). */
-static void tcp_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct tcp_conn *c = arg;
-	if (c->eof && c->inflight == 0 && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		tcp_close(c);
-}
+/* ------------------------------------------------------- stream accept */
 
 /*
- * The read timeout restarts with every byte, so a client dripping one byte
- * at a time would keep a slot forever.  A message therefore has its own
- * deadline: it must be complete within tcp-idle-timeout of the moment its
- * first byte was buffered, however the bytes trickle in.
+ * TCP, DoT and DoH sockets accept the same way: the ACL and the
+ * connection caps are checked before anything else happens, and a refused
+ * connection is closed at once, before any TLS handshake (RFC 7766 6.2.2).
  */
-static void tcp_deadline_cb(evutil_socket_t fd, short what, void *arg)
+static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
-	struct tcp_conn *c = arg;
-	(void)fd;
-	(void)what;
-	c->deadline_armed = 0;
-	if (!c->bev)
-		return;
-	STATS_INC(c->l->qe->stats.tcp_deadline);
-	log_debug("tcp: message not complete within %d ms of its first byte, closing", c->l->idle_ms);
-	tcp_close(c);
-}
-
-/* Arm the message deadline when part of a message waits in the input
- * buffer, and drop it when nothing does (or when plinkfwd itself stopped
- * reading: then the client is waiting for us, not the other way round). */
-static void tcp_deadline_update(struct tcp_conn *c, size_t buffered)
-{
-	int want = buffered > 0 && !c->read_paused && !c->eof;
-	if (want && !c->deadline_armed) {
-		struct timeval tv = {c->l->idle_ms / 1000, (c->l->idle_ms % 1000) * 1000};
-		if (event_add(c->deadline, &tv) == 0)
-			c->deadline_armed = 1;
-	} else if (!want && c->deadline_armed) {
-		event_del(c->deadline);
-		c->deadline_armed = 0;
-	}
-}
-
-static void tcp_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct tcp_conn *c = arg;
-	struct listener *l = c->l;
-	struct query_engine *qe = l->qe;
-	struct evbuffer *in = bufferevent_get_input(bev);
-
-	query_engine_refresh(qe);
-	while (!c->read_paused) {
-		uint8_t lenbuf[2];
-		size_t avail = evbuffer_get_length(in);
-		if (avail < 2) {
-			tcp_deadline_update(c, avail);
-			return;
-		}
-		evbuffer_copyout(in, lenbuf, 2);
-		size_t mlen = wire_get16(lenbuf);
-		if (mlen < WIRE_HDR_LEN) {
-			/* no DNS message is this short: the stream is not DNS */
-			log_debug("tcp: message length %zu, closing", mlen);
-			tcp_close(c);
-			return;
-		}
-		if (avail < 2 + mlen) {
-			/* the rest arrives later, or the message deadline fires */
-			tcp_deadline_update(c, avail);
-			return;
-		}
-		evbuffer_drain(in, 2);
-		evbuffer_remove(in, l->tcp_in, mlen);
-
-		struct client cl;
-		int fwd;
-		cl.transport = CLIENT_TCP;
-		cl.fd = -1;
-		memcpy(&cl.addr, &c->addr, sizeof(cl.addr));
-		cl.addrlen = c->addrlen;
-		cl.conn = c;
-		cl.conn_gen = c->gen;
-		cl.id = wire_get16(l->tcp_in);
-		cl.udp_limit = 0;
-		cl.start_us = clock_us(qe->clock);
-		cl.has_local = 0; /* TCP answers leave from the accepted socket */
-		STATS_INC(qe->stats.queries_tcp);
-		size_t rlen = query_handle(qe, l->tcp_in, mlen, &cl, l->tcp_out + 2, WIRE_MAX_MSG, &fwd);
-		if (rlen > 0) {
-			tcp_write_msg(c, l->tcp_out + 2, rlen);
-		} else if (fwd) {
-			if (++c->inflight >= l->max_inflight) {
-				/* RFC 7766 6.2.1.1: a server may limit pipelining;
-				 * stop reading until answers drain */
-				c->read_paused = 1;
-				bufferevent_disable(bev, EV_READ);
-			}
-		}
-		if (!c->bev)
-			return;
-	}
-	tcp_deadline_update(c, 0); /* paused: the wait is ours */
-}
-
-static void tcp_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct tcp_conn *c = arg;
-	if (what & BEV_EVENT_TIMEOUT) {
-		if ((what & BEV_EVENT_READING) && c->inflight > 0) {
-			/* idle only counts when nothing is pending for the client */
-			bufferevent_enable(bev, EV_READ);
-			return;
-		}
-		/* a stall in the middle of a message: the idle timer and the
-		 * message deadline fire together; count it once, as the deadline */
-		if (c->deadline_armed)
-			STATS_INC(c->l->qe->stats.tcp_deadline);
-		tcp_close(c);
-		return;
-	}
-	if (what & BEV_EVENT_EOF) {
-		if (c->inflight > 0 ||
-		    evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
-			c->eof = 1;
-			bufferevent_disable(bev, EV_READ);
-			return;
-		}
-	}
-	tcp_close(c);
-}
-
-/* Open connections from the address of ss.  A scan of the pool: it runs
- * once per accepted connection, never per query, and the pool is
- * tcp-max-connections (256 by default) long. */
-static int tcp_conns_from(const struct listener *l, const struct sockaddr_storage *ss)
-{
-	int n = 0;
-	for (size_t i = 0; i < l->nconns; i++) {
-		const struct tcp_conn *c = &l->conns[i];
-		if (c->bev && acl_same_host((const struct sockaddr *)&c->addr, (const struct sockaddr *)ss))
-			n++;
-	}
-	return n;
-}
-
-static void tcp_accept_cb(evutil_socket_t lfd, short what, void *arg)
-{
-	struct tcp_lsock *ls = arg;
-	struct listener *l = ls->l;
-	struct query_engine *qe = l->qe;
+	struct acc_sock *as = arg;
+	struct listener *l = as->l;
 
 	for (int i = 0; i < 64; i++) {
 		struct sockaddr_storage ss;
@@ -431,47 +248,32 @@ static void tcp_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
 			    errno != ECONNABORTED)
-				log_warn("tcp accept: %s", strerror(errno));
+				log_warn("%s accept: %s", client_transport_name(as->tr), strerror(errno));
 			return;
 		}
-		/* a source the ACL refuses gets no slot: it could only be
-		 * answered REFUSED, and it would hold a slot an allowed
-		 * client needs (docs/bad-input.md) */
-		query_engine_refresh(qe);
-		if (!acl_allowed(qe->snap->acl, (const struct sockaddr *)&ss)) {
-			STATS_INC(qe->stats.tcp_denied);
+		if (as->tr == CLIENT_HTTPS) {
+			if (doh_admit(l->doh, &ss) != FWD_OK) {
+				close(fd);
+				continue;
+			}
+			doh_accept(l->doh, l->tls, fd, &ss, sl);
+			continue;
+		}
+		struct stream_pool *pool = as->tr == CLIENT_TLS ? l->dot : l->tcp_pool;
+		if (stream_pool_admit(pool, &ss) != FWD_OK) {
 			close(fd);
 			continue;
 		}
-		struct tcp_conn *c = l->free_conns;
-		if (!c || tcp_conns_from(l, &ss) >= l->max_per_client) {
-			/* over tcp-max-connections or the per-client limit:
-			 * closing at once is the clearest signal (RFC 7766 6.2.2) */
-			log_debug("tcp: %s limit reached, closing new connection",
-				  c ? "per-client connection" : "connection");
-			STATS_INC(qe->stats.tcp_over_limit);
+		if (as->tr == CLIENT_TLS) {
+			dot_accept(pool, l->tls, l->base, fd, &ss, sl);
+			continue;
+		}
+		struct bufferevent *bev = bufferevent_socket_new(l->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		if (!bev) {
 			close(fd);
 			continue;
 		}
-		c->bev = bufferevent_socket_new(l->base, fd, BEV_OPT_CLOSE_ON_FREE);
-		if (!c->bev) {
-			close(fd);
-			continue;
-		}
-		l->free_conns = c->next_free;
-		l->open_conns++;
-		memcpy(&c->addr, &ss, sizeof(ss));
-		c->addrlen = sl;
-		c->inflight = 0;
-		c->read_paused = 0;
-		c->eof = 0;
-		c->deadline_armed = 0;
-		struct timeval tv = {l->idle_ms / 1000, (l->idle_ms % 1000) * 1000};
-		bufferevent_setcb(c->bev, tcp_read_cb, tcp_write_cb, tcp_event_cb, c);
-		bufferevent_set_timeouts(c->bev, &tv, &tv);
-		/* bound what one client can make us buffer: one message and a bit */
-		bufferevent_setwatermark(c->bev, EV_READ, 0, 2 * (2 + WIRE_MAX_MSG));
-		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+		stream_pool_attach(pool, bev, &ss, sl);
 	}
 }
 
@@ -479,8 +281,6 @@ static void tcp_accept_cb(evutil_socket_t lfd, short what, void *arg)
 
 void listener_send(void *arg, const struct client *cl, const uint8_t *msg, size_t len)
 {
-	struct listener *l = arg;
-
 	if (cl->transport == CLIENT_UDP) {
 		struct msghdr mh;
 		struct iovec iov = {(void *)msg, len};
@@ -496,20 +296,23 @@ void listener_send(void *arg, const struct client *cl, const uint8_t *msg, size_
 			log_debug("sendmsg: %s", strerror(errno));
 		return;
 	}
-	struct tcp_conn *c = cl->conn;
-	if (!c || !c->bev || c->gen != cl->conn_gen)
-		return; /* the connection closed while the query was out */
-	tcp_write_msg(c, msg, len);
-	if (c->inflight > 0)
-		c->inflight--;
-	if (c->read_paused && c->inflight < l->max_inflight && !c->eof) {
-		c->read_paused = 0;
-		bufferevent_enable(c->bev, EV_READ);
-		tcp_read_cb(c->bev, c); /* messages may already be buffered */
-	}
+	if (cl->transport == CLIENT_HTTPS)
+		doh_send(cl, msg, len);
+	else
+		stream_send(cl, msg, len);
 }
 
-size_t listener_tcp_conns(const struct listener *l) { return l->open_conns; }
+size_t listener_tcp_conns(const struct listener *l) { return stream_pool_open(l->tcp_pool); }
+
+size_t listener_conns(const struct listener *l, enum client_transport tr)
+{
+	switch (tr) {
+	case CLIENT_TCP: return stream_pool_open(l->tcp_pool);
+	case CLIENT_TLS: return l->dot ? stream_pool_open(l->dot) : 0;
+	case CLIENT_HTTPS: return l->doh ? doh_pool_open(l->doh) : 0;
+	default: return 0;
+	}
+}
 
 enum fwd_err listener_bound_addr(const struct listener *l, size_t i, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -524,42 +327,77 @@ enum fwd_err listener_bound_addr(const struct listener *l, size_t i, struct sock
 	return FWD_OK;
 }
 
-struct listener *listener_new(struct query_engine *qe, struct event_base *base, const struct cfg *cfg, int announce)
+/* "ADDR@PORT" of a as text into buf. */
+static const char *addr_text(const struct cfg_addr *a, char *buf, size_t cap, int *port)
+{
+	if (a->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->ss;
+		evutil_inet_ntop(AF_INET, &sin->sin_addr, buf, cap);
+		*port = ntohs(sin->sin_port);
+	} else {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&a->ss;
+		evutil_inet_ntop(AF_INET6, &sin6->sin6_addr, buf, cap);
+		*port = ntohs(sin6->sin6_port);
+	}
+	return buf;
+}
+
+/* A listening stream socket of transport tr on a. */
+static enum fwd_err add_acceptor(struct listener *l, const struct cfg_addr *a, enum client_transport tr)
+{
+	char host[INET6_ADDRSTRLEN + 8] = "?";
+	int port = 0;
+	addr_text(a, host, sizeof(host), &port);
+	int fd = open_socket(a, SOCK_STREAM);
+	if (fd < 0) {
+		log_err("listen %s@%d (%s): %s", host, port, client_transport_name(tr), strerror(errno));
+		return FWD_EIO;
+	}
+	struct acc_sock *as = &l->acc[l->nacc++];
+	as->l = l;
+	as->fd = fd;
+	as->tr = tr;
+	as->ev = event_new(l->base, fd, EV_READ | EV_PERSIST, accept_cb, as);
+	if (!as->ev || event_add(as->ev, NULL) < 0)
+		return FWD_ENOMEM;
+	return FWD_OK;
+}
+
+struct listener *listener_new(struct query_engine *qe, struct event_base *base, const struct cfg *cfg,
+			      struct tls_store *tls, int announce)
 {
 	struct listener *l = calloc(1, sizeof(*l));
 	if (!l)
 		return NULL;
 	l->qe = qe;
 	l->base = base;
-	l->idle_ms = cfg->tcp_idle_timeout_ms;
-	l->max_inflight = cfg->max_tcp_per_conn;
-	l->nconns = (size_t)cfg->tcp_max_conns;
-	l->max_per_client = cfg->tcp_max_conns_per_client;
+	l->tls = tls;
+	struct stream_limits tcp_lim = {
+		.idle_ms = cfg->tcp_idle_timeout_ms, .max_inflight = cfg->max_tcp_per_conn,
+		.max_per_client = cfg->tcp_max_conns_per_client, .max_conns = (size_t)cfg->tcp_max_conns,
+	};
+	/* DoT and DoH share the tls-* limits; the per-client share is TCP's */
+	struct stream_limits tls_lim = {
+		.idle_ms = cfg->tls_idle_timeout_ms, .max_inflight = cfg->max_tls_per_conn,
+		.max_per_client = cfg->tcp_max_conns_per_client, .max_conns = (size_t)cfg->tls_max_conns,
+	};
 	l->udp = calloc(cfg->nlisten, sizeof(*l->udp));
-	l->tcp = calloc(cfg->nlisten, sizeof(*l->tcp));
-	l->conns = calloc(l->nconns, sizeof(*l->conns));
-	if (!l->udp || !l->tcp || !l->conns)
+	l->acc = calloc(cfg->nlisten + cfg->nlisten_tls + cfg->nlisten_https, sizeof(*l->acc));
+	if (!l->udp || !l->acc || stream_pool_new(qe, base, CLIENT_TCP, &tcp_lim, &l->tcp_pool) != FWD_OK)
 		goto fail;
-	for (size_t i = l->nconns; i-- > 0;) {
-		l->conns[i].l = l;
-		if (!(l->conns[i].deadline = evtimer_new(base, tcp_deadline_cb, &l->conns[i])))
-			goto fail;
-		l->conns[i].next_free = l->free_conns;
-		l->free_conns = &l->conns[i];
+	if ((cfg->nlisten_tls || cfg->nlisten_https) && !tls) {
+		log_err("encrypted listeners without TLS contexts");
+		goto fail;
 	}
+	if (cfg->nlisten_tls && stream_pool_new(qe, base, CLIENT_TLS, &tls_lim, &l->dot) != FWD_OK)
+		goto fail;
+	if (cfg->nlisten_https && doh_pool_new(qe, base, &tls_lim, &l->doh) != FWD_OK)
+		goto fail;
 	for (size_t i = 0; i < cfg->nlisten; i++) {
 		const struct cfg_addr *a = &cfg->listen[i];
 		char host[INET6_ADDRSTRLEN + 8] = "?";
 		int port = 0;
-		if (a->ss.ss_family == AF_INET) {
-			const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->ss;
-			evutil_inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-			port = ntohs(sin->sin_port);
-		} else {
-			const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&a->ss;
-			evutil_inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-			port = ntohs(sin6->sin6_port);
-		}
+		addr_text(a, host, sizeof(host), &port);
 		int ufd = open_socket(a, SOCK_DGRAM);
 		if (ufd < 0) {
 			log_err("listen %s@%d (udp): %s", host, port, strerror(errno));
@@ -580,19 +418,25 @@ struct listener *listener_new(struct query_engine *qe, struct event_base *base, 
 		l->nudp++;
 		if (!l->udp[l->nudp - 1].ev || event_add(l->udp[l->nudp - 1].ev, NULL) < 0)
 			goto fail;
-		int tfd = open_socket(a, SOCK_STREAM);
-		if (tfd < 0) {
-			log_err("listen %s@%d (tcp): %s", host, port, strerror(errno));
-			goto fail;
-		}
-		l->tcp[l->ntcp].l = l;
-		l->tcp[l->ntcp].fd = tfd;
-		l->tcp[l->ntcp].ev = event_new(base, tfd, EV_READ | EV_PERSIST, tcp_accept_cb, &l->tcp[l->ntcp]);
-		l->ntcp++;
-		if (!l->tcp[l->ntcp - 1].ev || event_add(l->tcp[l->ntcp - 1].ev, NULL) < 0)
+		if (add_acceptor(l, a, CLIENT_TCP) != FWD_OK)
 			goto fail;
 		if (announce)
 			log_info("listening on %s@%d (udp, tcp)", host, port);
+	}
+	for (int kind = 0; kind < 2; kind++) {
+		enum client_transport tr = kind ? CLIENT_HTTPS : CLIENT_TLS;
+		const struct cfg_addr *as = kind ? cfg->listen_https : cfg->listen_tls;
+		size_t n = kind ? cfg->nlisten_https : cfg->nlisten_tls;
+		for (size_t i = 0; i < n; i++) {
+			char host[INET6_ADDRSTRLEN + 8] = "?";
+			int port = 0;
+			if (add_acceptor(l, &as[i], tr) != FWD_OK)
+				goto fail;
+			addr_text(&as[i], host, sizeof(host), &port);
+			if (announce)
+				log_info("listening on %s@%d (%s)", host, port,
+					 kind ? "https: DNS over HTTPS" : "tls: DNS over TLS");
+		}
 	}
 	return l;
 fail:
@@ -604,23 +448,20 @@ void listener_free(struct listener *l)
 {
 	if (!l)
 		return;
-	for (size_t i = 0; l->conns && i < l->nconns; i++) {
-		tcp_close(&l->conns[i]);
-		if (l->conns[i].deadline)
-			event_free(l->conns[i].deadline);
-	}
+	stream_pool_free(l->tcp_pool);
+	stream_pool_free(l->dot);
+	doh_pool_free(l->doh);
 	for (size_t i = 0; i < l->nudp; i++) {
 		if (l->udp[i].ev)
 			event_free(l->udp[i].ev);
 		close(l->udp[i].fd);
 	}
-	for (size_t i = 0; i < l->ntcp; i++) {
-		if (l->tcp[i].ev)
-			event_free(l->tcp[i].ev);
-		close(l->tcp[i].fd);
+	for (size_t i = 0; i < l->nacc; i++) {
+		if (l->acc[i].ev)
+			event_free(l->acc[i].ev);
+		close(l->acc[i].fd);
 	}
 	free(l->udp);
-	free(l->tcp);
-	free(l->conns);
+	free(l->acc);
 	free(l);
 }

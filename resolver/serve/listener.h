@@ -1,13 +1,13 @@
 /*
- * listener.h -- a worker's sockets: UDP with batched I/O, TCP per RFC 7766.
+ * listener.h -- a worker's sockets: UDP with batched I/O, TCP per RFC 7766,
+ * DNS over TLS (RFC 7858) and DNS over HTTPS (RFC 8484).
  *
  * UDP: recvmmsg() a batch into buffers the listener owns, answer each with
  * query_handle() (serve/query.h) into per-message reply buffers, sendmmsg() the batch.
- * TCP: connections come from a fixed pool (tcp-max-connections; beyond it a
- * new connection is accepted and closed at once), each pipelines up to
- * tcp-max-queries-per-connection queries whose answers are written as they
- * are ready; a connection idle for tcp-idle-timeout, sending a length
- * below 12, or stalling mid-message past the idle timeout is closed.
+ * TCP and DoT: connections of a stream pool (stream.h; DoT's TLS in dot.h),
+ * DoH: connections of an HTTP/2 pool (doh.h).  Every accepted connection
+ * passes the ACL and the pool's caps before anything else, and is closed at
+ * once when it does not.
  */
 #ifndef PLINKFWD_LISTENER_H
 #define PLINKFWD_LISTENER_H
@@ -18,19 +18,23 @@
 
 #include "common.h"
 
+#include "client.h"
+
 struct cfg;
-struct client;
 struct event_base;
 struct query_engine;
+struct tls_store;
 
 struct listener;
 
-/* Open every listen address of cfg and register the sockets on base; every
- * query goes to qe (both borrowed: they outlive the listener).  announce:
- * log the addresses (one worker does).  NULL on failure (logged).  Freed
- * with listener_free(), which closes everything. */
+/* Open every listen, listen-tls and listen-https address of cfg and
+ * register the sockets on base; every query goes to qe (qe, base and tls
+ * borrowed: they outlive the listener; tls may be NULL when cfg has no
+ * encrypted listener).  announce: log the addresses (one worker does).
+ * NULL on failure (logged).  Freed with listener_free(), which closes
+ * everything. */
 struct listener *listener_new(struct query_engine *qe, struct event_base *base, const struct cfg *cfg,
-			      int announce);
+			      struct tls_store *tls, int announce);
 void listener_free(struct listener *l);
 
 /* Send a reply that was produced later (forwarded queries); arg is the
@@ -48,5 +52,7 @@ enum fwd_err listener_bound_addr(const struct listener *l, size_t i, struct sock
 
 /* Open TCP connections right now (for stats/tests). */
 size_t listener_tcp_conns(const struct listener *l);
+/* Open connections of transport tr right now (TCP, TLS or HTTPS; a gauge). */
+size_t listener_conns(const struct listener *l, enum client_transport tr);
 
 #endif

@@ -51,7 +51,7 @@ _Static_assert(sizeof(struct query_step) <= UPSTREAM_CTX_MAX, "a query_step must
 /* Reply limit for this client: its UDP limit, or a whole TCP message. */
 static size_t reply_limit(const struct client *cl, const struct wire_query *q)
 {
-	return cl->transport == CLIENT_TCP ? WIRE_MAX_MSG : wire_udp_limit(q);
+	return client_is_stream(cl->transport) ? WIRE_MAX_MSG : wire_udp_limit(q);
 }
 
 /*
@@ -291,7 +291,7 @@ static size_t failure_reply(struct query_engine *e, const struct snapshot *snap,
 /* Start a forwarded step: the upstream slot carries it by value. */
 static enum fwd_err step_send(struct query_engine *e, const struct query_step *st, const struct wire_query *q)
 {
-	return upstream_send(e->up, st->snap, st->group, q, st->cl.transport == CLIENT_TCP, st, sizeof(*st));
+	return upstream_send(e->up, st->snap, st->group, q, client_is_stream(st->cl.transport), st, sizeof(*st));
 }
 
 /* Hand the question to an upstream group; an immediate reply when that
@@ -375,7 +375,7 @@ static size_t handle(struct query_engine *e, const uint8_t *pkt, size_t len, con
 		.secret = e->cookies ? edns_cookie_keys_current(e->cookies) : NULL,
 		.iplen = edns_addr_bytes((const struct sockaddr *)&cl->addr, &ip),
 		.now = clock_wall_s(e->clock),
-		.tcp = cl->transport == CLIENT_TCP,
+		.tcp = client_is_stream(cl->transport),
 		.required_udp = (uint8_t)snap->cfg->cookies_required_udp,
 	};
 	cp.ip = ip;
@@ -433,7 +433,7 @@ static size_t handle(struct query_engine *e, const uint8_t *pkt, size_t len, con
 		enum zone_status st;
 		size_t limit = reply_limit(cl, &q);
 		/* RFC 8482: one RRset for ANY over UDP, all of them over TCP */
-		n = cl->transport == CLIENT_TCP ? zone_answer_tcp(rt->zone, &q, limit, out, cap, &st)
+		n = client_is_stream(cl->transport) ? zone_answer_tcp(rt->zone, &q, limit, out, cap, &st)
 						: zone_answer(rt->zone, &q, limit, out, cap, &st);
 		if (st == ZONE_NXDOMAIN && rt->fallback_public) {
 			/* Azure's NxDomainRedirect: a name the private zone does not

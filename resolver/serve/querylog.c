@@ -272,7 +272,7 @@ void querylog_write(struct querylog_writer *qw, const struct querylog_entry *e)
 	n += m > 0 ? (size_t)m : 0;
 	n += put_client(p + n, cap - n, e->cl);
 	m = snprintf(p + n, cap - n, " %s %s %s %s %s%s%s %llu\n",
-		     e->cl->transport == CLIENT_TCP ? "tcp" : "udp", name, type, rc,
+		     client_transport_name(e->cl->transport), name, type, rc,
 		     stats_source_name(e->source), e->group ? ":" : "", e->group ? e->group : "",
 		     (unsigned long long)e->latency_us);
 	if (m < 0 || n + (size_t)m >= cap)

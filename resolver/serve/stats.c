@@ -61,9 +61,12 @@ static size_t reply_question(const uint8_t *r, size_t len, uint16_t *qtype, size
 	return off + 4;
 }
 
-static void account(struct stats_worker *sw, int tcp, enum stats_source src, int rcode, uint64_t lat_us)
+_Static_assert(STATS_TRANSPORTS == CLIENT_NTRANSPORT, "one answer counter row per transport");
+
+static void account(struct stats_worker *sw, enum client_transport tr, enum stats_source src, int rcode,
+		    uint64_t lat_us)
 {
-	STATS_INC(sw->answers[tcp][src][stats_rcode_bucket(rcode)]);
+	STATS_INC(sw->answers[tr][src][stats_rcode_bucket(rcode)]);
 	STATS_INC(sw->lat[src][lat_bucket(lat_us)]);
 	STATS_ADD(sw->lat_sum_us[src], lat_us);
 }
@@ -86,9 +89,7 @@ void stats_reply(struct worker_stats *ws, struct querylog_writer *qlog, const st
 		qend = reply_question(reply, len, &qtype, &name_off);
 	int rcode = reply_rcode(reply, len, qend, src);
 	uint64_t lat = latency_us(cl, now_us);
-	int tcp = cl->transport == CLIENT_TCP;
-
-	account(&ws->ops, tcp, src, rcode, lat);
+	account(&ws->ops, cl->transport, src, rcode, lat);
 	if (qlog) {
 		uint8_t name[WIRE_MAX_NAME];
 		int nlen = name_off ? wire_read_name(reply, len, name_off, name) : -1;
@@ -126,7 +127,7 @@ static void forwarded(struct worker_stats *ws, struct querylog_writer *qlog, con
 	uint64_t lat = latency_us(cl, now_us);
 	struct stats_worker *sw = &ws->ops;
 
-	account(sw, cl->transport == CLIENT_TCP, src, rcode, lat);
+	account(sw, cl->transport, src, rcode, lat);
 	struct stats_group *g = group_slot(sw, gname);
 	if (g) {
 		if (ok)

@@ -50,19 +50,37 @@ struct stats_group {
 	uint64_t lat_sum_us;
 };
 
+/* Transports counted apart: enum client_transport (client.h) indexes them. */
+#define STATS_TRANSPORTS 4
+
 /* One worker's answer counters; lives in struct worker_stats. */
 struct stats_worker {
-	uint64_t answers[2][STATS_SRC_N][STATS_RC_N]; /* [tcp][source][rcode] */
+	uint64_t answers[STATS_TRANSPORTS][STATS_SRC_N][STATS_RC_N]; /* [transport][source][rcode] */
 	uint64_t lat[STATS_SRC_N][STATS_LAT_N];       /* answer latency per source */
 	uint64_t lat_sum_us[STATS_SRC_N];
 	struct stats_group groups[STATS_MAX_GROUPS];
 	uint64_t groups_overflow;                      /* forwarded to a group beyond the table */
 };
 
+/* Connections of one encrypted transport (DoT or DoH) and why they ended
+ * early (docs/encrypted-dns.md, docs/bad-input.md). */
+struct stats_conns {
+	uint64_t accepted;        /* given a slot: the TLS handshake starts */
+	uint64_t handshakes;      /* TLS handshakes completed */
+	uint64_t resumed;         /* ... of which resumed a session (ticket) */
+	uint64_t denied;          /* source refused by the ACL, closed at accept */
+	uint64_t over_limit;      /* over tls-max-connections or the per-client limit, closed at accept */
+	uint64_t idle;            /* closed after tls-idle-timeout with nothing pending */
+	uint64_t deadline;        /* a handshake or message not complete within tls-idle-timeout */
+	uint64_t tls_error;       /* the TLS layer failed: bad handshake, bad record, no common ALPN */
+	uint64_t bad_stream;      /* inside TLS, not DNS (a length below 12) or not HTTP/2 */
+};
+
 /* Every counter of one worker; written by that worker only (STATS_INC),
  * read by the main thread (STATS_GET). */
 struct worker_stats {
-	uint64_t queries_udp, queries_tcp;
+	uint64_t queries_udp, queries_tcp, queries_tls, queries_https;
+	struct stats_conns tls, https; /* DoT and DoH connections */
 	uint64_t answers_local, answers_forwarded;
 	uint64_t refused, servfail, formerr, notimp, dropped;
 	/* TCP connections closed by the listener's own policy (docs/bad-input.md) */

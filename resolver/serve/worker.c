@@ -26,7 +26,8 @@ static void worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 	query_engine_refresh(&w->qe);
 }
 
-enum fwd_err worker_init(struct worker *w, int index, struct snapshot_pub *pub, struct cache *cache)
+enum fwd_err worker_init(struct worker *w, int index, struct snapshot_pub *pub, struct cache *cache,
+			 struct tls_store *tls)
 {
 	memset(w, 0, sizeof(*w));
 	w->index = index;
@@ -45,7 +46,7 @@ enum fwd_err worker_init(struct worker *w, int index, struct snapshot_pub *pub, 
 	size_t maxp = (size_t)snap->cfg->max_pending;
 	enum fwd_err rc = query_engine_init(&w->qe, w->base, pub, &fwd_clock_monotonic, cache, maxp);
 	if (rc == FWD_OK) {
-		w->lst = listener_new(&w->qe, w->base, snap->cfg, index == 0);
+		w->lst = listener_new(&w->qe, w->base, snap->cfg, tls, index == 0);
 		if (!w->lst)
 			rc = FWD_EIO;
 		else

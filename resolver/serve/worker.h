@@ -20,6 +20,7 @@
 struct cache;
 struct listener;
 struct snapshot_pub;
+struct tls_store;
 struct event_base;
 struct event;
 
@@ -36,12 +37,14 @@ struct worker {
 
 /*
  * Set up worker w: event base, query engine on pub's current snapshot,
- * sockets on every listen address of that snapshot's config.  pub and cache
- * (NULL = none) are borrowed and must outlive the worker.  Returns FWD_OK
+ * sockets on every listen address of that snapshot's config.  pub, cache
+ * (NULL = none) and tls (the DoT/DoH certificates; NULL = none) are
+ * borrowed and must outlive the worker.  Returns FWD_OK
  * or a negative enum fwd_err; on failure everything it created is released
  * by worker_destroy().
  */
-enum fwd_err worker_init(struct worker *w, int index, struct snapshot_pub *pub, struct cache *cache);
+enum fwd_err worker_init(struct worker *w, int index, struct snapshot_pub *pub, struct cache *cache,
+			 struct tls_store *tls);
 /* Run the loop in a new thread. */
 enum fwd_err worker_start(struct worker *w);
 /* Ask the loop to stop (any thread) and join it (main). */
