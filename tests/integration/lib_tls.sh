@@ -33,7 +33,7 @@ kq() {
 	if [ "$proto" = tls ]; then port=$TLS_PORT; else port=$HTTPS_PORT; fi
 	K_OUT=$(kdig @127.0.0.1 -p "$port" +"$proto" +tls-ca="$ca" +tls-hostname=dns.lab.test +norec \
 		+time=5 +retry=0 "$@" "$name" "$type" 2>&1)
-	K_STATUS=$(printf '%s\n' "$K_OUT" | sed -n 's/.*status: \([A-Z]*\).*/\1/p' | head -n 1)
+	K_STATUS=$(printf '%s\n' "$K_OUT" | sed -n 's/.*opcode: [A-Z]*; status: \([A-Z]*\).*/\1/p' | head -n 1)
 	K_ANSWER=$(printf '%s\n' "$K_OUT" | awk '/^;; ANSWER SECTION:/ { a = 1; next } /^;;/ || /^$/ { a = 0 } a' |
 		tr -s ' \t' ' ')
 }
@@ -47,7 +47,22 @@ dq() {
 	if [ "$proto" = tls ]; then port=$TLS_PORT; else port=$HTTPS_PORT; fi
 	D_OUT=$(dig @127.0.0.1 -p "$port" +"$proto" +tls-ca="$ca" +tls-hostname=dns.lab.test +norec \
 		+time=5 +tries=1 "$@" "$name" "$type" 2>&1)
-	D_STATUS=$(printf '%s\n' "$D_OUT" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p' | head -n 1)
+	D_STATUS=$(printf '%s\n' "$D_OUT" | sed -n 's/.*opcode: [A-Z]*, status: \([A-Z]*\),.*/\1/p' | head -n 1)
 	D_ANSWER=$(printf '%s\n' "$D_OUT" | awk '/^;; ANSWER SECTION:/ { a = 1; next } /^;;/ || /^$/ { a = 0 } a' |
 		tr -s ' \t' ' ')
+}
+
+# doh_url PORT NAME [TYPE] [ID]  the GET URL of a query (RFC 8484 4.1:
+# base64url without padding)
+doh_url() {
+	local b
+	b=$(LIBDIR=$LIBDIR python3 - "$2" "${3:-A}" "${4:-0}" <<'PY'
+import base64, os, sys
+sys.path.insert(0, os.environ["LIBDIR"])
+from sendraw import build_query
+q = build_query(sys.argv[1], sys.argv[2], qid=int(sys.argv[3]))
+print(base64.urlsafe_b64encode(q).decode().rstrip("="))
+PY
+)
+	printf 'https://127.0.0.1:%s/dns-query?dns=%s' "$1" "$b"
 }

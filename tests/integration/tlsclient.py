@@ -23,6 +23,10 @@ own CA) for the address it connects to (an IP subjectAltName), offers ALPN
         open COUNT connections one after another, holding them, then send a
         query on each; print one token per connection: "A" answered, "C"
         closed (or the handshake failed), "-" neither within 10 s.
+  conns ADDR PORT CA COUNT
+        open COUNT connections one after another, holding them; print one
+        token per connection: "O" the handshake succeeded, "C" it did not
+        (closed at accept).
   verify ADDR PORT CA
         handshake only; print "verified" or "failed REASON".
   resume ADDR PORT CA
@@ -46,7 +50,8 @@ from sendraw import build_query, family, read_name, recv_msg  # noqa: E402
 def context(ca):
     ctx = ssl.create_default_context(cafile=ca)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.set_alpn_protocols(["dot"])
+    # ALPN=h2 in the environment: speak to a DoH listener (hold, garbage, conns)
+    ctx.set_alpn_protocols([os.environ.get("ALPN", "dot")])
     return ctx
 
 
@@ -147,6 +152,17 @@ def cmd_cap(a):
     print("".join(tokens))
 
 
+def cmd_conns(a):
+    socks, tokens = [], ""
+    for _ in range(int(a[3])):
+        try:
+            socks.append(connect(a[0], a[1], a[2]))
+            tokens += "O"
+        except (ssl.SSLError, OSError):
+            tokens += "C"
+    print(tokens)
+
+
 def cmd_verify(a):
     try:
         s = connect(a[0], a[1], a[2])
@@ -176,7 +192,7 @@ def cmd_resume(a):
 
 
 CMDS = {"pipeline": cmd_pipeline, "hold": cmd_hold, "garbage": cmd_garbage, "rawgarbage": cmd_rawgarbage,
-        "cap": cmd_cap, "verify": cmd_verify, "resume": cmd_resume}
+        "cap": cmd_cap, "conns": cmd_conns, "verify": cmd_verify, "resume": cmd_resume}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in CMDS:
