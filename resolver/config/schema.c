@@ -177,8 +177,9 @@ const struct cfg_key cfg_schema[] = {
 		 "but as that user on reload." },
 	{ .clause = CFG_CL_SERVER, .name = "tls-name", .type = CT_STR, .off = S(tls_name), .arg = "NAME",
 	  .doc = "The DNS name `tls-cert` is issued for: the TargetName of the SVCB records that "
-		 "`_dns.resolver.arpa` answers with (RFC 9462). Not set: the records name `resolver.arpa` "
-		 "itself and clients verify the certificate against the address they asked (RFC 9462 4.2)." },
+		 "`_dns.resolver.arpa` answers with (RFC 9462), and the owner of their A/AAAA records in the "
+		 "additional section. Not set: TargetName `.` (the record's owner); clients connect to the "
+		 "address hints and verify the certificate against the address they asked (RFC 9462 4.2)." },
 	{ .clause = CFG_CL_SERVER, .name = "tls-idle-timeout", .type = CT_INT, .flags = CK_RESTART,
 	  .off = S(tls_idle_timeout_ms), .def = "10000", .min = 100, .max = 3600000, .arg = "MS",
 	  .doc = "A DoT or DoH connection idle this long (nothing read, no answer pending) is closed, and so "

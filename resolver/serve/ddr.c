@@ -5,7 +5,12 @@
 
 #include <string.h>
 
+#include "config.h"
+#include "svcb.h"
 #include "wire.h"
+
+/* _dns.resolver.arpa, the name DDR asks (RFC 9462 4), lower-cased wire form */
+static const uint8_t dns_name[] = {4, '_', 'd', 'n', 's', 8, 'r', 'e', 's', 'o', 'l', 'v', 'e', 'r', 4, 'a', 'r', 'p', 'a', 0};
 
 /* resolver.arpa in lower-cased wire form */
 static const uint8_t apex[] = {8, 'r', 'e', 's', 'o', 'l', 'v', 'e', 'r', 4, 'a', 'r', 'p', 'a', 0};
@@ -57,7 +62,33 @@ static size_t put_soa(uint8_t *out, size_t owner)
 	return 12 + sizeof soa_rdata;
 }
 
-enum fwd_err ddr_answer(const struct wire_query *q, size_t limit, uint8_t *out, size_t cap, size_t *len)
+/* The designated resolvers: SVCB records for the encrypted listeners,
+ * A/AAAA of tls-name in the additional section (RFC 9462 4). */
+static enum fwd_err svcb_answer(const struct wire_query *q, const struct cfg *cfg, size_t limit, uint8_t *out,
+				size_t cap, size_t *len)
+{
+	size_t qlen = q->q_end - WIRE_HDR_LEN, n = WIRE_HDR_LEN + qlen, rl, al;
+	unsigned an, ar;
+	/* keep room for the OPT record (11 bytes) */
+	if (cap < n + 11)
+		return FWD_EINVAL;
+	memcpy(out + WIRE_HDR_LEN, q->pkt + WIRE_HDR_LEN, qlen);
+	if (svcb_records(cfg, WIRE_HDR_LEN, out + n, cap - n - 11, &rl, &an) != FWD_OK)
+		return FWD_EINVAL;
+	n += rl;
+	if (svcb_additional(cfg, n, out + n, cap - n - 11, &al, &ar) != FWD_OK)
+		ar = 0, al = 0;
+	n += al;
+	wire_put_header(out, q->id, wire_reply_flags(q, WIRE_AA, RCODE_NOERROR), 1, (uint16_t)an, 0,
+			(uint16_t)(ar + (q->has_edns ? 1 : 0)));
+	if (q->has_edns)
+		n += wire_put_opt(out + n, cap - n, RCODE_NOERROR, q->do_bit);
+	*len = wire_truncate(q, out, n, limit);
+	return *len ? FWD_OK : FWD_EINVAL;
+}
+
+enum fwd_err ddr_answer(const struct wire_query *q, const struct cfg *cfg, size_t limit, uint8_t *out, size_t cap,
+			size_t *len)
 {
 	size_t qlen = q->q_end > WIRE_HDR_LEN ? q->q_end - WIRE_HDR_LEN : 0;
 
@@ -65,7 +96,10 @@ enum fwd_err ddr_answer(const struct wire_query *q, size_t limit, uint8_t *out, 
 	if (qlen == 0 || q->qname_len < sizeof apex || cap < WIRE_MIN_UDP ||
 	    WIRE_HDR_LEN + qlen + 12 + sizeof soa_rdata + 11 > cap)
 		return FWD_EINVAL;
-	/* Designated Resolvers would answer _dns.resolver.arpa SVCB here */
+	/* the designated resolvers, when plinkfwd has encrypted listeners */
+	if (q->qtype == TYPE_SVCB && q->qname_len == sizeof dns_name &&
+	    memcmp(q->qname, dns_name, sizeof dns_name) == 0 && cfg && svcb_any(cfg))
+		return svcb_answer(q, cfg, limit, out, cap, len);
 	int at_apex = q->qname_len == sizeof apex;
 	int answer = at_apex && (q->qtype == TYPE_SOA || q->qtype == TYPE_ANY);
 

@@ -415,7 +415,7 @@ static size_t handle(struct query_engine *e, const uint8_t *pkt, size_t len, con
 		/* RFC 9462: resolver.arpa is about plinkfwd itself, never
 		 * forwarded (ddr.h) */
 		size_t limit = reply_limit(cl, &q);
-		if (ddr_answer(&q, limit, out, cap, &n) != FWD_OK)
+		if (ddr_answer(&q, snap->cfg, limit, out, cap, &n) != FWD_OK)
 			return error_reply(e, &q, RCODE_SERVFAIL, 1, &r, out, cap);
 		out[3] |= (uint8_t)WIRE_RA;
 		if (FWD_UNLIKELY(needs_opts(snap, &ec))) {

@@ -75,9 +75,10 @@ static SSL_CTX *ctx_build(const struct cfg *cfg, enum tls_kind k, char *err, siz
 	 * not an error (OpenSSL 3 reports it as one unless told otherwise) */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 				    SSL_OP_IGNORE_UNEXPECTED_EOF);
-	/* libevent's bufferevents may retry a write with a moved buffer */
-	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE |
-				      SSL_MODE_RELEASE_BUFFERS);
+	/* libevent's bufferevents may retry a write with a moved buffer.  No
+	 * SSL_MODE_RELEASE_BUFFERS: a connection keeps its record buffers, so
+	 * that a query on an open connection does not allocate them again */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, (void *)(k == TLS_DOT ? alpn_dot : alpn_h2));
 	ERR_clear_error();
 	errno = 0;

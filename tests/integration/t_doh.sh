@@ -42,6 +42,9 @@ doh_conf() {
 server:
     listen: 127.0.0.1@$PORT
     listen-https: 127.0.0.1
+    listen-https: ::1@8443
+    listen-tls: 127.0.0.1@8853
+    tls-name: dns.lab.test
     tls-cert: $T/ca/server.pem
     tls-key: $T/ca/server.key
     workers: 1
@@ -95,6 +98,20 @@ same_as_udp sa1.blob.core.windows.net A "spliced into a local zone"
 kq https "$T/no-such-ca.pem" www.lab.test A
 isnt "$K_STATUS" NOERROR "kdig without the CA gets no answer (the certificate is verified)"
 
+# ------------------------------------------------------------ DDR: both listeners designated
+q _dns.resolver.arpa SVCB
+is "$Q_STATUS/$Q_ANCOUNT" NOERROR/3 "DDR: three SVCB records (DoH on 443 and 8443, DoT on 8853)"
+is "$Q_ANSWER" '_dns.resolver.arpa. 300 IN SVCB 1 dns.lab.test. alpn="h2" ipv4hint=127.0.0.1 key7="/dns-query{?dns}"
+_dns.resolver.arpa. 300 IN SVCB 2 dns.lab.test. alpn="h2" port=8443 ipv6hint=::1 key7="/dns-query{?dns}"
+_dns.resolver.arpa. 300 IN SVCB 3 dns.lab.test. alpn="dot" port=8853 ipv4hint=127.0.0.1' \
+	"DDR: TargetName tls-name, alpn, port off the default, address hints, dohpath (dig prints it as key7)"
+is "$Q_ADDITIONAL" 'dns.lab.test. 300 IN A 127.0.0.1
+dns.lab.test. 300 IN AAAA ::1' "DDR: the addresses of tls-name in the additional section (RFC 9462 4)"
+K_OUT=$(kdig @::1 -p 8443 +https=/dns-query +tls-ca="$CA" +tls-hostname=dns.lab.test www.lab.test A 2>&1)
+like "$K_OUT" 'status: NOERROR' "the designated DoH endpoint on [::1]:8443 answers, verified"
+K_OUT=$(kdig @127.0.0.1 -p 8853 +tls +tls-ca="$CA" +tls-hostname=dns.lab.test www.lab.test A 2>&1)
+like "$K_OUT" 'status: NOERROR' "the designated DoT endpoint on 127.0.0.1:8853 answers, verified"
+
 # ------------------------------------------------------------ curl: GET, media type, errors
 URL=$(doh_url "$HTTPS_PORT" www.lab.test A 4660)
 R=$(curl -sS --cacert "$CA" -o "$T/body" -w '%{http_code} %{http_version} %{content_type}' "$URL" 2>&1)
@@ -129,7 +146,8 @@ is "$(printf '%s\n' "$R" | tail -n 1)" "200 ${urls[0]}" "the slow forwarded quer
 # ------------------------------------------------------------ transport in the query log and /metrics
 ql_has_https() { grep -q ' https www\.lab\.test\. A NOERROR local ' "$T/query.log"; }
 ok "query log: a DoH answer is logged with transport https" wait_until ql_has_https
-ok "query log: the forwarded DoH answer too" grep -q ' https q1\.slow\.test\. A NOERROR upstream:slow ' "$T/query.log"
+ql_has_slow() { grep -q ' https q1\.slow\.test\. A NOERROR upstream:slow ' "$T/query.log"; }
+ok "query log: the forwarded DoH answer too" wait_until ql_has_slow
 v=$(metric_value 'plinkfwd_queries_total{transport="https"}')
 ok "/metrics: queries over https counted ($v)" test "${v:-0}" -ge 60
 v=$(metric_value 'plinkfwd_answers_total{transport="https",source="local",rcode="NOERROR"}')

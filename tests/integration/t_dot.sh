@@ -118,7 +118,19 @@ same_as_udp plain.openai.azure.com A "forwarded (default group)"
 same_as_udp acct.openai.azure.com A "spliced (public chain into a privatelink name)"
 like "$K_ANSWER" 'acct\.privatelink\.openai\.azure\.com\. [0-9]+ IN A 10\.0\.0\.5' "spliced over TLS: the private address"
 same_as_udp sa1.blob.core.windows.net A "spliced into a local zone"
-same_as_udp _dns.resolver.arpa SVCB "resolver.arpa (answered locally)"
+# (kdig and dig print SVCB differently: dig against dig)
+q _dns.resolver.arpa SVCB
+dq tls "$CA" _dns.resolver.arpa SVCB
+is "$D_STATUS/$(answer_nottl "$D_ANSWER")" "$Q_STATUS/$(answer_nottl "$Q_ANSWER")" "dig +tls, DDR's SVCB: as over UDP"
+
+# ------------------------------------------------------------ DDR: the DoT listener designated
+q _dns.resolver.arpa SVCB
+is "$Q_STATUS/$Q_ANCOUNT" NOERROR/1 "DDR: _dns.resolver.arpa SVCB has one record"
+ok "DDR: authoritative" q_flag aa
+is "$Q_ANSWER" '_dns.resolver.arpa. 300 IN SVCB 1 . alpn="dot" ipv4hint=127.0.0.1' \
+	"DDR: DoT on the default port 853, TargetName '.' (no tls-name), the address as a hint"
+q _dns.resolver.arpa A
+is "$Q_STATUS/$Q_ANCOUNT" NOERROR/0 "DDR: other types at _dns.resolver.arpa stay NODATA"
 
 # kdig with the wrong CA must fail: the verification is real
 kq tls "$T/ca-b/ca.pem" www.lab.test A
@@ -141,7 +153,8 @@ ok "tls.resumed counted" test "$(ctl_stat tls.resumed)" -ge 1
 # ------------------------------------------------------------ transport in the query log and /metrics
 ql_has_tls() { grep -q ' tls www\.lab\.test\. A NOERROR local ' "$T/query.log"; }
 ok "query log: a DoT answer is logged with transport tls" wait_until ql_has_tls
-ok "query log: the forwarded DoT answer too" grep -q ' tls q1\.slow\.test\. A NOERROR upstream:slow ' "$T/query.log"
+ql_has_slow() { grep -q ' tls q1\.slow\.test\. A NOERROR upstream:slow ' "$T/query.log"; }
+ok "query log: the forwarded DoT answer too" wait_until ql_has_slow
 v=$(metric_value 'plinkfwd_queries_total{transport="tls"}')
 ok "/metrics: queries over tls counted ($v)" test "${v:-0}" -ge 100
 v=$(metric_value 'plinkfwd_answers_total{transport="tls",source="local",rcode="NOERROR"}')
