@@ -35,8 +35,13 @@
 #            ticks over the measured run to DP_TICKS
 #   bench_dnsperf_parse TEXT        DP_COMPLETED DP_LOST DP_QPS DP_LAT of a
 #            dnsperf output (empty when missing)
+#   bench_local_queries             ZONES (the zones of conf/plinkfwd.conf, as
+#            "name absolute-path" lines) and W/local.queries: every (owner,
+#            type) in those zones plus one missing name per nine, shuffled
+#            with a fixed seed so that runs are comparable
 #   bench_header TITLE [EXTRA-VERSIONS]  the report's title and its lines
 #            on date, machine, versions, namespace, pinning, load, run length
+#            (BENCH_TRANSPORT names the transport when it is not UDP)
 
 bench_init() {
 	BENCH_NAME=$1
@@ -200,6 +205,33 @@ bench_dnsperf() { # WARMFILE QUERYFILE LABEL SERVER
 	bench_dnsperf_parse "$DP_OUT"
 }
 
+bench_local_queries() {
+	local n z f k
+	ZONES=$(awk -v dir="$SRCDIR/conf" '
+		/^[ \t]*zone:/ { z = $2; sub(/\.$/, "", z) }
+		/^[ \t]*file:/ && z != "" { f = $2; if (f !~ /^\//) f = dir "/" f; print z, f; z = "" }
+	' "$SRCDIR/conf/plinkfwd.conf")
+	[ -n "$ZONES" ] || { echo "$BENCH_NAME: no zone: in conf/plinkfwd.conf" >&2; return 1; }
+	: >"$W/local.raw"
+	while read -r z f; do
+		{ echo "\$ORIGIN $z."; cat "$f"; } | ldns-read-zone /dev/stdin 2>/dev/null |
+			awk '$4 != "RRSIG" && $4 != "NSEC" {
+				# clients ask for addresses: a CNAME owner is asked for A (the chain is
+				# followed), a wildcard owner through a name it synthesises
+				t = ($4 == "CNAME") ? "A" : $4
+				n = $1; sub(/^\*\./, "any-host.", n)
+				print n, t
+			}' | sort -u >>"$W/local.raw"
+	done <<<"$ZONES"
+	n=$(wc -l <"$W/local.raw")
+	while read -r z f; do
+		for k in $(seq 1 $(((n / 9) / $(echo "$ZONES" | wc -l) + 1))); do
+			echo "missing-$k.$z. A" >>"$W/local.raw"
+		done
+	done <<<"$ZONES"
+	awk 'BEGIN { srand(42) } { print rand() "\t" $0 }' "$W/local.raw" | sort -n | cut -f2- >"$W/local.queries"
+}
+
 bench_header() { # TITLE [EXTRA-VERSIONS]
 	echo "## $1"
 	echo
@@ -208,5 +240,5 @@ bench_header() { # TITLE [EXTRA-VERSIONS]
 	echo "- plinkfwd: $(timeout 5 "$PLINKFWD" --version 2>&1 | head -n 1); unbound $(unbound -V 2>/dev/null | sed -n '1s/^Version //p'); NSD $(nsd -v 2>&1 | sed -n 's/^NSD version //p')${2:-}"
 	echo "- network namespace: $NETNS; pinning: $PINNING"
 	echo "- load average when the run started: $LOAD0"
-	echo "- each row: ${SECS} s of dnsperf -c $CLIENTS (after a 2 s warm-up), UDP, one server thread"
+	echo "- each row: ${SECS} s of dnsperf -c $CLIENTS (after a 2 s warm-up), ${BENCH_TRANSPORT:-UDP}, one server thread"
 }

@@ -27,35 +27,7 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 bench_init run.sh "dnsperf on CPU 0, server on CPU 1, NSD on CPU 0" dnsperf unbound nsd ldns-read-zone taskset
 
 # ------------------------------------------------------------ inputs
-# The zones of the shipped config, as "name absolute-path" lines.
-ZONES=$(awk -v dir="$SRCDIR/conf" '
-	/^[ \t]*zone:/ { z = $2; sub(/\.$/, "", z) }
-	/^[ \t]*file:/ && z != "" { f = $2; if (f !~ /^\//) f = dir "/" f; print z, f; z = "" }
-' "$SRCDIR/conf/plinkfwd.conf")
-[ -n "$ZONES" ] || { echo "run.sh: no zone: in conf/plinkfwd.conf" >&2; exit 1; }
-
-# local.queries: every (owner, type) in the demo zones, then one missing name
-# per nine of them, shuffled with a fixed seed so runs are comparable.
-: >"$W/local.raw"
-while read -r z f; do
-	{ echo "\$ORIGIN $z."; cat "$f"; } | ldns-read-zone /dev/stdin 2>/dev/null |
-		awk '$4 != "RRSIG" && $4 != "NSEC" {
-			# clients ask for addresses: a CNAME owner is asked for A (the chain is
-			# followed), a wildcard owner through a name it synthesises
-			t = ($4 == "CNAME") ? "A" : $4
-			n = $1; sub(/^\*\./, "any-host.", n)
-			print n, t
-		}' | sort -u >>"$W/local.raw"
-done <<<"$ZONES"
-n=$(wc -l <"$W/local.raw")
-i=0
-while read -r z f; do
-	for k in $(seq 1 $(((n / 9) / $(echo "$ZONES" | wc -l) + 1))); do
-		echo "missing-$k.$z. A" >>"$W/local.raw"
-		i=$((i + 1))
-	done
-done <<<"$ZONES"
-awk 'BEGIN { srand(42) } { print rand() "\t" $0 }' "$W/local.raw" | sort -n | cut -f2- >"$W/local.queries"
+bench_local_queries || exit 1
 cp "$W/local.queries" "$OUT/local.queries"
 
 # ------------------------------------------------------------ servers
