@@ -160,8 +160,10 @@ is "$Q_STATUS/$Q_ANCOUNT" NOERROR/2 "a CNAME loop from upstream: relayed as it c
 ok "plinkfwd still runs after the loop" plinkfwd_alive
 
 # ------------------------------------------------------------ every server down, then back
+e0=$(counter upstream_attempts.errors)
 q a.gone.test A +time=5
 is "$Q_STATUS" SERVFAIL "every server of a group down: SERVFAIL"
+ok "...each refused attempt counted as an error" test "$(counter upstream_attempts.errors)" -ge $((e0 + 2))
 like "$Q_OUT" 'EDE: 2[23]' "...with the reason as an Extended DNS Error"
 ok "the first server comes back" spawn_responder gone1 127.0.0.21 --mode answer --addr 192.0.2.21
 ok "the second server comes back" spawn_responder gone2 127.0.0.22 --mode answer --addr 192.0.2.22
