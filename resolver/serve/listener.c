@@ -261,7 +261,7 @@ static void tcp_close(struct tcp_conn *c)
 	c->eof = 0;
 	c->next_free = l->free_conns;
 	l->free_conns = c;
-	l->open_conns--;
+	STATS_DEC(l->open_conns);
 }
 
 static void tcp_write_msg(struct tcp_conn *c, const uint8_t *msg, size_t len)
@@ -459,7 +459,7 @@ static void tcp_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			continue;
 		}
 		l->free_conns = c->next_free;
-		l->open_conns++;
+		STATS_INC(l->open_conns);
 		memcpy(&c->addr, &ss, sizeof(ss));
 		c->addrlen = sl;
 		c->inflight = 0;
@@ -509,7 +509,7 @@ void listener_send(void *arg, const struct client *cl, const uint8_t *msg, size_
 	}
 }
 
-size_t listener_tcp_conns(const struct listener *l) { return l->open_conns; }
+size_t listener_tcp_conns(const struct listener *l) { return STATS_GET(l->open_conns); }
 
 enum fwd_err listener_bound_addr(const struct listener *l, size_t i, struct sockaddr_storage *ss, socklen_t *len)
 {
