@@ -161,16 +161,17 @@ enum fwd_err status_json_history(cJSON *o, const struct status_ring *r)
 	 * stack to carry casually, and this runs once per page refresh */
 	struct status_point *pts = calloc(STATUS_RING_BUCKETS, sizeof(*pts));
 	cJSON *h = cJSON_AddObjectToObject(o, "history");
+	if (h)
+		ctl_add_u64(h, "bucket_s", STATUS_RING_BUCKET_S);
 	cJSON *bs = h ? cJSON_AddArrayToObject(h, "buckets") : NULL;
 	if (!pts || !bs) {
 		free(pts);
 		return FWD_ENOMEM;
 	}
-	ctl_add_u64(h, "bucket_s", STATUS_RING_BUCKET_S);
 	size_t n = status_ring_read(r, pts, STATUS_RING_BUCKETS);
 	for (size_t i = 0; i < n; i++) {
 		cJSON *b = cJSON_CreateObject();
-		cJSON_AddNumberToObject(b, "start_s", (double)pts[i].start_s);
+		cJSON_AddNumberToObject(b, "start_s", pts[i].start_s);
 		cJSON_AddNumberToObject(b, "seconds", pts[i].seconds);
 		ctl_add_u64(b, "queries", pts[i].n.queries);
 		cJSON_AddNumberToObject(b, "qps", status_point_rate(&pts[i], pts[i].n.queries));

@@ -65,7 +65,7 @@ size_t status_ring_read(const struct status_ring *r, struct status_point *out, s
 		struct status_point *p = &out[n];
 		uint64_t start = r->origin_ms + i * BUCKET_MS;
 		uint64_t end = start + BUCKET_MS < now ? start + BUCKET_MS : now;
-		p->start_s = -(int64_t)((now - start) / 1000u);
+		p->start_s = -(double)(now - start) / 1e3;
 		p->seconds = (double)(end - start) / 1e3;
 		if (i <= r->cur && i + STATUS_RING_BUCKETS > r->cur)
 			p->n = r->b[i % STATUS_RING_BUCKETS];

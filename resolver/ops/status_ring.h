@@ -50,7 +50,7 @@ struct status_ring {
  * the time of reading (negative or 0), seconds the part of the span that
  * has passed (STATUS_RING_BUCKET_S, less for the current bucket). */
 struct status_point {
-	int64_t start_s;
+	double start_s;
 	double seconds;
 	struct status_counts n;
 };
