@@ -641,15 +641,15 @@ static void http_page(struct evhttp_request *req, struct http_server *h)
 		return;
 	}
 	evbuffer_add_reference(b, status_page_html, status_page_html_len, NULL, NULL);
-	if (authorized(h, req, b)) {
-		struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
-		/* the page runs only its own inline code and talks only to us */
-		evhttp_add_header(oh, "Content-Security-Policy",
-				  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-				  "connect-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'");
-		evhttp_add_header(oh, "X-Content-Type-Options", "nosniff");
+	/* the page runs only its own inline code and talks only to us, with
+	 * or without the token (the 401 carries the page too) */
+	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+	evhttp_add_header(oh, "Content-Security-Policy",
+			  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+			  "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+	evhttp_add_header(oh, "X-Content-Type-Options", "nosniff");
+	if (authorized(h, req, b))
 		reply_text(req, 200, "OK", "text/html; charset=utf-8", b);
-	}
 	evbuffer_free(b);
 }
 

@@ -265,6 +265,8 @@ is "$H_CODE" 401 "token: another scheme is refused"
 gett /
 like "$H_BODY" '<title>plinkfwd status</title>' "token: the 401 of / still carries the page (its script sends the token)"
 unlike "$H_BODY" 'privatelink' "token: ... and no data"
+like "$H_HEAD" "^Content-Security-Policy: default-src 'none'; script-src 'unsafe-inline';" \
+	"the page: a Content-Security-Policy that allows its own inline code and nothing from elsewhere"
 for p in /healthz /readyz; do
 	gett "$p"
 	is "$H_CODE" 200 "token: $p stays open"
