@@ -74,7 +74,8 @@ const struct cfg_key cfg_schema[] = {
 	  .arg = "PATH",
 	  .doc = "File holding a bearer token (its first line, surrounding blanks removed; at most 4096 bytes). "
 		 "When set, `/`, `/status.json` and `/metrics` answer 401 unless the request carries "
-		 "`Authorization: Bearer TOKEN`; `/healthz` and `/readyz` stay open for load balancers. Read at "
+		 "`Authorization: Bearer TOKEN`; `/healthz` and `/readyz` stay open for load balancers. In a browser open the page as "
+		 "`http://ADDR:PORT/#token=TOKEN` (the fragment is never sent; see `docs/admin-guide.md`). Read at "
 		 "start-up, before `user:` takes effect (unreadable or empty: plinkfwd does not start), and again "
 		 "after every reload, as that user (unreadable or empty then: the previous token stays, with an "
 		 "error in the log). The token is never logged. Use an absolute path. Not set: no authentication." },
