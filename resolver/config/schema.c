@@ -156,6 +156,12 @@ const struct cfg_key cfg_schema[] = {
 	  .doc = "A client TCP connection idle this long — nothing read, no answer pending for it — is "
 		 "closed; a message must also be complete within this long of its first byte, however slowly "
 		 "it trickles in." },
+	{ .clause = CFG_CL_SERVER, .name = "so-rcvbuf", .type = CT_SIZE, .flags = CK_RESTART,
+	  .off = S(so_rcvbuf), .def = "1m", .max = 1L << 30, .arg = "SIZE",
+	  .doc = "Receive buffer of each UDP listening socket, so that a burst of queries waits in the kernel "
+		 "while a worker is busy instead of being dropped. Set before privileges are dropped, so that "
+		 "it may exceed `net.core.rmem_max`; if the kernel grants less, the log says so at start-up. "
+		 "`0` keeps the system's default." },
 	{ .clause = CFG_CL_SERVER, .name = "tcp-max-connections", .type = CT_INT, .flags = CK_RESTART,
 	  .off = S(tcp_max_conns), .def = "256", .min = 1, .max = 65536, .arg = "N",
 	  .doc = "Client TCP connections open at once, per worker; the slots are allocated at start-up." },
@@ -469,9 +475,27 @@ static void md_range(FILE *out, const struct cfg_key *k)
 	case CT_WORD:
 		md_words(out, k->words);
 		return;
-	case CT_SIZE:
-		fputs("`0`–`1024g`", out);
+	case CT_SIZE: {
+		/* max, when set, in the largest unit it is a whole number of */
+		long m = k->max;
+		const char *u = "";
+		if (m == 0) {
+			fputs("`0`–`1024g`", out);
+			return;
+		}
+		if (m % (1L << 30) == 0) {
+			m >>= 30;
+			u = "g";
+		} else if (m % (1L << 20) == 0) {
+			m >>= 20;
+			u = "m";
+		} else if (m % 1024 == 0) {
+			m >>= 10;
+			u = "k";
+		}
+		fprintf(out, "`0`–`%ld%s`", m, u);
 		return;
+	}
 	case CT_MODE:
 		fprintf(out, "`0`–`0%lo`", (unsigned long)k->max);
 		return;

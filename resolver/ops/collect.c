@@ -130,8 +130,8 @@ void stats_collect(const struct daemon *d, struct stats_total *t)
 		t->fallbacks += STATS_GET(ws->fallbacks);
 		if (w->qe.up)
 			collect_upstream(w->qe.up, t);
-		/* gauges owned by the worker: a racy read of a word-sized
-		 * count, good enough for a gauge */
+		/* gauges owned by the worker, stored and loaded atomically
+		 * (counter.h) */
 		if (w->qe.up)
 			t->pending += upstream_pending(w->qe.up);
 		if (w->lst)
