@@ -107,6 +107,7 @@ struct cfg {
 	char *control_socket;           /* may be NULL */
 	int control_socket_mode;        /* permission bits, default 0600 */
 	char *http_listen;              /* may be NULL */
+	char *http_token_file;          /* bearer token for /, /status.json, /metrics; may be NULL */
 	char *query_log;                /* may be NULL */
 	char *pidfile;                  /* may be NULL */
 	char *user;                     /* may be NULL */

@@ -65,9 +65,20 @@ const struct cfg_key cfg_schema[] = {
 		 "do so." },
 	{ .clause = CFG_CL_SERVER, .name = "http-listen", .type = CT_HTTP, .flags = CK_RESTART,
 	  .off = S(http_listen), .arg = "ADDR[@PORT]",
-	  .doc = "Address of the HTTP endpoint serving `/metrics` (Prometheus text format), `/healthz` and "
-		 "`/readyz` (see `docs/admin-guide.md`). Port 9153 when omitted. It has no authentication: keep "
-		 "it on loopback or a management network. Not set: no HTTP listener." },
+	  .doc = "Address of the HTTP endpoint serving the status page `/` and its data `/status.json`, "
+		 "`/metrics` (Prometheus text format), `/healthz` and `/readyz` (see `docs/admin-guide.md`). Port "
+		 "9153 when omitted. Without `http-token-file` it has no authentication: keep it on loopback or a "
+		 "management network (on any other address plinkfwd logs a warning at start-up). Not set: no "
+		 "HTTP listener." },
+	{ .clause = CFG_CL_SERVER, .name = "http-token-file", .type = CT_STR, .off = S(http_token_file),
+	  .arg = "PATH",
+	  .doc = "File holding a bearer token (its first line, surrounding blanks removed; at most 4096 bytes). "
+		 "When set, `/`, `/status.json` and `/metrics` answer 401 unless the request carries "
+		 "`Authorization: Bearer TOKEN`; `/healthz` and `/readyz` stay open for load balancers. In a browser open the page as "
+		 "`http://ADDR:PORT/#token=TOKEN` (the fragment is never sent; see `docs/admin-guide.md`). Read at "
+		 "start-up, before `user:` takes effect (unreadable or empty: plinkfwd does not start), and again "
+		 "after every reload, as that user (unreadable or empty then: the previous token stays, with an "
+		 "error in the log). The token is never logged. Use an absolute path. Not set: no authentication." },
 	{ .clause = CFG_CL_SERVER, .name = "query-log", .type = CT_STR, .flags = CK_RESTART, .off = S(query_log),
 	  .arg = "PATH",
 	  .doc = "Append one line per answered query to PATH: time, client, transport, name, type, rcode, answer "

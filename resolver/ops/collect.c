@@ -139,6 +139,20 @@ void stats_collect(const struct daemon *d, struct stats_total *t)
 	}
 }
 
+void stats_collect_rates(const struct daemon *d, uint64_t *queries, uint64_t rcodes[STATS_RC_N])
+{
+	*queries = 0;
+	memset(rcodes, 0, sizeof(uint64_t) * STATS_RC_N);
+	for (int i = 0; i < d->nworkers; i++) {
+		const struct worker_stats *ws = &d->workers[i].qe.stats;
+		*queries += STATS_GET(ws->queries_udp) + STATS_GET(ws->queries_tcp);
+		for (int tcp = 0; tcp < 2; tcp++)
+			for (int s = 0; s < STATS_SRC_N; s++)
+				for (int r = 0; r < STATS_RC_N; r++)
+					rcodes[r] += STATS_GET(ws->ops.answers[tcp][s][r]);
+	}
+}
+
 int stats_health(const struct daemon *d, int ready, char *why, size_t len)
 {
 	for (int i = 0; i < d->nworkers; i++)
