@@ -385,8 +385,15 @@ int main(int argc, char **argv)
 		}
 	if (daemon_arm_apply(&d) != FWD_OK)
 		goto out;
+	/* snap belonged to d.pub from the publish on, and daemon_arm_apply()
+	 * may have replaced it (zones from the state directory): a worker
+	 * may already have dropped the last reference, so count the zones of
+	 * the snapshot serving now, holding a reference of our own */
+	struct snapshot *cur = snapshot_pub_acquire(&d.pub);
 	log_info("plinkfwd %s serving with %d worker(s), %zu zone(s), config %s", PACKAGE_VERSION,
-		 d.nworkers, snap->nzones, cfgpath);
+		 d.nworkers, cur ? cur->nzones : 0, cfgpath);
+	snapshot_unref(cur);
+	snap = NULL;
 	if (ready_fd >= 0) {
 		ssize_t w = write(ready_fd, "1", 1);
 		(void)w;

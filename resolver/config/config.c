@@ -589,6 +589,10 @@ static enum fwd_err set_value(struct parser *p, const struct cfg_key *k, void *b
 			     k->name, val);
 			return FWD_EPARSE;
 		}
+		if (k->max > 0 && *(uint64_t *)(void *)at > (uint64_t)k->max) {
+			perr(p, p->line, "%s: '%s' is larger than %ld bytes", k->name, val, k->max);
+			return FWD_EPARSE;
+		}
 		return FWD_OK;
 	case CT_MODE: {
 		/* octal permission bits, as chmod(1) takes them: 600, 0660 */

@@ -95,7 +95,7 @@ static void conn_close(struct doh_conn *c)
 	c->inflight = 0;
 	c->next_free = p->free_conns;
 	p->free_conns = c;
-	p->open_conns--;
+	STATS_DEC(p->open_conns); /* a gauge the main thread reads */
 }
 
 /* Hand nghttp2's pending frames to TLS; close when HTTP/2 is done with the
@@ -487,7 +487,7 @@ enum fwd_err doh_accept(struct doh_pool *p, struct tls_store *tls, int fd, const
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	p->free_conns = c->next_free;
-	p->open_conns++;
+	STATS_INC(p->open_conns);
 	c->bev = bev;
 	c->h2 = NULL;
 	memcpy(&c->addr, ss, sizeof(*ss));
@@ -524,7 +524,7 @@ void doh_send(const struct client *cl, const uint8_t *msg, size_t len)
 	conn_flush(c);
 }
 
-size_t doh_pool_open(const struct doh_pool *p) { return p->open_conns; }
+size_t doh_pool_open(const struct doh_pool *p) { return STATS_GET(p->open_conns); }
 
 enum fwd_err doh_pool_new(struct query_engine *qe, struct event_base *base, const struct stream_limits *lim,
 			  struct doh_pool **out)

@@ -78,6 +78,29 @@ struct listener {
 	uint8_t sbuf[UDP_BATCH][UDP_BUFSZ];
 };
 
+/*
+ * A larger receive buffer on a UDP listening socket: a burst that arrives
+ * while the worker is busy (a reload's snapshot swap, a busy CPU) waits in
+ * the kernel instead of being dropped (the kernel counts such drops as
+ * Udp RcvbufErrors).  SO_RCVBUFFORCE first: listeners are opened before
+ * privileges are dropped, so the configured size may exceed rmem_max.
+ */
+static void udp_rcvbuf(int fd, uint64_t want, int say)
+{
+	int v = (int)want, got = 0;
+	socklen_t gl = sizeof(got);
+
+	if (want == 0)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	/* Linux reports twice what was set (its own bookkeeping included) */
+	if (say && getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl) == 0 && (uint64_t)got / 2 < want)
+		log_warn("so-rcvbuf: asked for %llu bytes, the kernel granted %d (raise net.core.rmem_max, or "
+			 "start plinkfwd as root)",
+			 (unsigned long long)want, got / 2);
+}
+
 static int open_socket(const struct cfg_addr *a, int type)
 {
 	int one = 1;
@@ -403,6 +426,7 @@ struct listener *listener_new(struct query_engine *qe, struct event_base *base, 
 			log_err("listen %s@%d (udp): %s", host, port, strerror(errno));
 			goto fail;
 		}
+		udp_rcvbuf(ufd, cfg->so_rcvbuf, announce && i == 0);
 		l->udp[l->nudp].l = l;
 		l->udp[l->nudp].fd = ufd;
 		l->udp[l->nudp].family = a->ss.ss_family;

@@ -70,7 +70,7 @@ static void conn_close(struct tcp_conn *c)
 	c->ready = 0;
 	c->next_free = p->free_conns;
 	p->free_conns = c;
-	p->open_conns--;
+	STATS_DEC(p->open_conns); /* a gauge the main thread reads */
 }
 
 static void count_deadline(struct stream_pool *p)
@@ -307,7 +307,7 @@ enum fwd_err stream_pool_attach(struct stream_pool *p, struct bufferevent *bev, 
 		return FWD_EFULL;
 	}
 	p->free_conns = c->next_free;
-	p->open_conns++;
+	STATS_INC(p->open_conns);
 	c->bev = bev;
 	memcpy(&c->addr, ss, sizeof(*ss));
 	c->addrlen = sl;
@@ -346,7 +346,7 @@ void stream_send(const struct client *cl, const uint8_t *msg, size_t len)
 	}
 }
 
-size_t stream_pool_open(const struct stream_pool *p) { return p->open_conns; }
+size_t stream_pool_open(const struct stream_pool *p) { return STATS_GET(p->open_conns); }
 
 enum fwd_err stream_pool_new(struct query_engine *qe, struct event_base *base, enum client_transport tr,
 			     const struct stream_limits *lim, struct stream_pool **out)
