@@ -159,7 +159,7 @@ static ssize_t body_read(nghttp2_session *h2, int32_t id, uint8_t *buf, size_t l
 /* 200 with msg as the body (copied into the stream's buffer). */
 static void respond_msg(struct doh_stream *s, const uint8_t *msg, size_t len)
 {
-	char clen[16];
+	char clen[16], cc[32];
 	if (buf_room(s, len) < 0) {
 		nghttp2_submit_rst_stream(s->c->h2, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
 		return;
@@ -168,7 +168,10 @@ static void respond_msg(struct doh_stream *s, const uint8_t *msg, size_t len)
 	s->len = len;
 	s->sent = 0;
 	snprintf(clen, sizeof(clen), "%zu", len);
-	nghttp2_nv hdrs[] = {NV(":status", "200"), NV("content-type", DOH_MEDIA_TYPE), NV("content-length", clen)};
+	/* RFC 8484 5.1: an HTTP cache keeps the answer no longer than its TTLs */
+	snprintf(cc, sizeof(cc), "max-age=%u", (unsigned)doh_max_age(msg, len));
+	nghttp2_nv hdrs[] = {NV(":status", "200"), NV("content-type", DOH_MEDIA_TYPE), NV("content-length", clen),
+			     NV("cache-control", cc)};
 	nghttp2_data_provider dp = {.source.ptr = s, .read_callback = body_read};
 	nghttp2_submit_response(s->c->h2, s->id, hdrs, FWD_ARRAY_LEN(hdrs), &dp);
 }

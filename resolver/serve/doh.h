@@ -7,8 +7,9 @@
  * HTTP/2 streams open at once (SETTINGS_MAX_CONCURRENT_STREAMS; one more is
  * refused with REFUSED_STREAM).  A request is `GET /dns-query?dns=BASE64URL`
  * or `POST /dns-query` with an application/dns-message body; the answer is
- * a 200 with an application/dns-message body, in whatever order answers
- * are ready.  Other paths get 404, other methods 405, another media type
+ * a 200 with an application/dns-message body and `cache-control:
+ * max-age=` its smallest TTL (RFC 8484 5.1), in whatever order answers are
+ * ready.  Other paths get 404, other methods 405, another media type
  * 415, a bad dns parameter or a body that is not a query 400, a body over
  * 65,535 bytes 413.  Idle connections, handshakes that do not finish and
  * streams that are not HTTP/2 are closed as for DoT (stream.h).

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "wire.h"
+
 int doh_path_ok(const char *path, size_t len)
 {
 	size_t plen = sizeof(DOH_PATH) - 1;
@@ -96,4 +98,31 @@ int doh_media_type_ok(const char *val, size_t len)
 	while (end > 0 && (val[end - 1] == ' ' || val[end - 1] == '\t'))
 		end--;
 	return end == tlen && strncasecmp(val, DOH_MEDIA_TYPE, tlen) == 0;
+}
+
+uint32_t doh_max_age(const uint8_t *msg, size_t len)
+{
+	if (len < WIRE_HDR_LEN)
+		return 0;
+	unsigned qd = wire_get16(msg + 4), rrs = wire_get16(msg + 6) + wire_get16(msg + 8);
+	size_t off = WIRE_HDR_LEN;
+	uint32_t min = UINT32_MAX;
+	for (unsigned i = 0; i < qd; i++) {
+		off = wire_skip_name(msg, len, off);
+		if (off == 0 || off + 4 > len)
+			return 0;
+		off += 4;
+	}
+	for (unsigned i = 0; i < rrs; i++) {
+		off = wire_skip_name(msg, len, off);
+		if (off == 0 || off + 10 > len)
+			return 0;
+		uint32_t ttl = wire_get32(msg + off + 4);
+		if (ttl < min)
+			min = ttl;
+		off += 10 + wire_get16(msg + off + 8);
+		if (off > len)
+			return 0;
+	}
+	return min == UINT32_MAX ? 0 : min;
 }

@@ -41,4 +41,12 @@ enum fwd_err doh_b64url_decode(const char *in, size_t inlen, uint8_t *out, size_
  * parameters after ';' ignored). */
 int doh_media_type_ok(const char *val, size_t len);
 
+/*
+ * The freshness lifetime an answer may be given in HTTP (RFC 8484 5.1: at
+ * most the smallest TTL of its records): the smallest TTL of the answer
+ * and authority records of msg (a negative answer's SOA carries its
+ * lifetime, RFC 2308), or 0 when it has none or cannot be walked.
+ */
+uint32_t doh_max_age(const uint8_t *msg, size_t len);
+
 #endif

@@ -118,6 +118,8 @@ R=$(curl -sS --cacert "$CA" -o "$T/body" -w '%{http_code} %{http_version} %{cont
 is "$R" "200 2 application/dns-message" "GET ?dns=: 200 over HTTP/2, application/dns-message"
 R=$(python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); print(d[0] * 256 + d[1], d[3] & 15, d[7])' "$T/body")
 is "$R" "4660 0 1" "GET: the body is the answer (the query's ID, NOERROR, one record)"
+R=$(curl -sS --cacert "$CA" -o /dev/null -w '%header{cache-control}' "$URL" 2>&1)
+is "$R" "max-age=300" "cache-control: max-age is the answer's TTL (RFC 8484 5.1)"
 code() { curl -sS --cacert "$CA" -o /dev/null -w '%{http_code}' "$@" 2>/dev/null; }
 is "$(code "https://127.0.0.1:$HTTPS_PORT/other")" 404 "another path: 404"
 is "$(code "https://127.0.0.1:$HTTPS_PORT/dns-query")" 400 "GET without dns=: 400"

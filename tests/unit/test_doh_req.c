@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "doh_req.h"
+#include "wire.h"
 #include "tap.h"
 
 /* decode text; returns the fwd_err and the bytes in out/outlen */
@@ -82,10 +83,29 @@ static void test_media_type(void)
 #undef M
 }
 
+static void test_max_age(void)
+{
+	/* www.example.com A: a question, two answers (TTL 300 and 60), an
+	 * authority NS (TTL 3600), an OPT in the additional section (not a TTL) */
+	static const uint8_t msg[] = {
+		0, 0, 0x81, 0x80, 0, 1, 0, 2, 0, 1, 0, 1,
+		3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1,
+		0xc0, 12, 0, 1, 0, 1, 0, 0, 0x01, 0x2c, 0, 4, 192, 0, 2, 1,
+		0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 2,
+		0xc0, 16, 0, 2, 0, 1, 0, 0, 0x0e, 0x10, 0, 2, 0xc0, 12,
+		0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0,
+	};
+	is_int((long)doh_max_age(msg, sizeof msg), 60, "max-age: the smallest TTL of answer and authority (60)");
+	is_int((long)doh_max_age(msg, sizeof msg - 20), 0, "a message cut short: 0");
+	uint8_t hdr[12] = {0, 0, 0x81, 0x80};
+	is_int((long)doh_max_age(hdr, sizeof hdr), 0, "no records: 0");
+}
+
 int main(void)
 {
 	test_b64url();
 	test_path();
 	test_media_type();
+	test_max_age();
 	return tap_done();
 }
