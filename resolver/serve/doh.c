@@ -20,6 +20,7 @@
 #include "client.h"
 #include "clock.h"
 #include "counter.h"
+#include "doh_mem.h"
 #include "doh_req.h"
 #include "log.h"
 #include "query.h"
@@ -70,6 +71,7 @@ struct doh_pool {
 	struct doh_conn *free_conns;
 	size_t open_conns;
 	nghttp2_session_callbacks *cbs; /* owned: shared by every session */
+	struct doh_mem mem;             /* nghttp2's blocks, reused from stream to stream */
 	uint8_t out[WIRE_MAX_MSG];      /* an immediate answer */
 };
 
@@ -388,7 +390,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
 static void h2_start(struct doh_conn *c)
 {
 	struct doh_pool *p = c->p;
-	if (nghttp2_session_server_new(&c->h2, p->cbs, c) != 0) {
+	if (nghttp2_session_server_new3(&c->h2, p->cbs, c, NULL, &p->mem.mem) != 0) {
 		c->h2 = NULL;
 		conn_close(c);
 		return;
@@ -538,6 +540,7 @@ enum fwd_err doh_pool_new(struct query_engine *qe, struct event_base *base, cons
 	p->qe = qe;
 	p->base = base;
 	p->lim = *lim;
+	doh_mem_init(&p->mem);
 	p->conns = calloc(lim->max_conns, sizeof(*p->conns));
 	if (!p->conns || nghttp2_session_callbacks_new(&p->cbs) != 0)
 		goto fail;
@@ -572,5 +575,6 @@ void doh_pool_free(struct doh_pool *p)
 	free(p->conns);
 	if (p->cbs)
 		nghttp2_session_callbacks_del(p->cbs);
+	doh_mem_fini(&p->mem); /* every session is gone */
 	free(p);
 }

@@ -16,8 +16,8 @@
  *
  * Allocation: the connection's slots, stream table and nghttp2 session
  * are made at accept; a stream's buffer grows to the largest message it
- * has carried and is reused by later streams.  nghttp2 itself allocates a
- * little per stream.
+ * has carried and is reused by later streams.  nghttp2's per-stream blocks
+ * come from the pool's free lists (doh_mem.h).
  */
 #ifndef PLINKFWD_DOH_H
 #define PLINKFWD_DOH_H
