@@ -34,6 +34,7 @@
 #include "daemon.h"
 #include "explain.h"
 #include "log.h"
+#include "loop_view.h"
 #include "querylog.h"
 #include "route.h"
 #include "snapshot.h"
@@ -135,6 +136,7 @@ static cJSON *cmd_status(struct daemon *d)
 	} else {
 		cJSON_AddNullToObject(o, "arm");
 	}
+	loop_view_status(d, o);
 	snapshot_unref(snap);
 	return o;
 }
@@ -308,6 +310,7 @@ static cJSON *cmd_zones(struct daemon *d)
 	} else {
 		cJSON_AddNullToObject(o, "arm");
 	}
+	loop_view_status(d, o);
 	snapshot_unref(snap);
 	return o;
 }

@@ -209,6 +209,21 @@ static void copy_text(char *dst, size_t cap, const char *src)
 	snprintf(dst, cap, "%s", src ? src : "");
 }
 
+/* A client's address as text, without its port: the port of a query is
+ * random and says nothing about which server sent it. */
+static const char *host_text(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	up_addr_text(ss, buf, len);
+	char *at = strrchr(buf, '@');
+	if (at)
+		*at = 0;
+	if (buf[0] == '[' && at && at > buf && at[-1] == ']') {
+		memmove(buf, buf + 1, strlen(buf));
+		buf[strlen(buf) - 1] = 0;
+	}
+	return buf;
+}
+
 /* The group's record (under lock); the last one is shared by every group
  * beyond LOOP_MAX_GROUPS - 1. */
 static struct loop_group_info *group_rec(struct loop_guard *g, const char *name)
@@ -256,7 +271,7 @@ void loop_report(struct loop_guard *g, uint64_t key, const char *group, const ch
 
 	if (key)
 		inflight_flag(g, key);
-	up_addr_text(from, addr, sizeof(addr));
+	host_text(from, addr, sizeof(addr));
 	pthread_mutex_lock(&g->lock);
 	struct loop_group_info *r = group_rec(g, group);
 	r->detected++;
@@ -425,7 +440,7 @@ int loop_probe_match(struct loop_guard *g, const uint8_t *qname, size_t qname_le
 	}
 	if (hit) {
 		set_state(g, hit, LOOP_PROBE_LOOPS);
-		copy_text(hit->info.via, sizeof(hit->info.via), up_addr_text(from, addr, sizeof(addr)));
+		copy_text(hit->info.via, sizeof(hit->info.via), host_text(from, addr, sizeof(addr)));
 		copy_text(group, LOOP_NAME_MAX, hit->info.group);
 		struct loop_group_info *gr = group_rec(g, hit->info.group);
 		gr->detected++;
