@@ -20,6 +20,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,61 @@ static void test_inflight(void)
 	ok(none, "after every step ended nothing is in flight");
 	ok(loop_inflight_add(g, k) == 1, "a freed table takes questions again");
 	loop_inflight_del(g, k);
+	loop_guard_free(g);
+}
+
+/* Workers share the table: two threads enter and leave the same and
+ * different questions at once, as two workers would. */
+struct racer {
+	struct loop_guard *g;
+	uint64_t keys[16];
+	int lost; /* a key not found in flight between its add and del */
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	for (int round = 0; round < 20000; round++) {
+		uint64_t k = r->keys[round % 16];
+		if (!loop_inflight_add(r->g, k))
+			continue;
+		if (!loop_inflight(r->g, k))
+			r->lost++;
+		loop_inflight_del(r->g, k);
+	}
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	struct fwd_test_clock tc;
+	struct loop_guard *g = NULL;
+	struct racer r[2];
+	pthread_t t[2];
+	char name[64];
+
+	fwd_test_clock_init(&tc, 0);
+	loop_guard_new(&tc.clock, 0, &g);
+	for (int i = 0; i < 2; i++) {
+		r[i].g = g;
+		r[i].lost = 0;
+		for (int j = 0; j < 16; j++) {
+			/* half the questions shared by both threads, half their own */
+			snprintf(name, sizeof(name), "q%d.example", j < 8 ? j : 100 * (i + 1) + j);
+			r[i].keys[j] = key_of(g, 0, name, 1);
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, race, &r[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	ok(r[0].lost == 0 && r[1].lost == 0, "two threads at once: a question is in flight from its add to its del");
+	int none = 1;
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 16; j++)
+			if (loop_inflight(g, r[i].keys[j]))
+				none = 0;
+	ok(none, "... and nothing is left in flight after both finished");
 	loop_guard_free(g);
 }
 
@@ -353,6 +409,7 @@ int main(void)
 		return 1;
 	}
 	test_inflight();
+	test_threads();
 	test_report();
 	test_probe();
 	test_addrs();
