@@ -152,6 +152,10 @@ struct cfg {
 	char *nsid;                     /* NSID option payload (RFC 5001); NULL = off */
 	size_t nsid_len;                /* its length, 1..CFG_NSID_MAX */
 	int cookies_required_udp;       /* UDP query with a client cookie but no valid server cookie -> BADCOOKIE */
+	/* forwarding loops (docs/onprem-recipes.md, "Loops") */
+	int loop_probe;                 /* probe every route for a loop at start-up and reload, default no */
+	int loop_probe_interval_s;      /* a route is probed at most this often, default 60 */
+	int loop_ready_fail;            /* /readyz fails while a probed route loops, default no */
 	/* groups: "azure" and "default" always exist (maybe with no server) */
 	struct cfg_upstream *upstreams;
 	size_t nupstreams;

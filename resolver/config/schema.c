@@ -249,6 +249,23 @@ const struct cfg_key cfg_schema[] = {
 		 "cookie (RFC 7873 5.2.3). Queries without a cookie, and TCP, are never affected. See "
 		 "`docs/edns.md`." },
 
+	/* forwarding loops (docs/onprem-recipes.md, "Loops") */
+	{ .clause = CFG_CL_SERVER, .name = "loop-probe", .type = CT_BOOL, .off = S(loop_probe), .def = "no",
+	  .arg = "yes\\|no",
+	  .doc = "At start-up and after each reload, send one query, `<16 hex digits>.plinkfwd-loop-probe.<zone>` "
+		 "HINFO, for each `forward:` rule's suffix through its group, for each zone with `fallback: public` "
+		 "and for the root through `default`. One that comes back to plinkfwd as a client query shows a "
+		 "forwarding loop: logged, counted, shown by `plinkfwd-ctl status`, `/metrics` and `/healthz`. "
+		 "Queries detected looping while they happen are answered SERVFAIL whatever this says." },
+	{ .clause = CFG_CL_SERVER, .name = "loop-probe-interval", .type = CT_INT, .off = S(loop_probe_interval_s),
+	  .def = "60", .min = 1, .max = 86400, .arg = "SECONDS",
+	  .doc = "A route is probed at most once in this many seconds: a reload sooner than that probes it "
+		 "when the interval has passed." },
+	{ .clause = CFG_CL_SERVER, .name = "loop-ready-fail", .type = CT_BOOL, .off = S(loop_ready_fail),
+	  .def = "no", .arg = "yes\\|no",
+	  .doc = "`/readyz` answers 503 while the last probe of some route came back (`loop-probe`). "
+		 "`/healthz` only reports it." },
+
 	/* ---------------------------------------------------------------- upstream: NAME */
 	{ .clause = CFG_CL_UPSTREAM, .name = "server", .type = CT_SERVER, .flags = CK_MULTI, .off = U(servers),
 	  .off_n = U(nservers), .arg = "ADDR[@PORT] [max-qps=N] [max-outstanding=N]", .def_doc = "none",

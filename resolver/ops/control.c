@@ -35,6 +35,7 @@
 #include "daemon.h"
 #include "explain.h"
 #include "log.h"
+#include "loop_view.h"
 #include "querylog.h"
 #include "route.h"
 #include "snapshot.h"
@@ -242,6 +243,7 @@ static cJSON *cmd_zones(struct daemon *d)
 	} else {
 		cJSON_AddNullToObject(o, "arm");
 	}
+	loop_view_status(d, o);
 	snapshot_unref(snap);
 	return o;
 }

@@ -27,6 +27,7 @@
 #include "control_json.h"
 #include "daemon.h"
 #include "ddr.h"
+#include "loop_view.h"
 #include "route.h"
 #include "snapshot.h"
 #include "wire.h"
@@ -548,6 +549,7 @@ cJSON *explain_json(struct daemon *d, const char *name, const char *type)
 					"fallback: public -- a name the zone does not have is resolved "
 					"through the default group",
 					&answered_by);
+			loop_view_explain(d, steps, cfg->upstreams[cfg->group_default].name, rt->name ? rt->name : ".");
 			if (hit)
 				answered_by = "cache";
 		} else {
@@ -563,6 +565,7 @@ cJSON *explain_json(struct daemon *d, const char *name, const char *type)
 								   : "an admin forward: rule";
 		explain_cache(steps, d, snap, wname, (size_t)wlen, qtype, &hit);
 		explain_forward(steps, snap, t, rt->group, why, &answered_by);
+		loop_view_explain(d, steps, cfg->upstreams[rt->group].name, rt->name ? rt->name : ".");
 		if (hit)
 			answered_by = "cache";
 	}

@@ -27,6 +27,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "loop_view.h"
 #include "querylog.h"
 #include "route.h"
 #include "snapshot.h"
@@ -520,6 +521,7 @@ enum fwd_err http_metrics(struct daemon *d, struct evbuffer *b)
 	metrics_upstream(b, t, snap->cfg);
 	metrics_cache(b, d, t, snap->cfg);
 	metrics_zones(b, d, snap);
+	loop_view_metrics(d, snap->cfg, b);
 
 	m_head(b, "plinkfwd_reloads_total", "counter", "Configuration reloads (SIGHUP or control), by result.");
 	evbuffer_add_printf(b, "plinkfwd_reloads_total{result=\"ok\"} %llu\n", (unsigned long long)d->reloads_ok);
@@ -653,6 +655,14 @@ static void health(struct evhttp_request *req, struct http_server *h, int ready)
 	}
 	int ok = stats_health(h->d, ready, why, sizeof(why));
 	evbuffer_add_printf(b, "%s\n", why);
+	/* a looping route is reported; /readyz fails for it on request */
+	char loops[512];
+	struct snapshot *snap = daemon_acquire(h->d);
+	if (!loop_view_health(h->d, snap->cfg, ready, loops, sizeof(loops)))
+		ok = 0;
+	snapshot_unref(snap);
+	if (loops[0])
+		evbuffer_add_printf(b, "%s\n", loops);
 	reply_text(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", "text/plain; charset=utf-8", b);
 	evbuffer_free(b);
 }

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "control_json.h"
 #include "daemon.h"
+#include "loop_view.h"
 #include "snapshot.h"
 #include "status_ring.h"
 
@@ -89,6 +90,7 @@ static void status_core(cJSON *o, struct daemon *d, const struct snapshot *snap)
 	} else {
 		cJSON_AddNullToObject(o, "arm");
 	}
+	loop_view_status(d, o);
 }
 
 /* Traffic totals, the cache and every upstream server: what the status
