@@ -25,6 +25,8 @@
 #include "arm_auth.h"
 #include "arm_config.h"
 #include "arm_http.h"
+#include "arm_pe.h"
+#include "arm_pe_zone.h"
 #include "arm_records.h"
 #include "arm_sched.h"
 #include "arm_state.h"
@@ -45,6 +47,7 @@ struct arm_pub {            /* a published zone */
 	uint64_t hash;            /* of the zone text body */
 	int fallback_public;
 	uint8_t *subs;            /* per subscription: the zone came from it */
+	int endpoints;            /* route_zone.endpoints: records from private endpoints */
 };
 
 struct arm_src {            /* one zone resource in one subscription */
@@ -56,6 +59,8 @@ struct arm_src {            /* one zone resource in one subscription */
 	int failed;
 	char *err;          /* why its listing failed */
 	int finished;       /* its listing job is over (ok or not) */
+	int pe;             /* records made from private endpoints (no listing job of its own;
+			     * ranked after the zone's private DNS zone sources) */
 	size_t idx;         /* position in the round's sorted srcs */
 	/* On the first source of a zone, once every source is finished: */
 	int built;          /* the zone was built (or found unchanged / failed) */
@@ -63,13 +68,13 @@ struct arm_src {            /* one zone resource in one subscription */
 	struct arm_pub np;
 };
 
-enum arm_job_kind { ARM_JOB_ZONES = 1, ARM_JOB_RECORDS };
+enum arm_job_kind { ARM_JOB_ZONES = 1, ARM_JOB_RECORDS, ARM_JOB_ENDPOINTS };
 
 struct arm_job {
 	struct arm_sync *s;
 	enum arm_job_kind kind;
-	size_t sub;               /* ZONES: subscription index */
-	const char *rg;           /* ZONES: resource group, or NULL */
+	size_t sub;               /* ZONES, ENDPOINTS: subscription index */
+	const char *rg;           /* ZONES, ENDPOINTS: resource group, or NULL */
 	struct arm_src *src;      /* RECORDS */
 	struct arm_req req;       /* its requests (url owned here, freed with the job) */
 };
@@ -88,6 +93,11 @@ struct arm_round {
 	struct arm_job **jobs;    /* every job, for freeing */
 	size_t njobs, jobcap;
 	int any_failed;
+	/* private endpoints (private-endpoints: yes) */
+	struct arm_pe_list pe;    /* every endpoint listed, tag = subscription index */
+	uint8_t *pe_sub_failed;   /* per subscription: its endpoint listing failed */
+	int pe_failed;            /* some endpoint listing failed */
+	struct arm_pe_view view;  /* this round's notes (arm_pe_zone.h) */
 };
 
 struct arm_sync {
@@ -116,10 +126,15 @@ struct arm_sync {
 	struct arm_sched sched;   /* the requests of the round */
 
 	struct arm_sync_stats st; /* requests, throttled, retries: kept by sched */
+
+	int pe_cloud;             /* enum cfg_cloud whose catalogue maps endpoint FQDNs */
+	struct arm_pe_view pe_view; /* the notes of the last complete endpoint listing */
+	int pe_view_valid;
 };
 
 static void arm_job_finish(struct arm_sync *s, struct arm_job *j, int ok);
 static void arm_round_start(struct arm_sync *s, const char *only);
+static void arm_zone_ready(struct arm_sync *s, struct arm_src *src);
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -168,6 +183,7 @@ static void arm_publish_now(struct arm_sync *s)
 		rz[i].zone = s->pubs[i].zone;
 		rz[i].origin = ORIGIN_ZONE_ARM;
 		rz[i].fallback_public = s->pubs[i].fallback_public;
+		rz[i].endpoints = (uint8_t)s->pubs[i].endpoints;
 		records += zone_rr_count(s->pubs[i].zone);
 	}
 	s->st.zones = s->npubs;
@@ -177,6 +193,21 @@ static void arm_publish_now(struct arm_sync *s)
 }
 
 /* ---------------------------------------------------------------- saved zones */
+
+/* route_zone.endpoints from a zone's source ids: endpoint sources are the
+ * ".../providers/Microsoft.Network/privateEndpoints" collections. */
+static int arm_endpoints_kind(const char *const *ids, size_t n)
+{
+	static const char tail[] = "/providers/microsoft.network/privateendpoints";
+	size_t pe = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(ids[i]);
+		if (l >= sizeof(tail) - 1 && strcasecmp(ids[i] + l - (sizeof(tail) - 1), tail) == 0)
+			pe++;
+	}
+	return pe == 0 ? 0 : pe == n ? 2 : 1;
+}
 
 /* What arm_sync_load_state() collects before it publishes them at once. */
 struct arm_loaded {
@@ -198,6 +229,7 @@ static int arm_take_saved(void *arg, struct arm_saved *z)
 	p.hash = z->hash;
 	p.fallback_public = arm_cfg_zone_fallback(s->cfg, z->name);
 	p.subs = z->subs;
+	p.endpoints = arm_endpoints_kind(z->ids, z->nids);
 	/* The file's "synced:" time is when its data was last complete in
 	 * ARM: the honest age of what is served until a sync succeeds. */
 	st = arm_zstats_get(&s->zst, z->name);
@@ -276,6 +308,9 @@ static void arm_round_free(struct arm_round *r)
 		free(r->sub_err[i]);
 	free(r->sub_err);
 	free(r->only);
+	arm_pe_list_free(&r->pe);
+	free(r->pe_sub_failed);
+	arm_pe_view_free(&r->view);
 	free(r);
 }
 
@@ -298,7 +333,7 @@ static struct arm_job *arm_job_new(struct arm_sync *s, enum arm_job_kind kind, c
 	j->s = s;
 	j->kind = kind;
 	j->req.url = url;
-	j->req.hint404 = kind == ARM_JOB_ZONES
+	j->req.hint404 = kind != ARM_JOB_RECORDS
 				 ? "check the subscription id and resource-group names, and that the "
 				   "identity has the Reader role there"
 				 : "the zone was deleted or moved since it was listed; keeping the last "
@@ -322,6 +357,13 @@ static const char *arm_job_what(const struct arm_job *j, char *buf, size_t cap)
 				 s->cfg->subscriptions[j->sub], j->rg);
 		else
 			snprintf(buf, cap, "listing private DNS zones of subscription %s",
+				 s->cfg->subscriptions[j->sub]);
+	} else if (j->kind == ARM_JOB_ENDPOINTS) {
+		if (j->rg != NULL)
+			snprintf(buf, cap, "listing private endpoints of subscription %s resource group %s",
+				 s->cfg->subscriptions[j->sub], j->rg);
+		else
+			snprintf(buf, cap, "listing private endpoints of subscription %s",
 				 s->cfg->subscriptions[j->sub]);
 	} else {
 		snprintf(buf, cap, "listing record sets of zone %s (%s)", j->src->zone, j->src->id);
@@ -470,6 +512,48 @@ static int arm_job_page(struct arm_sync *s, struct arm_job *j, const struct arm_
 	return 0;
 }
 
+/* One 200 page of a private endpoint listing: 0 ok (job continues or
+ * completes), <0 failed (logged).  The endpoints of a failed listing are
+ * dropped at the end of discovery (arm_round_pe_sources). */
+static int arm_pe_job_page(struct arm_sync *s, struct arm_job *j, const struct arm_http_result *res)
+{
+	struct arm_round *r = s->round;
+	char what[600], err[300];
+	char *next = NULL;
+	size_t before = r->pe.n;
+	int rc = arm_pe_page_parse(res->body, res->len, &r->pe, &next, err, sizeof(err));
+
+	for (size_t i = before; i < r->pe.n; i++)
+		r->pe.v[i].tag = j->sub;
+	if (rc < 0) {
+		log_err("arm: %s while %s (page %d); the endpoint records of this subscription keep their "
+			"last good copy",
+			err, arm_job_what(j, what, sizeof(what)), j->req.page + 1);
+		snprintf(j->req.err, sizeof(j->req.err), "%s (page %d)", err, j->req.page + 1);
+		free(next);
+		return rc;
+	}
+	if (next == NULL) {
+		arm_job_finish(s, j, 1);
+		return 0;
+	}
+	if (!arm_http_same_origin(next, s->arm)) {
+		log_err("arm: nextLink while %s points away from %s; not followed, listing failed",
+			arm_job_what(j, what, sizeof(what)), s->arm);
+		snprintf(j->req.err, sizeof(j->req.err), "nextLink points away from %s; not followed", s->arm);
+		free(next);
+		return FWD_EINVAL;
+	}
+	if (strcmp(next, j->req.url) == 0 || j->req.page + 1 >= ARM_SYNC_MAX_PAGES) {
+		log_err("arm: nextLink loop while %s; listing failed", arm_job_what(j, what, sizeof(what)));
+		snprintf(j->req.err, sizeof(j->req.err), "nextLink loop (page %d)", j->req.page + 1);
+		free(next);
+		return FWD_EINVAL;
+	}
+	arm_sched_next_page(&s->sched, &j->req, next); /* verbatim, like the zone lists */
+	return 0;
+}
+
 /* ---------------------------------------------------------------- scheduler ops */
 
 /* The job a request of the scheduler belongs to. */
@@ -485,6 +569,8 @@ static const struct arm_job *arm_job_of_const(const struct arm_req *r)
 
 static int arm_ops_page(void *arg, struct arm_req *r, const struct arm_http_result *res)
 {
+	if (arm_job_of(r)->kind == ARM_JOB_ENDPOINTS)
+		return arm_pe_job_page(arg, arm_job_of(r), res);
 	return arm_job_page(arg, arm_job_of(r), res);
 }
 
@@ -532,6 +618,23 @@ static char *arm_url_zones(struct arm_sync *s, size_t sub, const char *rg)
 	return n < 0 ? NULL : url;
 }
 
+static char *arm_url_endpoints(struct arm_sync *s, size_t sub, const char *rg)
+{
+	char *url = NULL;
+	int n;
+
+	if (rg != NULL)
+		n = asprintf(&url,
+			     "%s/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/"
+			     "privateEndpoints?api-version=%s",
+			     s->arm, s->cfg->subscriptions[sub], rg, s->cfg->pe_api_version);
+	else
+		n = asprintf(&url,
+			     "%s/subscriptions/%s/providers/Microsoft.Network/privateEndpoints?api-version=%s",
+			     s->arm, s->cfg->subscriptions[sub], s->cfg->pe_api_version);
+	return n < 0 ? NULL : url;
+}
+
 static char *arm_url_records(struct arm_sync *s, const char *id)
 {
 	struct arm_buf b = {0};
@@ -556,9 +659,99 @@ static int arm_src_order(const void *a, const void *b)
 
 	if (c != 0)
 		return c;
+	if (x->pe != y->pe) /* the zone rule: private DNS zone records first */
+		return x->pe ? 1 : -1;
 	if (x->sub != y->sub)
 		return x->sub < y->sub ? -1 : 1;
 	return strcasecmp(x->id, y->id);
+}
+
+static int arm_zone_wanted_cb(const void *arg, const char *zone)
+{
+	return arm_cfg_zone_wanted(arg, zone);
+}
+
+static int arm_pe_from_failed(void *arg, const struct arm_pe *pe)
+{
+	const struct arm_round *r = arg;
+
+	return pe->tag >= r->nsubs || r->pe_sub_failed[pe->tag];
+}
+
+/*
+ * The endpoints listed in discovery become sources of their zones
+ * (arm_pe_zone.h).  The endpoints of a subscription whose endpoint listing
+ * failed are partial and dropped: that subscription counts as failed for
+ * the round, so the zones it fed keep their last good copy.
+ */
+static void arm_round_pe_sources(struct arm_sync *s)
+{
+	struct arm_round *r = s->round;
+	struct arm_pe_zones pz = {0};
+	struct arm_pe_zcfg zc = {0};
+	size_t bad_fqdns = r->pe.bad_fqdns, bad_addrs = r->pe.bad_addrs;
+
+	if (!s->cfg->private_endpoints)
+		return;
+	arm_pe_list_drop(&r->pe, arm_pe_from_failed, r);
+	zc.cloud = s->pe_cloud;
+	zc.endpoint_zones = (const char *const *)s->cfg->endpoint_zones;
+	zc.nendpoint_zones = s->cfg->nendpoint_zones;
+	zc.ttl = s->cfg->endpoint_ttl;
+	zc.per_rg = s->cfg->nresource_groups > 0;
+	zc.subs = (const char *const *)s->cfg->subscriptions;
+	zc.nsubs = s->cfg->nsubscriptions;
+	zc.zone_wanted = arm_zone_wanted_cb;
+	zc.arg = s->cfg;
+	if (bad_fqdns + bad_addrs > 0)
+		log_debug("arm: private endpoints: %zu unusable FQDNs and %zu unusable addresses ignored",
+			  bad_fqdns, bad_addrs);
+	if (arm_pe_zones_build(&r->pe, &zc, &pz, &r->view) < 0) {
+		log_err("arm: out of memory building the private endpoint records; they keep their last "
+			"good copy");
+		for (size_t i = 0; i < r->nsubs; i++)
+			r->sub_failed[i] = 1;
+		r->pe_failed = 1;
+		r->any_failed = 1;
+		arm_pe_zones_free(&pz);
+		return;
+	}
+	for (size_t i = 0; i < pz.n; i++) {
+		struct arm_pe_zone *z = &pz.v[i];
+		struct arm_src *src;
+		if (!arm_records_zone_name_ok(z->zone))
+			continue;
+		if (r->nsrcs == r->srccap) {
+			size_t cap = r->srccap ? r->srccap * 2 : 16;
+			struct arm_src **ns = realloc(r->srcs, cap * sizeof(*ns));
+			if (ns == NULL)
+				goto nomem;
+			r->srcs = ns;
+			r->srccap = cap;
+		}
+		src = calloc(1, sizeof(*src));
+		if (src == NULL)
+			goto nomem;
+		src->id = strdup(z->source_id);
+		src->zone = strdup(z->zone);
+		src->sub = z->tag;
+		src->pe = 1;
+		src->rr = z->rr; /* moved */
+		memset(&z->rr, 0, sizeof(z->rr));
+		src->rr.source = src->id;
+		r->srcs[r->nsrcs++] = src;
+		if (src->id == NULL || src->zone == NULL)
+			goto nomem;
+	}
+	arm_pe_zones_free(&pz);
+	return;
+nomem:
+	log_err("arm: out of memory adding the private endpoint records; they keep their last good copy");
+	for (size_t i = 0; i < r->nsubs; i++)
+		r->sub_failed[i] = 1;
+	r->pe_failed = 1;
+	r->any_failed = 1;
+	arm_pe_zones_free(&pz);
 }
 
 static void arm_round_records(struct arm_sync *s)
@@ -566,6 +759,7 @@ static void arm_round_records(struct arm_sync *s)
 	struct arm_round *r = s->round;
 
 	r->phase = 2;
+	arm_round_pe_sources(s);
 	if (r->nsrcs > 1)
 		qsort(r->srcs, r->nsrcs, sizeof(*r->srcs), arm_src_order);
 	for (size_t i = 0; i < r->nsrcs; i++)
@@ -574,7 +768,7 @@ static void arm_round_records(struct arm_sync *s)
 		struct arm_src *src = r->srcs[i];
 		struct arm_job *j;
 		char *url;
-		if (r->only != NULL && strcmp(r->only, src->zone) != 0)
+		if (src->pe || (r->only != NULL && strcmp(r->only, src->zone) != 0))
 			continue;
 		url = arm_url_records(s, src->id);
 		if (url == NULL) {
@@ -594,6 +788,19 @@ static void arm_round_records(struct arm_sync *s)
 		src->listed = 1;
 		src->rr.source = src->id;
 		arm_sched_push(&s->sched, &j->req);
+	}
+	/* A zone with endpoint records and nothing to list is complete now. */
+	for (size_t i = 0; i < r->nsrcs;) {
+		size_t g = i;
+		int listed = 0, pe = 0;
+		while (g < r->nsrcs && strcmp(r->srcs[g]->zone, r->srcs[i]->zone) == 0) {
+			listed |= r->srcs[g]->listed;
+			pe |= r->srcs[g]->pe;
+			g++;
+		}
+		if (pe && !listed && (r->only == NULL || strcmp(r->only, r->srcs[i]->zone) == 0))
+			arm_zone_ready(s, r->srcs[i]);
+		i = g;
 	}
 }
 
@@ -619,6 +826,21 @@ static int arm_build_zone(struct arm_sync *s, struct arm_src **srcs, size_t n,
 		free(ids);
 		log_err("arm: out of memory building zone %s", zone);
 		return FWD_ENOMEM;
+	}
+	/* The zone rule: a name a private DNS zone has is the zone's (the
+	 * private DNS zone sources come first in srcs). */
+	for (size_t i = 0, ndns = 0; i < n; i++) {
+		if (!srcs[i]->pe) {
+			sets[ndns++] = &srcs[i]->rr;
+			continue;
+		}
+		if (ndns > 0 &&
+		    arm_pe_drop_conflicts(zone, sets, ndns, &srcs[i]->rr, &s->round->view) == FWD_ENOMEM) {
+			free(sets);
+			free(ids);
+			log_err("arm: out of memory building zone %s", zone);
+			return FWD_ENOMEM;
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		ids[i] = srcs[i]->id;
@@ -671,6 +893,12 @@ static int arm_build_zone(struct arm_sync *s, struct arm_src **srcs, size_t n,
 	np->zone = z;
 	np->hash = hash;
 	np->fallback_public = arm_cfg_zone_fallback(s->cfg, zone);
+	{
+		size_t npe = 0;
+		for (size_t i = 0; i < n; i++)
+			npe += srcs[i]->pe != 0;
+		np->endpoints = npe == 0 ? 0 : npe == n ? 2 : 1;
+	}
 	log_info("arm: zone %s %s: %zu record sets, %zu records", zone, old ? "updated" : "added", nsets,
 		 zone_rr_count(z));
 	return 1;
@@ -890,6 +1118,20 @@ static void arm_round_end(struct arm_sync *s)
 		arm_publish_now(s);
 	if (discovery_ok && r->only == NULL)
 		arm_zstats_prune(&s->zst, arm_zstat_keep, s);
+	if (s->cfg->private_endpoints && r->only == NULL && !r->pe_failed) {
+		/* the notes of a complete endpoint listing replace the old ones;
+		 * what changed is logged once */
+		arm_pe_view_log_changes(s->pe_view_valid ? &s->pe_view : NULL, &r->view);
+		arm_pe_view_free(&s->pe_view);
+		s->pe_view = r->view;
+		memset(&r->view, 0, sizeof(r->view));
+		s->pe_view_valid = 1;
+		log_debug("arm: private endpoints: %zu approved, %zu pending, %zu rejected, %zu "
+			  "disconnected, %zu other; %zu record sets made",
+			  s->pe_view.by_state[ARM_PE_APPROVED], s->pe_view.by_state[ARM_PE_PENDING],
+			  s->pe_view.by_state[ARM_PE_REJECTED], s->pe_view.by_state[ARM_PE_DISCONNECTED],
+			  s->pe_view.by_state[ARM_PE_OTHER], s->pe_view.records);
+	}
 done:
 	ms = clock_ms(s->clock) - r->started_ms;
 	if (!discovery_ok)
@@ -941,6 +1183,16 @@ static void arm_job_finish(struct arm_sync *s, struct arm_job *j, int ok)
 			r->sub_failed[j->sub] = 1;
 			if (r->sub_err[j->sub] == NULL)
 				r->sub_err[j->sub] = strdup(e);
+		} else if (j->kind == ARM_JOB_ENDPOINTS) {
+			/* complete listings only: the subscription's zones keep their
+			 * last good copy this round */
+			char pe_err[600];
+			snprintf(pe_err, sizeof(pe_err), "private endpoints: %s", e);
+			r->sub_failed[j->sub] = 1;
+			r->pe_sub_failed[j->sub] = 1;
+			r->pe_failed = 1;
+			if (r->sub_err[j->sub] == NULL)
+				r->sub_err[j->sub] = strdup(pe_err);
 		} else {
 			j->src->failed = 1;
 			if (j->src->err == NULL)
@@ -991,7 +1243,8 @@ static void arm_round_start(struct arm_sync *s, const char *only)
 	r->nsubs = s->cfg->nsubscriptions;
 	r->sub_failed = calloc(s->cfg->nsubscriptions, 1);
 	r->sub_err = calloc(s->cfg->nsubscriptions, sizeof(*r->sub_err));
-	if (r->sub_failed == NULL || r->sub_err == NULL ||
+	r->pe_sub_failed = calloc(s->cfg->nsubscriptions, 1);
+	if (r->sub_failed == NULL || r->sub_err == NULL || r->pe_sub_failed == NULL ||
 	    (only != NULL && (r->only = strdup(only)) == NULL)) {
 		arm_round_free(r);
 		goto nomem;
@@ -1015,6 +1268,22 @@ static void arm_round_start(struct arm_sync *s, const char *only)
 			struct arm_job *j = url ? arm_job_new(s, ARM_JOB_ZONES, url) : NULL;
 			if (j == NULL) {
 				r->sub_failed[sub] = 1;
+				continue;
+			}
+			j->sub = sub;
+			j->rg = rg;
+			arm_sched_push(&s->sched, &j->req);
+		}
+	}
+	for (size_t sub = 0; s->cfg->private_endpoints && sub < s->cfg->nsubscriptions; sub++) {
+		for (size_t g = 0; g < nscopes; g++) {
+			const char *rg = s->cfg->nresource_groups ? s->cfg->resource_groups[g] : NULL;
+			char *url = arm_url_endpoints(s, sub, rg);
+			struct arm_job *j = url ? arm_job_new(s, ARM_JOB_ENDPOINTS, url) : NULL;
+			if (j == NULL) {
+				r->sub_failed[sub] = 1;
+				r->pe_sub_failed[sub] = 1;
+				r->pe_failed = 1;
 				continue;
 			}
 			j->sub = sub;
@@ -1077,6 +1346,13 @@ struct arm_sync *arm_sync_new(struct event_base *main_base, const struct fwd_clo
 	s->cfg = arm_cfg_dup(ac);
 	if (s->cfg == NULL)
 		goto nomem_free;
+	s->pe_cloud = ac->cloud >= 0 ? ac->cloud : cloud;
+	for (size_t i = 0; i < s->cfg->nendpoint_zones; i++) {
+		char *z = s->cfg->endpoint_zones[i];
+		size_t n = strlen(z);
+		while (n > 1 && z[n - 1] == '.')
+			z[--n] = '\0';
+	}
 	if (arm_cfg_endpoints(ac, cloud, &ep, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		goto fail;
@@ -1187,6 +1463,7 @@ void arm_sync_free(struct arm_sync *s)
 		arm_pub_clear(&s->pubs[i]);
 	free(s->pubs);
 	arm_zstats_free(&s->zst);
+	arm_pe_view_free(&s->pe_view);
 	free(s->again_zone);
 	free(s->arm);
 	free(s->state_dir);
@@ -1269,4 +1546,32 @@ int arm_sync_zone_file(const struct arm_sync *s, const char *zone, char **text, 
 		return rc;
 	*current = hash == p->hash;
 	return 0;
+}
+
+/* ---------------------------------------------------------------- private endpoints */
+
+void arm_sync_pe_stats(const struct arm_sync *s, struct arm_pe_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->enabled = s->cfg->private_endpoints;
+	out->valid = s->pe_view_valid;
+	if (!s->pe_view_valid)
+		return;
+	for (int i = 0; i < ARM_PE_NSTATES; i++)
+		out->by_state[i] = s->pe_view.by_state[i];
+	for (size_t i = 0; i < s->pe_view.n; i++) {
+		enum arm_pe_note_kind k = s->pe_view.v[i].kind;
+		if (k >= 1 && k < ARM_PE_NOTE_NKINDS)
+			out->names[k]++;
+	}
+}
+
+void arm_sync_pe_find(const struct arm_sync *s, const char *name,
+		      void (*fn)(void *arg, const struct arm_pe_note *n), void *arg)
+{
+	char key[256];
+
+	if (!s->pe_view_valid || arm_zone_key(name, key, sizeof(key)) < 0)
+		return;
+	arm_pe_view_find(&s->pe_view, key, fn, arg);
 }

@@ -197,6 +197,13 @@ static enum fwd_err arm_cfg_value(struct arm_cfg *ac, const struct cfg_key *k, c
 		*AT(ac, k, int) = (int)n;
 		return FWD_OK;
 	}
+	case CT_BOOL:
+		if (strcasecmp(v, "yes") != 0 && strcasecmp(v, "no") != 0) {
+			fwd_errf(err, errlen, "%s: expected yes or no, not '%s'", k->name, v);
+			return FWD_EPARSE;
+		}
+		*AT(ac, k, int) = strcasecmp(v, "yes") == 0;
+		return FWD_OK;
 	case CT_FALLBACK:
 		return arm_cfg_fallback_word(k->name, v, AT(ac, k, int), err, errlen);
 	case CT_WORD:

@@ -61,6 +61,11 @@ struct arm_cfg {
 	int max_retries;             /* per request on 429/5xx/timeout, default 4 */
 	int page_size;               /* $top for record-set lists, default 1000 */
 	char *ca_file;               /* NULL = system CA store */
+	int private_endpoints;       /* serve private endpoints' customDnsConfigs, default no */
+	char **endpoint_zones;       /* lower-case, for FQDNs the catalogue does not cover */
+	size_t nendpoint_zones;
+	int endpoint_ttl;            /* TTL of endpoint records, default 10 */
+	char *pe_api_version;        /* Microsoft.Network API version, default "2026-01-01" */
 	uint64_t given;              /* keys given in the file (bit: the key's index among the arm:
 				      * rows of the schema): a single-valued key is given once */
 };

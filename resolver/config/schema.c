@@ -312,6 +312,24 @@ const struct cfg_key cfg_schema[] = {
 	  .min = 0, .max = 20, .arg = "N", .doc = "Retries per request on 429, 5xx and timeouts." },
 	{ .clause = CFG_CL_ARM, .name = "page-size", .type = CT_INT, .off = A(page_size), .def = "1000", .min = 1,
 	  .max = 1000, .arg = "N", .doc = "`$top` for record-set listings (ARM's limit is 1000)." },
+	/* private endpoints (docs/arm-sync.md, *Records from private endpoints*) */
+	{ .clause = CFG_CL_ARM, .name = "private-endpoints", .type = CT_BOOL, .off = A(private_endpoints),
+	  .def = "no", .arg = "yes\\|no",
+	  .doc = "Also list the private endpoints of every subscription (or resource group) and serve the "
+		 "FQDNs and addresses of their `customDnsConfigs`, in the Private Link zone the catalogue pairs "
+		 "with each FQDN, when the endpoint's connection is Approved. A record of a private DNS zone "
+		 "wins over an endpoint's for the same name." },
+	{ .clause = CFG_CL_ARM, .name = "endpoint-zone", .type = CT_TOKENS, .flags = CK_MULTI,
+	  .off = A(endpoint_zones), .off_n = A(nendpoint_zones), .max = 253, .chars = "-_.",
+	  .what = "a zone name", .arg = "ZONE", .def_doc = "none",
+	  .doc = "An endpoint FQDN that no catalogue zone covers is served under its own name in the "
+		 "longest of these zones that contains it; one that none contains is skipped with a log line." },
+	{ .clause = CFG_CL_ARM, .name = "endpoint-ttl", .type = CT_INT, .off = A(endpoint_ttl), .def = "10",
+	  .min = 0, .max = 86400, .arg = "SECONDS",
+	  .doc = "TTL of the records made from private endpoints (Azure's own DNS zone groups write 10)." },
+	{ .clause = CFG_CL_ARM, .name = "endpoint-api-version", .type = CT_TOKEN, .off = A(pe_api_version),
+	  .def = "2026-01-01", .max = 32, .chars = "-.", .what = "an API version", .arg = "V",
+	  .doc = "Microsoft.Network API version for the private endpoint lists." },
 };
 
 const size_t cfg_schema_len = FWD_ARRAY_LEN(cfg_schema);

@@ -353,7 +353,9 @@ static void print_origin(const cJSON *og, int cache)
 	}
 	int arm = strcmp(src, "arm") == 0;
 	double line = jnum(og, "line", 0);
-	if (arm && jstr(og, "arm_id"))
+	if (arm && jstr(og, "arm_id") && strstr(jstr(og, "arm_id"), "/privateEndpoints/"))
+		printf("      %sprivate endpoint %s (connection Approved)\n", cache ? "" : "from ", jstr(og, "arm_id"));
+	else if (arm && jstr(og, "arm_id"))
 		printf("      %sARM record set %s\n", cache ? "" : "from ", jstr(og, "arm_id"));
 	else if (!arm && line > 0)
 		printf("      %s %s:%.0f\n", cache ? "at" : "from", jstr(og, "file") ? jstr(og, "file") : "?", line);
@@ -431,6 +433,8 @@ static void print_explain(const cJSON *o)
 				printf("      from %s\n", jstr(r, "from") ? jstr(r, "from") : "?");
 				print_origin(cJSON_GetObjectItemCaseSensitive(r, "origin"), 1);
 			}
+		} else if (strcmp(act, "private-endpoint") == 0) {
+			printf("%d. private endpoint: %s\n", i, jstr(s, "note") ? jstr(s, "note") : "?");
 		} else if (strcmp(act, "forward") == 0) {
 			const cJSON *sv = cJSON_GetObjectItemCaseSensitive(s, "servers"), *e;
 			printf("%d. forward to group %s: %s\n", i, jstr(s, "group") ? jstr(s, "group") : "?",

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <ldns/ldns.h>
 
+#include "arm_pe_zone.h"
 #include "arm_records.h"
 #include "arm_sync.h"
 #include "cache.h"
@@ -461,6 +462,40 @@ static void explain_cache(cJSON *steps, struct daemon *d, const struct snapshot 
 	free(buf);
 }
 
+static const char *pe_note_kind(enum arm_pe_note_kind k)
+{
+	switch (k) {
+	case ARM_PE_NOTE_SERVED: return "served";
+	case ARM_PE_NOTE_NOT_APPROVED: return "not-approved";
+	case ARM_PE_NOTE_UNMAPPED: return "no-zone";
+	case ARM_PE_NOTE_FILTERED: return "filtered";
+	case ARM_PE_NOTE_DUPLICATE: return "duplicate";
+	case ARM_PE_NOTE_CONFLICT: return "conflict";
+	case ARM_PE_NOTE_NKINDS: break;
+	}
+	return "unknown";
+}
+
+/* One "private-endpoint" step per thing the last endpoint listing says
+ * about the name: served from an endpoint, or why not (arm_pe_zone.h). */
+static void pe_note_step(void *arg, const struct arm_pe_note *n)
+{
+	cJSON *s = step(arg, "private-endpoint");
+	char text[2048];
+
+	arm_pe_note_text(n, text, sizeof(text));
+	cJSON_AddStringToObject(s, "kind", pe_note_kind(n->kind));
+	cJSON_AddStringToObject(s, "note", text);
+	cJSON_AddStringToObject(s, "endpoint", n->pe_id);
+	cJSON_AddStringToObject(s, "state", arm_pe_state_label(n->state));
+	if (n->zone[0])
+		cJSON_AddStringToObject(s, "zone", n->zone);
+	if (n->name[0])
+		cJSON_AddStringToObject(s, "served_as", n->name);
+	if (n->kind == ARM_PE_NOTE_CONFLICT)
+		cJSON_AddStringToObject(s, "zone_record_set", n->other);
+}
+
 cJSON *explain_json(struct daemon *d, const char *name, const char *type)
 {
 	uint8_t wname[WIRE_MAX_NAME];
@@ -521,6 +556,15 @@ cJSON *explain_json(struct daemon *d, const char *name, const char *type)
 			}
 	} else if (rt->origin == ORIGIN_CATALOGUE) {
 		cJSON_AddStringToObject(s, "cloud", cfg_cloud_name(cfg->cloud));
+	}
+
+	if (d->arm) {
+		char key[1025];
+		snprintf(key, sizeof(key), "%s", text);
+		for (char *c = key; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+		arm_sync_pe_find(d->arm, key, pe_note_step, steps);
 	}
 
 	if (rt->kind == ROUTE_ZONE) {

@@ -16,6 +16,12 @@ Datasets (also loadable later with {"op": "dataset"}):
                          the Go SDK recording
   big:SUB:RG:ZONE:N      ZONE with N A record sets (plus its SOA)
   many:SUB:RG:Z:R        Z zones zone<i>.many.test with R A record sets each
+  pe-examples:SUB        the private endpoints of the published ListAll example
+                         (network/PrivateEndpointListAll.json: Approved and
+                         Pending/manual connections, FQDNs no catalogue covers),
+                         ids moved into SUB, everything else verbatim
+  pe-many:SUB:RG:N       N Approved endpoints pe<i>, each with the FQDN
+                         acct<i>.openai.azure.com
 
 Control (POST /_control, JSON body; answers {"ok": true, ...}):
   {"op": "set", KEY: VALUE, ...}    settings, see SETTINGS below
@@ -23,6 +29,13 @@ Control (POST /_control, JSON body; answers {"ok": true, ...}):
   {"op": "add_zone", "sub", "rg", "zone", "a": {"name": "ip", ...}, "ttl": N}
   {"op": "set_a", "sub", "zone", "name", "ip", "ttl"}   add or replace an A set
   {"op": "delete_zone", "sub", "zone"}
+  {"op": "add_pe", "sub", "rg", "name", "fqdns": {"fqdn": ["ip", ...]}, "status": "Approved",
+                   "manual": false}   add or replace a private endpoint (the shape of the
+                                      published example, its connection in
+                                      privateLinkServiceConnections or, manual,
+                                      manualPrivateLinkServiceConnections)
+  {"op": "set_pe_status", "sub", "name", "status"}
+  {"op": "delete_pe", "sub", "name"}
   {"op": "fail", "match": SUBSTRING, "count": N (-1 = forever), "status": CODE,
                  "retry_after": S, "malformed": true, "truncate": true, "hang": S, "delay": S,
                  "code": "...", "message": "..."}
@@ -68,11 +81,13 @@ SETTINGS = {
     "assertion": None,            # v2: expected client_assertion
     "assertion_file": None,       # v2: expected client_assertion = this file's content
     "gen_epoch": 0,               # shifts every synthetic address: all such zones change
+    "pe_page": 100,               # max private endpoints per page (Network lists: no $top)
 }
 
 LOCK = threading.RLock()
 STATE = {
     "subs": {},        # sub (lower) -> {zone (lower): {"rg", "name", "sets": [...]}}
+    "pes": {},         # sub (lower) -> {name (lower): private endpoint JSON}
     "tokens": {},      # token -> expiry (unix)
     "faults": [],
     "counters": {"token_requests": 0, "arm_requests": 0, "tokens_issued": 0},
@@ -203,10 +218,50 @@ def ip_for(i):
     return "10.%d.%d.%d" % ((i >> 16) & 255, (i >> 8) & 255, (i & 255) or 1)
 
 
+def pe_id(sub, rg, name):
+    return "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/privateEndpoints/%s" % (sub, rg, name)
+
+
+def put_pe(sub, pe):
+    with LOCK:
+        STATE["subs"].setdefault(sub.lower(), {})
+        STATE["pes"].setdefault(sub.lower(), {})[pe["name"].lower()] = pe
+
+
+def load_pe_examples(sub):
+    body = fixture("network/PrivateEndpointListAll.json")["responses"]["200"]["body"]
+    for pe in body["value"]:
+        pe = json.loads(json.dumps(pe).replace("/subscriptions/subId/", "/subscriptions/%s/" % sub))
+        put_pe(sub, pe)
+
+
+def make_pe(sub, rg, name, fqdns, status="Approved", manual=False):
+    """A private endpoint in the shape of the published ListAll example."""
+    tmpl = fixture("network/PrivateEndpointListAll.json")["responses"]["200"]["body"]["value"][
+        1 if manual else 0]
+    pe = copy.deepcopy(tmpl)
+    pe["id"] = pe_id(sub, rg, name)
+    pe["name"] = name
+    props = pe["properties"]
+    conns = props["manualPrivateLinkServiceConnections" if manual else "privateLinkServiceConnections"]
+    conns[0]["id"] = "%s/%sprivateLinkServiceConnections/%s-conn" % (pe["id"], "manual" if manual else "", name)
+    st = conns[0]["properties"]["privateLinkServiceConnectionState"]
+    st["status"] = status
+    st["description"] = {"Approved": "Auto-approved", "Pending": "Awaiting approval"}.get(status, status)
+    props["customDnsConfigs"] = [{"fqdn": f, "ipAddresses": list(ips)} for f, ips in fqdns.items()]
+    return pe
+
+
 def load_dataset(spec):
     parts = spec.split(":")
     kind = parts[0]
-    if kind == "examples":
+    if kind == "pe-examples":
+        load_pe_examples(parts[1])
+    elif kind == "pe-many":
+        sub, rg, n = parts[1], parts[2], int(parts[3])
+        for i in range(n):
+            put_pe(sub, make_pe(sub, rg, "pe%d" % i, {"acct%d.openai.azure.com" % i: [ip_for(i + 1)]}))
+    elif kind == "examples":
         load_examples(parts[1], parts[2])
     elif kind == "big":
         sub, rg, zone, n = parts[1], parts[2], parts[3], int(parts[4])
@@ -366,6 +421,17 @@ class Handler(BaseHTTPRequestHandler):
                                            req.get("ttl", 300)))
                 elif op == "delete_zone":
                     del STATE["subs"][req["sub"].lower()][req["zone"].lower()]
+                elif op == "add_pe":
+                    put_pe(req["sub"], make_pe(req["sub"], req["rg"], req["name"], req.get("fqdns", {}),
+                                               req.get("status", "Approved"), req.get("manual", False)))
+                elif op == "set_pe_status":
+                    pe = STATE["pes"][req["sub"].lower()][req["name"].lower()]
+                    props = pe["properties"]
+                    for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
+                        for c in props.get(key) or []:
+                            c["properties"]["privateLinkServiceConnectionState"]["status"] = req["status"]
+                elif op == "delete_pe":
+                    del STATE["pes"][req["sub"].lower()][req["name"].lower()]
                 elif op == "fail":
                     STATE["faults"].append({k: v for k, v in req.items() if k != "op"})
                 elif op == "clear_faults":
@@ -543,6 +609,15 @@ class Handler(BaseHTTPRequestHandler):
         if zones is None:
             return self.arm_error(404, "SubscriptionNotFound", "The subscription '%s' could not be found."
                                   % seg[1])
+        with LOCK:
+            pes = sorted(STATE["pes"].get(sub, {}).values(), key=lambda p: p["id"].lower())
+        # /subscriptions/S/providers/Microsoft.Network/privateEndpoints
+        if low[2:] == ["providers", "microsoft.network", "privateendpoints"]:
+            return self.send_json(200, self.page(pes, query, path, SETTINGS["pe_page"]), "arm")
+        if len(low) == 7 and low[2] == "resourcegroups" and low[4:7] == [
+                "providers", "microsoft.network", "privateendpoints"]:
+            items = [p for p in pes if p["id"].lower().split("/")[4] == low[3]]
+            return self.send_json(200, self.page(items, query, path, SETTINGS["pe_page"]), "arm")
         # /subscriptions/S/providers/Microsoft.Network/privateDnsZones
         if low[2:] == ["providers", "microsoft.network", "privatednszones"]:
             items = [self.zone_json(z) for _, z in sorted(zones.items())]
