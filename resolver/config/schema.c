@@ -54,7 +54,7 @@ const struct cfg_key cfg_schema[] = {
 		 "read back at start-up before the first sync. Not set: synced zones are kept in memory only." },
 	{ .clause = CFG_CL_SERVER, .name = "control-socket", .type = CT_STR, .flags = CK_RESTART,
 	  .off = S(control_socket), .arg = "PATH",
-	  .doc = "UNIX socket `plinkfwd-ctl` talks to (status, reload, stats, zones, flush, sync, explain; see "
+	  .doc = "UNIX socket `plinkfwd-ctl` talks to (status, reload, stats, zones, flush, sync, explain, check; see "
 		 "`plinkfwd-ctl(8)`). Created at start-up, before `user:` takes effect, and given to that "
 		 "user; a stale socket file is replaced, a live one (another daemon) or a file that is not a "
 		 "socket is an error. Use an absolute path. Not set: no control socket." },

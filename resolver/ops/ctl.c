@@ -23,6 +23,7 @@
 #include "cfg_lex.h"
 #include "clock.h"
 #include "common.h"
+#include "ctl_check.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -54,7 +55,13 @@ static void usage(FILE *f)
 		"  flush [NAME]         empty the answer cache (or only NAME)\n"
 		"  sync [ZONE]          sync ARM zones now (or only ZONE)\n"
 		"  explain NAME [TYPE]  how NAME is resolved right now\n"
-		"exit status: 0 ok, 1 the command failed, 2 usage, 3 daemon not reachable\n");
+		"  check NAME [--connect PORT]\n"
+		"                       resolve NAME through the daemon: the chain and where each step\n"
+		"                       came from, whether the address is private, why a private\n"
+		"                       endpoint is not served; --connect: TCP to each address\n"
+		"exit status: 0 ok, 1 the command failed, 2 usage, 3 daemon not reachable;\n"
+		"  check: 0 private (and reachable), 4 public address, 5 does not resolve,\n"
+		"  6 private but unreachable on PORT\n");
 }
 
 /* ------------------------------------------------------------ transport */
@@ -496,6 +503,22 @@ static void print_text(const char *cmd, const cJSON *o)
 
 /* ------------------------------------------------------------ main */
 
+/* One request on a connection of its own (ctl_check.h's transport). */
+struct ctl_conn {
+	const char *sock;
+	int timeout_s;
+};
+
+static char *ctl_request(void *arg, const char *line)
+{
+	const struct ctl_conn *c = arg;
+	int fd = ctl_connect(c->sock);
+	char *resp = fd >= 0 ? ctl_exchange(fd, line, &fwd_clock_monotonic, c->timeout_s) : NULL;
+	if (fd >= 0)
+		close(fd);
+	return resp;
+}
+
 /* The control socket named in the server: clause of cfgpath, found by a
  * scan of its lines rather than a parse: a config the admin just broke
  * must not hide the daemon, whose reload reports what is wrong with it. */
@@ -533,10 +556,10 @@ int main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'}, {"socket", required_argument, NULL, 's'},
 		{"json", no_argument, NULL, 'j'},          {"timeout", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'v'},
-		{NULL, 0, NULL, 0}};
+		{"connect", required_argument, NULL, 'P'}, {NULL, 0, NULL, 0}};
 	const char *cfgpath = DEFAULT_CONFIG, *sock = NULL;
 	char *sock_found = NULL, optbuf[128];
-	int json = 0, timeout_s = 30, c;
+	int json = 0, timeout_s = 30, connect_port = 0, c;
 
 	/* Options anywhere on the line, as unbound-control and knotc take
 	 * them ("status -j"): getopt_long() permutes the words, so the
@@ -558,6 +581,16 @@ int main(int argc, char **argv)
 					optarg);
 				return EXIT_USAGE;
 			}
+			break;
+		}
+		case 'P': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end != '\0' || v < 1 || v > 65535) {
+				fprintf(stderr, "plinkfwd-ctl: bad port '%s' for --connect (1 to 65535)\n", optarg);
+				return EXIT_USAGE;
+			}
+			connect_port = (int)v;
 			break;
 		}
 		case 'h': usage(stdout); return EXIT_OK;
@@ -583,6 +616,26 @@ int main(int argc, char **argv)
 		fprintf(stderr, "plinkfwd-ctl: no command given\n");
 		usage(stderr);
 		return EXIT_USAGE;
+	}
+
+	if (connect_port > 0 && strcmp(argv[optind], "check") != 0) {
+		fprintf(stderr, "plinkfwd-ctl: --connect goes with check only\n");
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[optind], "check") == 0) {
+		if (argc - optind != 2 || argv[optind + 1][0] == '\0' || strpbrk(argv[optind + 1], " \t\r\n")) {
+			fprintf(stderr, "plinkfwd-ctl: usage: check NAME [--connect PORT] [--json]\n");
+			return EXIT_USAGE;
+		}
+		if (!sock) {
+			if (!(sock_found = socket_from_config(cfgpath)))
+				return EXIT_UNREACHABLE;
+			sock = sock_found;
+		}
+		struct ctl_conn conn = {sock, timeout_s};
+		int crc = ctl_check_run(ctl_request, &conn, argv[optind + 1], connect_port, json);
+		free(sock_found);
+		return crc;
 	}
 
 	char req[CTL_REQ_MAX];
