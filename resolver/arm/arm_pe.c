@@ -214,11 +214,27 @@ static int pe_add(struct arm_pe_list *list, const cJSON *item, char *err, size_t
 	return 0;
 }
 
+int arm_pe_rows_add(struct arm_pe_list *list, const struct cJSON *rows, char *err, size_t errlen)
+{
+	const cJSON *item;
+	int rc = 0;
+
+	cJSON_ArrayForEach(item, rows)
+	{
+		rc = pe_add(list, item, err, errlen);
+		if (rc < 0)
+			break;
+	}
+	if (rc == FWD_ENOMEM)
+		fwd_errf(err, errlen, "out of memory");
+	return rc;
+}
+
 int arm_pe_page_parse(const char *body, size_t len, struct arm_pe_list *list, char **next, char *err,
 		      size_t errlen)
 {
 	cJSON *root = cJSON_ParseWithLength(body, len);
-	const cJSON *value = cJSON_GetObjectItemCaseSensitive(root, "value"), *item;
+	const cJSON *value = cJSON_GetObjectItemCaseSensitive(root, "value");
 	const cJSON *nl = cJSON_GetObjectItemCaseSensitive(root, "nextLink");
 	int rc = 0;
 
@@ -228,12 +244,7 @@ int arm_pe_page_parse(const char *body, size_t len, struct arm_pe_list *list, ch
 		cJSON_Delete(root);
 		return FWD_EPARSE;
 	}
-	cJSON_ArrayForEach(item, value)
-	{
-		rc = pe_add(list, item, err, errlen);
-		if (rc < 0)
-			break;
-	}
+	rc = arm_pe_rows_add(list, value, err, errlen);
 	if (rc == 0 && cJSON_IsString(nl) && nl->valuestring[0] != '\0' &&
 	    (*next = strdup(nl->valuestring)) == NULL)
 		rc = FWD_ENOMEM;

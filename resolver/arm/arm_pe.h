@@ -87,6 +87,14 @@ struct arm_pe_list {
 int arm_pe_page_parse(const char *body, size_t len, struct arm_pe_list *list, char **next, char *err,
 		      size_t errlen);
 
+/*
+ * The same for endpoint objects already parsed: rows is a JSON array of
+ * them (a Resource Graph answer's data, whose rows project id, name and
+ * properties like the list does).  0, FWD_EPARSE or FWD_ENOMEM with err.
+ */
+struct cJSON;
+int arm_pe_rows_add(struct arm_pe_list *list, const struct cJSON *rows, char *err, size_t errlen);
+
 void arm_pe_list_free(struct arm_pe_list *list);
 
 /* Remove (and free) every endpoint for which drop(arg, pe) is 1; the

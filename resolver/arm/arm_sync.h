@@ -109,6 +109,9 @@ struct arm_sync_stats {
 	size_t records;            /* resource records in them */
 	int running;               /* a round is in progress */
 	char last_error[600];      /* first failure of the last round ("what: why"), "" = none */
+	uint64_t rg_quota_waits;   /* Resource Graph quota used up, waited for its reset */
+	uint64_t rg_direct_listings; /* zones listed from ARM after Resource Graph's record query
+				    * (records-from: resource-graph: its count differed) */
 };
 void arm_sync_stats(const struct arm_sync *s, struct arm_sync_stats *out);
 

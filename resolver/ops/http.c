@@ -20,6 +20,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "arm_config.h"
 #include "arm_sync.h"
 #include "cache.h"
 #include "common.h"
@@ -467,6 +468,18 @@ static void metrics_zones(struct evbuffer *b, const struct daemon *d, const stru
 	evbuffer_add_printf(b, "plinkfwd_arm_sync_rounds_failed_total %llu\n", (unsigned long long)as.rounds_failed);
 	m_head(b, "plinkfwd_arm_requests_total", "counter", "HTTP requests sent to Azure Resource Manager.");
 	evbuffer_add_printf(b, "plinkfwd_arm_requests_total %llu\n", (unsigned long long)as.requests);
+	if (snap->cfg->arm->discovery == ARM_DISCOVERY_RESOURCE_GRAPH) {
+		m_head(b, "plinkfwd_arm_resource_graph_quota_waits_total", "counter",
+		       "Times Resource Graph's quota was used up (x-ms-user-quota-remaining: 0) and sync waited "
+		       "for its reset.");
+		evbuffer_add_printf(b, "plinkfwd_arm_resource_graph_quota_waits_total %llu\n",
+				    (unsigned long long)as.rg_quota_waits);
+		m_head(b, "plinkfwd_arm_resource_graph_direct_listings_total", "counter",
+		       "Zones listed from ARM because Resource Graph's record count differed from the zone's "
+		       "(records-from: resource-graph).");
+		evbuffer_add_printf(b, "plinkfwd_arm_resource_graph_direct_listings_total %llu\n",
+				    (unsigned long long)as.rg_direct_listings);
+	}
 	m_head(b, "plinkfwd_arm_throttled_total", "counter", "ARM answers with status 429 (throttled).");
 	evbuffer_add_printf(b, "plinkfwd_arm_throttled_total %llu\n", (unsigned long long)as.throttled);
 	m_head(b, "plinkfwd_arm_retries_total", "counter", "ARM requests repeated after 429, 5xx, a timeout or 401.");

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """fake_arm.py -- a loopback HTTPS stand-in for the parts of Azure that ARM
-sync talks to: the Private DNS read API of Azure Resource Manager, the IMDS
-managed-identity token endpoint and the Entra ID v2 token endpoint.
+sync talks to: the Private DNS read API of Azure Resource Manager, the
+private endpoint lists of the Network API, Azure Resource Graph's resources
+query (POST /providers/Microsoft.ResourceGraph/resources: tables resources
+and dnsresources, $skipToken paging in the body, the quota headers), the
+IMDS managed-identity token endpoint and the Entra ID v2 token endpoint.
 
 It replays the published formats (tests/fixtures/arm: REST examples and SDK
 recordings) and generates large zones.  Tests steer it through a control
@@ -82,6 +85,12 @@ SETTINGS = {
     "assertion_file": None,       # v2: expected client_assertion = this file's content
     "gen_epoch": 0,               # shifts every synthetic address: all such zones change
     "pe_page": 100,               # max private endpoints per page (Network lists: no $top)
+    "rg_page": 1000,              # max Resource Graph rows per page (and options.$top)
+    "rg_quota": 15,               # Resource Graph queries per window (x-ms-user-quota-remaining)
+    "rg_quota_window": 5,         # ... seconds (x-ms-user-quota-resets-after)
+    "rg_lag": {},                 # zone name -> record sets dnsresources leaves out (Resource
+                                  # Graph lagging ARM)
+    "mg": {},                     # management group -> [subscriptions]; unknown: every one
 }
 
 LOCK = threading.RLock()
@@ -90,7 +99,9 @@ STATE = {
     "pes": {},         # sub (lower) -> {name (lower): private endpoint JSON}
     "tokens": {},      # token -> expiry (unix)
     "faults": [],
-    "counters": {"token_requests": 0, "arm_requests": 0, "tokens_issued": 0},
+    "counters": {"token_requests": 0, "arm_requests": 0, "tokens_issued": 0, "rg_queries": 0,
+                 "rg_throttled": 0},
+    "rg_window": [0.0, 0],  # start of the current quota window, queries in it
     "assertions": [],  # digests of the client assertions received, in order
 }
 LOG = None
@@ -392,6 +403,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.entra(path, body)
         if low.startswith("/subscriptions/") and method == "GET":
             return self.arm(path, query)
+        if low == "/providers/microsoft.resourcegraph/resources" and method == "POST":
+            return self.resource_graph(query, body)
         self.arm_error(404, "NotFound", "no such endpoint", "arm")
 
     def control(self, body):
@@ -538,6 +551,92 @@ class Handler(BaseHTTPRequestHandler):
             resp["ext_expires_in"] = resp["expires_in"]
         self.send_json(200, resp, "token")
 
+    # -------------------------------------------------- Resource Graph
+    def resource_graph(self, query, body):
+        """POST /providers/Microsoft.ResourceGraph/resources: the shape of the
+        published examples (ResourcesFirstPageQuery / NextPageQuery): totalRecords,
+        count, resultTruncated "false", facets, $skipToken, data (objectArray).
+        Every answer carries the quota headers; a query past the quota gets 429
+        with the (unofficial) RateLimiting body and Retry-After."""
+        import re
+        with LOCK:
+            STATE["counters"]["arm_requests"] += 1
+        if self.apply_fault("arm"):
+            return
+        if not self.check_token():
+            return
+        if "api-version" not in query:
+            return self.arm_error(400, "MissingApiVersionParameter", "The api-version query parameter "
+                                  "(?api-version=) is required for all requests.")
+        now = time.time()
+        window = float(SETTINGS["rg_quota_window"])
+        quota = int(SETTINGS["rg_quota"])
+        with LOCK:
+            win = STATE["rg_window"]
+            if now - win[0] >= window:
+                win[0], win[1] = now, 0
+            over = win[1] >= quota
+            if over:
+                STATE["counters"]["rg_throttled"] += 1
+            else:
+                win[1] += 1
+                STATE["counters"]["rg_queries"] += 1
+            left = max(0, quota - win[1])
+            resets = max(0.0, win[0] + window - now)
+        secs = int(resets + 0.999)
+        hdrs = {"x-ms-user-quota-remaining": str(left),
+                "x-ms-user-quota-resets-after": "%02d:%02d:%02d" % (secs // 3600, secs // 60 % 60, secs % 60)}
+        if over:
+            hdrs["Retry-After"] = str(max(secs, 1))
+            return self.send_json(429, {"error": {
+                "code": "RateLimiting",
+                "message": "Please provide below info when asking for support: timestamp = %s, correlationId = "
+                           "00000000-0000-0000-0000-000000000000." % time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "details": [{"code": "RateLimiting",
+                             "message": "Client application has been throttled and should not attempt to repeat "
+                                        "the request until an amount of time has elapsed. Please see "
+                                        "https://aka.ms/resourcegraph-throttling for help."}]}}, "rg", hdrs)
+        try:
+            req = json.loads(body or b"{}")
+            q = req["query"]
+        except (ValueError, KeyError, TypeError):
+            return self.arm_error(400, "BadRequest", "Please provide a query.", extra=hdrs)
+        ql = q.lower()
+        if "dnsresources" in ql:
+            table = "dnsresources"
+        elif "microsoft.network/privatednszones'" in ql:
+            table = "privatednszones"
+        elif "microsoft.network/privateendpoints'" in ql:
+            table = "privateendpoints"
+        else:
+            return self.arm_error(400, "InvalidQuery", "Query is invalid for the fake server.", extra=hdrs)
+        if "| project id" not in ql:
+            return self.arm_error(400, "InvalidQuery", "the fake server wants id projected", extra=hdrs)
+        with LOCK:
+            all_subs = sorted(STATE["subs"])
+        if req.get("subscriptions"):
+            subs = [x.lower() for x in req["subscriptions"] if x.lower() in all_subs]
+        elif req.get("managementGroups"):
+            subs = []
+            for mg in req["managementGroups"]:
+                subs += [x.lower() for x in SETTINGS["mg"].get(mg, all_subs)]
+            subs = sorted(set(x for x in subs if x in all_subs))
+        else:
+            subs = all_subs
+        m = re.search(r"resourcegroup in~ \(([^)]*)\)", ql)
+        rgs = [x.strip().strip("'") for x in m.group(1).split(",")] if m else None
+        rows = rg_rows(table, subs, rgs)
+        opts = req.get("options") or {}
+        n = min(int(opts.get("$top") or 100), int(SETTINGS["rg_page"]))
+        tok = opts.get("$skipToken")
+        off = int(base64.b64decode(tok).decode().split(":")[1]) if tok else int(opts.get("$skip") or 0)
+        out = {"totalRecords": len(rows), "count": len(rows[off:off + n]), "resultTruncated": "false",
+               "facets": []}
+        if off + n < len(rows):
+            out["$skipToken"] = base64.b64encode(("rg:%d" % (off + n)).encode()).decode()
+        out["data"] = rows[off:off + n]
+        self.send_json(200, out, "rg", hdrs)
+
     # -------------------------------------------------- ARM
     def check_token(self):
         auth = self.headers.get("Authorization") or ""
@@ -642,6 +741,39 @@ class Handler(BaseHTTPRequestHandler):
                                           extra={"x-ms-failure-cause": "gateway"})
                 return self.send_json(200, self.page(z, query, path, SETTINGS["record_page"]), "arm")
         self.arm_error(404, "NotFound", "no such ARM path in the fake server")
+
+
+def rg_rows(table, subs, rgs):
+    """The rows of a Resource Graph query, sorted by id (stable paging)."""
+    rows = []
+    with LOCK:
+        for sub in subs:
+            zones = dict(STATE["subs"].get(sub, {}))
+            pes = list(STATE["pes"].get(sub, {}).values())
+            if table == "privatednszones":
+                for _, z in sorted(zones.items()):
+                    zj = Handler.zone_json(None, z)
+                    rows.append({"id": zj["id"], "name": zj["name"], "type": "microsoft.network/privatednszones",
+                                 "resourceGroup": z["rg"].lower(), "subscriptionId": z["sub"],
+                                 "properties": zj["properties"]})
+            elif table == "privateendpoints":
+                for pe in pes:
+                    rows.append({"id": pe["id"], "name": pe["name"], "type": "microsoft.network/privateendpoints",
+                                 "resourceGroup": pe["id"].split("/")[4].lower(), "subscriptionId": sub,
+                                 "properties": pe["properties"]})
+            else:
+                for _, z in sorted(zones.items()):
+                    sets = zone_slice(z, 0, zone_count(z))
+                    drop = int(SETTINGS["rg_lag"].get(z["name"].lower(), 0))
+                    if drop:
+                        sets = sets[:max(0, len(sets) - drop)]
+                    for rs in sets:
+                        rows.append({"id": rs["id"], "name": rs["name"], "type": rs["type"].lower(),
+                                     "properties": rs["properties"]})
+    if rgs is not None:
+        rows = [r for r in rows if r["id"].split("/")[4].lower() in rgs]
+    rows.sort(key=lambda r: r["id"].lower())
+    return rows
 
 
 def main():

@@ -630,7 +630,57 @@ def arm_pe_seeds():
     return seeds
 
 
+def arm_rg_seeds():
+    """The published Resource Graph answers (tests/fixtures/arm/resourcegraph),
+    and pages in their shape with the rows a sync reads: private DNS zones,
+    private endpoints, dnsresources record sets; a truncated answer; the
+    table format; a quota reset duration on the first line."""
+    seeds = {}
+    d = os.path.join(TOP, "tests", "fixtures", "arm", "resourcegraph")
+    for f in sorted(os.listdir(d)):
+        body = fixture_json("tests", "fixtures", "arm", "resourcegraph", f)["responses"]["200"]["body"]
+        seeds["seed-" + f] = jdump(body)
+    zid = ("/subscriptions/%s/resourceGroups/rg-a/providers/Microsoft.Network/privateDnsZones/"
+           "privatelink.blob.core.windows.net" % SUB_A)
+    rows = [
+        {"id": zid + "/SOA/@", "name": "@", "type": "microsoft.network/privatednszones/soa",
+         "properties": {"ttl": 3600, "soaRecord": {"email": "azureprivatedns-host.microsoft.com",
+                                                    "expireTime": 2419200, "host": "azureprivatedns.net",
+                                                    "minimumTtl": 10, "refreshTime": 3600, "retryTime": 300,
+                                                    "serialNumber": 1}}},
+        {"id": zid + "/A/sa1", "name": "sa1", "type": "microsoft.network/privatednszones/a",
+         "properties": {"ttl": 10, "aRecords": [{"ipv4Address": "10.3.0.4"}]}},
+        {"id": zid + "/CNAME/www", "name": "www", "type": "microsoft.network/privatednszones/cname",
+         "properties": {"ttl": 10, "cnameRecord": {"cname": "sa1.privatelink.blob.core.windows.net"}}},
+    ]
+    page = {"totalRecords": 5, "count": 3, "resultTruncated": "false", "facets": [],
+            "$skipToken": "cmc6Mw==", "data": rows}
+    seeds["seed-dnsresources.json"] = jdump(page)
+    seeds["seed-quota-duration.txt"] = b"00:00:05\n" + jdump(page)
+    pe = fixture_json("tests", "fixtures", "arm", "network",
+                      "PrivateEndpointListAll.json")["responses"]["200"]["body"]["value"]
+    erows = []
+    for p in pe:
+        p = json.loads(json.dumps(p))
+        p["properties"]["customDnsConfigs"][0]["fqdn"] = "acct.openai.azure.com"
+        erows.append({"id": p["id"], "name": p["name"], "resourceGroup": p["id"].split("/")[4].lower(),
+                      "subscriptionId": "subId", "properties": p["properties"]})
+    seeds["seed-endpoints.json"] = jdump({"totalRecords": 3, "count": 3, "resultTruncated": "false",
+                                          "facets": [], "data": erows})
+    seeds["seed-zones.json"] = jdump({"totalRecords": 1, "count": 1, "resultTruncated": "false", "facets": [],
+                                      "data": [{"id": zid, "name": "privatelink.blob.core.windows.net",
+                                                "resourceGroup": "rg-a", "subscriptionId": SUB_A,
+                                                "properties": {"numberOfRecordSets": 3}}]})
+    seeds["seed-truncated.json"] = jdump({"totalRecords": 5, "count": 1, "resultTruncated": "true",
+                                          "data": [{"id": zid}]})
+    seeds["seed-table.json"] = jdump({"totalRecords": 1, "count": 1, "resultTruncated": "false",
+                                      "data": {"columns": [{"name": "id", "type": "string"}],
+                                               "rows": [["x"]]}})
+    return seeds
+
+
 TARGETS = {
+    "arm_rg": arm_rg_seeds,
     "arm_pe": arm_pe_seeds,
     "query": lambda: {k + ".bin": v for k, v in QUERY_SEEDS.items()},
     "reply": reply_seeds,
