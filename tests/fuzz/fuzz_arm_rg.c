@@ -64,7 +64,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 1024 * 1024)
 		return 0;
-	n = strcspn((const char *)data, "\n");
+	{
+		/* the input is not NUL-terminated */
+		const uint8_t *nl = memchr(data, '\n', size);
+		n = nl ? (size_t)(nl - data) : size;
+	}
 	if (n < size && n < sizeof(line)) {
 		memcpy(line, data, n);
 		line[n] = '\0';
