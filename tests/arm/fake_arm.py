@@ -23,8 +23,9 @@ Datasets (also loadable later with {"op": "dataset"}):
                          (network/PrivateEndpointListAll.json: Approved and
                          Pending/manual connections, FQDNs no catalogue covers),
                          ids moved into SUB, everything else verbatim
-  pe-many:SUB:RG:N       N Approved endpoints pe<i>, each with the FQDN
-                         acct<i>.openai.azure.com
+  pe-many:SUB:RG:N[:FIRST]
+                         N Approved endpoints pe<i> (i from FIRST, default 0),
+                         each with the FQDN acct<i>.openai.azure.com
 
 Control (POST /_control, JSON body; answers {"ok": true, ...}):
   {"op": "set", KEY: VALUE, ...}    settings, see SETTINGS below
@@ -270,8 +271,17 @@ def load_dataset(spec):
         load_pe_examples(parts[1])
     elif kind == "pe-many":
         sub, rg, n = parts[1], parts[2], int(parts[3])
-        for i in range(n):
-            put_pe(sub, make_pe(sub, rg, "pe%d" % i, {"acct%d.openai.azure.com" % i: [ip_for(i + 1)]}))
+        first = int(parts[4]) if len(parts) > 4 else 0
+        tmpl = make_pe(sub, rg, "pe", {})
+        for i in range(first, first + n):
+            # the template's shape, copied cheaply: 5,000 deep copies of the
+            # fixture cost more than the benchmark measures
+            pe = json.loads(json.dumps(tmpl))
+            pe["id"] = pe_id(sub, rg, "pe%d" % i)
+            pe["name"] = "pe%d" % i
+            pe["properties"]["customDnsConfigs"] = [{"fqdn": "acct%d.openai.azure.com" % i,
+                                                     "ipAddresses": [ip_for(i + 1)]}]
+            put_pe(sub, pe)
     elif kind == "examples":
         load_examples(parts[1], parts[2])
     elif kind == "big":
