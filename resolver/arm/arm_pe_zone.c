@@ -465,26 +465,62 @@ static int owner_eq(const char *a, size_t al, const char *b, size_t bl)
 int arm_pe_drop_conflicts(const char *zone, const struct arm_rrsets *const *dns, size_t ndns,
 			  struct arm_rrsets *pe, struct arm_pe_view *view)
 {
-	size_t kept = 0;
+	size_t kept = 0, cap = 16, total = 0;
 	int dropped = 0;
+	/* the zone's owners in a hash table (source, entry): a zone may hold
+	 * 25,000 record sets and as many endpoint names */
+	struct own {
+		const struct arm_rrsets *z;
+		const struct arm_ent *e;
+	} *tab;
+
+	if (pe->nents == 0)
+		return 0;
+	for (size_t x = 0; x < ndns; x++)
+		total += dns[x]->nents;
+	while (cap < total * 2)
+		cap *= 2;
+	tab = calloc(cap, sizeof(*tab));
+	if (tab == NULL)
+		return FWD_ENOMEM;
+	for (size_t x = 0; x < ndns; x++)
+		for (size_t m = 0; m < dns[x]->nents; m++) {
+			size_t dl, slot;
+			const char *d = ent_owner(dns[x], &dns[x]->ents[m], &dl);
+			char key[260];
+			snprintf(key, sizeof(key), "%.*s", (int)(dl < 255 ? dl : 255), d);
+			slot = (size_t)hash_str(key) & (cap - 1);
+			while (tab[slot].z != NULL) {
+				size_t tl;
+				const char *t = ent_owner(tab[slot].z, tab[slot].e, &tl);
+				if (owner_eq(d, dl, t, tl))
+					break; /* the first source's entry stays */
+				slot = (slot + 1) & (cap - 1);
+			}
+			if (tab[slot].z == NULL) {
+				tab[slot].z = dns[x];
+				tab[slot].e = &dns[x]->ents[m];
+			}
+		}
 
 	for (size_t k = 0; k < pe->nents; k++) {
 		struct arm_ent *e = &pe->ents[k];
-		size_t ol;
+		size_t ol, slot;
 		const char *o = ent_owner(pe, e, &ol);
 		const struct arm_rrsets *hit = NULL;
 		const struct arm_ent *he = NULL;
-		/* a linear scan of the zone's owners: endpoint records are few per
-		 * zone, and this runs once per zone per round, off the query path */
-		for (size_t s = 0; s < ndns && hit == NULL; s++)
-			for (size_t m = 0; m < dns[s]->nents && hit == NULL; m++) {
-				size_t dl;
-				const char *d = ent_owner(dns[s], &dns[s]->ents[m], &dl);
-				if (owner_eq(o, ol, d, dl)) {
-					hit = dns[s];
-					he = &dns[s]->ents[m];
-				}
+		char key[260];
+		snprintf(key, sizeof(key), "%.*s", (int)(ol < 255 ? ol : 255), o);
+		slot = (size_t)hash_str(key) & (cap - 1);
+		while (tab[slot].z != NULL && hit == NULL) {
+			size_t tl;
+			const char *t = ent_owner(tab[slot].z, tab[slot].e, &tl);
+			if (owner_eq(o, ol, t, tl)) {
+				hit = tab[slot].z;
+				he = tab[slot].e;
 			}
+			slot = (slot + 1) & (cap - 1);
+		}
 		if (hit == NULL) {
 			pe->ents[kept++] = *e;
 			continue;
@@ -512,20 +548,25 @@ int arm_pe_drop_conflicts(const char *zone, const struct arm_rrsets *const *dns,
 				if (n->kind != ARM_PE_NOTE_SERVED || strcmp(n->name, name) != 0 ||
 				    strcasecmp(n->pe_id, peid) != 0)
 					continue;
-				if ((zc = strdup(zid)) == NULL)
+				if ((zc = strdup(zid)) == NULL) {
+					free(tab);
 					return FWD_ENOMEM;
+				}
 				free(n->other);
 				n->other = zc;
 				n->kind = ARM_PE_NOTE_CONFLICT;
 				goto noted;
 			}
 			if (note_add(view, ARM_PE_NOTE_CONFLICT, name, name, zone, peid, slash ? slash + 1 : peid, sub,
-				     rg, ARM_PE_APPROVED, zid) < 0)
+				     rg, ARM_PE_APPROVED, zid) < 0) {
+				free(tab);
 				return FWD_ENOMEM;
+			}
 		}
 noted:
 		dropped++;
 	}
+	free(tab);
 	pe->nents = kept;
 	return dropped;
 }
