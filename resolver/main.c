@@ -25,6 +25,7 @@
 
 #include "arm_sync.h"
 #include "cache.h"
+#include "cfg_loop.h"
 #include "clock.h"
 #include "common.h"
 #include "config.h"
@@ -59,6 +60,12 @@ static void usage(FILE *f)
 		"  -h, --help         this text\n"
 		"signals: HUP reload (and flush the cache), TERM/INT stop, USR1 sync ARM zones now,\n"
 		"         USR2 reopen the query log\n");
+}
+
+static void check_warn(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "%s\n", msg);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -274,6 +281,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		/* loops the config shows (cfg_loop.h): warnings, not errors */
+		cfg_loop_warnings(snap->cfg, check_warn, NULL);
 		printf("%s: ok (%zu zones, %zu upstream groups)\n", cfgpath, snap->nzones,
 		       snap->cfg->nupstreams);
 		snapshot_unref(snap);
@@ -335,6 +344,8 @@ int main(int argc, char **argv)
 	}
 	if (daemon_cookies_start(&d) != FWD_OK)
 		goto out;
+	if (daemon_loops_start(&d) != FWD_OK)
+		goto out;
 	static const int signums[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
 	for (size_t i = 0; i < FWD_ARRAY_LEN(signums); i++) {
 		sigs[i] = evsignal_new(d.base, signums[i], on_signal, &d);
@@ -374,8 +385,16 @@ int main(int argc, char **argv)
 		}
 	if (daemon_arm_apply(&d) != FWD_OK)
 		goto out;
+	daemon_loops_check(&d); /* the workers serve: a probe coming back is seen */
+	/* snap belonged to d.pub from the publish on, and daemon_arm_apply()
+	 * may have replaced it (zones from the state directory): a worker
+	 * may already have dropped the last reference, so count the zones of
+	 * the snapshot serving now, holding a reference of our own */
+	struct snapshot *cur = snapshot_pub_acquire(&d.pub);
 	log_info("plinkfwd %s serving with %d worker(s), %zu zone(s), config %s", PACKAGE_VERSION,
-		 d.nworkers, snap->nzones, cfgpath);
+		 d.nworkers, cur ? cur->nzones : 0, cfgpath);
+	snapshot_unref(cur);
+	snap = NULL;
 	if (ready_fd >= 0) {
 		ssize_t w = write(ready_fd, "1", 1);
 		(void)w;
@@ -400,6 +419,7 @@ out:
 	querylog_free(d.qlog);
 	daemon_cookies_stop(&d);
 	cache_free(d.cache); /* every worker has stopped */
+	daemon_loops_stop(&d);
 	if (d.arm)
 		arm_sync_free(d.arm);
 	for (size_t i = 0; i < FWD_ARRAY_LEN(sigs); i++)

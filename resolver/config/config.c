@@ -27,6 +27,7 @@
 
 #include "arm_config.h"
 #include "cfg_lex.h"
+#include "cfg_loop.h"
 #include "common.h"
 #include "config.h"
 #include "log.h"
@@ -588,6 +589,10 @@ static enum fwd_err set_value(struct parser *p, const struct cfg_key *k, void *b
 			     k->name, val);
 			return FWD_EPARSE;
 		}
+		if (k->max > 0 && *(uint64_t *)(void *)at > (uint64_t)k->max) {
+			perr(p, p->line, "%s: '%s' is larger than %ld bytes", k->name, val, k->max);
+			return FWD_EPARSE;
+		}
 		return FWD_OK;
 	case CT_MODE: {
 		/* octal permission bits, as chmod(1) takes them: 600, 0660 */
@@ -1021,6 +1026,11 @@ static enum fwd_err finish_file(struct parser *p)
 		     "cache-min-ttl (%d) is larger than cache-max-ttl (%d)", cfg->cache_min_ttl, cfg->cache_max_ttl);
 		return FWD_EPARSE;
 	}
+	/* an upstream that is plinkfwd itself (cfg_loop.h) */
+	char none[1];
+	if (cfg_check_self_forward(cfg, p->err && p->errlen ? p->err : none, p->err && p->errlen ? p->errlen : 1) !=
+	    FWD_OK)
+		return FWD_EPARSE;
 	return FWD_OK;
 }
 

@@ -107,6 +107,7 @@ struct cfg {
 	char *control_socket;           /* may be NULL */
 	int control_socket_mode;        /* permission bits, default 0600 */
 	char *http_listen;              /* may be NULL */
+	char *http_token_file;          /* bearer token for /, /status.json, /metrics; may be NULL */
 	char *query_log;                /* may be NULL */
 	char *pidfile;                  /* may be NULL */
 	char *user;                     /* may be NULL */
@@ -130,6 +131,7 @@ struct cfg {
 	int upstream_probe_interval_ms; /* a down server is probed this long after its last failure, default 5000 */
 	int upstream_socket_reuse;      /* queries per UDP socket (source port), default 64 */
 	uint64_t cache_size;            /* bytes, default 64 MiB */
+	uint64_t so_rcvbuf;             /* bytes per UDP listening socket, 0: the system's; default 1 MiB */
 	int cache_min_ttl;              /* seconds, default 0 */
 	int cache_max_ttl;              /* seconds, default 86400 */
 	int cache_neg_max_ttl;          /* seconds, default 3600 (RFC 2308 lifetime cap) */
@@ -139,6 +141,10 @@ struct cfg {
 	char *nsid;                     /* NSID option payload (RFC 5001); NULL = off */
 	size_t nsid_len;                /* its length, 1..CFG_NSID_MAX */
 	int cookies_required_udp;       /* UDP query with a client cookie but no valid server cookie -> BADCOOKIE */
+	/* forwarding loops (docs/onprem-recipes.md, "Loops") */
+	int loop_probe;                 /* probe every route for a loop at start-up and reload, default no */
+	int loop_probe_interval_s;      /* a route is probed at most this often, default 60 */
+	int loop_ready_fail;            /* /readyz fails while a probed route loops, default no */
 	/* groups: "azure" and "default" always exist (maybe with no server) */
 	struct cfg_upstream *upstreams;
 	size_t nupstreams;

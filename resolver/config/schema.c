@@ -67,9 +67,20 @@ const struct cfg_key cfg_schema[] = {
 		 "do so." },
 	{ .clause = CFG_CL_SERVER, .name = "http-listen", .type = CT_HTTP, .flags = CK_RESTART,
 	  .off = S(http_listen), .arg = "ADDR[@PORT]",
-	  .doc = "Address of the HTTP endpoint serving `/metrics` (Prometheus text format), `/healthz` and "
-		 "`/readyz` (see `docs/admin-guide.md`). Port 9153 when omitted. It has no authentication: keep "
-		 "it on loopback or a management network. Not set: no HTTP listener." },
+	  .doc = "Address of the HTTP endpoint serving the status page `/` and its data `/status.json`, "
+		 "`/metrics` (Prometheus text format), `/healthz` and `/readyz` (see `docs/admin-guide.md`). Port "
+		 "9153 when omitted. Without `http-token-file` it has no authentication: keep it on loopback or a "
+		 "management network (on any other address plinkfwd logs a warning at start-up). Not set: no "
+		 "HTTP listener." },
+	{ .clause = CFG_CL_SERVER, .name = "http-token-file", .type = CT_STR, .off = S(http_token_file),
+	  .arg = "PATH",
+	  .doc = "File holding a bearer token (its first line, surrounding blanks removed; at most 4096 bytes). "
+		 "When set, `/`, `/status.json` and `/metrics` answer 401 unless the request carries "
+		 "`Authorization: Bearer TOKEN`; `/healthz` and `/readyz` stay open for load balancers. In a browser open the page as "
+		 "`http://ADDR:PORT/#token=TOKEN` (the fragment is never sent; see `docs/admin-guide.md`). Read at "
+		 "start-up, before `user:` takes effect (unreadable or empty: plinkfwd does not start), and again "
+		 "after every reload, as that user (unreadable or empty then: the previous token stays, with an "
+		 "error in the log). The token is never logged. Use an absolute path. Not set: no authentication." },
 	{ .clause = CFG_CL_SERVER, .name = "query-log", .type = CT_STR, .flags = CK_RESTART, .off = S(query_log),
 	  .arg = "PATH",
 	  .doc = "Append one line per answered query to PATH: time, client, transport, name, type, rcode, answer "
@@ -147,6 +158,12 @@ const struct cfg_key cfg_schema[] = {
 	  .doc = "A client TCP connection idle this long — nothing read, no answer pending for it — is "
 		 "closed; a message must also be complete within this long of its first byte, however slowly "
 		 "it trickles in." },
+	{ .clause = CFG_CL_SERVER, .name = "so-rcvbuf", .type = CT_SIZE, .flags = CK_RESTART,
+	  .off = S(so_rcvbuf), .def = "1m", .max = 1L << 30, .arg = "SIZE",
+	  .doc = "Receive buffer of each UDP listening socket, so that a burst of queries waits in the kernel "
+		 "while a worker is busy instead of being dropped. Set before privileges are dropped, so that "
+		 "it may exceed `net.core.rmem_max`; if the kernel grants less, the log says so at start-up. "
+		 "`0` keeps the system's default." },
 	{ .clause = CFG_CL_SERVER, .name = "tcp-max-connections", .type = CT_INT, .flags = CK_RESTART,
 	  .off = S(tcp_max_conns), .def = "256", .min = 1, .max = 65536, .arg = "N",
 	  .doc = "Client TCP connections open at once, per worker; the slots are allocated at start-up." },
@@ -195,6 +212,23 @@ const struct cfg_key cfg_schema[] = {
 	  .doc = "A UDP query with a client cookie but no valid server cookie gets BADCOOKIE and a fresh server "
 		 "cookie (RFC 7873 5.2.3). Queries without a cookie, and TCP, are never affected. See "
 		 "`docs/edns.md`." },
+
+	/* forwarding loops (docs/onprem-recipes.md, "Loops") */
+	{ .clause = CFG_CL_SERVER, .name = "loop-probe", .type = CT_BOOL, .off = S(loop_probe), .def = "no",
+	  .arg = "yes\\|no",
+	  .doc = "At start-up and after each reload, send one query, `<16 hex digits>.plinkfwd-loop-probe.<zone>` "
+		 "HINFO, for each `forward:` rule's suffix through its group, for each zone with `fallback: public` "
+		 "and for the root through `default`. One that comes back to plinkfwd as a client query shows a "
+		 "forwarding loop: logged, counted, shown by `plinkfwd-ctl status`, `/metrics` and `/healthz`. "
+		 "Queries detected looping while they happen are answered SERVFAIL whatever this says." },
+	{ .clause = CFG_CL_SERVER, .name = "loop-probe-interval", .type = CT_INT, .off = S(loop_probe_interval_s),
+	  .def = "60", .min = 1, .max = 86400, .arg = "SECONDS",
+	  .doc = "A route is probed at most once in this many seconds: a reload sooner than that probes it "
+		 "when the interval has passed." },
+	{ .clause = CFG_CL_SERVER, .name = "loop-ready-fail", .type = CT_BOOL, .off = S(loop_ready_fail),
+	  .def = "no", .arg = "yes\\|no",
+	  .doc = "`/readyz` answers 503 while the last probe of some route came back (`loop-probe`). "
+		 "`/healthz` only reports it." },
 
 	/* ---------------------------------------------------------------- upstream: NAME */
 	{ .clause = CFG_CL_UPSTREAM, .name = "server", .type = CT_SERVER, .flags = CK_MULTI, .off = U(servers),
@@ -500,9 +534,27 @@ static void md_range(FILE *out, const struct cfg_key *k)
 	case CT_WORD:
 		md_words(out, k->words);
 		return;
-	case CT_SIZE:
-		fputs("`0`–`1024g`", out);
+	case CT_SIZE: {
+		/* max, when set, in the largest unit it is a whole number of */
+		long m = k->max;
+		const char *u = "";
+		if (m == 0) {
+			fputs("`0`–`1024g`", out);
+			return;
+		}
+		if (m % (1L << 30) == 0) {
+			m >>= 30;
+			u = "g";
+		} else if (m % (1L << 20) == 0) {
+			m >>= 20;
+			u = "m";
+		} else if (m % 1024 == 0) {
+			m >>= 10;
+			u = "k";
+		}
+		fprintf(out, "`0`–`%ld%s`", m, u);
 		return;
+	}
 	case CT_MODE:
 		fprintf(out, "`0`–`0%lo`", (unsigned long)k->max);
 		return;

@@ -11,10 +11,13 @@
 
 #include "arm_sync.h"
 #include "cache.h"
+#include "cfg_loop.h"
 #include "clock.h"
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+#include "loop.h"
+#include "loop_probe.h"
 #include "snapshot.h"
 #include "worker.h"
 
@@ -79,6 +82,45 @@ void daemon_cookies_stop(struct daemon *d)
 	if (d->cookie_ev)
 		event_free(d->cookie_ev);
 	d->cookie_ev = NULL;
+}
+
+enum fwd_err daemon_loops_start(struct daemon *d)
+{
+	struct snapshot *snap = daemon_acquire(d);
+	/* twice the steps that can be in flight: windows stay sparse */
+	size_t slots = 2 * (size_t)snap->cfg->max_pending * (size_t)(d->nworkers > 0 ? d->nworkers : 1);
+	snapshot_unref(snap);
+	if (loop_guard_new(d->clock, slots, &d->loop) != FWD_OK ||
+	    loop_probe_new(d->base, d->clock, &d->pub, d->loop, &d->loop_probe) != FWD_OK) {
+		log_err("loops: cannot allocate the in-flight table or the route prober");
+		return FWD_ENOMEM;
+	}
+	for (int i = 0; i < d->nworkers; i++)
+		d->workers[i].qe.loop = d->loop;
+	return FWD_OK;
+}
+
+void daemon_loops_stop(struct daemon *d)
+{
+	loop_probe_free(d->loop_probe);
+	d->loop_probe = NULL;
+	loop_guard_free(d->loop);
+	d->loop = NULL;
+}
+
+static void warn_log(void *arg, const char *msg)
+{
+	(void)arg;
+	log_warn("%s", msg);
+}
+
+void daemon_loops_check(struct daemon *d)
+{
+	struct snapshot *snap = daemon_acquire(d);
+	cfg_loop_warnings(snap->cfg, warn_log, NULL);
+	snapshot_unref(snap);
+	if (d->loop_probe)
+		loop_probe_run(d->loop_probe);
 }
 
 enum fwd_err daemon_bound_addr(const struct daemon *d, size_t i, struct sockaddr_storage *ss, socklen_t *len)
@@ -213,5 +255,6 @@ enum fwd_err daemon_reload(struct daemon *d)
 		 (unsigned long long)s->generation, s->nzones);
 	if (daemon_arm_apply(d) != FWD_OK)
 		log_err("reload: ARM sync could not be restarted; synced zones keep serving as they are");
+	daemon_loops_check(d);
 	return FWD_OK;
 }

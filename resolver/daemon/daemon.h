@@ -22,6 +22,8 @@ struct arm_sync;
 struct cache;
 struct control;
 struct http_server;
+struct loop_guard;
+struct loop_probe;
 struct querylog;
 
 struct daemon {
@@ -42,6 +44,8 @@ struct daemon {
 	struct querylog *qlog;           /* query log; NULL when off */
 	struct edns_cookie_keys cookies; /* DNS cookie secret the workers share (edns.h) */
 	struct event *cookie_ev;         /* hourly check whether the secret is due to rotate */
+	struct loop_guard *loop;         /* forwarding loops (upstream/loop.h): the workers' shared table */
+	struct loop_probe *loop_probe;   /* the route probes, on the main loop (upstream/loop_probe.h) */
 };
 
 /* Take a reference on the current snapshot (worker threads). */
@@ -71,5 +75,16 @@ enum fwd_err daemon_arm_apply(struct daemon *d);
  * or FWD_EIO (logged).  The timer is freed by daemon_cookies_stop(). */
 enum fwd_err daemon_cookies_start(struct daemon *d);
 void daemon_cookies_stop(struct daemon *d);
+/* Forwarding loops (docs/onprem-recipes.md, "Loops"): the guard the
+ * workers share (its in-flight table sized for every worker's
+ * max-pending) and the route prober.  Main thread, after the workers are
+ * initialised and before they start; FWD_OK or FWD_ENOMEM (logged).
+ * daemon_loops_stop() frees both after the workers are gone. */
+enum fwd_err daemon_loops_start(struct daemon *d);
+void daemon_loops_stop(struct daemon *d);
+/* Log the config's loop warnings (cfg_loop.h) and probe the routes that
+ * are due (loop-probe: yes); at start-up once the workers serve, and
+ * after each reload. */
+void daemon_loops_check(struct daemon *d);
 
 #endif

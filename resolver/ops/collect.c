@@ -130,12 +130,26 @@ void stats_collect(const struct daemon *d, struct stats_total *t)
 		t->fallbacks += STATS_GET(ws->fallbacks);
 		if (w->qe.up)
 			collect_upstream(w->qe.up, t);
-		/* gauges owned by the worker: a racy read of a word-sized
-		 * count, good enough for a gauge */
+		/* gauges owned by the worker, stored and loaded atomically
+		 * (counter.h) */
 		if (w->qe.up)
 			t->pending += upstream_pending(w->qe.up);
 		if (w->lst)
 			t->tcp_conns += listener_tcp_conns(w->lst);
+	}
+}
+
+void stats_collect_rates(const struct daemon *d, uint64_t *queries, uint64_t rcodes[STATS_RC_N])
+{
+	*queries = 0;
+	memset(rcodes, 0, sizeof(uint64_t) * STATS_RC_N);
+	for (int i = 0; i < d->nworkers; i++) {
+		const struct worker_stats *ws = &d->workers[i].qe.stats;
+		*queries += STATS_GET(ws->queries_udp) + STATS_GET(ws->queries_tcp);
+		for (int tcp = 0; tcp < 2; tcp++)
+			for (int s = 0; s < STATS_SRC_N; s++)
+				for (int r = 0; r < STATS_RC_N; r++)
+					rcodes[r] += STATS_GET(ws->ops.answers[tcp][s][r]);
 	}
 }
 

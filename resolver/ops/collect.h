@@ -54,6 +54,12 @@ struct stats_total {
 };
 void stats_collect(const struct daemon *d, struct stats_total *out);
 
+/* Only the queries received (UDP and TCP) and the answers sent by rcode,
+ * summed over every worker, transport and answer source: what the status
+ * page's rate ring samples every second, without the cost of a whole
+ * stats_collect() (main thread; no allocation). */
+void stats_collect_rates(const struct daemon *d, uint64_t *queries, uint64_t rcodes[STATS_RC_N]);
+
 
 /*
  * Health as a load balancer sees it (main thread).  Returns 1 when every

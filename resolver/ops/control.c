@@ -34,9 +34,11 @@
 #include "daemon.h"
 #include "explain.h"
 #include "log.h"
+#include "loop_view.h"
 #include "querylog.h"
 #include "route.h"
 #include "snapshot.h"
+#include "status_json.h"
 #include "wire.h"
 #include "worker.h"
 #include "zone.h"
@@ -72,70 +74,12 @@ struct ctl_conn {
 
 /* ------------------------------------------------------------ commands */
 
+/* The one status object /status.json serves too (status_json.h). */
 static cJSON *cmd_status(struct daemon *d)
 {
-	struct snapshot *snap = daemon_acquire(d);
-	const struct cfg *cfg = snap->cfg;
-	cJSON *o = ctl_ok();
-	char buf[128], why[256];
-	time_t now = time(NULL);
-
-	cJSON_AddStringToObject(o, "version", PACKAGE_VERSION);
-	cJSON_AddNumberToObject(o, "pid", (double)getpid());
-	cJSON_AddNumberToObject(o, "started", (double)d->started);
-	cJSON_AddNumberToObject(o, "uptime_s", (double)(now - d->started));
-	cJSON_AddStringToObject(o, "config", d->cfgpath);
-	ctl_add_u64(o, "generation", snap->generation);
-	cJSON_AddNumberToObject(o, "workers", d->nworkers);
-	/* the sockets actually bound (opened at start-up), not the current
-	 * config's listen: lines, which a reload may have changed without
-	 * effect; when they differ the config's list is shown beside them */
-	cJSON *ls = cJSON_AddArrayToObject(o, "listen");
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	for (size_t i = 0; daemon_bound_addr(d, i, &ss, &sslen) == FWD_OK; i++)
-		cJSON_AddItemToArray(ls, cJSON_CreateString(ctl_addr_text(&ss, buf, sizeof(buf))));
-	if (daemon_listen_applied(d, cfg)) {
-		cJSON_AddNullToObject(o, "restart_pending");
-	} else {
-		cJSON *rp = cJSON_AddObjectToObject(o, "restart_pending");
-		cJSON *cl = cJSON_AddArrayToObject(rp, "listen");
-		for (size_t i = 0; i < cfg->nlisten; i++)
-			cJSON_AddItemToArray(cl, cJSON_CreateString(ctl_addr_text(&cfg->listen[i].ss, buf, sizeof(buf))));
-		cJSON_AddNumberToObject(rp, "workers", cfg->workers);
-	}
-	cJSON_AddStringToObject(o, "cloud", cfg_cloud_name(cfg->cloud));
-	cJSON *z = cJSON_AddObjectToObject(o, "zones");
-	ctl_add_u64(z, "file", snap->nfile_zones);
-	ctl_add_u64(z, "synced", snap->nzones - snap->nfile_zones);
-	cJSON *r = cJSON_AddObjectToObject(o, "reload");
-	ctl_add_u64(r, "ok", d->reloads_ok);
-	ctl_add_u64(r, "failed", d->reloads_failed);
-	ctl_add_time(r, "last_time", (int64_t)d->last_reload);
-	if (!d->last_reload)
-		cJSON_AddNullToObject(r, "last_result");
-	else
-		cJSON_AddStringToObject(r, "last_result", d->last_reload_error[0] ? "failed" : "ok");
-	if (d->last_reload_error[0])
-		cJSON_AddStringToObject(r, "last_error", d->last_reload_error);
-	else
-		cJSON_AddNullToObject(r, "last_error");
-	int healthy = stats_health(d, 0, why, sizeof(why));
-	cJSON_AddStringToObject(o, "health", healthy ? "ok" : why);
-	if (d->qlog)
-		cJSON_AddStringToObject(o, "query_log", cfg->query_log ? cfg->query_log : "on");
-	if (d->arm) {
-		struct arm_sync_stats as;
-		arm_sync_stats(d->arm, &as);
-		cJSON *a = cJSON_AddObjectToObject(o, "arm");
-		cJSON_AddBoolToObject(a, "running", as.running);
-		ctl_add_time(a, "last_success", as.last_success_unix);
-		ctl_add_u64(a, "rounds", as.rounds);
-		ctl_add_u64(a, "rounds_failed", as.rounds_failed);
-	} else {
-		cJSON_AddNullToObject(o, "arm");
-	}
-	snapshot_unref(snap);
+	cJSON *o = NULL;
+	if (status_json(d, &o) != FWD_OK)
+		return ctl_err("out of memory");
 	return o;
 }
 
@@ -148,14 +92,6 @@ static cJSON *cmd_reload(struct daemon *d)
 	ctl_add_u64(o, "generation", snap->generation);
 	ctl_add_u64(o, "zones", snap->nzones);
 	snapshot_unref(snap);
-	return o;
-}
-
-static cJSON *rcodes_json(const uint64_t *by_rcode)
-{
-	cJSON *o = cJSON_CreateObject();
-	for (int r = 0; r < STATS_RC_N; r++)
-		ctl_add_u64(o, stats_rcode_name((enum stats_rcode)r), by_rcode[r]);
 	return o;
 }
 
@@ -180,7 +116,7 @@ static cJSON *cmd_stats(struct daemon *d)
 		cJSON *ta = cJSON_AddObjectToObject(a, tname[tcp]);
 		for (int s = 0; s < STATS_SRC_N; s++)
 			cJSON_AddItemToObject(ta, stats_source_name((enum stats_source)s),
-					      rcodes_json(t->answers[tcp][s]));
+					      ctl_rcodes_json(t->answers[tcp][s]));
 	}
 	cJSON *lat = cJSON_AddObjectToObject(o, "latency_us_avg");
 	for (int s = 0; s < STATS_SRC_N; s++) {
@@ -268,27 +204,7 @@ static cJSON *cmd_zones(struct daemon *d)
 	if (have_arm)
 		arm_sync_stats(d->arm, &as);
 	cJSON *o = ctl_ok();
-	cJSON *zs = cJSON_AddArrayToObject(o, "zones");
-	for (size_t i = 0; i < snap->nzones; i++)
-		cJSON_AddItemToArray(zs, ctl_zone_json(snap, &snap->zones[i], d->arm));
-	/* zones ARM lists but that are not served: their listing never
-	 * succeeded, and the reason is what the admin is looking for */
-	for (size_t i = 0; have_arm && i < arm_sync_zone_count(d->arm); i++) {
-		struct arm_zone_info zi;
-		char name[300];
-		if (arm_sync_zone_at(d->arm, i, &zi) != 0 || zi.served)
-			continue;
-		cJSON *z = cJSON_CreateObject();
-		snprintf(name, sizeof(name), "%s.", zi.name);
-		cJSON_AddStringToObject(z, "name", name);
-		cJSON_AddStringToObject(z, "source", "arm");
-		cJSON_AddBoolToObject(z, "served", 0);
-		ctl_add_u64(z, "records", 0);
-		cJSON_AddNullToObject(z, "serial");
-		cJSON_AddNullToObject(z, "fallback");
-		ctl_arm_zone_fields(z, &zi);
-		cJSON_AddItemToArray(zs, z);
-	}
+	cJSON_AddItemToObject(o, "zones", ctl_zone_list(snap, d->arm));
 	if (have_arm) {
 		cJSON *a = cJSON_AddObjectToObject(o, "arm");
 		cJSON_AddBoolToObject(a, "running", as.running);
@@ -308,6 +224,7 @@ static cJSON *cmd_zones(struct daemon *d)
 	} else {
 		cJSON_AddNullToObject(o, "arm");
 	}
+	loop_view_status(d, o);
 	snapshot_unref(snap);
 	return o;
 }

@@ -14,6 +14,7 @@
 
 #include "arm_records.h"
 #include "arm_sync.h"
+#include "collect.h"
 #include "config.h"
 #include "route.h"
 #include "snapshot.h"
@@ -51,6 +52,14 @@ void ctl_add_time(cJSON *o, const char *k, int64_t unix_s)
 		cJSON_AddNumberToObject(o, k, (double)unix_s);
 	else
 		cJSON_AddNullToObject(o, k);
+}
+
+cJSON *ctl_rcodes_json(const uint64_t *by_rcode)
+{
+	cJSON *o = cJSON_CreateObject();
+	for (int r = 0; o && r < STATS_RC_N; r++)
+		ctl_add_u64(o, stats_rcode_name((enum stats_rcode)r), by_rcode[r]);
+	return o;
 }
 
 const char *ctl_addr_text(const struct sockaddr_storage *ss, char *buf, size_t cap)
@@ -142,6 +151,60 @@ cJSON *ctl_zone_json(const struct snapshot *snap, const struct route_zone *rz, c
 			snprintf(where, sizeof(where), "%s:%d", snap->cfg->file, cz->line);
 			cJSON_AddStringToObject(o, "config", where);
 		}
+	}
+	return o;
+}
+
+cJSON *ctl_zone_list(const struct snapshot *snap, const struct arm_sync *arm)
+{
+	cJSON *zs = cJSON_CreateArray();
+	if (!zs)
+		return NULL;
+	for (size_t i = 0; i < snap->nzones; i++)
+		cJSON_AddItemToArray(zs, ctl_zone_json(snap, &snap->zones[i], arm));
+	/* zones ARM lists but that are not served: their listing never
+	 * succeeded, and the reason is what the admin is looking for */
+	for (size_t i = 0; arm && i < arm_sync_zone_count(arm); i++) {
+		struct arm_zone_info zi;
+		char name[300];
+		if (arm_sync_zone_at(arm, i, &zi) != 0 || zi.served)
+			continue;
+		cJSON *z = cJSON_CreateObject();
+		snprintf(name, sizeof(name), "%s.", zi.name);
+		cJSON_AddStringToObject(z, "name", name);
+		cJSON_AddStringToObject(z, "source", "arm");
+		cJSON_AddBoolToObject(z, "served", 0);
+		ctl_add_u64(z, "records", 0);
+		cJSON_AddNullToObject(z, "serial");
+		cJSON_AddNullToObject(z, "fallback");
+		ctl_arm_zone_fields(z, &zi);
+		cJSON_AddItemToArray(zs, z);
+	}
+	return zs;
+}
+
+cJSON *ctl_server_json(const struct cfg_addr *a, const struct cfg_caps *caps, const struct stats_total *t)
+{
+	char buf[128];
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "address", ctl_addr_text(&a->ss, buf, sizeof(buf)));
+	ctl_add_u64(o, "max_qps", (uint64_t)caps->max_qps);
+	ctl_add_u64(o, "max_outstanding", (uint64_t)caps->max_outstanding);
+	const struct stats_server *sv = NULL;
+	for (size_t i = 0; t && i < t->nservers && !sv; i++)
+		if (t->servers[i].addrlen == a->len && memcmp(&t->servers[i].addr, &a->ss, a->len) == 0)
+			sv = &t->servers[i];
+	if (!sv || sv->sent == 0) {
+		cJSON_AddStringToObject(o, "state", "unused");
+	} else {
+		cJSON_AddStringToObject(o, "state", sv->down ? "down" : "up");
+		if (sv->srtt_n)
+			ctl_add_u64(o, "srtt_us", sv->srtt_sum_us / sv->srtt_n);
+		ctl_add_u64(o, "sent", sv->sent);
+		ctl_add_u64(o, "answered", sv->answered);
+		ctl_add_u64(o, "failed", sv->failed);
+		ctl_add_u64(o, "timeouts", sv->timeouts);
+		ctl_add_u64(o, "outstanding", sv->outstanding);
 	}
 	return o;
 }

@@ -240,6 +240,29 @@ static void print_flat(const cJSON *o, const char *prefix)
 	}
 }
 
+/* The "loops" object of status: loops found per group, probed routes. */
+static void print_loops(const cJSON *l)
+{
+	const cJSON *g, *r;
+	char b1[64];
+
+	if (!cJSON_IsObject(l))
+		return;
+	printf("loops       %.0f found\n", jnum(l, "detected", 0));
+	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(l, "groups"))
+		printf("            group %s: %.0f, the last for zone %s from %s (%s)\n", jstr(g, "group"),
+		       jnum(g, "detected", 0), jstr(g, "last_zone") ? jstr(g, "last_zone") : "?",
+		       jstr(g, "last_from") ? jstr(g, "last_from") : "?", fmt_time(jnum(g, "last_time", 0), b1, sizeof(b1)));
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(l, "routes"))
+	{
+		const char *p = jstr(r, "probe") ? jstr(r, "probe") : "?";
+		printf("            probe zone %s through group %s: %s", jstr(r, "zone"), jstr(r, "group"), p);
+		if (strcmp(p, "loops") == 0)
+			printf(" (came back from %s): this route LOOPS", jstr(r, "via") ? jstr(r, "via") : "?");
+		putchar('\n');
+	}
+}
+
 static void print_status(const cJSON *o)
 {
 	char b1[64], b2[64];
@@ -286,6 +309,7 @@ static void print_status(const cJSON *o)
 	} else {
 		printf("arm sync    not configured\n");
 	}
+	print_loops(cJSON_GetObjectItemCaseSensitive(o, "loops"));
 }
 
 static void print_zones(const cJSON *o)
@@ -468,6 +492,8 @@ static void print_explain(const cJSON *o)
 				printf("   %s\n", jstr(s, "splice"));
 			if (jstr(s, "result"))
 				printf("   %s\n", jstr(s, "result"));
+			if (jstr(s, "loop"))
+				printf("   %s\n", jstr(s, "loop"));
 		} else {
 			/* a step this version does not know: show its fields */
 			printf("%d. %s:", i, act);

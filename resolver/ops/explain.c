@@ -29,6 +29,7 @@
 #include "control_json.h"
 #include "daemon.h"
 #include "ddr.h"
+#include "loop_view.h"
 #include "route.h"
 #include "snapshot.h"
 #include "wire.h"
@@ -80,32 +81,6 @@ static cJSON *step(cJSON *steps, const char *action)
 	return s;
 }
 
-/* The health the workers see for one configured server, and its caps
- * (0: none). */
-static void server_json(cJSON *arr, const struct cfg_addr *a, const struct cfg_caps *caps,
-			const struct stats_total *t)
-{
-	char buf[128];
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "address", ctl_addr_text(&a->ss, buf, sizeof(buf)));
-	ctl_add_u64(o, "max_qps", (uint64_t)caps->max_qps);
-	ctl_add_u64(o, "max_outstanding", (uint64_t)caps->max_outstanding);
-	const struct stats_server *sv = NULL;
-	for (size_t i = 0; t && i < t->nservers && !sv; i++)
-		if (t->servers[i].addrlen == a->len && memcmp(&t->servers[i].addr, &a->ss, a->len) == 0)
-			sv = &t->servers[i];
-	if (!sv || sv->sent == 0) {
-		cJSON_AddStringToObject(o, "state", "unused");
-	} else {
-		cJSON_AddStringToObject(o, "state", sv->down ? "down" : "up");
-		if (sv->srtt_n)
-			ctl_add_u64(o, "srtt_us", sv->srtt_sum_us / sv->srtt_n);
-		ctl_add_u64(o, "sent", sv->sent);
-		ctl_add_u64(o, "failed", sv->failed);
-	}
-	cJSON_AddItemToArray(arr, o);
-}
-
 static void explain_forward(cJSON *steps, const struct snapshot *snap, const struct stats_total *t, size_t group,
 			    const char *why, const char **answered_by)
 {
@@ -116,7 +91,7 @@ static void explain_forward(cJSON *steps, const struct snapshot *snap, const str
 	cJSON_AddStringToObject(s, "reason", why);
 	cJSON *sv = cJSON_AddArrayToObject(s, "servers");
 	for (size_t i = 0; i < g->nservers; i++)
-		server_json(sv, &g->servers[i], &g->caps[i], t);
+		cJSON_AddItemToArray(sv, ctl_server_json(&g->servers[i], &g->caps[i], t));
 	if (g->nservers == 0) {
 		cJSON_AddStringToObject(s, "result", "REFUSED: the group has no server");
 		*answered_by = "error";
@@ -619,6 +594,7 @@ cJSON *explain_json(struct daemon *d, const char *name, const char *type)
 					"fallback: public -- a name the zone does not have is resolved "
 					"through the default group",
 					&answered_by);
+			loop_view_explain(d, steps, cfg->upstreams[cfg->group_default].name, rt->name ? rt->name : ".");
 			if (hit)
 				answered_by = "cache";
 		} else {
@@ -634,6 +610,7 @@ cJSON *explain_json(struct daemon *d, const char *name, const char *type)
 								   : "an admin forward: rule";
 		explain_cache(steps, d, snap, wname, (size_t)wlen, qtype, &hit);
 		explain_forward(steps, snap, t, rt->group, why, &answered_by);
+		loop_view_explain(d, steps, cfg->upstreams[rt->group].name, rt->name ? rt->name : ".");
 		if (hit)
 			answered_by = "cache";
 	}

@@ -1,6 +1,6 @@
 /*
- * http.c -- /metrics (Prometheus text format), /healthz and /readyz on the
- * main event loop (see http.h).
+ * http.c -- the status page and /status.json, /metrics (Prometheus text
+ * format), /healthz and /readyz on the main event loop (see http.h).
  */
 #include "http.h"
 
@@ -27,10 +27,15 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "loop_view.h"
 #include "querylog.h"
 #include "route.h"
 #include "snapshot.h"
 #include "collect.h"
+#include "http_auth.h"
+#include "status_json.h"
+#include "status_page.h"
+#include "status_ring.h"
 #include "wire.h"
 #include "zone.h"
 
@@ -41,9 +46,16 @@
 #define HTTP_DEFAULT_PORT 9153
 #define HTTP_TIMEOUT_S 10
 
+#define HTTP_TICK_S 1 /* how often the rate ring samples the counters */
+
 struct http_server {
 	struct daemon *d;
 	struct evhttp *http;
+	struct event *tick;          /* every HTTP_TICK_S: ring sample, token after a reload */
+	struct status_ring ring;     /* the status page's last 15 minutes */
+	struct http_auth auth;       /* http-token-file; len 0 = open */
+	uint64_t reloads_seen;       /* d->reloads_ok when the token file was last read */
+	int loopback;                /* http-listen is on 127.0.0.0/8 or ::1 */
 };
 
 /* ------------------------------------------------------------ exposition helpers */
@@ -521,6 +533,7 @@ enum fwd_err http_metrics(struct daemon *d, struct evbuffer *b)
 	metrics_upstream(b, t, snap->cfg);
 	metrics_cache(b, d, t, snap->cfg);
 	metrics_zones(b, d, snap);
+	loop_view_metrics(d, snap->cfg, b);
 
 	m_head(b, "plinkfwd_reloads_total", "counter", "Configuration reloads (SIGHUP or control), by result.");
 	evbuffer_add_printf(b, "plinkfwd_reloads_total{result=\"ok\"} %llu\n", (unsigned long long)d->reloads_ok);
@@ -553,9 +566,83 @@ static void reply_text(struct evhttp_request *req, int code, const char *reason,
 	evhttp_send_reply(req, code, reason, body);
 }
 
+/* The rate ring's view of the counters now (main thread, no allocation). */
+static void ring_counts(const struct daemon *d, struct status_counts *c)
+{
+	stats_collect_rates(d, &c->queries, c->rcodes);
+}
+
+/*
+ * After a reload, read http-token-file again (as the user the daemon runs
+ * as).  The new configuration may name another file, or none; a file that
+ * cannot be read keeps the previous token, so that a mistake in the file
+ * never opens the page by itself.
+ */
+static void token_refresh(struct http_server *h)
+{
+	if (h->d->reloads_ok == h->reloads_seen)
+		return;
+	h->reloads_seen = h->d->reloads_ok;
+	struct snapshot *snap = daemon_acquire(h->d);
+	const char *path = snap->cfg->http_token_file;
+	char err[512];
+	if (!path) {
+		if (h->auth.len)
+			log_warn("http: http-token-file removed by the reload: /, /status.json and /metrics are open%s",
+				 h->loopback ? "" : " on a non-loopback address");
+		http_auth_clear(&h->auth);
+	} else if (http_auth_load(&h->auth, path, err, sizeof(err)) != FWD_OK) {
+		log_err("%s; %s", err, h->auth.len ? "the previous token stays in force" : "no token is in force");
+	} else {
+		log_info("http: token read from %s", path);
+	}
+	snapshot_unref(snap);
+}
+
+static void http_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_server *h = arg;
+	struct status_counts c;
+	ring_counts(h->d, &c);
+	status_ring_sample(&h->ring, &c);
+	token_refresh(h);
+}
+
+/*
+ * The bearer token, when http-token-file is set: 1 when req may go on;
+ * otherwise the 401 (RFC 6750 section 3) is sent, with body as its body
+ * when given (the status page, whose script then asks with the token) or
+ * a one-line explanation.  Nothing of the header is logged.
+ */
+static int authorized(struct http_server *h, struct evhttp_request *req, struct evbuffer *body)
+{
+	token_refresh(h);
+	const char *a = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+	enum fwd_err r = http_auth_check(&h->auth, a);
+	if (r == FWD_OK)
+		return 1;
+	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+	evhttp_add_header(oh, "WWW-Authenticate",
+			  r == FWD_EINVAL ? "Bearer realm=\"plinkfwd\", error=\"invalid_token\"" : "Bearer realm=\"plinkfwd\"");
+	struct evbuffer *b = body ? body : evbuffer_new();
+	if (!b) {
+		evhttp_send_error(req, 500, "out of memory");
+		return 0;
+	}
+	if (!body)
+		evbuffer_add_printf(b, "%s: send the token of http-token-file as 'Authorization: Bearer TOKEN'\n",
+				    r == FWD_EINVAL ? "wrong token" : "this path needs a token");
+	reply_text(req, 401, "Unauthorized", body ? "text/html; charset=utf-8" : "text/plain; charset=utf-8", b);
+	if (!body)
+		evbuffer_free(b);
+	return 0;
+}
+
 static void http_metrics_cb(struct evhttp_request *req, void *arg)
 {
 	struct http_server *h = arg;
+	if (!authorized(h, req, NULL))
+		return;
 	struct evbuffer *b = evbuffer_new();
 	if (!b) {
 		evhttp_send_error(req, 500, "out of memory");
@@ -580,16 +667,90 @@ static void health(struct evhttp_request *req, struct http_server *h, int ready)
 	}
 	int ok = stats_health(h->d, ready, why, sizeof(why));
 	evbuffer_add_printf(b, "%s\n", why);
+	/* a looping route is reported; /readyz fails for it on request */
+	char loops[512];
+	struct snapshot *snap = daemon_acquire(h->d);
+	if (!loop_view_health(h->d, snap->cfg, ready, loops, sizeof(loops)))
+		ok = 0;
+	snapshot_unref(snap);
+	if (loops[0])
+		evbuffer_add_printf(b, "%s\n", loops);
 	reply_text(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", "text/plain; charset=utf-8", b);
 	evbuffer_free(b);
 }
 
+/* /healthz and /readyz stay open with a token: load balancers and
+ * orchestrators probe them without credentials, and they tell nothing but
+ * "ok" or why not. */
 static void http_healthz_cb(struct evhttp_request *req, void *arg) { health(req, arg, 0); }
 static void http_readyz_cb(struct evhttp_request *req, void *arg) { health(req, arg, 1); }
 
+/* The page: the same static bytes with or without a token, so that a
+ * browser that cannot send the header on navigation still gets the script,
+ * which asks for status.json with the token from the URL fragment. */
+static void http_page(struct evhttp_request *req, struct http_server *h)
+{
+	struct evbuffer *b = evbuffer_new();
+	if (!b) {
+		evhttp_send_error(req, 500, "out of memory");
+		return;
+	}
+	evbuffer_add_reference(b, status_page_html, status_page_html_len, NULL, NULL);
+	/* the page runs only its own inline code and talks only to us, with
+	 * or without the token (the 401 carries the page too) */
+	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+	evhttp_add_header(oh, "Content-Security-Policy",
+			  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+			  "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+	evhttp_add_header(oh, "X-Content-Type-Options", "nosniff");
+	if (authorized(h, req, b))
+		reply_text(req, 200, "OK", "text/html; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
+static void http_status_json(struct evhttp_request *req, struct http_server *h)
+{
+	if (!authorized(h, req, NULL))
+		return;
+	/* the newest counts go into the current bucket first, so that the
+	 * totals and the history of one answer agree */
+	struct status_counts c;
+	ring_counts(h->d, &c);
+	status_ring_sample(&h->ring, &c);
+	cJSON *o = NULL;
+	char *text = NULL;
+	struct evbuffer *b = evbuffer_new();
+	if (b && status_json(h->d, &o) == FWD_OK && status_json_history(o, &h->ring) == FWD_OK)
+		text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!text) {
+		if (b)
+			evbuffer_free(b);
+		evhttp_send_error(req, 500, "out of memory");
+		return;
+	}
+	evbuffer_add(b, text, strlen(text));
+	evbuffer_add(b, "\n", 1);
+	free(text);
+	reply_text(req, 200, "OK", "application/json", b);
+	evbuffer_free(b);
+}
+
+static void http_page_cb(struct evhttp_request *req, void *arg) { http_page(req, arg); }
+static void http_status_json_cb(struct evhttp_request *req, void *arg) { http_status_json(req, arg); }
+
 static void http_other_cb(struct evhttp_request *req, void *arg)
 {
-	evhttp_send_error(req, 404, "not found: try /metrics, /healthz or /readyz");
+	evhttp_send_error(req, 404, "not found: try /, /status.json, /metrics, /healthz or /readyz");
+}
+
+static int is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss->ss_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+	return 0;
 }
 
 struct http_server *http_new(struct daemon *d, const char *addr)
@@ -606,6 +767,18 @@ struct http_server *http_new(struct daemon *d, const char *addr)
 		return NULL;
 	}
 	h->d = d;
+	h->loopback = is_loopback(&a.ss);
+	struct snapshot *snap = daemon_acquire(d);
+	const char *tokpath = snap->cfg->http_token_file;
+	char err[512];
+	enum fwd_err tr = tokpath ? http_auth_load(&h->auth, tokpath, err, sizeof(err)) : FWD_OK;
+	snapshot_unref(snap);
+	if (tr != FWD_OK) {
+		log_err("%s", err);
+		free(h);
+		return NULL;
+	}
+	h->reloads_seen = d->reloads_ok;
 	int fd = socket(a.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
@@ -633,8 +806,24 @@ struct http_server *http_new(struct daemon *d, const char *addr)
 	evhttp_set_cb(h->http, "/metrics", http_metrics_cb, h);
 	evhttp_set_cb(h->http, "/healthz", http_healthz_cb, h);
 	evhttp_set_cb(h->http, "/readyz", http_readyz_cb, h);
+	evhttp_set_cb(h->http, "/", http_page_cb, h);
+	evhttp_set_cb(h->http, "/status.json", http_status_json_cb, h);
 	evhttp_set_gencb(h->http, http_other_cb, h);
-	log_info("http endpoint on %s (/metrics, /healthz, /readyz)", addr);
+	struct status_counts c;
+	ring_counts(d, &c);
+	status_ring_init(&h->ring, d->clock, &c);
+	struct timeval tv = {HTTP_TICK_S, 0};
+	h->tick = event_new(d->base, -1, EV_PERSIST, http_tick_cb, h);
+	if (!h->tick || event_add(h->tick, &tv) < 0) {
+		log_err("http-listen %s: cannot start the status page's timer", addr);
+		http_free(h);
+		return NULL;
+	}
+	log_info("http endpoint on %s (/ status page, /status.json, /metrics, /healthz, /readyz)%s", addr,
+		 h->auth.len ? "; /, /status.json and /metrics need the bearer token of http-token-file" : "");
+	if (!h->loopback && !h->auth.len)
+		log_warn("http-listen %s is not a loopback address and no http-token-file is set: anyone who can reach "
+			 "it can read the status page and /metrics", addr);
 	return h;
 }
 
@@ -642,6 +831,9 @@ void http_free(struct http_server *h)
 {
 	if (!h)
 		return;
+	if (h->tick)
+		event_free(h->tick);
 	evhttp_free(h->http);
+	http_auth_clear(&h->auth);
 	free(h);
 }

@@ -92,6 +92,29 @@ struct listener {
 	uint8_t tcp_out[2 + WIRE_MAX_MSG];
 };
 
+/*
+ * A larger receive buffer on a UDP listening socket: a burst that arrives
+ * while the worker is busy (a reload's snapshot swap, a busy CPU) waits in
+ * the kernel instead of being dropped (the kernel counts such drops as
+ * Udp RcvbufErrors).  SO_RCVBUFFORCE first: listeners are opened before
+ * privileges are dropped, so the configured size may exceed rmem_max.
+ */
+static void udp_rcvbuf(int fd, uint64_t want, int say)
+{
+	int v = (int)want, got = 0;
+	socklen_t gl = sizeof(got);
+
+	if (want == 0)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	/* Linux reports twice what was set (its own bookkeeping included) */
+	if (say && getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl) == 0 && (uint64_t)got / 2 < want)
+		log_warn("so-rcvbuf: asked for %llu bytes, the kernel granted %d (raise net.core.rmem_max, or "
+			 "start plinkfwd as root)",
+			 (unsigned long long)want, got / 2);
+}
+
 static int open_socket(const struct cfg_addr *a, int type)
 {
 	int one = 1;
@@ -261,7 +284,7 @@ static void tcp_close(struct tcp_conn *c)
 	c->eof = 0;
 	c->next_free = l->free_conns;
 	l->free_conns = c;
-	l->open_conns--;
+	STATS_DEC(l->open_conns);
 }
 
 static void tcp_write_msg(struct tcp_conn *c, const uint8_t *msg, size_t len)
@@ -459,7 +482,7 @@ static void tcp_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			continue;
 		}
 		l->free_conns = c->next_free;
-		l->open_conns++;
+		STATS_INC(l->open_conns);
 		memcpy(&c->addr, &ss, sizeof(ss));
 		c->addrlen = sl;
 		c->inflight = 0;
@@ -509,7 +532,7 @@ void listener_send(void *arg, const struct client *cl, const uint8_t *msg, size_
 	}
 }
 
-size_t listener_tcp_conns(const struct listener *l) { return l->open_conns; }
+size_t listener_tcp_conns(const struct listener *l) { return STATS_GET(l->open_conns); }
 
 enum fwd_err listener_bound_addr(const struct listener *l, size_t i, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -565,6 +588,7 @@ struct listener *listener_new(struct query_engine *qe, struct event_base *base, 
 			log_err("listen %s@%d (udp): %s", host, port, strerror(errno));
 			goto fail;
 		}
+		udp_rcvbuf(ufd, cfg->so_rcvbuf, announce && i == 0);
 		l->udp[l->nudp].l = l;
 		l->udp[l->nudp].fd = ufd;
 		l->udp[l->nudp].family = a->ss.ss_family;

@@ -35,6 +35,8 @@
 #include "ddr.h"
 #include "edns.h"
 #include "log.h"
+#include "loop.h"
+#include "loop_addrs.h"
 #include "route.h"
 #include "snapshot.h"
 #include "splice.h"
@@ -270,17 +272,29 @@ static int arm_not_ready(const struct snapshot *snap, const struct route_target 
 		strncmp(rt->name, PRIVATELINK_PREFIX, sizeof(PRIVATELINK_PREFIX) - 1) == 0);
 }
 
+/* EDE 22 with "forwarding loop via group NAME" (RFC 8914: the authority
+ * cannot be reached, because asking it only brings the question back). */
+static void loop_ede(const char *gname, struct edns_ede_list *ede)
+{
+	char text[EDNS_EDE_TEXT_MAX + 128]; /* edns_ede_add cuts it */
+	snprintf(text, sizeof(text), "forwarding loop via group %.100s", gname);
+	edns_ede_add(ede, EDE_NO_REACHABLE_AUTHORITY, text);
+}
+
 /* REFUSED or SERVFAIL because upstream group `group` could not answer the
  * question routed to rt (NULL for a later step), with EDEs that say why.
- * f: what the upstream engine reports, NULL when the group has no server. */
+ * f: what the upstream engine reports, NULL when the group has no server;
+ * looped: a loop was found for this question while it was in flight. */
 static size_t failure_reply(struct query_engine *e, const struct snapshot *snap, const struct wire_query *q,
 			    const struct edns_client *ec, const struct route_target *rt, size_t group,
-			    const struct upstream_failure *f, int rcode, uint8_t *out, size_t cap)
+			    const struct upstream_failure *f, int looped, int rcode, uint8_t *out, size_t cap)
 {
 	const char *gname = group_name(snap->cfg, group);
 	struct edns_ede_list ede = {0};
 	struct edns_reply r;
 
+	if (FWD_UNLIKELY(looped))
+		loop_ede(gname, &ede);
 	if (FWD_UNLIKELY(arm_not_ready(snap, rt)))
 		edns_ede_add(&ede, EDE_NOT_READY, "arm: no zone synced yet");
 	failure_ede(gname, f, &ede);
@@ -288,10 +302,54 @@ static size_t failure_reply(struct query_engine *e, const struct snapshot *snap,
 	return error_reply(e, q, rcode, 1, &r, out, cap);
 }
 
-/* Start a forwarded step: the upstream slot carries it by value. */
-static enum fwd_err step_send(struct query_engine *e, const struct query_step *st, const struct wire_query *q)
+/* Start a forwarded step: the upstream slot carries it by value.  A step
+ * to a group with a server that may also query plinkfwd enters the shared
+ * in-flight table, so that its question coming back is recognised (a step
+ * of an older snapshot always does: this worker's view is of the new one). */
+static enum fwd_err step_send(struct query_engine *e, struct query_step *st, const struct wire_query *q)
 {
-	return upstream_send(e->up, st->snap, st->group, q, st->cl.transport == CLIENT_TCP, st, sizeof(*st));
+	st->loop_tracked = 0;
+	if (e->loop && (st->snap != e->snap || loop_addrs_watched(e->laddrs, st->group))) {
+		st->loop_key = loop_key(e->loop, st->group, q->qname, q->qname_len, q->qtype, q->qclass);
+		st->loop_tracked = (uint8_t)loop_inflight_add(e->loop, st->loop_key);
+	}
+	enum fwd_err rc =
+		upstream_send(e->up, st->snap, st->group, q, st->cl.transport == CLIENT_TCP, st, sizeof(*st));
+	if (rc != FWD_OK && st->loop_tracked)
+		loop_inflight_del(e->loop, st->loop_key);
+	return rc;
+}
+
+/* The step finished: out of the in-flight table.  1 when a loop was found
+ * for its question meanwhile. */
+static int step_end(struct query_engine *e, const struct query_step *st)
+{
+	return st->loop_tracked && e->loop ? loop_inflight_del(e->loop, st->loop_key) : 0;
+}
+
+/*
+ * The client is a server of `group` and plinkfwd is asking that group the
+ * same question right now: the question has gone round.  SERVFAIL now,
+ * never a second lap (upstream/loop.h).  0 when it is not a loop.
+ */
+static size_t loop_check(struct query_engine *e, const struct route_target *rt, size_t group,
+			 const struct wire_query *q, const struct client *cl, const struct edns_client *ec,
+			 uint8_t *out, size_t cap)
+{
+	if (FWD_LIKELY(!loop_addrs_match(e->laddrs, &cl->addr, group)) || !e->loop)
+		return 0;
+	uint64_t k = loop_key(e->loop, group, q->qname, q->qname_len, q->qtype, q->qclass);
+	if (!loop_inflight(e->loop, k))
+		return 0;
+	const char *gname = group_name(e->snap->cfg, group);
+	char qb[WIRE_MAX_NAME * 4 + 8];
+	loop_report(e->loop, k, gname, rt && rt->name ? rt->name : ".", &cl->addr,
+		    wire_name_to_text(q->qname, qb, sizeof(qb)));
+	struct edns_ede_list ede = {0};
+	struct edns_reply r;
+	loop_ede(gname, &ede);
+	reply_opts(e->snap, ec, WIRE_AA, &ede, NULL, &r);
+	return error_reply(e, q, RCODE_SERVFAIL, 1, &r, out, cap);
 }
 
 /* Hand the question to an upstream group; an immediate reply when that
@@ -310,6 +368,8 @@ static size_t forward(struct query_engine *e, const struct route_target *rt, siz
 	st.group = (uint32_t)group;
 	st.stage = stage;
 	st.cont = NULL;
+	if (FWD_UNLIKELY(e->laddrs && e->laddrs->watched) && (n = loop_check(e, rt, group, q, cl, ec, out, cap)) != 0)
+		return n;
 	enum fwd_err rc = step_send(e, &st, q);
 	if (rc == FWD_OK) {
 		STATS_INC(e->stats.cache_misses);
@@ -323,7 +383,7 @@ static size_t forward(struct query_engine *e, const struct route_target *rt, siz
 		*src = STATS_SRC_STALE;
 		return n;
 	}
-	return failure_reply(e, e->snap, q, ec, rt, group, rc == FWD_ENOENT ? NULL : &f,
+	return failure_reply(e, e->snap, q, ec, rt, group, rc == FWD_ENOENT ? NULL : &f, 0,
 			     rc == FWD_ENOENT ? RCODE_REFUSED : RCODE_SERVFAIL, out, cap);
 }
 
@@ -411,6 +471,22 @@ static size_t handle(struct query_engine *e, const uint8_t *pkt, size_t len, con
 	if (q.qtype == TYPE_AXFR || q.qtype == TYPE_IXFR)
 		return error_reply(e, &q, RCODE_NOTIMP, 0, &r, out, cap);
 
+	if (FWD_UNLIKELY(q.qname[0] == LOOP_PROBE_NONCE_LEN) && e->loop) {
+		/* <nonce>.plinkfwd-loop-probe.*: plinkfwd's own probe (loop.h)
+		 * coming back is a looping route; such a name is never
+		 * forwarded, so that a probe cannot go round even once more */
+		char pg[LOOP_NAME_MAX];
+		if (loop_probe_match(e->loop, q.qname, q.qname_len, &cl->addr, pg)) {
+			struct edns_ede_list ede = {0};
+			if (pg[0])
+				loop_ede(pg, &ede);
+			else
+				edns_ede_add(&ede, EDE_NO_REACHABLE_AUTHORITY, "loop probe name: never forwarded");
+			r.ede = &ede;
+			return error_reply(e, &q, RCODE_SERVFAIL, 1, &r, out, cap);
+		}
+	}
+
 	if (FWD_UNLIKELY(ddr_match(&q))) {
 		/* RFC 9462: resolver.arpa is about plinkfwd itself, never
 		 * forwarded (ddr.h) */
@@ -482,7 +558,7 @@ static const char *step_group_name(const struct query_step *st)
 }
 
 static void send_failure(struct query_engine *e, const struct query_step *st, const struct wire_query *q,
-			 const struct upstream_failure *f);
+			 const struct upstream_failure *f, int looped);
 static void send_error(struct query_engine *e, const struct query_step *st, const struct wire_query *q,
 		       int rcode);
 
@@ -527,9 +603,9 @@ static void send_answer(struct query_engine *e, const struct query_step *st, con
 
 /* Every server failed (or the step could not start): a stale answer when
  * serve-stale has one, else SERVFAIL that says which group failed and how
- * (f: upstream_last_failure()). */
+ * (f: upstream_last_failure(); looped: a loop was found for the question). */
 static void send_failure(struct query_engine *e, const struct query_step *st, const struct wire_query *q,
-			 const struct upstream_failure *f)
+			 const struct upstream_failure *f, int looped)
 {
 	const struct client *cl = &st->cl;
 	size_t n = stale_answer(e, st->snap, q, cl, st->group, f, e->scratch, sizeof(e->scratch));
@@ -541,7 +617,7 @@ static void send_failure(struct query_engine *e, const struct query_step *st, co
 	uint8_t buf[WIRE_MIN_UDP + 256];
 	stats_forwarded(&e->stats, e->qlog, cl, q, step_group_name(st), 0, NULL, 0, clock_us(e->clock));
 	n = failure_reply(e, st->snap, q, &cl->edns, st->stage == QUERY_STAGE_CLIENT ? st->rt : NULL, st->group, f,
-			  RCODE_SERVFAIL, buf, sizeof(buf));
+			  looped, RCODE_SERVFAIL, buf, sizeof(buf));
 	if (n)
 		deliver(e, cl, buf, n);
 }
@@ -682,14 +758,14 @@ static void splice_start(struct query_engine *e, const struct query_step *st, co
 		} else {
 			struct upstream_failure f;
 			upstream_last_failure(e->up, &f);
-			send_failure(e, &next, q, &f);
+			send_failure(e, &next, q, &f, 0);
 		}
 	}
 }
 
 /* The private half of a spliced answer is back (or failed). */
 static void splice_resume(struct query_engine *e, struct query_cont *ct, enum upstream_status ust,
-			  const uint8_t *reply, size_t len)
+			  const uint8_t *reply, size_t len, int looped)
 {
 	struct cont_pool *cp = e->conts;
 	const struct query_step *st = &ct->step;
@@ -698,7 +774,7 @@ static void splice_resume(struct query_engine *e, struct query_cont *ct, enum up
 	if (ust != UPSTREAM_OK || len < WIRE_HDR_LEN) {
 		struct upstream_failure f;
 		upstream_last_failure(e->up, &f);
-		send_failure(e, st, q, &f);
+		send_failure(e, st, q, &f, looped);
 		cont_free(cp, ct);
 		return;
 	}
@@ -734,15 +810,16 @@ static void query_done(void *arg, const void *ctx, enum upstream_status ust, uin
 {
 	struct query_engine *e = arg;
 	const struct query_step *st = ctx;
+	int looped = step_end(e, st);
 
 	if (st->stage == QUERY_STAGE_SPLICE) {
-		splice_resume(e, st->cont, ust, reply, len);
+		splice_resume(e, st->cont, ust, reply, len, looped);
 		return;
 	}
 	if (ust != UPSTREAM_OK || len < WIRE_HDR_LEN) {
 		struct upstream_failure f;
 		upstream_last_failure(e->up, &f);
-		send_failure(e, st, q, &f);
+		send_failure(e, st, q, &f, looped);
 		return;
 	}
 
@@ -806,6 +883,8 @@ enum fwd_err query_engine_init(struct query_engine *e, struct event_base *base, 
 	e->snap = snapshot_pub_acquire(pub);
 	if (!e->snap)
 		return FWD_EINVAL;
+	if (loop_addrs_build(e->snap->cfg, e->snap->acl, &e->laddrs) != FWD_OK)
+		return FWD_ENOMEM;
 	e->up = upstream_new(base, clock, max_pending, query_done, e);
 	if (!e->up)
 		return FWD_ENOMEM;
@@ -825,6 +904,8 @@ void query_engine_fini(struct query_engine *e)
 	if (e->snap)
 		snapshot_unref(e->snap);
 	e->snap = NULL;
+	loop_addrs_free(e->laddrs);
+	e->laddrs = NULL;
 }
 
 void query_engine_set_send(struct query_engine *e, query_send_fn send, void *arg)
@@ -839,8 +920,17 @@ void query_engine_refresh(struct query_engine *e)
 	if (FWD_LIKELY(g == e->gen))
 		return;
 	struct snapshot *s = snapshot_pub_acquire(e->pub);
+	struct loop_addrs *la = NULL;
 	if (!s)
 		return;
+	/* the view of the new servers is built before the switch: without
+	 * memory for it the worker keeps serving the old snapshot a while */
+	if (loop_addrs_build(s->cfg, s->acl, &la) != FWD_OK) {
+		snapshot_unref(s);
+		return;
+	}
+	loop_addrs_free(e->laddrs);
+	e->laddrs = la;
 	snapshot_unref(e->snap);
 	e->snap = s;
 	e->gen = g;

@@ -34,6 +34,8 @@ struct edns_cookie_keys;
 struct event_base;
 struct fwd_clock;
 struct querylog_writer;
+struct loop_addrs;
+struct loop_guard;
 struct snapshot;
 struct snapshot_pub;
 struct upstream;
@@ -52,6 +54,11 @@ struct query_engine {
 	struct cont_pool *conts;       /* owned: spliced answers waiting, splice buffers */
 	struct querylog_writer *qlog;  /* borrowed; NULL when the query log is off */
 	const struct edns_cookie_keys *cookies; /* borrowed: the server cookie secret; NULL = cookies off */
+	/* forwarding loops (upstream/loop.h): the guard the workers share
+	 * (borrowed; NULL = no loop detection) and this worker's view of
+	 * snap's upstream servers by address (owned, rebuilt with snap) */
+	struct loop_guard *loop;
+	struct loop_addrs *laddrs;
 	query_send_fn send;            /* late answers; set before the first query */
 	void *send_arg;
 	struct worker_stats stats;     /* this worker's counters (stats.h) */

@@ -39,6 +39,10 @@ struct query_step {
 	uint32_t group;                /* the upstream group this step asks */
 	enum query_stage stage;
 	struct query_cont *cont;       /* QUERY_STAGE_SPLICE: the waiting answer */
+	/* the step's question in the shared in-flight table (upstream/loop.h),
+	 * set by step_send(); removed when the step completes */
+	uint64_t loop_key;
+	uint8_t loop_tracked;
 };
 
 #endif

@@ -45,6 +45,7 @@
 #include <event2/event.h>
 
 #include "clock.h"
+#include "counter.h"
 #include "common.h"
 #include "config.h"
 #include "edns.h"
@@ -291,7 +292,7 @@ static void slot_release(struct up_slot *s)
 	s->in_use = 0;
 	s->next_free = u->free_list;
 	u->free_list = s;
-	u->npending--;
+	STATS_DEC(u->npending);
 }
 
 /* Hand one client its result: its ID in reply and query, and in the reply
@@ -399,15 +400,15 @@ static enum fwd_err slot_start_attempt(struct up_slot *s, size_t server, uint32_
 	s->sent_us = clock_us(u->clock);
 	up_health_attempt_start(&u->health, hidx, cfg, &slot_group(s)->caps[server], s->sent_us / 1000, probe);
 	if (probe)
-		u->st.probes++;
-	u->st.sent++;
+		STATS_INC(u->st.probes);
+	STATS_INC(u->st.sent);
 	s->cur_id = (uint16_t)up_rand(u);
 	wire_put16(s->q, s->cur_id);
 	s->io_off = 0;
 
 	if (tcp) {
 		int fd;
-		u->st.sent_tcp++;
+		STATS_INC(u->st.sent_tcp);
 		fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			if (up_sys_warn_due(u))
@@ -462,7 +463,7 @@ static enum fwd_err slot_start_attempt(struct up_slot *s, size_t server, uint32_
 	return FWD_OK;
 fail:
 	if (out == OUT_FAIL) {
-		u->st.errors++;
+		STATS_INC(u->st.errors);
 		s->fail.errors++;
 	}
 	slot_end_attempt(s, out);
@@ -503,7 +504,7 @@ static void slot_fail_attempt(struct up_slot *s, enum up_outcome out)
 	rc = slot_advance(s);
 	if (rc != FWD_OK) {
 		if (rc == FWD_EFULL) {
-			s->u->st.capped++;
+			STATS_INC(s->u->st.capped);
 			s->fail.capped = 1;
 		} else if (rc == FWD_ETIMEDOUT) {
 			s->fail.expired = 1;
@@ -572,7 +573,7 @@ static void slot_reply(struct up_slot *s, uint8_t *p, size_t len, int over_tcp)
 	if (bad == NULL && over_tcp && (flags & WIRE_TC))
 		bad = "TC set on a TCP reply";
 	if (bad != NULL) {
-		u->st.malformed++;
+		STATS_INC(u->st.malformed);
 		s->fail.malformed++;
 		if (up_warn_due(u, s->group, 3)) {
 			char qb[WIRE_MAX_NAME * 4 + 8];
@@ -583,7 +584,7 @@ static void slot_reply(struct up_slot *s, uint8_t *p, size_t len, int over_tcp)
 		slot_fail_attempt(s, OUT_FAIL);
 		return;
 	}
-	u->st.answered++;
+	STATS_INC(u->st.answered);
 	if (rcode == RCODE_SERVFAIL || rcode == RCODE_REFUSED) {
 		s->fail.refused++;
 		log_debug("upstream %s answered rcode %d: next server", slot_server_text(s, sb, sizeof sb),
@@ -630,7 +631,7 @@ static void slot_udp_read(struct up_slot *s)
 			 * latency. */
 			log_debug("upstream %s: recv: %s", slot_server_text(s, sb, sizeof sb),
 				  strerror(errno));
-			u->st.errors++;
+			STATS_INC(u->st.errors);
 			s->fail.errors++;
 			slot_fail_attempt(s, OUT_FAIL);
 			return;
@@ -753,7 +754,7 @@ mismatch:
 	log_debug("upstream %s: TCP reply rejected: %s", slot_server_text(s, sb, sizeof sb), why);
 fail:
 	if (out == OUT_FAIL) {
-		s->u->st.errors++;
+		STATS_INC(s->u->st.errors);
 		s->fail.errors++;
 	}
 	slot_fail_attempt(s, out);
@@ -785,7 +786,7 @@ static void slot_timeout(struct up_slot *s)
 	char sb[80];
 
 	log_debug("upstream %s: no reply in time", slot_server_text(s, sb, sizeof sb));
-	s->u->st.timeouts++;
+	STATS_INC(s->u->st.timeouts);
 	s->fail.timeouts++;
 	up_health_timeout(&s->u->health, s->hidx);
 	/* an attempt cut short by the query budget did not get a fair chance:
@@ -977,7 +978,7 @@ enum fwd_err upstream_send(struct upstream *u, struct snapshot *snap, size_t gro
 	u->free_list = s->next_free;
 	s->next_free = NULL;
 	s->in_use = 1;
-	u->npending++;
+	STATS_INC(u->npending);
 
 	kflags = (uint8_t)(((q->flags & WIRE_RD) ? KF_RD : 0) | ((q->flags & WIRE_CD) ? KF_CD : 0) |
 			   (q->do_bit ? KF_DO : 0) | ((q->flags & WIRE_AD) ? KF_AD : 0) | (tcp ? KF_TCP : 0));
@@ -1020,7 +1021,7 @@ enum fwd_err upstream_send(struct upstream *u, struct snapshot *snap, size_t gro
 		s->wnext = leader->waiters;
 		leader->waiters = s;
 		leader->nwaiters++;
-		u->st.coalesced++;
+		STATS_INC(u->st.coalesced);
 		return 0;
 	}
 	s->tried = 0;
@@ -1033,7 +1034,7 @@ enum fwd_err upstream_send(struct upstream *u, struct snapshot *snap, size_t gro
 		u->fail.capped = rc == FWD_EFULL;
 		slot_release(s);
 		if (rc == FWD_EFULL) {
-			u->st.capped++;
+			STATS_INC(u->st.capped);
 			if (up_warn_due(u, group, 2)) {
 				char name[1025];
 				log_warn("every server of upstream group %s is at its query cap: SERVFAIL for %s",
@@ -1053,7 +1054,7 @@ enum fwd_err upstream_send(struct upstream *u, struct snapshot *snap, size_t gro
 
 size_t upstream_pending(const struct upstream *u)
 {
-	return u ? u->npending : 0;
+	return u ? STATS_GET(u->npending) : 0;
 }
 
 void upstream_get_stats(const struct upstream *u, struct upstream_stats *out)
@@ -1064,9 +1065,18 @@ void upstream_get_stats(const struct upstream *u, struct upstream_stats *out)
 		memset(out, 0, sizeof *out);
 		return;
 	}
-	*out = u->st;
-	out->marked_down = u->health.marked_down;
-	out->sockets = u->pool.opened;
+	/* the owning worker writes these as it goes (counter.h) */
+	out->sent = STATS_GET(u->st.sent);
+	out->sent_tcp = STATS_GET(u->st.sent_tcp);
+	out->answered = STATS_GET(u->st.answered);
+	out->timeouts = STATS_GET(u->st.timeouts);
+	out->malformed = STATS_GET(u->st.malformed);
+	out->errors = STATS_GET(u->st.errors);
+	out->coalesced = STATS_GET(u->st.coalesced);
+	out->capped = STATS_GET(u->st.capped);
+	out->probes = STATS_GET(u->st.probes);
+	out->marked_down = STATS_GET(u->health.marked_down);
+	out->sockets = STATS_GET(u->pool.opened);
 }
 
 void upstream_last_failure(const struct upstream *u, struct upstream_failure *out)

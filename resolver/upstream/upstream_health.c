@@ -2,11 +2,13 @@
  * upstream_health.c -- per-server health, caps and server selection of a
  * forwarding instance (see upstream_health.h; policy in docs/upstream.md).
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "clock.h"
+#include "counter.h"
 #include "common.h"
 #include "config.h"
 #include "log.h"
@@ -51,8 +53,8 @@ static void rtt_record(struct up_server *h, uint32_t rtt_us)
 	size_t i = 0;
 	while (i < UPSTREAM_RTT_BUCKETS - 1 && rtt_us > upstream_rtt_bounds_us[i])
 		i++;
-	h->rtt_hist[i]++;
-	h->rtt_sum_us += rtt_us;
+	STATS_INC(h->rtt_hist[i]);
+	STATS_ADD(h->rtt_sum_us, rtt_us);
 }
 
 /* A process-wide cap shared by the workers: each gets its part, at least 1
@@ -124,7 +126,7 @@ static long server_find(struct up_health *hl, const struct cfg_addr *a, uint64_t
 		if (hl->hs[i].len == 0)
 			fr = i;
 	if (fr == SIZE_MAX && hl->nhs < UP_MAX_SERVERS)
-		fr = hl->nhs++;
+		fr = hl->nhs; /* counted in, under the lock, below */
 	if (fr == SIZE_MAX) {
 		uint64_t oldest = UINT64_MAX;
 		for (i = 0; i < hl->nhs; i++) {
@@ -145,10 +147,14 @@ static long server_find(struct up_health *hl, const struct cfg_addr *a, uint64_t
 		evicted = 1;
 	}
 	h = &hl->hs[fr];
+	pthread_mutex_lock(&hl->lock);
 	memset(h, 0, sizeof *h);
 	memcpy(&h->ss, &a->ss, a->len);
 	h->len = a->len;
 	h->last_ms = now_ms;
+	if (fr == hl->nhs)
+		hl->nhs++;
+	pthread_mutex_unlock(&hl->lock);
 	if (evicted)
 		htab_rebuild(hl);
 	else
@@ -198,12 +204,12 @@ static int server_capped(struct up_server *h, uint32_t max_out, uint32_t rate, u
 static void srtt_add(struct up_server *h, uint32_t sample_us)
 {
 	if (h->samples == 0) {
-		h->srtt_us = sample_us;
+		STATS_SET(h->srtt_us, sample_us);
 	} else {
 		int64_t d = (int64_t)sample_us - (int64_t)h->srtt_us;
-		h->srtt_us = (uint32_t)((int64_t)h->srtt_us + d / 8);
+		STATS_SET(h->srtt_us, (uint32_t)((int64_t)h->srtt_us + d / 8));
 	}
-	h->samples++;
+	STATS_INC(h->samples);
 }
 
 static uint32_t timeout_sample(const struct cfg *cfg)
@@ -215,18 +221,18 @@ static void health_back(struct up_server *h)
 {
 	char sb[80];
 
-	h->down = 0;
+	STATS_SET(h->down, 0);
 	log_info("upstream %s answers again: back in service (srtt %u us)", up_addr_text(&h->ss, sb, sizeof sb),
 		 h->srtt_us);
 }
 
 static void health_answer(struct up_server *h, uint32_t rtt_us)
 {
-	h->answered++;
-	h->fails = 0;
+	STATS_INC(h->answered);
+	STATS_SET(h->fails, 0);
 	rtt_record(h, rtt_us);
 	if (h->down)
-		h->samples = 0; /* what it did before it went down says nothing now */
+		STATS_SET(h->samples, 0); /* what it did before it went down says nothing now */
 	srtt_add(h, rtt_us);
 	if (h->down)
 		health_back(h);
@@ -240,8 +246,8 @@ static void health_answer(struct up_server *h, uint32_t rtt_us)
  */
 static void health_alive(struct up_server *h, const struct cfg *cfg)
 {
-	h->answered++;
-	h->fails = 0;
+	STATS_INC(h->answered);
+	STATS_SET(h->fails, 0);
 	srtt_add(h, timeout_sample(cfg));
 	if (h->down)
 		health_back(h);
@@ -252,16 +258,16 @@ static void health_fail(struct up_health *hl, struct up_server *h, const struct 
 	uint32_t limit = (uint32_t)cfg->upstream_down_after;
 	uint64_t interval = (uint64_t)cfg->upstream_probe_interval_ms;
 
-	h->failed++;
-	h->fails++;
+	STATS_INC(h->failed);
+	STATS_INC(h->fails);
 	/* A lost packet counts as one slow answer: one loss does not push a
 	 * fast server behind a slow one, several in a row do. */
 	srtt_add(h, timeout_sample(cfg));
 	h->failed_ms = clock_ms(hl->clock);
 	if (!h->down && h->fails >= limit) {
 		char sb[80];
-		h->down = 1;
-		hl->marked_down++;
+		STATS_SET(h->down, 1);
+		STATS_INC(hl->marked_down);
 		log_warn("upstream %s failed %u times in a row: marked down, probed every %llu ms",
 			 up_addr_text(&h->ss, sb, sizeof sb), h->fails, (unsigned long long)interval);
 	}
@@ -282,7 +288,11 @@ enum fwd_err up_health_init(struct up_health *h, uint32_t seed, const struct fwd
 	for (i = 0; i < UP_HTAB; i++)
 		h->htab[i] = -1;
 	h->hs = calloc(UP_MAX_SERVERS, sizeof *h->hs);
-	return h->hs ? FWD_OK : FWD_ENOMEM;
+	if (!h->hs)
+		return FWD_ENOMEM;
+	pthread_mutex_init(&h->lock, NULL);
+	h->lock_init = 1;
+	return FWD_OK;
 }
 
 void up_health_fini(struct up_health *h)
@@ -290,6 +300,9 @@ void up_health_fini(struct up_health *h)
 	free(h->hs);
 	h->hs = NULL;
 	h->nhs = 0;
+	if (h->lock_init)
+		pthread_mutex_destroy(&h->lock);
+	h->lock_init = 0;
 }
 
 enum fwd_err up_health_select(struct up_health *hl, const struct cfg *cfg, const struct cfg_upstream *grp,
@@ -392,8 +405,8 @@ void up_health_attempt_start(struct up_health *hl, uint32_t hidx, const struct c
 {
 	struct up_server *h = &hl->hs[hidx];
 
-	h->outstanding++;
-	h->sent++;
+	STATS_INC(h->outstanding);
+	STATS_INC(h->sent);
 	h->last_ms = now_ms;
 	if (probe)
 		h->probing = 1;
@@ -406,7 +419,7 @@ void up_health_attempt_end(struct up_health *hl, uint32_t hidx, const struct cfg
 {
 	struct up_server *h = &hl->hs[hidx];
 
-	h->outstanding--;
+	STATS_DEC(h->outstanding);
 	switch (out) {
 	case OUT_ANSWER:
 		health_answer(h, rtt_us);
@@ -429,7 +442,7 @@ void up_health_attempt_end(struct up_health *hl, uint32_t hidx, const struct cfg
 
 void up_health_timeout(struct up_health *hl, uint32_t hidx)
 {
-	hl->hs[hidx].timeouts++;
+	STATS_INC(hl->hs[hidx].timeouts);
 }
 
 void up_health_forget(struct up_health *hl, uint64_t now_ms)
@@ -444,7 +457,9 @@ void up_health_forget(struct up_health *hl, uint64_t now_ms)
 			continue;
 		if (h->outstanding == 0 && !hl->hooks.busy(hl->hooks.arg, (uint32_t)i) &&
 		    now_ms - h->last_ms > UP_STALE_MS) {
+			pthread_mutex_lock(&hl->lock);
 			h->len = 0;
+			pthread_mutex_unlock(&hl->lock);
 			dropped = 1;
 		}
 	}
@@ -456,6 +471,10 @@ size_t up_health_info(const struct up_health *hl, struct upstream_server_info *o
 {
 	size_t i, n = 0;
 
+	/* the owner changes which address an entry holds only under this
+	 * lock (server_find, up_health_forget); the counts it writes with
+	 * atomic stores (counter.h) */
+	pthread_mutex_lock(&((struct up_health *)hl)->lock);
 	for (i = 0; i < hl->nhs; i++) {
 		const struct up_server *h = &hl->hs[i];
 		if (h->len == 0)
@@ -465,18 +484,20 @@ size_t up_health_info(const struct up_health *hl, struct upstream_server_info *o
 			memset(o, 0, sizeof *o);
 			memcpy(&o->addr, &h->ss, h->len);
 			o->addrlen = h->len;
-			o->srtt_us = h->samples ? h->srtt_us : 0;
-			o->outstanding = h->outstanding;
-			o->fails = h->fails;
-			o->down = h->down;
-			o->sent = h->sent;
-			o->answered = h->answered;
-			o->failed = h->failed;
-			o->timeouts = h->timeouts;
-			memcpy(o->rtt_hist, h->rtt_hist, sizeof o->rtt_hist);
-			o->rtt_sum_us = h->rtt_sum_us;
+			o->srtt_us = STATS_GET(h->samples) ? STATS_GET(h->srtt_us) : 0;
+			o->outstanding = STATS_GET(h->outstanding);
+			o->fails = STATS_GET(h->fails);
+			o->down = STATS_GET(h->down);
+			o->sent = STATS_GET(h->sent);
+			o->answered = STATS_GET(h->answered);
+			o->failed = STATS_GET(h->failed);
+			o->timeouts = STATS_GET(h->timeouts);
+			for (size_t k = 0; k < UPSTREAM_RTT_BUCKETS; k++)
+				o->rtt_hist[k] = STATS_GET(h->rtt_hist[k]);
+			o->rtt_sum_us = STATS_GET(h->rtt_sum_us);
 		}
 		n++;
 	}
+	pthread_mutex_unlock(&((struct up_health *)hl)->lock);
 	return n;
 }

@@ -26,6 +26,7 @@
 #ifndef PLINKFWD_UPSTREAM_HEALTH_H
 #define PLINKFWD_UPSTREAM_HEALTH_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,6 +74,11 @@ struct up_health {
 	uint32_t seed;             /* keeps the index's hash unpredictable */
 	const struct fwd_clock *clock; /* borrowed: the owner's clock */
 	uint64_t marked_down;      /* servers marked down, for upstream_stats */
+	/* Held by the owner while an entry changes address (and nhs grows),
+	 * and by up_health_info() on another thread; the counters in an
+	 * entry are atomic stores instead (counter.h). */
+	pthread_mutex_t lock;
+	int lock_init;
 	uint64_t *warn_ms;         /* borrowed: the owner's limiter for local-resource warnings */
 	struct up_health_hooks hooks;
 };

@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "clock.h"
+#include "counter.h"
 #include "common.h"
 #include "config.h"
 #include "log.h"
@@ -186,7 +187,7 @@ struct up_sock *up_sock_get(struct up_sockpool *p, uint32_t server, const struct
 	k->server = server;
 	k->uses = 0;
 	k->born_ms = now;
-	p->opened++;
+	STATS_INC(p->opened); /* read by upstream_get_stats() on another thread */
 take:
 	k->owner = owner;
 	k->uses++;

@@ -12,6 +12,12 @@ ok "malformed responder on 127.0.0.11" spawn_responder bad 127.0.0.11 --mode mal
 ok "TC-over-TCP responder on 127.0.0.12" spawn_responder tctcp 127.0.0.12 --mode tctcp
 ok "20-step CNAME chain responder on 127.0.0.13" spawn_responder deep 127.0.0.13 --mode deepchain
 ok "a good responder on 127.0.0.14" spawn_responder good 127.0.0.14 --mode answer --addr 192.0.2.44
+ok "garbage responder on 127.0.0.15" spawn_responder garbage 127.0.0.15 --mode garbage
+ok "spoofing responder on 127.0.0.16" spawn_responder spoof 127.0.0.16 --mode spoof --addr 192.0.2.46
+ok "65,535-byte TCP responder on 127.0.0.17" spawn_responder big 127.0.0.17 --mode bigtcp
+ok "resetting TCP responder on 127.0.0.18" spawn_responder reset 127.0.0.18 --mode tcpreset
+ok "dripping TCP responder on 127.0.0.19" spawn_responder drip 127.0.0.19 --mode tcpdrip
+ok "CNAME-loop responder on 127.0.0.20" spawn_responder loop 127.0.0.20 --mode cnameloop
 
 # Groups with only a broken server show that its replies never reach a
 # client (SERVFAIL instead); the mixed group shows the client getting the
@@ -42,6 +48,36 @@ forward: tc.test
     to: truncating
 forward: deep.test
     to: deep
+upstream: garbage
+    server: 127.0.0.15@5301
+upstream: spoofed
+    server: 127.0.0.16@5301
+upstream: big
+    server: 127.0.0.17@5301
+upstream: resetting
+    server: 127.0.0.18@5301
+upstream: dripping
+    server: 127.0.0.19@5301
+upstream: looping
+    server: 127.0.0.20@5301
+# nothing listens on these two until the test starts them
+upstream: gone
+    server: 127.0.0.21@5301
+    server: 127.0.0.22@5301
+forward: garbage.test
+    to: garbage
+forward: spoof.test
+    to: spoofed
+forward: big.test
+    to: big
+forward: reset.test
+    to: resetting
+forward: drip.test
+    to: dripping
+forward: loop.test
+    to: looping
+forward: gone.test
+    to: gone
 CONF
 ok "plinkfwd starts" start_plinkfwd "$T/plinkfwd.conf"
 counter() { "$CTL" -s "$T/control.sock" stats | awk -v k="$1" '$1 == k { print $2 }'; }
@@ -76,6 +112,64 @@ is "$Q_STATUS" NOERROR "20-step chain: relayed as it came"
 is "$Q_ANCOUNT" 20 "...all 20 CNAMEs"
 is "$(counter splice_too_deep)" 1 "...counted as too deep to splice"
 ok "...and logged" grep -q 'CNAME chain of c.deep.test. is longer than 16 steps' "$PLINKFWD_LOG"
+
+# ------------------------------------------------------------ garbage, spoofed source
+# Neither is a reply to the query: ignored, so the attempt ends on its timer.
+t0=$(counter upstream_attempts.timeouts)
+q g.garbage.test A +time=5
+is "$Q_STATUS" SERVFAIL "garbage bytes from the only server: SERVFAIL, the bytes never relayed"
+is "$(lines "$T/garbage-queries.log")" 1 "...the garbage server was asked once"
+is "$(counter upstream_attempts.timeouts)" $((t0 + 1)) "...its attempt ended as a timeout (garbage ignored)"
+q s.spoof.test A +time=5
+is "$Q_STATUS/$Q_ANCOUNT" SERVFAIL/0 "the right answer from a spoofed source port: not accepted"
+is "$(lines "$T/spoof-queries.log")" 1 "...the spoofing server was asked once"
+is "$(counter upstream_attempts.timeouts)" $((t0 + 2)) "...its attempt ended as a timeout"
+
+# ------------------------------------------------------------ a 65,535-byte TCP reply
+# One RRset of 4,094 A records filling a whole TCP message: relayed whole to a
+# client without EDNS; with EDNS, plinkfwd's own OPT record no longer fits in
+# 65,535 bytes and an RRset is never split (RFC 2181 9), so the answer is TC
+# with the question only.
+q a.big.test A +time=5 +tcp +noedns
+is "$Q_STATUS" NOERROR "a 65,535-byte reply over TCP: a valid message, relayed"
+is "$Q_ANCOUNT" 4094 "...with all 4,094 records ((65,535 - 12 - 16) / 16)"
+like "$(cat "$T/big-queries.log")" '^tcp .*a\.big\.test' "...asked over TCP, as the client asked"
+q a.big.test A +time=5 +tcp
+is "$Q_STATUS/$Q_ANCOUNT" NOERROR/0 "...to an EDNS client over TCP: no room for the OPT record, the RRset not split"
+ok "...so TC is set" q_flag tc
+q a.big.test A +time=5 +bufsize=1232 +ignore
+is "$Q_STATUS/$Q_ANCOUNT" NOERROR/0 "...to an EDNS client over UDP: TC with the question only"
+ok "...TC set" q_flag tc
+like "$(cat "$T/big-queries.log")" 'udp .*a\.big\.test' "...that query went upstream over UDP"
+
+# ------------------------------------------------------------ reset, slow drip
+e0=$(counter upstream_attempts.errors)
+q r.reset.test A +time=5
+is "$Q_STATUS" SERVFAIL "a reset in place of the TCP reply: SERVFAIL"
+like "$(cat "$T/reset-queries.log")" 'tcp .*r\.reset\.test' "...the server got the query over TCP"
+is "$(counter upstream_attempts.errors)" $((e0 + 1)) "...counted as a failed attempt (error)"
+t0=$(counter upstream_attempts.timeouts)
+q d.drip.test A +time=8
+is "$Q_STATUS" SERVFAIL "a TCP reply dripping one byte at a time: SERVFAIL"
+like "$(cat "$T/drip-queries.log")" 'tcp .*d\.drip\.test' "...the server got the query over TCP"
+is "$(counter upstream_attempts.timeouts)" $((t0 + 1)) "...the drip did not extend the attempt: a timeout"
+
+# ------------------------------------------------------------ a CNAME loop
+q x.loop.test A +time=5
+is "$Q_STATUS/$Q_ANCOUNT" NOERROR/2 "a CNAME loop from upstream: relayed as it came (the client's resolver sees the loop)"
+ok "plinkfwd still runs after the loop" plinkfwd_alive
+
+# ------------------------------------------------------------ every server down, then back
+e0=$(counter upstream_attempts.errors)
+q a.gone.test A +time=5
+is "$Q_STATUS" SERVFAIL "every server of a group down: SERVFAIL"
+ok "...each refused attempt counted as an error" test "$(counter upstream_attempts.errors)" -ge $((e0 + 2))
+like "$Q_OUT" 'EDE: 2[23]' "...with the reason as an Extended DNS Error"
+ok "the first server comes back" spawn_responder gone1 127.0.0.21 --mode answer --addr 192.0.2.21
+ok "the second server comes back" spawn_responder gone2 127.0.0.22 --mode answer --addr 192.0.2.22
+q b.gone.test A +time=5
+is "$Q_STATUS" NOERROR "back: answered again"
+like "$(q_rrs ANSWER | awk '{print $5}')" '^192\.0\.2\.2[12]$' "...by one of the servers that came back"
 
 # ------------------------------------------------------------ afterwards
 q ok.mixed.test A +time=5

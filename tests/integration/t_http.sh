@@ -1,7 +1,11 @@
 # t_http.sh -- the HTTP endpoint: /metrics in the Prometheus text format
 # (checked by promtool when it is installed, and by a strict parser here),
-# counters against known traffic, /healthz and /readyz: 503 while the
-# configured ARM zones have no data yet, 200 once they are synced.
+# counters against known traffic, the status page and /status.json, the
+# bearer token of http-token-file (401 without it, 200 with it, /healthz and
+# /readyz open, re-read on reload, never logged), the warning for a
+# non-loopback http-listen without a token, /healthz and /readyz: 503 while
+# the configured ARM zones have no data yet, 200 once they are synced.
+# (The page in a browser: t_status_page.sh.)
 . "$(dirname "$0")/lib.sh"
 . "$SRCDIR/tests/arm/lib_arm.sh"
 
@@ -188,6 +192,18 @@ get /readyz
 is "$H_CODE" 200 "/readyz: 200 without arm"
 get /nothere
 is "$H_CODE" 404 "unknown path: 404"
+get /
+is "$H_CODE" 200 "/: 200 without http-token-file"
+like "$H_BODY" '<title>plinkfwd status</title>' "/: the status page"
+ctype=$(curl -sS -o /dev/null -w '%{content_type}' "$URL/")
+is "$ctype" "text/html; charset=utf-8" "/: HTML"
+unlike "$H_BODY" '<script [^>]*src=|<link |(src|href)=.?https?:|url\(|@import|fetch\(.https?:' \
+	"/: no external asset (no script src, no stylesheet link, no remote URL fetched)"
+get /status.json
+is "$H_CODE" 200 "/status.json: 200"
+printf '%s\n' "$H_BODY" >"$T/status.json"
+like "$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["ok"], s["workers"], len(s["zone_list"]), s["history"]["bucket_s"])' "$T/status.json" 2>&1)" \
+	'^True 2 1 10$' "/status.json parses: 2 workers, 1 zone, 10 s buckets"
 code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST --data x "$URL/metrics")
 isnt "$code" 200 "POST is not served"
 mark=$(log_mark)
@@ -213,6 +229,93 @@ entries=$(metric "$H_BODY" 'plinkfwd_cache_entries')
 ok "tiny cache: evictions rose (to $e2)" test "$e2" -ge 10
 is "$((e2 + entries))" 20 "tiny cache: every answer stored is either still there or was evicted"
 ok "tiny cache: usage within the limit" test "$(metric "$H_BODY" 'plinkfwd_cache_bytes')" -le 1024
+stop_plinkfwd
+
+# ------------------------------------------------------------ bearer token (http-token-file)
+TOKEN=tok-$$-$RANDOM$RANDOM
+printf '  %s  \n# anything after the first line is ignored\n' "$TOKEN" >"$T/token"
+sed -e '/http-listen/a\    http-token-file: '"$T/token" "$T/plinkfwd.conf" >"$T/token.conf"
+# gett PATH [CURL-ARGS...]  -> H_CODE, H_BODY, H_HEAD (response headers)
+gett() {
+	local p=$1
+	shift
+	H_BODY=$(curl -sS --max-time 5 -D "$T/head.txt" -o - -w '\n%{http_code}' "$@" "$URL$p" 2>&1)
+	H_CODE=${H_BODY##*$'\n'}
+	H_BODY=${H_BODY%$'\n'*}
+	H_HEAD=$(tr -d '\r' <"$T/head.txt")
+}
+mark=$(log_mark)
+ok "plinkfwd starts with http-token-file" start_plinkfwd "$T/token.conf"
+for p in / /status.json /metrics; do
+	gett "$p"
+	is "$H_CODE" 401 "token: $p without it: 401"
+	like "$H_HEAD" '^WWW-Authenticate: Bearer realm="plinkfwd"$' "token: $p without it: WWW-Authenticate: Bearer"
+	gett "$p" -H "Authorization: Bearer wrong-$TOKEN"
+	is "$H_CODE" 401 "token: $p with a wrong one: 401"
+	like "$H_HEAD" '^WWW-Authenticate: Bearer .*error="invalid_token"' "token: $p with a wrong one: invalid_token"
+	gett "$p" -H "Authorization: Bearer $TOKEN"
+	is "$H_CODE" 200 "token: $p with it: 200"
+done
+gett /status.json -H "Authorization: Bearer ${TOKEN%?}"
+is "$H_CODE" 401 "token: a prefix of it is refused"
+gett /metrics -H "Authorization: bearer $TOKEN"
+is "$H_CODE" 200 "token: the scheme in any case (RFC 7235)"
+gett /metrics -H "Authorization: Basic $TOKEN"
+is "$H_CODE" 401 "token: another scheme is refused"
+gett /
+like "$H_BODY" '<title>plinkfwd status</title>' "token: the 401 of / still carries the page (its script sends the token)"
+unlike "$H_BODY" 'privatelink' "token: ... and no data"
+like "$H_HEAD" "^Content-Security-Policy: default-src 'none'; script-src 'unsafe-inline';" \
+	"the page: a Content-Security-Policy that allows its own inline code and nothing from elsewhere"
+for p in /healthz /readyz; do
+	gett "$p"
+	is "$H_CODE" 200 "token: $p stays open"
+done
+wait_log 'need the bearer token of http-token-file' 5 "$mark"
+is "$?" 0 "token: the start-up log says the paths need it"
+unlike "$(cat "$PLINKFWD_LOG")" "$TOKEN" "token: never logged"
+unlike "$(cat "$PLINKFWD_LOG")" 'is not a loopback address' "token: no warning on loopback"
+
+# a new token on reload
+OLD=$TOKEN
+TOKEN=new-$$-$RANDOM
+printf '%s\n' "$TOKEN" >"$T/token"
+mark=$(log_mark)
+sighup_plinkfwd
+ok "token: reloaded" wait_log 'reloaded ' 5 "$mark"
+gett /metrics -H "Authorization: Bearer $TOKEN"
+is "$H_CODE" 200 "token: after a reload the new token is accepted"
+gett /metrics -H "Authorization: Bearer $OLD"
+is "$H_CODE" 401 "token: ... and the old one refused"
+# an unreadable token file on reload: the previous token stays
+chmod 000 "$T/token"
+mv "$T/token" "$T/token.moved"
+mark=$(log_mark)
+sighup_plinkfwd
+ok "token: reloaded with the token file gone" wait_log 'reloaded ' 5 "$mark"
+gett /metrics -H "Authorization: Bearer $TOKEN"
+is "$H_CODE" 200 "token: a token file that cannot be read keeps the previous token"
+gett /metrics
+is "$H_CODE" 401 "token: ... and the page stays closed"
+ok "token: the error is logged" wait_log "http-token-file $T/token: .*the previous token stays" 5 "$mark"
+unlike "$(cat "$PLINKFWD_LOG")" "$TOKEN|$OLD" "token: never logged, after reloads either"
+stop_plinkfwd
+
+# an empty token file: no start
+: >"$T/token"
+mark=$(log_mark)
+"$PLINKFWD" -f -c "$T/token.conf" >>"$PLINKFWD_LOG" 2>&1 &
+wait $!
+isnt "$?" 0 "token: an empty token file stops the start-up"
+like "$(log_since "$mark")" "http-token-file $T/token: no token in its first line" "token: ... saying why"
+
+# a non-loopback http-listen without a token: a warning (0.0.0.0 in this
+# namespace still reaches nothing but lo)
+sed -e "s/http-listen: 127.0.0.1@$HPORT/http-listen: 0.0.0.0@$HPORT/" "$T/plinkfwd.conf" >"$T/any.conf"
+mark=$(log_mark)
+ok "plinkfwd starts with http-listen on 0.0.0.0" start_plinkfwd "$T/any.conf"
+ok "warning: not a loopback address and no token" \
+	wait_log "http-listen 0.0.0.0@$HPORT is not a loopback address and no http-token-file is set" 5 "$mark"
 stop_plinkfwd
 
 # ------------------------------------------------------------ healthz before/after ARM zones are synced

@@ -60,6 +60,14 @@ like "$(cat "$PLINKFWD_LOG")" "running as user nobody \\(uid $NOBODY_UID" "the d
 
 Q_PORT=53 q contoso-foundry.privatelink.openai.azure.com A
 like "$Q_ANSWER" 'IN A 10\.0\.1\.5$' "answers on port 53 after the drop"
+# so-rcvbuf (default 1 MiB) is set as root, before the drop, whatever
+# net.core.rmem_max says; Linux reports it doubled
+rbs=$(ss -uamn 'sport = :53' | grep -o 'rb[0-9]*' | sort -u | tr '\n' ' ')
+is "$rbs" "rb2097152 " "every UDP listening socket has the 1 MiB receive buffer of so-rcvbuf"
+printf 'server:\n    so-rcvbuf: 2g\n' >"$T/big-rcvbuf.conf"
+out=$("$PLINKFWD" -t -c "$T/big-rcvbuf.conf" 2>&1)
+is "$?" 1 "-t: so-rcvbuf beyond 1g is an error"
+like "$out" "so-rcvbuf: '2g' is larger than 1073741824 bytes" "...that says so"
 
 is "$(stat -c %U "$T/run/control.sock")" nobody "control socket belongs to nobody"
 is "$(stat -c %a "$T/run/control.sock")" 600 "control socket mode 0600"

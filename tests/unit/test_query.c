@@ -35,6 +35,7 @@
 #include "dnsmsg.h"
 #include "edns.h"
 #include "log.h"
+#include "loop.h"
 #include "query.h"
 #include "snapshot.h"
 #include "tap.h"
@@ -1316,6 +1317,63 @@ static void test_minimal_any(void)
 	is_int(nsent, 1, "...and its answer relayed");
 }
 
+/*
+ * Forwarding loops (upstream/loop.h) through the query path, with the
+ * daemon's shared guard: default's server is 127.0.0.1, and 127.0.0.0/8
+ * may query plinkfwd, so a query from 127.0.0.1 is from a server of
+ * default.  The clock never moves: the loop is answered at once.
+ */
+static void test_loops(void)
+{
+	struct loop_guard *g = NULL;
+	struct msg m, r;
+	char t[80];
+	int fwd = 0;
+	size_t n;
+
+	ok(loop_guard_new(&tclock.clock, 0, &g) == FWD_OK, "loops: a guard shared by the workers");
+	qe.loop = g;
+	reset_capture();
+	mkq(&m, 0x4001, WIRE_RD, "round.example", TYPE_A, CLASS_IN, 0);
+	n = ask_from("127.0.0.9", &m, &fwd);
+	ok(n == 0 && fwd == 1 && asked() == 2, "loops: a client's question goes to default's server");
+	/* the server sends that very question back (in its own case) */
+	mkq(&m, 0x4002, WIRE_RD, "ROUND.Example", TYPE_A, CLASS_IN, 0);
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n > 0 && fwd == 0 && rcode_of(out) == RCODE_SERVFAIL,
+	   "loops: it comes back from the group's server while in flight: SERVFAIL at once");
+	is_int(ede_code(out, n), EDE_NO_REACHABLE_AUTHORITY, "loops: EDE 22");
+	is_str(ede_text(out, n, t, sizeof t), "forwarding loop via group default", "loops: its text");
+	ok(asked() == -1, "loops: nothing sent upstream for it");
+	ok(loop_group_detected(g, "default") == 1, "loops: counted for default");
+	/* the server gives up on it: the question plinkfwd asked fails */
+	mkreply(2, &r, qid(2), RCODE_SERVFAIL, 0, 0, 0);
+	reply_udp(2, &r);
+	ok(nsent == 1 && rcode_of(sent[0]) == RCODE_SERVFAIL, "loops: the first client gets SERVFAIL");
+	is_str(ede_text(sent[0], sent_len[0], t, sizeof t), "forwarding loop via group default",
+	       "loops: ... saying why, first");
+	/* nothing in flight now: the same question from the server is a
+	 * first lap, forwarded (and answered) as any other */
+	reset_capture();
+	mkq(&m, 0x4003, WIRE_RD, "round.example", TYPE_A, CLASS_IN, 0);
+	n = ask_from("127.0.0.1", &m, &fwd);
+	ok(n == 0 && fwd == 1 && asked() == 2, "loops: not in flight: the server's question is forwarded");
+	mkq(&m, 0x4004, WIRE_RD, "round.example", TYPE_A, CLASS_IN, 0);
+	n = ask_from("127.0.0.9", &m, &fwd);
+	ok(n == 0 && fwd == 1 && asked() == -1, "loops: a client that is no server joins the question in flight");
+	mkreply(2, &r, qid(2), RCODE_NOERROR, 1, 60, 0);
+	reply_udp(2, &r);
+	ok(nsent == 2 && rcode_of(sent[0]) == RCODE_NOERROR && rcode_of(sent[1]) == RCODE_NOERROR,
+	   "loops: both answered");
+	is_int(ede_code(sent[1], sent_len[1]), -1, "loops: no EDE on an answer");
+	/* azure's servers are on 127.0.0.1 too, but round.example goes to default:
+	 * the same question to another group is no loop */
+	ok(loop_group_detected(g, "default") == 1 && loop_group_detected(g, "azure") == 0,
+	   "loops: still one loop counted");
+	qe.loop = NULL;
+	loop_guard_free(g);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -1357,6 +1415,7 @@ int main(void)
 	test_ede_codes();
 	test_ddr();
 	test_minimal_any();
+	test_loops();
 
 	query_engine_fini(&qe);
 	snapshot_pub_fini(&pub);

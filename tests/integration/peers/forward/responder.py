@@ -31,6 +31,15 @@ Modes:
              pointer to itself, an RDLENGTH past the end
   tctcp      UDP: TC; TCP: TC again, with no answer
   deepchain  NOERROR with a 20-step CNAME chain from the question name
+  cnameloop  NOERROR with a two-step CNAME loop: the question name to
+             loop.<name>, and loop.<name> back to the question name
+  garbage    UDP: random bytes and a 3-byte datagram, never a DNS reply
+  spoof      UDP: the right answer, but sent from another port (a spoofed
+             source the forwarder's connected socket must not accept)
+  bigtcp     UDP: TC; TCP: a 65,535-byte answer (as many A records as fit)
+  tcpreset   UDP: TC; TCP: read the query, then reset the connection
+  tcpdrip    UDP: TC; TCP: the answer one byte every 0.5 s, never finished
+             within any sane timeout
 TCP replies are written in two parts: the reader must reassemble them.
 --ede CODE:TEXT adds an OPT record with that Extended DNS Error (RFC 8914)
 to every reply built from scratch (answer, servfail, refused modes).
@@ -44,7 +53,8 @@ import sys
 import time
 
 MODES = ["answer", "silent", "badfirst", "servfail", "refused", "tc", "tcpclose", "malformed", "tctcp",
-         "deepchain"]
+         "deepchain", "cnameloop", "garbage", "spoof", "bigtcp", "tcpreset", "tcpdrip"]
+TC_FIRST = ("tc", "tcpclose", "tctcp", "bigtcp", "tcpreset", "tcpdrip")
 
 p = argparse.ArgumentParser()
 p.add_argument("--listen", default="127.0.0.1")
@@ -151,6 +161,24 @@ def deepchain(qid, qflags, question, qname):
     return struct.pack("!HHHHHH", qid, flags, 1, 20, 0, 0) + question + rrs
 
 
+def cnameloop(qid, qflags, question, qname):
+    """qname CNAME loop.qname, loop.qname CNAME qname."""
+    flags = 0x8000 | (qflags & 0x0110) | 0x0080
+    other = encode("loop." + qname)
+    rrs = b"\xc0\x0c" + struct.pack("!HHIH", 5, 1, 60, len(other)) + other
+    rrs += other + struct.pack("!HHIH", 5, 1, 60, 2) + b"\xc0\x0c"
+    return struct.pack("!HHHHHH", qid, flags, 1, 2, 0, 0) + question + rrs
+
+
+def bigtcp(qid, qflags, question):
+    """A NOERROR answer of exactly 65,535 bytes or just under: A records."""
+    flags = 0x8000 | (qflags & 0x0110) | 0x0080
+    n = (65535 - 12 - len(question)) // 16
+    rrs = b"".join(struct.pack("!HHHIH", 0xC00C, 1, 1, 300, 4) + struct.pack("!I", 0xC0000200 + (i % 256))
+                   for i in range(n))
+    return struct.pack("!HHHHHH", qid, flags, 1, n, 0, 0) + question + rrs
+
+
 def encode(name):
     out = b""
     for label in name.rstrip(".").split("."):
@@ -174,8 +202,12 @@ def swapcase_question(question):
 def udp_replies(q):
     qid, qflags, question, qname, qtype, qclass = q
     m = args.mode
-    if m in ("tc", "tcpclose", "tctcp"):
+    if m in TC_FIRST:
         return [build(qid, qflags, question, qtype, tc=True)]
+    if m == "cnameloop":
+        return [cnameloop(qid, qflags, question, qname)]
+    if m == "garbage":
+        return [os.urandom(40), os.urandom(3)]
     if m == "malformed":
         return [malformed(qid, qflags, question, qtype, state["total"] - 1)]
     if m == "deepchain":
@@ -224,6 +256,14 @@ class Udp(asyncio.DatagramProtocol):
 
         def send():
             answered()
+            if args.mode == "spoof":
+                # the right bytes from the wrong source port
+                fam = socket.AF_INET6 if ":" in args.listen else socket.AF_INET
+                with socket.socket(fam, socket.SOCK_DGRAM) as s:
+                    s.bind((args.listen, 0))
+                    for r in replies:
+                        s.sendto(r, peer)
+                return
             for r in replies:
                 self.transport.sendto(r, peer)
 
@@ -250,7 +290,22 @@ async def tcp_conn(reader, writer):
                 await asyncio.sleep(args.delay / 1000.0)
             answered()
             qid, qflags, question, qname, qtype, qclass = q
-            r = build(qid, qflags, question, qtype, tc=args.mode == "tctcp")
+            if args.mode == "tcpreset":
+                sock = writer.get_extra_info("socket")
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                writer.transport.abort()
+                return
+            if args.mode == "tcpdrip":
+                r = build(qid, qflags, question, qtype)
+                for b in struct.pack("!H", len(r)) + r:
+                    writer.write(bytes([b]))
+                    await writer.drain()
+                    await asyncio.sleep(0.5)
+                continue
+            if args.mode == "bigtcp":
+                r = bigtcp(qid, qflags, question)
+            else:
+                r = build(qid, qflags, question, qtype, tc=args.mode == "tctcp")
             # two writes: the reader must reassemble a split message
             msg = struct.pack("!H", len(r)) + r
             writer.write(msg[:7])
