@@ -321,7 +321,7 @@ static void print_zones(const cJSON *o)
 	cJSON_ArrayForEach(z, zs)
 	{
 		const char *src = jstr(z, "source");
-		int arm = src && strcmp(src, "arm") == 0;
+		int arm = src && (strcmp(src, "arm") == 0 || strcmp(src, "endpoint") == 0);
 		double last = jnum(z, "last_sync", 0);
 		const cJSON *srcs = cJSON_GetObjectItemCaseSensitive(z, "sources"), *e;
 		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(z, "serial")))
@@ -421,10 +421,15 @@ static void print_explain(const cJSON *o)
 			printf(")\n");
 			if (cJSON_IsObject(z)) {
 				const char *zsrc = jstr(z, "source");
-				if (zsrc && strcmp(zsrc, "arm") == 0) {
+				if (zsrc && (strcmp(zsrc, "arm") == 0 || strcmp(zsrc, "endpoint") == 0)) {
 					char b[64];
-					printf("   zone %s synced from ARM, %.0f records, serial %.0f, last sync %s, fallback %s\n",
-					       jstr(z, "name"), jnum(z, "records", 0), jnum(z, "serial", 0),
+					printf("   zone %s %s, %.0f records, serial %.0f, last sync %s, fallback %s\n",
+					       jstr(z, "name"),
+					       strcmp(zsrc, "endpoint") == 0 ? "built from private endpoints"
+					       : cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(z, "endpoint_records"))
+						       ? "synced from ARM, with private endpoint records"
+						       : "synced from ARM",
+					       jnum(z, "records", 0), jnum(z, "serial", 0),
 					       fmt_time(jnum(z, "last_sync", 0), b, sizeof(b)),
 					       jstr(z, "fallback") ? jstr(z, "fallback") : "?");
 					if (jstr(z, "last_error"))

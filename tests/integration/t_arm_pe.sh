@@ -40,6 +40,17 @@ log=$(log_since "$mark")
 like "$log" 'arm: sync done in [0-9]+ ms: 4 zones served \(4 added' \
 	"four zones: openai, cognitiveservices, blob (merged) and corp.example"
 
+# ------------------------------------------------------------ zone kinds (zones, the status page)
+zj=$("$CTL" -s "$T/run/control.sock" -j zones 2>&1)
+ok "zones: a zone built from endpoints alone has source endpoint, a merged one arm with endpoint_records" python3 -c '
+import json, sys
+z = {o["name"]: o for o in json.loads(sys.argv[1])["zones"]}
+assert z["privatelink.openai.azure.com."]["source"] == "endpoint", z["privatelink.openai.azure.com."]
+assert z["corp.example."]["source"] == "endpoint"
+b = z["privatelink.blob.core.windows.net."]
+assert b["source"] == "arm" and b.get("endpoint_records") is True, b
+' "$zj"
+
 # ------------------------------------------------------------ endpoint names served
 q acct.privatelink.openai.azure.com A
 is "$Q_STATUS" NOERROR "endpoint name: NOERROR"
