@@ -104,6 +104,18 @@ static void arm_http_req_free(struct arm_http_req *r)
 	free(r);
 }
 
+/* The last value of header name in the response, into out ("" when absent
+ * or too long). */
+static void arm_http_header(CURL *e, const char *name, char *out, size_t cap)
+{
+	struct curl_header *hv = NULL;
+
+	out[0] = '\0';
+	if (curl_easy_header(e, name, 0, CURLH_HEADER, -1, &hv) == CURLHE_OK && hv != NULL && hv->value != NULL &&
+	    strlen(hv->value) < cap)
+		snprintf(out, cap, "%s", hv->value);
+}
+
 static void arm_http_check_done(struct arm_http *h)
 {
 	CURLMsg *msg;
@@ -125,6 +137,10 @@ static void arm_http_check_done(struct arm_http *h)
 		if (curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra >= 0 &&
 		    res.status != 0)
 			res.retry_after_s = (long)ra;
+		arm_http_header(r->easy, "x-ms-user-quota-remaining", res.quota_remaining,
+				sizeof(res.quota_remaining));
+		arm_http_header(r->easy, "x-ms-user-quota-resets-after", res.quota_resets_after,
+				sizeof(res.quota_resets_after));
 		if (r->too_big) {
 			res.err = FWD_EFULL;
 			res.errmsg = "response larger than 64 MiB";

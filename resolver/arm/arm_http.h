@@ -28,6 +28,11 @@ struct arm_http_result {
 	const char *body;      /* NUL-terminated; borrowed, valid during the callback */
 	size_t len;
 	long retry_after_s;    /* Retry-After in seconds (either form), or -1 */
+	/* Resource Graph's throttling headers as sent, "" when absent:
+	 * x-ms-user-quota-remaining (queries left) and
+	 * x-ms-user-quota-resets-after ("hh:mm:ss") */
+	char quota_remaining[24];
+	char quota_resets_after[32];
 	double total_s;        /* request duration */
 };
 

@@ -161,7 +161,7 @@ static void arm_http_done_cb(void *arg, const struct arm_http_result *res)
 static void arm_req_send(struct arm_sched *q, struct arm_req *r, const char *tok)
 {
 	char *hdr = NULL;
-	const char *hdrs[3];
+	const char *hdrs[4];
 	int n;
 
 	n = asprintf(&hdr, "Authorization: Bearer %s", tok);
@@ -172,12 +172,14 @@ static void arm_req_send(struct arm_sched *q, struct arm_req *r, const char *tok
 	}
 	hdrs[0] = hdr;
 	hdrs[1] = "Accept: application/json";
-	hdrs[2] = NULL;
+	hdrs[2] = r->body != NULL ? "Content-Type: application/json" : NULL;
+	hdrs[3] = NULL;
 	r->tok_gen = q->tok_gen;
 	q->inflight++;
 	q->requests++;
-	log_debug("arm: GET %s", r->url);
-	if (arm_http_request(q->http, r->url, hdrs, NULL, 0, 0, arm_http_done_cb, r) < 0) {
+	log_debug("arm: %s %s", r->body != NULL ? "POST" : "GET", r->url);
+	if (arm_http_request(q->http, r->url, hdrs, r->body, r->body != NULL ? strlen(r->body) : 0, 0,
+			     arm_http_done_cb, r) < 0) {
 		q->inflight--;
 		/* the token must not linger in freed memory */
 		explicit_bzero(hdr, (size_t)n);
@@ -232,6 +234,25 @@ void arm_sched_next_page(struct arm_sched *q, struct arm_req *r, char *url)
 	r->auth_retried = 0;
 	r->not_before_ms = 0;
 	arm_sched_push(q, r);
+}
+
+void arm_sched_next_body(struct arm_sched *q, struct arm_req *r, char *body)
+{
+	free(r->body);
+	r->body = body;
+	r->page++;
+	r->attempt = 0;
+	r->auth_retried = 0;
+	r->not_before_ms = 0;
+	arm_sched_push(q, r);
+}
+
+void arm_sched_hold(struct arm_sched *q, uint64_t ms)
+{
+	uint64_t until = clock_ms(q->clock) + ms;
+
+	if (until > q->hold_until_ms)
+		q->hold_until_ms = until;
 }
 
 void arm_sched_run(struct arm_sched *q)

@@ -41,6 +41,8 @@ struct arm_req {
 	struct arm_sched *q;      /* set by arm_sched_push() */
 	char *url;                /* the page to fetch next; owned, freed by the owner with
 				   * the job (arm_sched_next_page() replaces it) */
+	char *body;               /* NULL: GET url; else POST this JSON to url (Resource
+				   * Graph); owned like url, replaced with arm_sched_next_body() */
 	const char *hint404;      /* why a 404 may happen and what to check, for the log;
 				   * static text set by the owner */
 	int page;                 /* 0-based page number of url */
@@ -99,6 +101,14 @@ void arm_sched_push(struct arm_sched *q, struct arm_req *r);
 /* From ops.page: r's next page is url (taken over; the old one is freed),
  * with fresh retry counts; queued at the tail. */
 void arm_sched_next_page(struct arm_sched *q, struct arm_req *r, char *url);
+
+/* From ops.page: r's next page is the same url POSTed with body (taken
+ * over; the old one is freed), with fresh retry counts; queued at the tail. */
+void arm_sched_next_body(struct arm_sched *q, struct arm_req *r, char *body);
+
+/* No request before ms from now (Resource Graph's quota spent until it
+ * resets); a longer hold already set stays. */
+void arm_sched_hold(struct arm_sched *q, uint64_t ms);
 
 /* Start what may start now; arms a timer for what must wait.  Safe to call
  * from inside the ops (it runs once more instead of recursing). */

@@ -115,19 +115,10 @@ static long arm_source_sub(const struct arm_cfg *cfg, const char *id)
 
 	if (arm_records_id_part(id, "subscriptions", sub, sizeof(sub)) < 0)
 		return -1;
-	for (size_t i = 0; i < cfg->nsubscriptions; i++) {
-		if (strcmp(cfg->subscriptions[i], sub) != 0)
-			continue;
-		if (cfg->nresource_groups == 0)
-			return (long)i;
-		if (arm_records_id_part(id, "resourcegroups", rg, sizeof(rg)) < 0)
-			return -1;
-		for (size_t k = 0; k < cfg->nresource_groups; k++)
-			if (strcmp(cfg->resource_groups[k], rg) == 0)
-				return (long)i;
-		return -1;
-	}
-	return -1;
+	/* the slot (arm_config.h): a configured subscription, or with
+	 * discovery: resource-graph over the tenant, the others' slot */
+	return arm_cfg_sub_slot(cfg, sub,
+				arm_records_id_part(id, "resourcegroups", rg, sizeof(rg)) < 0 ? NULL : rg);
 }
 
 /* The whole file, NUL-terminated (the caller frees it); NULL with errno
@@ -190,7 +181,7 @@ static int arm_state_load_one(const char *dir, const struct arm_cfg *cfg, const 
 		free(text);
 		return 0;
 	}
-	subs = calloc(cfg->nsubscriptions, 1);
+	subs = calloc(arm_cfg_nslots(cfg) + 1, 1);
 	if (subs == NULL) {
 		free(text);
 		return FWD_ENOMEM;

@@ -50,8 +50,8 @@ void arm_state_remove(const char *dir, const char *zone);
 struct arm_saved {
 	char *name;               /* zone, lower-case, no trailing dot */
 	struct zone *zone;        /* compiled, one reference */
-	uint8_t *subs;            /* per configured subscription: 1 when a source of the
-				   * zone is in it (cfg->nsubscriptions bytes) */
+	uint8_t *subs;            /* per subscription slot (arm_cfg_nslots()): 1 when a source of the
+				   * zone is in it */
 	uint64_t hash;            /* arm_records_hash() of the body, as the build computes it */
 	const char *const *ids;   /* the sources still configured (at most 16) */
 	size_t nids;

@@ -25,7 +25,10 @@
 #include "arm_auth.h"
 #include "arm_config.h"
 #include "arm_http.h"
+#include "arm_pe.h"
+#include "arm_pe_zone.h"
 #include "arm_records.h"
+#include "arm_rg.h"
 #include "arm_sched.h"
 #include "arm_state.h"
 #include "arm_zstat.h"
@@ -45,6 +48,7 @@ struct arm_pub {            /* a published zone */
 	uint64_t hash;            /* of the zone text body */
 	int fallback_public;
 	uint8_t *subs;            /* per subscription: the zone came from it */
+	int endpoints;            /* route_zone.endpoints: records from private endpoints */
 };
 
 struct arm_src {            /* one zone resource in one subscription */
@@ -56,6 +60,10 @@ struct arm_src {            /* one zone resource in one subscription */
 	int failed;
 	char *err;          /* why its listing failed */
 	int finished;       /* its listing job is over (ok or not) */
+	int pe;             /* records made from private endpoints (no listing job of its own;
+			     * ranked after the zone's private DNS zone sources) */
+	int64_t expected_sets; /* Resource Graph: the zone's numberOfRecordSets, -1 = unknown */
+	int64_t rg_sets;    /* ... and the record sets dnsresources gave for it */
 	size_t idx;         /* position in the round's sorted srcs */
 	/* On the first source of a zone, once every source is finished: */
 	int built;          /* the zone was built (or found unchanged / failed) */
@@ -63,21 +71,32 @@ struct arm_src {            /* one zone resource in one subscription */
 	struct arm_pub np;
 };
 
-enum arm_job_kind { ARM_JOB_ZONES = 1, ARM_JOB_RECORDS };
+enum arm_job_kind {
+	ARM_JOB_ZONES = 1,
+	ARM_JOB_RECORDS,
+	ARM_JOB_ENDPOINTS,
+	ARM_JOB_RG_ZONES,     /* discovery: resource-graph: every private DNS zone in scope */
+	ARM_JOB_RG_ENDPOINTS, /* ... every private endpoint */
+	ARM_JOB_RG_RECORDS    /* records-from: resource-graph: every record set (dnsresources) */
+};
+
+#define ARM_JOB_IS_RG(k) ((k) == ARM_JOB_RG_ZONES || (k) == ARM_JOB_RG_ENDPOINTS || (k) == ARM_JOB_RG_RECORDS)
 
 struct arm_job {
 	struct arm_sync *s;
 	enum arm_job_kind kind;
-	size_t sub;               /* ZONES: subscription index */
-	const char *rg;           /* ZONES: resource group, or NULL */
+	size_t sub;               /* ZONES, ENDPOINTS: subscription index */
+	const char *rg;           /* ZONES, ENDPOINTS: resource group, or NULL */
 	struct arm_src *src;      /* RECORDS */
-	struct arm_req req;       /* its requests (url owned here, freed with the job) */
+	const char *query;        /* RG_*: the Resource Graph query (static text) */
+	char *last_token;         /* RG_*: the $skipToken asked with, for the loop guard */
+	struct arm_req req;       /* its requests (url and body owned here, freed with the job) */
 };
 
 struct arm_round {
 	uint64_t started_ms;
 	char *only;               /* restrict record listing to this zone */
-	size_t nsubs;             /* cfg->nsubscriptions */
+	size_t nsubs;             /* subscription slots: arm_cfg_nslots() */
 	uint8_t *sub_failed;      /* per subscription: a zone listing failed */
 	char **sub_err;           /* ... and why */
 	char first_err[600];      /* the round's first failure, "" = none */
@@ -88,6 +107,11 @@ struct arm_round {
 	struct arm_job **jobs;    /* every job, for freeing */
 	size_t njobs, jobcap;
 	int any_failed;
+	/* private endpoints (private-endpoints: yes) */
+	struct arm_pe_list pe;    /* every endpoint listed, tag = subscription index */
+	uint8_t *pe_sub_failed;   /* per subscription: its endpoint listing failed */
+	int pe_failed;            /* some endpoint listing failed */
+	struct arm_pe_view view;  /* this round's notes (arm_pe_zone.h) */
 };
 
 struct arm_sync {
@@ -116,12 +140,28 @@ struct arm_sync {
 	struct arm_sched sched;   /* the requests of the round */
 
 	struct arm_sync_stats st; /* requests, throttled, retries: kept by sched */
+	uint64_t rg_quota_waits;  /* Resource Graph quota used up: waited for its reset */
+	uint64_t rg_direct_listings; /* zones listed from ARM after the dnsresources query */
+
+	int pe_cloud;             /* enum cfg_cloud whose catalogue maps endpoint FQDNs */
+	size_t nslots;            /* subscription slots (arm_cfg_nslots()): per-subscription arrays */
+	int rg;                   /* discovery: resource-graph */
+	struct arm_pe_view pe_view; /* the notes of the last complete endpoint listing */
+	int pe_view_valid;
 };
 
 static void arm_job_finish(struct arm_sync *s, struct arm_job *j, int ok);
 static void arm_round_start(struct arm_sync *s, const char *only);
+static void arm_zone_ready(struct arm_sync *s, struct arm_src *src);
+static char *arm_url_records(struct arm_sync *s, const char *id);
 
 /* ---------------------------------------------------------------- helpers */
+
+/* The name of subscription slot i, for log lines (arm_config.h). */
+static const char *arm_slot_name(const struct arm_sync *s, size_t i)
+{
+	return i < s->cfg->nsubscriptions ? s->cfg->subscriptions[i] : "(others found by Resource Graph)";
+}
 
 static void arm_lower(char *p)
 {
@@ -168,6 +208,7 @@ static void arm_publish_now(struct arm_sync *s)
 		rz[i].zone = s->pubs[i].zone;
 		rz[i].origin = ORIGIN_ZONE_ARM;
 		rz[i].fallback_public = s->pubs[i].fallback_public;
+		rz[i].endpoints = (uint8_t)s->pubs[i].endpoints;
 		records += zone_rr_count(s->pubs[i].zone);
 	}
 	s->st.zones = s->npubs;
@@ -177,6 +218,21 @@ static void arm_publish_now(struct arm_sync *s)
 }
 
 /* ---------------------------------------------------------------- saved zones */
+
+/* route_zone.endpoints from a zone's source ids: endpoint sources are the
+ * ".../providers/Microsoft.Network/privateEndpoints" collections. */
+static int arm_endpoints_kind(const char *const *ids, size_t n)
+{
+	static const char tail[] = "/providers/microsoft.network/privateendpoints";
+	size_t pe = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(ids[i]);
+		if (l >= sizeof(tail) - 1 && strcasecmp(ids[i] + l - (sizeof(tail) - 1), tail) == 0)
+			pe++;
+	}
+	return pe == 0 ? 0 : pe == n ? 2 : 1;
+}
 
 /* What arm_sync_load_state() collects before it publishes them at once. */
 struct arm_loaded {
@@ -198,6 +254,7 @@ static int arm_take_saved(void *arg, struct arm_saved *z)
 	p.hash = z->hash;
 	p.fallback_public = arm_cfg_zone_fallback(s->cfg, z->name);
 	p.subs = z->subs;
+	p.endpoints = arm_endpoints_kind(z->ids, z->nids);
 	/* The file's "synced:" time is when its data was last complete in
 	 * ARM: the honest age of what is served until a sync succeeds. */
 	st = arm_zstats_get(&s->zst, z->name);
@@ -268,6 +325,8 @@ static void arm_round_free(struct arm_round *r)
 	free(r->srcs);
 	for (size_t i = 0; i < r->njobs; i++) {
 		free(r->jobs[i]->req.url);
+		free(r->jobs[i]->req.body);
+		free(r->jobs[i]->last_token);
 		free(r->jobs[i]);
 	}
 	free(r->jobs);
@@ -276,6 +335,9 @@ static void arm_round_free(struct arm_round *r)
 		free(r->sub_err[i]);
 	free(r->sub_err);
 	free(r->only);
+	arm_pe_list_free(&r->pe);
+	free(r->pe_sub_failed);
+	arm_pe_view_free(&r->view);
 	free(r);
 }
 
@@ -298,7 +360,10 @@ static struct arm_job *arm_job_new(struct arm_sync *s, enum arm_job_kind kind, c
 	j->s = s;
 	j->kind = kind;
 	j->req.url = url;
-	j->req.hint404 = kind == ARM_JOB_ZONES
+	j->req.hint404 = ARM_JOB_IS_RG(kind)
+				 ? "check arm-endpoint:, resource-graph-api-version: and the "
+				   "management-group: names"
+			 : kind != ARM_JOB_RECORDS
 				 ? "check the subscription id and resource-group names, and that the "
 				   "identity has the Reader role there"
 				 : "the zone was deleted or moved since it was listed; keeping the last "
@@ -322,6 +387,19 @@ static const char *arm_job_what(const struct arm_job *j, char *buf, size_t cap)
 				 s->cfg->subscriptions[j->sub], j->rg);
 		else
 			snprintf(buf, cap, "listing private DNS zones of subscription %s",
+				 s->cfg->subscriptions[j->sub]);
+	} else if (ARM_JOB_IS_RG(j->kind)) {
+		snprintf(buf, cap, "querying Resource Graph for %s (page %d)",
+			 j->kind == ARM_JOB_RG_ZONES	   ? "private DNS zones"
+			 : j->kind == ARM_JOB_RG_ENDPOINTS ? "private endpoints"
+							   : "record sets (dnsresources)",
+			 j->req.page + 1);
+	} else if (j->kind == ARM_JOB_ENDPOINTS) {
+		if (j->rg != NULL)
+			snprintf(buf, cap, "listing private endpoints of subscription %s resource group %s",
+				 s->cfg->subscriptions[j->sub], j->rg);
+		else
+			snprintf(buf, cap, "listing private endpoints of subscription %s",
 				 s->cfg->subscriptions[j->sub]);
 	} else {
 		snprintf(buf, cap, "listing record sets of zone %s (%s)", j->src->zone, j->src->id);
@@ -385,6 +463,7 @@ static int arm_round_add_src(struct arm_sync *s, struct arm_job *j, const cJSON 
 	src->id = strdup(ji->valuestring);
 	src->zone = strdup(name);
 	src->sub = j->sub;
+	src->expected_sets = -1;
 	if (src->id == NULL || src->zone == NULL) {
 		arm_src_free(src);
 		return FWD_ENOMEM;
@@ -470,6 +549,328 @@ static int arm_job_page(struct arm_sync *s, struct arm_job *j, const struct arm_
 	return 0;
 }
 
+/* One 200 page of a private endpoint listing: 0 ok (job continues or
+ * completes), <0 failed (logged).  The endpoints of a failed listing are
+ * dropped at the end of discovery (arm_round_pe_sources). */
+static int arm_pe_job_page(struct arm_sync *s, struct arm_job *j, const struct arm_http_result *res)
+{
+	struct arm_round *r = s->round;
+	char what[600], err[300];
+	char *next = NULL;
+	size_t before = r->pe.n;
+	int rc = arm_pe_page_parse(res->body, res->len, &r->pe, &next, err, sizeof(err));
+
+	for (size_t i = before; i < r->pe.n; i++)
+		r->pe.v[i].tag = j->sub;
+	if (rc < 0) {
+		log_err("arm: %s while %s (page %d); the endpoint records of this subscription keep their "
+			"last good copy",
+			err, arm_job_what(j, what, sizeof(what)), j->req.page + 1);
+		snprintf(j->req.err, sizeof(j->req.err), "%s (page %d)", err, j->req.page + 1);
+		free(next);
+		return rc;
+	}
+	if (next == NULL) {
+		arm_job_finish(s, j, 1);
+		return 0;
+	}
+	if (!arm_http_same_origin(next, s->arm)) {
+		log_err("arm: nextLink while %s points away from %s; not followed, listing failed",
+			arm_job_what(j, what, sizeof(what)), s->arm);
+		snprintf(j->req.err, sizeof(j->req.err), "nextLink points away from %s; not followed", s->arm);
+		free(next);
+		return FWD_EINVAL;
+	}
+	if (strcmp(next, j->req.url) == 0 || j->req.page + 1 >= ARM_SYNC_MAX_PAGES) {
+		log_err("arm: nextLink loop while %s; listing failed", arm_job_what(j, what, sizeof(what)));
+		snprintf(j->req.err, sizeof(j->req.err), "nextLink loop (page %d)", j->req.page + 1);
+		free(next);
+		return FWD_EINVAL;
+	}
+	arm_sched_next_page(&s->sched, &j->req, next); /* verbatim, like the zone lists */
+	return 0;
+}
+
+/* ---------------------------------------------------------------- Resource Graph */
+
+/* $top of every Resource Graph page: its maximum (each page costs one
+ * query of the user's quota, whatever its size). */
+#define ARM_RG_TOP 1000
+
+/* A zone row of Resource Graph (id, name, subscriptionId, properties):
+ * a source of the round, in the slot of its subscription. */
+static int arm_rg_add_zone(struct arm_sync *s, const cJSON *row)
+{
+	struct arm_round *r = s->round;
+	const cJSON *jn = cJSON_GetObjectItemCaseSensitive(row, "name");
+	const cJSON *ji = cJSON_GetObjectItemCaseSensitive(row, "id");
+	const cJSON *props = cJSON_GetObjectItemCaseSensitive(row, "properties");
+	char name[256], sub[128], rg[128];
+	struct arm_src *src;
+	int64_t nsets = -1;
+	long slot;
+	size_t n;
+
+	if (!cJSON_IsString(jn) || !cJSON_IsString(ji))
+		return FWD_EPARSE;
+	n = strlen(jn->valuestring);
+	if (n == 0 || n >= sizeof(name))
+		return 0;
+	memcpy(name, jn->valuestring, n + 1);
+	arm_lower(name);
+	if (name[n - 1] == '.')
+		name[n - 1] = '\0';
+	if (!arm_records_zone_name_ok(name) || !arm_cfg_zone_wanted(s->cfg, name) ||
+	    strchr(ji->valuestring, '?') != NULL ||
+	    arm_records_id_part(ji->valuestring, "subscriptions", sub, sizeof(sub)) < 0)
+		return 0;
+	slot = arm_cfg_sub_slot(s->cfg, sub,
+				arm_records_id_part(ji->valuestring, "resourceGroups", rg, sizeof(rg)) < 0 ? NULL : rg);
+	if (slot < 0)
+		return 0; /* outside the configured scope */
+	for (size_t i = 0; i < r->nsrcs; i++)
+		if (strcasecmp(r->srcs[i]->id, ji->valuestring) == 0)
+			return 0;
+	if (arm_json_int(props, "numberOfRecordSets", 0, INT64_MAX / 2, &nsets) < 0)
+		nsets = -1;
+	if (r->nsrcs == r->srccap) {
+		size_t cap = r->srccap ? r->srccap * 2 : 16;
+		struct arm_src **ns = realloc(r->srcs, cap * sizeof(*ns));
+		if (ns == NULL)
+			return FWD_ENOMEM;
+		r->srcs = ns;
+		r->srccap = cap;
+	}
+	src = calloc(1, sizeof(*src));
+	if (src == NULL)
+		return FWD_ENOMEM;
+	src->id = strdup(ji->valuestring);
+	src->zone = strdup(name);
+	src->sub = (size_t)slot;
+	src->expected_sets = nsets;
+	if (src->id == NULL || src->zone == NULL) {
+		arm_src_free(src);
+		return FWD_ENOMEM;
+	}
+	r->srcs[r->nsrcs++] = src;
+	return 0;
+}
+
+/* The zone resource id a record set id starts with
+ * (".../privateDnsZones/<zone>"), lower-cased into out; -1 if none. */
+static int arm_rg_zone_id_of(const char *id, char *out, size_t cap)
+{
+	static const char key[] = "/privatednszones/";
+	const char *p = strcasestr(id, key), *e;
+	size_t n;
+
+	if (p == NULL)
+		return -1;
+	e = strchr(p + sizeof(key) - 1, '/');
+	if (e == NULL)
+		return -1;
+	n = (size_t)(e - id);
+	if (n >= cap)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)(id[i] >= 'A' && id[i] <= 'Z' ? id[i] - 'A' + 'a' : id[i]);
+	out[n] = '\0';
+	return 0;
+}
+
+/* The source whose (lower-cased) id is zid, or NULL: a linear scan, once
+ * per record set row; the rows arrive grouped by zone, so the last hit is
+ * tried first. */
+static struct arm_src *arm_rg_src_by_id(struct arm_round *r, const char *zid, size_t *hint)
+{
+	if (*hint < r->nsrcs && !r->srcs[*hint]->pe && strcasecmp(r->srcs[*hint]->id, zid) == 0)
+		return r->srcs[*hint];
+	for (size_t i = 0; i < r->nsrcs; i++)
+		if (!r->srcs[i]->pe && strcasecmp(r->srcs[i]->id, zid) == 0) {
+			*hint = i;
+			return r->srcs[i];
+		}
+	return NULL;
+}
+
+/* Resource Graph's quota headers: when none is left, no request until it
+ * resets (guidance-for-throttled-requests: wait resets-after when the
+ * remaining quota is 0). */
+static void arm_rg_quota(struct arm_sync *s, const struct arm_http_result *res)
+{
+	char *end;
+	long left;
+	int64_t ms;
+
+	if (res->quota_remaining[0] == '\0')
+		return;
+	left = strtol(res->quota_remaining, &end, 10);
+	if (*end != '\0' || left > 0)
+		return;
+	ms = arm_rg_duration_ms(res->quota_resets_after);
+	if (ms < 0)
+		ms = 5000; /* the documented window when the header is unusable */
+	s->rg_quota_waits++;
+	log_info("arm: Resource Graph quota used up (x-ms-user-quota-remaining: 0); next query in %lld ms "
+		 "(x-ms-user-quota-resets-after: %s)",
+		 (long long)ms, res->quota_resets_after[0] ? res->quota_resets_after : "absent");
+	arm_sched_hold(&s->sched, (uint64_t)ms);
+}
+
+/* One 200 page of a Resource Graph query: 0 ok (job continues or
+ * completes), <0 failed (logged). */
+static int arm_rg_job_page(struct arm_sync *s, struct arm_job *j, const struct arm_http_result *res)
+{
+	struct arm_round *r = s->round;
+	struct arm_rg_page pg;
+	char what[600], err[300];
+	const cJSON *row;
+	size_t hint = 0;
+	int rc = 0;
+
+	arm_rg_quota(s, res);
+	if (arm_rg_page_parse(res->body, res->len, &pg, err, sizeof(err)) < 0) {
+		log_err("arm: %s while %s; everything it covers keeps its last good copy", err,
+			arm_job_what(j, what, sizeof(what)));
+		snprintf(j->req.err, sizeof(j->req.err), "%s (page %d)", err, j->req.page + 1);
+		return FWD_EPARSE;
+	}
+	if (j->kind == ARM_JOB_RG_ZONES) {
+		cJSON_ArrayForEach(row, pg.rows)
+			if ((rc = arm_rg_add_zone(s, row)) < 0)
+				break;
+		if (rc == FWD_EPARSE)
+			snprintf(err, sizeof(err), "zone row without name or id");
+	} else if (j->kind == ARM_JOB_RG_ENDPOINTS) {
+		size_t before = r->pe.n;
+		rc = arm_pe_rows_add(&r->pe, pg.rows, err, sizeof(err));
+		for (size_t i = before; i < r->pe.n; i++) {
+			long slot = arm_cfg_sub_slot(s->cfg, r->pe.v[i].sub, r->pe.v[i].rg[0] ? r->pe.v[i].rg : NULL);
+			/* outside the scope: a tag past the slots, dropped later */
+			r->pe.v[i].tag = slot < 0 ? SIZE_MAX : (size_t)slot;
+		}
+	} else {
+		cJSON_ArrayForEach(row, pg.rows)
+		{
+			const cJSON *id = cJSON_GetObjectItemCaseSensitive(row, "id");
+			char zid[600];
+			struct arm_src *src;
+			if (!cJSON_IsString(id) || arm_rg_zone_id_of(id->valuestring, zid, sizeof(zid)) < 0 ||
+			    (src = arm_rg_src_by_id(r, zid, &hint)) == NULL || src->failed)
+				continue; /* a zone not wanted, or not listed */
+			src->rg_sets++;
+			if (arm_rrsets_add(&src->rr, row, err, sizeof(err)) < 0) {
+				/* this zone only: listed from ARM instead */
+				log_warn("arm: zone %s: %s in Resource Graph's dnsresources; listing the zone from "
+					 "ARM instead",
+					 src->zone, err);
+				src->rg_sets = -1;
+			}
+		}
+	}
+	if (rc < 0) {
+		log_err("arm: %s while %s; everything it covers keeps its last good copy",
+			rc == FWD_ENOMEM ? "out of memory" : err, arm_job_what(j, what, sizeof(what)));
+		snprintf(j->req.err, sizeof(j->req.err), "%s (page %d)", rc == FWD_ENOMEM ? "out of memory" : err,
+			 j->req.page + 1);
+		arm_rg_page_free(&pg);
+		return rc;
+	}
+	if (pg.skip_token != NULL) {
+		char *body;
+		if ((j->last_token != NULL && strcmp(j->last_token, pg.skip_token) == 0) ||
+		    j->req.page + 1 >= ARM_SYNC_MAX_PAGES) {
+			log_err("arm: $skipToken loop while %s; query failed", arm_job_what(j, what, sizeof(what)));
+			snprintf(j->req.err, sizeof(j->req.err), "$skipToken loop (page %d)", j->req.page + 1);
+			arm_rg_page_free(&pg);
+			return FWD_EINVAL;
+		}
+		body = arm_rg_request_body(s->cfg, j->query, ARM_RG_TOP, pg.skip_token);
+		free(j->last_token);
+		j->last_token = pg.skip_token; /* taken over */
+		pg.skip_token = NULL;
+		arm_rg_page_free(&pg);
+		if (body == NULL) {
+			snprintf(j->req.err, sizeof(j->req.err), "out of memory");
+			return FWD_ENOMEM;
+		}
+		/* the same query and scope, the token in the body (no nextLink) */
+		arm_sched_next_body(&s->sched, &j->req, body);
+		return 0;
+	}
+	arm_rg_page_free(&pg);
+	arm_job_finish(s, j, 1);
+	return 0;
+}
+
+/* A Resource Graph job for query; NULL (logged) when out of memory. */
+static struct arm_job *arm_rg_job(struct arm_sync *s, enum arm_job_kind kind, const char *query)
+{
+	char *url = NULL, *body = arm_rg_request_body(s->cfg, query, ARM_RG_TOP, NULL);
+	struct arm_job *j;
+
+	if (body == NULL || asprintf(&url, "%s/providers/Microsoft.ResourceGraph/resources?api-version=%s", s->arm,
+				     s->cfg->rg_api_version) < 0) {
+		free(body);
+		log_err("arm: out of memory starting a Resource Graph query");
+		return NULL;
+	}
+	j = arm_job_new(s, kind, url);
+	if (j == NULL) {
+		free(body);
+		return NULL;
+	}
+	j->query = query;
+	j->req.body = body;
+	return j;
+}
+
+/*
+ * records-from: resource-graph, after the dnsresources query: a zone whose
+ * count there equals its numberOfRecordSets is complete; any other (Resource
+ * Graph lags ARM, or the query failed) is listed from ARM directly.
+ */
+static void arm_rg_records_done(struct arm_sync *s, int ok)
+{
+	struct arm_round *r = s->round;
+	size_t direct = 0;
+
+	for (size_t i = 0; i < r->nsrcs; i++) {
+		struct arm_src *src = r->srcs[i];
+		struct arm_job *j;
+		char *url;
+		if (src->pe || !src->listed || src->finished || src->failed)
+			continue;
+		if (ok && src->expected_sets >= 0 && src->rg_sets == src->expected_sets) {
+			src->finished = 1;
+			arm_zone_ready(s, src);
+			continue;
+		}
+		if (ok)
+			log_info("arm: zone %s: Resource Graph has %lld record sets, the zone says %lld; listing it "
+				 "from ARM",
+				 src->zone, (long long)src->rg_sets, (long long)src->expected_sets);
+		arm_rrsets_free(&src->rr);
+		memset(&src->rr, 0, sizeof(src->rr));
+		src->rr.source = src->id;
+		url = arm_url_records(s, src->id);
+		j = url ? arm_job_new(s, ARM_JOB_RECORDS, url) : NULL;
+		if (j == NULL) {
+			src->failed = 1;
+			src->finished = 1;
+			r->any_failed = 1;
+			arm_zone_ready(s, src);
+			continue;
+		}
+		j->src = src;
+		arm_sched_push(&s->sched, &j->req);
+		direct++;
+	}
+	s->rg_direct_listings += direct;
+	if (direct > 0)
+		log_info("arm: %zu zone(s) listed from ARM after the Resource Graph record query", direct);
+}
+
 /* ---------------------------------------------------------------- scheduler ops */
 
 /* The job a request of the scheduler belongs to. */
@@ -485,6 +886,10 @@ static const struct arm_job *arm_job_of_const(const struct arm_req *r)
 
 static int arm_ops_page(void *arg, struct arm_req *r, const struct arm_http_result *res)
 {
+	if (ARM_JOB_IS_RG(arm_job_of(r)->kind))
+		return arm_rg_job_page(arg, arm_job_of(r), res);
+	if (arm_job_of(r)->kind == ARM_JOB_ENDPOINTS)
+		return arm_pe_job_page(arg, arm_job_of(r), res);
 	return arm_job_page(arg, arm_job_of(r), res);
 }
 
@@ -532,6 +937,23 @@ static char *arm_url_zones(struct arm_sync *s, size_t sub, const char *rg)
 	return n < 0 ? NULL : url;
 }
 
+static char *arm_url_endpoints(struct arm_sync *s, size_t sub, const char *rg)
+{
+	char *url = NULL;
+	int n;
+
+	if (rg != NULL)
+		n = asprintf(&url,
+			     "%s/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/"
+			     "privateEndpoints?api-version=%s",
+			     s->arm, s->cfg->subscriptions[sub], rg, s->cfg->pe_api_version);
+	else
+		n = asprintf(&url,
+			     "%s/subscriptions/%s/providers/Microsoft.Network/privateEndpoints?api-version=%s",
+			     s->arm, s->cfg->subscriptions[sub], s->cfg->pe_api_version);
+	return n < 0 ? NULL : url;
+}
+
 static char *arm_url_records(struct arm_sync *s, const char *id)
 {
 	struct arm_buf b = {0};
@@ -556,16 +978,122 @@ static int arm_src_order(const void *a, const void *b)
 
 	if (c != 0)
 		return c;
+	if (x->pe != y->pe) /* the zone rule: private DNS zone records first */
+		return x->pe ? 1 : -1;
 	if (x->sub != y->sub)
 		return x->sub < y->sub ? -1 : 1;
 	return strcasecmp(x->id, y->id);
+}
+
+static int arm_zone_wanted_cb(const void *arg, const char *zone)
+{
+	return arm_cfg_zone_wanted(arg, zone);
+}
+
+static int arm_pe_from_failed(void *arg, const struct arm_pe *pe)
+{
+	const struct arm_round *r = arg;
+
+	return pe->tag >= r->nsubs || r->pe_sub_failed[pe->tag];
+}
+
+/*
+ * The endpoints listed in discovery become sources of their zones
+ * (arm_pe_zone.h).  The endpoints of a subscription whose endpoint listing
+ * failed are partial and dropped: that subscription counts as failed for
+ * the round, so the zones it fed keep their last good copy.
+ */
+static void arm_round_pe_sources(struct arm_sync *s)
+{
+	struct arm_round *r = s->round;
+	struct arm_pe_zones pz = {0};
+	struct arm_pe_zcfg zc = {0};
+	size_t bad_fqdns = r->pe.bad_fqdns, bad_addrs = r->pe.bad_addrs;
+
+	if (!s->cfg->private_endpoints)
+		return;
+	arm_pe_list_drop(&r->pe, arm_pe_from_failed, r);
+	zc.cloud = s->pe_cloud;
+	zc.endpoint_zones = (const char *const *)s->cfg->endpoint_zones;
+	zc.nendpoint_zones = s->cfg->nendpoint_zones;
+	zc.ttl = s->cfg->endpoint_ttl;
+	zc.per_rg = s->cfg->nresource_groups > 0;
+	zc.subs = (const char *const *)s->cfg->subscriptions;
+	zc.nsubs = s->cfg->nsubscriptions; /* the others' slot names each endpoint's own */
+	zc.zone_wanted = arm_zone_wanted_cb;
+	zc.arg = s->cfg;
+	if (bad_fqdns + bad_addrs > 0)
+		log_debug("arm: private endpoints: %zu unusable FQDNs and %zu unusable addresses ignored",
+			  bad_fqdns, bad_addrs);
+	if (arm_pe_zones_build(&r->pe, &zc, &pz, &r->view) < 0) {
+		log_err("arm: out of memory building the private endpoint records; they keep their last "
+			"good copy");
+		for (size_t i = 0; i < r->nsubs; i++)
+			r->sub_failed[i] = 1;
+		r->pe_failed = 1;
+		r->any_failed = 1;
+		arm_pe_zones_free(&pz);
+		return;
+	}
+	for (size_t i = 0; i < pz.n; i++) {
+		struct arm_pe_zone *z = &pz.v[i];
+		struct arm_src *src;
+		if (!arm_records_zone_name_ok(z->zone))
+			continue;
+		if (r->nsrcs == r->srccap) {
+			size_t cap = r->srccap ? r->srccap * 2 : 16;
+			struct arm_src **ns = realloc(r->srcs, cap * sizeof(*ns));
+			if (ns == NULL)
+				goto nomem;
+			r->srcs = ns;
+			r->srccap = cap;
+		}
+		src = calloc(1, sizeof(*src));
+		if (src == NULL)
+			goto nomem;
+		src->id = strdup(z->source_id);
+		src->zone = strdup(z->zone);
+		src->sub = z->tag;
+		src->pe = 1;
+		src->rr = z->rr; /* moved */
+		memset(&z->rr, 0, sizeof(z->rr));
+		src->rr.source = src->id;
+		r->srcs[r->nsrcs++] = src;
+		if (src->id == NULL || src->zone == NULL)
+			goto nomem;
+	}
+	arm_pe_zones_free(&pz);
+	return;
+nomem:
+	log_err("arm: out of memory adding the private endpoint records; they keep their last good copy");
+	for (size_t i = 0; i < r->nsubs; i++)
+		r->sub_failed[i] = 1;
+	r->pe_failed = 1;
+	r->any_failed = 1;
+	arm_pe_zones_free(&pz);
 }
 
 static void arm_round_records(struct arm_sync *s)
 {
 	struct arm_round *r = s->round;
 
+	int rg_records = s->rg && s->cfg->records_from == ARM_RECORDS_FROM_RESOURCE_GRAPH && r->only == NULL;
+
 	r->phase = 2;
+	arm_round_pe_sources(s);
+	if (rg_records) {
+		int any = 0;
+		for (size_t i = 0; i < r->nsrcs; i++)
+			any |= !r->srcs[i]->pe;
+		rg_records = any;
+	}
+	if (rg_records) {
+		struct arm_job *j = arm_rg_job(s, ARM_JOB_RG_RECORDS, ARM_RG_QUERY_RECORDS);
+		if (j != NULL)
+			arm_sched_push(&s->sched, &j->req);
+		else
+			rg_records = 0; /* list every zone from ARM */
+	}
 	if (r->nsrcs > 1)
 		qsort(r->srcs, r->nsrcs, sizeof(*r->srcs), arm_src_order);
 	for (size_t i = 0; i < r->nsrcs; i++)
@@ -574,8 +1102,14 @@ static void arm_round_records(struct arm_sync *s)
 		struct arm_src *src = r->srcs[i];
 		struct arm_job *j;
 		char *url;
-		if (r->only != NULL && strcmp(r->only, src->zone) != 0)
+		if (src->pe || (r->only != NULL && strcmp(r->only, src->zone) != 0))
 			continue;
+		if (rg_records) {
+			/* waits for the dnsresources query (arm_rg_records_done) */
+			src->listed = 1;
+			src->rr.source = src->id;
+			continue;
+		}
 		url = arm_url_records(s, src->id);
 		if (url == NULL) {
 			log_err("arm: zone %s has an unusable resource id '%s'; skipped", src->zone,
@@ -594,6 +1128,19 @@ static void arm_round_records(struct arm_sync *s)
 		src->listed = 1;
 		src->rr.source = src->id;
 		arm_sched_push(&s->sched, &j->req);
+	}
+	/* A zone with endpoint records and nothing to list is complete now. */
+	for (size_t i = 0; i < r->nsrcs;) {
+		size_t g = i;
+		int listed = 0, pe = 0;
+		while (g < r->nsrcs && strcmp(r->srcs[g]->zone, r->srcs[i]->zone) == 0) {
+			listed |= r->srcs[g]->listed;
+			pe |= r->srcs[g]->pe;
+			g++;
+		}
+		if (pe && !listed && (r->only == NULL || strcmp(r->only, r->srcs[i]->zone) == 0))
+			arm_zone_ready(s, r->srcs[i]);
+		i = g;
 	}
 }
 
@@ -619,6 +1166,21 @@ static int arm_build_zone(struct arm_sync *s, struct arm_src **srcs, size_t n,
 		free(ids);
 		log_err("arm: out of memory building zone %s", zone);
 		return FWD_ENOMEM;
+	}
+	/* The zone rule: a name a private DNS zone has is the zone's (the
+	 * private DNS zone sources come first in srcs). */
+	for (size_t i = 0, ndns = 0; i < n; i++) {
+		if (!srcs[i]->pe) {
+			sets[ndns++] = &srcs[i]->rr;
+			continue;
+		}
+		if (ndns > 0 &&
+		    arm_pe_drop_conflicts(zone, sets, ndns, &srcs[i]->rr, &s->round->view) == FWD_ENOMEM) {
+			free(sets);
+			free(ids);
+			log_err("arm: out of memory building zone %s", zone);
+			return FWD_ENOMEM;
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		ids[i] = srcs[i]->id;
@@ -658,7 +1220,7 @@ static int arm_build_zone(struct arm_sync *s, struct arm_src **srcs, size_t n,
 		arm_state_write(s->state_dir, zone, txt.p, txt.len); /* failure logged; still serve */
 	arm_buf_free(&txt);
 	np->name = strdup(zone);
-	np->subs = calloc(s->cfg->nsubscriptions, 1);
+	np->subs = calloc(s->nslots, 1);
 	if (np->name == NULL || np->subs == NULL) {
 		zone_unref(z);
 		free(np->name);
@@ -671,6 +1233,12 @@ static int arm_build_zone(struct arm_sync *s, struct arm_src **srcs, size_t n,
 	np->zone = z;
 	np->hash = hash;
 	np->fallback_public = arm_cfg_zone_fallback(s->cfg, zone);
+	{
+		size_t npe = 0;
+		for (size_t i = 0; i < n; i++)
+			npe += srcs[i]->pe != 0;
+		np->endpoints = npe == 0 ? 0 : npe == n ? 2 : 1;
+	}
 	log_info("arm: zone %s %s: %zu record sets, %zu records", zone, old ? "updated" : "added", nsets,
 		 zone_rr_count(z));
 	return 1;
@@ -681,7 +1249,7 @@ static int arm_pub_touched_by_failure(const struct arm_sync *s, const struct arm
 {
 	const struct arm_round *r = s->round;
 
-	for (size_t i = 0; i < s->cfg->nsubscriptions; i++)
+	for (size_t i = 0; i < s->nslots; i++)
 		if (r->sub_failed[i] && p->subs[i])
 			return 1;
 	return 0;
@@ -693,11 +1261,11 @@ static void arm_sub_failure_text(const struct arm_sync *s, const uint8_t *subs, 
 {
 	const struct arm_round *r = s->round;
 
-	for (size_t i = 0; i < s->cfg->nsubscriptions; i++) {
+	for (size_t i = 0; i < s->nslots; i++) {
 		if (!r->sub_failed[i] || !subs[i])
 			continue;
 		snprintf(buf, cap, "not refreshed: listing the zones of subscription %s failed: %s",
-			 s->cfg->subscriptions[i], r->sub_err[i] ? r->sub_err[i] : "(see the log)");
+			 arm_slot_name(s, i), r->sub_err[i] ? r->sub_err[i] : "(see the log)");
 		return;
 	}
 	snprintf(buf, cap, "not refreshed: a zone listing failed (see the log)");
@@ -802,7 +1370,7 @@ static void arm_round_end(struct arm_sync *s)
 	int discovery_ok = 1;
 	uint64_t ms;
 
-	for (size_t x = 0; x < s->cfg->nsubscriptions; x++)
+	for (size_t x = 0; x < s->nslots; x++)
 		if (r->sub_failed[x])
 			discovery_ok = 0;
 	/* Upper bound: every old zone plus every listed one. */
@@ -863,7 +1431,7 @@ static void arm_round_end(struct arm_sync *s)
 			} else {
 				if (head->built && head->build_rc == 0) {
 					/* Unchanged text; the sources may still have moved. */
-					memset(old->subs, 0, s->cfg->nsubscriptions);
+					memset(old->subs, 0, s->nslots);
 					for (size_t x = i; x < g; x++)
 						old->subs[r->srcs[x]->sub] = 1;
 				}
@@ -890,6 +1458,20 @@ static void arm_round_end(struct arm_sync *s)
 		arm_publish_now(s);
 	if (discovery_ok && r->only == NULL)
 		arm_zstats_prune(&s->zst, arm_zstat_keep, s);
+	if (s->cfg->private_endpoints && r->only == NULL && !r->pe_failed) {
+		/* the notes of a complete endpoint listing replace the old ones;
+		 * what changed is logged once */
+		arm_pe_view_log_changes(s->pe_view_valid ? &s->pe_view : NULL, &r->view);
+		arm_pe_view_free(&s->pe_view);
+		s->pe_view = r->view;
+		memset(&r->view, 0, sizeof(r->view));
+		s->pe_view_valid = 1;
+		log_debug("arm: private endpoints: %zu approved, %zu pending, %zu rejected, %zu "
+			  "disconnected, %zu other; %zu record sets made",
+			  s->pe_view.by_state[ARM_PE_APPROVED], s->pe_view.by_state[ARM_PE_PENDING],
+			  s->pe_view.by_state[ARM_PE_REJECTED], s->pe_view.by_state[ARM_PE_DISCONNECTED],
+			  s->pe_view.by_state[ARM_PE_OTHER], s->pe_view.records);
+	}
 done:
 	ms = clock_ms(s->clock) - r->started_ms;
 	if (!discovery_ok)
@@ -941,20 +1523,47 @@ static void arm_job_finish(struct arm_sync *s, struct arm_job *j, int ok)
 			r->sub_failed[j->sub] = 1;
 			if (r->sub_err[j->sub] == NULL)
 				r->sub_err[j->sub] = strdup(e);
+		} else if (j->kind == ARM_JOB_RG_ZONES || j->kind == ARM_JOB_RG_ENDPOINTS) {
+			/* one query covers every subscription: all keep their data */
+			for (size_t x = 0; x < r->nsubs; x++) {
+				r->sub_failed[x] = 1;
+				if (j->kind == ARM_JOB_RG_ENDPOINTS)
+					r->pe_sub_failed[x] = 1;
+				if (r->sub_err[x] == NULL)
+					r->sub_err[x] = strdup(e);
+			}
+			if (j->kind == ARM_JOB_RG_ENDPOINTS)
+				r->pe_failed = 1;
+		} else if (j->kind == ARM_JOB_RG_RECORDS) {
+			/* no round failure yet: every zone is listed from ARM */
+		} else if (j->kind == ARM_JOB_ENDPOINTS) {
+			/* complete listings only: the subscription's zones keep their
+			 * last good copy this round */
+			char pe_err[600];
+			snprintf(pe_err, sizeof(pe_err), "private endpoints: %s", e);
+			r->sub_failed[j->sub] = 1;
+			r->pe_sub_failed[j->sub] = 1;
+			r->pe_failed = 1;
+			if (r->sub_err[j->sub] == NULL)
+				r->sub_err[j->sub] = strdup(pe_err);
 		} else {
 			j->src->failed = 1;
 			if (j->src->err == NULL)
 				j->src->err = strdup(e);
 		}
-		if (r->first_err[0] == '\0')
-			snprintf(r->first_err, sizeof(r->first_err), "%s: %s",
-				 arm_job_what(j, what, sizeof(what)), e);
-		r->any_failed = 1;
+		if (j->kind != ARM_JOB_RG_RECORDS) {
+			if (r->first_err[0] == '\0')
+				snprintf(r->first_err, sizeof(r->first_err), "%s: %s",
+					 arm_job_what(j, what, sizeof(what)), e);
+			r->any_failed = 1;
+		}
 	}
 	if (j->kind == ARM_JOB_RECORDS) {
 		j->src->finished = 1;
 		arm_zone_ready(s, j->src);
 	}
+	if (j->kind == ARM_JOB_RG_RECORDS)
+		arm_rg_records_done(s, ok); /* may add jobs: before pending is counted down */
 	if (--r->pending > 0)
 		return;
 	if (r->phase == 1) {
@@ -988,10 +1597,11 @@ static void arm_round_start(struct arm_sync *s, const char *only)
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		goto nomem;
-	r->nsubs = s->cfg->nsubscriptions;
-	r->sub_failed = calloc(s->cfg->nsubscriptions, 1);
-	r->sub_err = calloc(s->cfg->nsubscriptions, sizeof(*r->sub_err));
-	if (r->sub_failed == NULL || r->sub_err == NULL ||
+	r->nsubs = s->nslots;
+	r->sub_failed = calloc(s->nslots, 1);
+	r->sub_err = calloc(s->nslots, sizeof(*r->sub_err));
+	r->pe_sub_failed = calloc(s->nslots, 1);
+	if (r->sub_failed == NULL || r->sub_err == NULL || r->pe_sub_failed == NULL ||
 	    (only != NULL && (r->only = strdup(only)) == NULL)) {
 		arm_round_free(r);
 		goto nomem;
@@ -1008,13 +1618,47 @@ static void arm_round_start(struct arm_sync *s, const char *only)
 	s->st.running = 1;
 	log_debug("arm: sync started%s%s", only ? " for zone " : "", only ? only : "");
 	nscopes = s->cfg->nresource_groups ? s->cfg->nresource_groups : 1;
-	for (size_t sub = 0; sub < s->cfg->nsubscriptions; sub++) {
+	if (s->rg) {
+		/* one query for the zones, one for the endpoints, every
+		 * subscription in scope at once */
+		if (arm_rg_job(s, ARM_JOB_RG_ZONES, ARM_RG_QUERY_ZONES) != NULL)
+			arm_sched_push(&s->sched, &r->jobs[r->njobs - 1]->req);
+		else
+			memset(r->sub_failed, 1, r->nsubs);
+		if (s->cfg->private_endpoints) {
+			if (arm_rg_job(s, ARM_JOB_RG_ENDPOINTS, ARM_RG_QUERY_ENDPOINTS) != NULL) {
+				arm_sched_push(&s->sched, &r->jobs[r->njobs - 1]->req);
+			} else {
+				memset(r->sub_failed, 1, r->nsubs);
+				memset(r->pe_sub_failed, 1, r->nsubs);
+				r->pe_failed = 1;
+			}
+		}
+		nscopes = 0; /* no per-subscription lists */
+	}
+	for (size_t sub = 0; nscopes > 0 && sub < s->cfg->nsubscriptions; sub++) {
 		for (size_t g = 0; g < nscopes; g++) {
 			const char *rg = s->cfg->nresource_groups ? s->cfg->resource_groups[g] : NULL;
 			char *url = arm_url_zones(s, sub, rg);
 			struct arm_job *j = url ? arm_job_new(s, ARM_JOB_ZONES, url) : NULL;
 			if (j == NULL) {
 				r->sub_failed[sub] = 1;
+				continue;
+			}
+			j->sub = sub;
+			j->rg = rg;
+			arm_sched_push(&s->sched, &j->req);
+		}
+	}
+	for (size_t sub = 0; nscopes > 0 && s->cfg->private_endpoints && sub < s->cfg->nsubscriptions; sub++) {
+		for (size_t g = 0; g < nscopes; g++) {
+			const char *rg = s->cfg->nresource_groups ? s->cfg->resource_groups[g] : NULL;
+			char *url = arm_url_endpoints(s, sub, rg);
+			struct arm_job *j = url ? arm_job_new(s, ARM_JOB_ENDPOINTS, url) : NULL;
+			if (j == NULL) {
+				r->sub_failed[sub] = 1;
+				r->pe_sub_failed[sub] = 1;
+				r->pe_failed = 1;
 				continue;
 			}
 			j->sub = sub;
@@ -1077,6 +1721,15 @@ struct arm_sync *arm_sync_new(struct event_base *main_base, const struct fwd_clo
 	s->cfg = arm_cfg_dup(ac);
 	if (s->cfg == NULL)
 		goto nomem_free;
+	s->pe_cloud = ac->cloud >= 0 ? ac->cloud : cloud;
+	s->nslots = arm_cfg_nslots(s->cfg);
+	s->rg = s->cfg->discovery == ARM_DISCOVERY_RESOURCE_GRAPH;
+	for (size_t i = 0; i < s->cfg->nendpoint_zones; i++) {
+		char *z = s->cfg->endpoint_zones[i];
+		size_t n = strlen(z);
+		while (n > 1 && z[n - 1] == '.')
+			z[--n] = '\0';
+	}
 	if (arm_cfg_endpoints(ac, cloud, &ep, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		goto fail;
@@ -1116,6 +1769,12 @@ struct arm_sync *arm_sync_new(struct event_base *main_base, const struct fwd_clo
 	    arm_sched_init(&s->sched, main_base, clock, s->http, s->auth, s->cfg->max_inflight,
 			   s->cfg->max_retries, &sched_ops) < 0)
 		goto nomem_free;
+	if (s->rg)
+		log_info("arm: discovery through Resource Graph over %s%s",
+			 ac->nsubscriptions	       ? "the subscriptions given"
+			 : ac->nmanagement_groups ? "the management groups given"
+						   : "every subscription the identity can read",
+			 ac->records_from == ARM_RECORDS_FROM_RESOURCE_GRAPH ? "; record sets from dnsresources" : "");
 	log_info("arm: syncing %zu subscription(s) from %s every %d s (%s)", ac->nsubscriptions, s->arm,
 		 ac->interval_s,
 		 ac->auth == ARM_AUTH_MANAGED_IDENTITY  ? "managed identity"
@@ -1187,6 +1846,7 @@ void arm_sync_free(struct arm_sync *s)
 		arm_pub_clear(&s->pubs[i]);
 	free(s->pubs);
 	arm_zstats_free(&s->zst);
+	arm_pe_view_free(&s->pe_view);
 	free(s->again_zone);
 	free(s->arm);
 	free(s->state_dir);
@@ -1197,6 +1857,8 @@ void arm_sync_free(struct arm_sync *s)
 void arm_sync_stats(const struct arm_sync *s, struct arm_sync_stats *out)
 {
 	*out = s->st;
+	out->rg_quota_waits = s->rg_quota_waits;
+	out->rg_direct_listings = s->rg_direct_listings;
 	out->requests = s->sched.requests;
 	out->throttled = s->sched.throttled;
 	out->retries = s->sched.retries;
@@ -1269,4 +1931,32 @@ int arm_sync_zone_file(const struct arm_sync *s, const char *zone, char **text, 
 		return rc;
 	*current = hash == p->hash;
 	return 0;
+}
+
+/* ---------------------------------------------------------------- private endpoints */
+
+void arm_sync_pe_stats(const struct arm_sync *s, struct arm_pe_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->enabled = s->cfg->private_endpoints;
+	out->valid = s->pe_view_valid;
+	if (!s->pe_view_valid)
+		return;
+	for (int i = 0; i < ARM_PE_NSTATES; i++)
+		out->by_state[i] = s->pe_view.by_state[i];
+	for (size_t i = 0; i < s->pe_view.n; i++) {
+		enum arm_pe_note_kind k = s->pe_view.v[i].kind;
+		if (k >= 1 && k < ARM_PE_NOTE_NKINDS)
+			out->names[k]++;
+	}
+}
+
+void arm_sync_pe_find(const struct arm_sync *s, const char *name,
+		      void (*fn)(void *arg, const struct arm_pe_note *n), void *arg)
+{
+	char key[256];
+
+	if (!s->pe_view_valid || arm_zone_key(name, key, sizeof(key)) < 0)
+		return;
+	arm_pe_view_find(&s->pe_view, key, fn, arg);
 }

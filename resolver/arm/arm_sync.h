@@ -40,6 +40,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arm_pe.h"
+#include "arm_pe_zone.h"
 #include "route.h"
 
 struct event_base;
@@ -107,6 +109,9 @@ struct arm_sync_stats {
 	size_t records;            /* resource records in them */
 	int running;               /* a round is in progress */
 	char last_error[600];      /* first failure of the last round ("what: why"), "" = none */
+	uint64_t rg_quota_waits;   /* Resource Graph quota used up, waited for its reset */
+	uint64_t rg_direct_listings; /* zones listed from ARM after Resource Graph's record query
+				    * (records-from: resource-graph: its count differed) */
 };
 void arm_sync_stats(const struct arm_sync *s, struct arm_sync_stats *out);
 
@@ -159,5 +164,28 @@ int arm_sync_zone_info(const struct arm_sync *s, const char *zone, struct arm_zo
  */
 int arm_sync_zone_file(const struct arm_sync *s, const char *zone, char **text, size_t *len,
 		       int *current, char *path, size_t pathcap);
+
+/*
+ * Private endpoints (private-endpoints: yes; arm_pe_zone.h).  The figures
+ * of the last complete endpoint listing, for /metrics: endpoints per
+ * connection state, and names per note kind (served, not Approved, not
+ * covered by any zone, filtered, duplicate, lost to a private DNS zone
+ * record).  valid is 0 until a listing completed since start-up.
+ */
+struct arm_pe_stats {
+	int enabled, valid;
+	size_t by_state[ARM_PE_NSTATES];
+	size_t names[ARM_PE_NOTE_NKINDS];
+};
+void arm_sync_pe_stats(const struct arm_sync *s, struct arm_pe_stats *out);
+
+/*
+ * What the last complete endpoint listing says about name (any case,
+ * trailing dot optional): fn is called for each note whose FQDN or served
+ * name it is (arm_pe_note_text() makes the sentence).  The note is borrowed
+ * for the call.  Nothing before the first complete listing.
+ */
+void arm_sync_pe_find(const struct arm_sync *s, const char *name,
+		      void (*fn)(void *arg, const struct arm_pe_note *n), void *arg);
 
 #endif

@@ -197,6 +197,13 @@ static enum fwd_err arm_cfg_value(struct arm_cfg *ac, const struct cfg_key *k, c
 		*AT(ac, k, int) = (int)n;
 		return FWD_OK;
 	}
+	case CT_BOOL:
+		if (strcasecmp(v, "yes") != 0 && strcasecmp(v, "no") != 0) {
+			fwd_errf(err, errlen, "%s: expected yes or no, not '%s'", k->name, v);
+			return FWD_EPARSE;
+		}
+		*AT(ac, k, int) = strcasecmp(v, "yes") == 0;
+		return FWD_OK;
 	case CT_FALLBACK:
 		return arm_cfg_fallback_word(k->name, v, AT(ac, k, int), err, errlen);
 	case CT_WORD:
@@ -350,8 +357,19 @@ enum fwd_err arm_cfg_finish(struct arm_cfg *ac, char *err, size_t errlen)
 {
 	int nsecret = (ac->client_secret_file != NULL) + (ac->client_secret_env != NULL);
 
-	if (ac->nsubscriptions == 0) {
-		fwd_errf(err, errlen, "arm: needs at least one subscription: line");
+	if (ac->nsubscriptions == 0 && ac->discovery != ARM_DISCOVERY_RESOURCE_GRAPH) {
+		fwd_errf(err, errlen, "arm: needs at least one subscription: line (or discovery: resource-graph)");
+		return FWD_EPARSE;
+	}
+	if (ac->discovery != ARM_DISCOVERY_RESOURCE_GRAPH &&
+	    (ac->nmanagement_groups > 0 || ac->records_from == ARM_RECORDS_FROM_RESOURCE_GRAPH)) {
+		fwd_errf(err, errlen, "arm: management-group: and records-from: resource-graph need discovery: "
+			 "resource-graph");
+		return FWD_EPARSE;
+	}
+	if (ac->nmanagement_groups > 0 && ac->nsubscriptions > 0) {
+		fwd_errf(err, errlen, "arm: give subscription: or management-group: lines, not both (the Resource "
+			 "Graph query has one scope)");
 		return FWD_EPARSE;
 	}
 	switch (ac->auth) {
@@ -538,4 +556,27 @@ enum fwd_err arm_cfg_endpoints(const struct arm_cfg *ac, int cloud, struct arm_e
 		return FWD_EINVAL;
 	}
 	return FWD_OK;
+}
+
+size_t arm_cfg_nslots(const struct arm_cfg *ac)
+{
+	return ac->nsubscriptions + (ac->discovery == ARM_DISCOVERY_RESOURCE_GRAPH ? 1 : 0);
+}
+
+long arm_cfg_sub_slot(const struct arm_cfg *ac, const char *sub, const char *rg)
+{
+	if (ac->nresource_groups > 0) {
+		int in = 0;
+		for (size_t k = 0; rg != NULL && k < ac->nresource_groups; k++)
+			in |= strcmp(ac->resource_groups[k], rg) == 0;
+		if (!in)
+			return -1;
+	}
+	for (size_t i = 0; i < ac->nsubscriptions; i++)
+		if (strcmp(ac->subscriptions[i], sub) == 0)
+			return (long)i;
+	/* Resource Graph over management groups or the tenant: the others */
+	if (ac->discovery == ARM_DISCOVERY_RESOURCE_GRAPH && ac->nsubscriptions == 0)
+		return (long)ac->nsubscriptions;
+	return -1;
 }

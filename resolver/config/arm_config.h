@@ -27,6 +27,16 @@ enum arm_auth_kind {
 	ARM_AUTH_WORKLOAD_IDENTITY     /* Entra v2 with a federated token file */
 };
 
+enum arm_discovery {
+	ARM_DISCOVERY_SUBSCRIPTIONS = 1, /* one list per subscription (or resource group) */
+	ARM_DISCOVERY_RESOURCE_GRAPH     /* one paged Azure Resource Graph query */
+};
+
+enum arm_records_from {
+	ARM_RECORDS_FROM_ZONES = 1,      /* list each zone's record sets from ARM */
+	ARM_RECORDS_FROM_RESOURCE_GRAPH  /* Resource Graph's dnsresources, checked per zone */
+};
+
 /* One "zone-fallback: PATTERN public|none" line. */
 struct arm_cfg_fallback {
 	char *pattern;   /* lower-case glob, no trailing dot */
@@ -61,6 +71,16 @@ struct arm_cfg {
 	int max_retries;             /* per request on 429/5xx/timeout, default 4 */
 	int page_size;               /* $top for record-set lists, default 1000 */
 	char *ca_file;               /* NULL = system CA store */
+	int private_endpoints;       /* serve private endpoints' customDnsConfigs, default no */
+	char **endpoint_zones;       /* lower-case, for FQDNs the catalogue does not cover */
+	size_t nendpoint_zones;
+	int endpoint_ttl;            /* TTL of endpoint records, default 10 */
+	char *pe_api_version;        /* Microsoft.Network API version, default "2026-01-01" */
+	int discovery;               /* enum arm_discovery, default subscriptions */
+	char **management_groups;    /* resource-graph scope instead of subscriptions */
+	size_t nmanagement_groups;
+	int records_from;            /* enum arm_records_from, default zones */
+	char *rg_api_version;        /* Microsoft.ResourceGraph API version, default "2024-04-01" */
 	uint64_t given;              /* keys given in the file (bit: the key's index among the arm:
 				      * rows of the schema): a single-valued key is given once */
 };
@@ -100,6 +120,19 @@ struct arm_endpoints {
 /* FWD_OK, or FWD_EINVAL with the missing piece explained in err. */
 enum fwd_err arm_cfg_endpoints(const struct arm_cfg *ac, int cloud, struct arm_endpoints *ep, char *err,
 			       size_t errlen);
+
+/*
+ * Subscription slots: the configured subscriptions in order, and with
+ * discovery: resource-graph one more slot, arm_cfg_nslots() - 1, for the
+ * subscriptions Resource Graph finds that the file does not name (ranked
+ * after the configured ones in the merge).  Per-subscription arrays of ARM
+ * sync and saved zones are arm_cfg_nslots() long.
+ */
+size_t arm_cfg_nslots(const struct arm_cfg *ac);
+/* The slot of subscription sub (lower-case) and, when resource-group: is
+ * set, resource group rg (lower-case, NULL = not known): its index, or -1
+ * when it is not wanted. */
+long arm_cfg_sub_slot(const struct arm_cfg *ac, const char *sub, const char *rg);
 
 /* fallback: setting for a synced zone (lower-case, no trailing dot). */
 int arm_cfg_zone_fallback(const struct arm_cfg *ac, const char *zone);

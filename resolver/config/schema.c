@@ -27,6 +27,8 @@
 #define A(f) offsetof(struct arm_cfg, f)
 
 static const char *const auth_words[] = {"managed-identity", "client-secret", "workload-identity", NULL};
+static const char *const discovery_words[] = {"subscriptions", "resource-graph", NULL};
+static const char *const records_from_words[] = {"zones", "resource-graph", NULL};
 
 const struct cfg_key cfg_schema[] = {
 	/* ---------------------------------------------------------------- server: */
@@ -54,7 +56,7 @@ const struct cfg_key cfg_schema[] = {
 		 "read back at start-up before the first sync. Not set: synced zones are kept in memory only." },
 	{ .clause = CFG_CL_SERVER, .name = "control-socket", .type = CT_STR, .flags = CK_RESTART,
 	  .off = S(control_socket), .arg = "PATH",
-	  .doc = "UNIX socket `plinkfwd-ctl` talks to (status, reload, stats, zones, flush, sync, explain; see "
+	  .doc = "UNIX socket `plinkfwd-ctl` talks to (status, reload, stats, zones, flush, sync, explain, check; see "
 		 "`plinkfwd-ctl(8)`). Created at start-up, before `user:` takes effect, and given to that "
 		 "user; a stale socket file is replaced, a live one (another daemon) or a file that is not a "
 		 "socket is an error. Use an absolute path. Not set: no control socket." },
@@ -315,11 +317,14 @@ const struct cfg_key cfg_schema[] = {
 		 "`none`: answer NXDOMAIN with the zone's SOA." },
 
 	/* ---------------------------------------------------------------- arm: */
-	{ .clause = CFG_CL_ARM, .name = "subscription", .type = CT_TOKENS, .flags = CK_MULTI | CK_REQUIRED,
+	{ .clause = CFG_CL_ARM, .name = "subscription", .type = CT_TOKENS, .flags = CK_MULTI,
 	  .off = A(subscriptions), .off_n = A(nsubscriptions), .max = 64, .chars = "-",
 	  .what = "a subscription id", .arg = "ID",
+	  .def_doc = "(required, at least one; with `discovery: resource-graph` optional)",
 	  .doc = "A subscription to read, by id (case-insensitive). The order decides the merge: an earlier "
-		 "subscription wins a zone name clash." },
+		 "subscription wins a zone name clash. With `discovery: resource-graph` the subscriptions "
+		 "scope the query; without any (and without `management-group:`) it covers every "
+		 "subscription the identity can read, ranked after the configured ones." },
 	{ .clause = CFG_CL_ARM, .name = "resource-group", .type = CT_TOKENS, .flags = CK_MULTI,
 	  .off = A(resource_groups), .off_n = A(nresource_groups), .max = 90, .chars = "-_.()",
 	  .what = "a resource group name", .arg = "NAME", .def_doc = "all",
@@ -384,6 +389,43 @@ const struct cfg_key cfg_schema[] = {
 	  .min = 0, .max = 20, .arg = "N", .doc = "Retries per request on 429, 5xx and timeouts." },
 	{ .clause = CFG_CL_ARM, .name = "page-size", .type = CT_INT, .off = A(page_size), .def = "1000", .min = 1,
 	  .max = 1000, .arg = "N", .doc = "`$top` for record-set listings (ARM's limit is 1000)." },
+	/* private endpoints (docs/arm-sync.md, *Records from private endpoints*) */
+	{ .clause = CFG_CL_ARM, .name = "private-endpoints", .type = CT_BOOL, .off = A(private_endpoints),
+	  .def = "no", .arg = "yes\\|no",
+	  .doc = "Also list the private endpoints of every subscription (or resource group) and serve the "
+		 "FQDNs and addresses of their `customDnsConfigs`, in the Private Link zone the catalogue pairs "
+		 "with each FQDN, when the endpoint's connection is Approved. A record of a private DNS zone "
+		 "wins over an endpoint's for the same name." },
+	{ .clause = CFG_CL_ARM, .name = "endpoint-zone", .type = CT_TOKENS, .flags = CK_MULTI,
+	  .off = A(endpoint_zones), .off_n = A(nendpoint_zones), .max = 253, .chars = "-_.",
+	  .what = "a zone name", .arg = "ZONE", .def_doc = "none",
+	  .doc = "An endpoint FQDN that no catalogue zone covers is served under its own name in the "
+		 "longest of these zones that contains it; one that none contains is skipped with a log line." },
+	{ .clause = CFG_CL_ARM, .name = "endpoint-ttl", .type = CT_INT, .off = A(endpoint_ttl), .def = "10",
+	  .min = 0, .max = 86400, .arg = "SECONDS",
+	  .doc = "TTL of the records made from private endpoints (Azure's own DNS zone groups write 10)." },
+	/* Resource Graph (docs/arm-sync.md, *Tenant-wide discovery*) */
+	{ .clause = CFG_CL_ARM, .name = "discovery", .type = CT_WORD, .off = A(discovery), .def = "subscriptions",
+	  .min = ARM_DISCOVERY_SUBSCRIPTIONS, .words = discovery_words, .arg = "subscriptions\\|resource-graph",
+	  .doc = "How zones and private endpoints are found: one list per subscription (or resource group), "
+		 "or one paged Azure Resource Graph query over every subscription in scope." },
+	{ .clause = CFG_CL_ARM, .name = "management-group", .type = CT_TOKENS, .flags = CK_MULTI,
+	  .off = A(management_groups), .off_n = A(nmanagement_groups), .max = 90, .chars = "-_.()",
+	  .what = "a management group name", .arg = "NAME", .def_doc = "the tenant",
+	  .doc = "`discovery: resource-graph` only: query these management groups instead of the "
+		 "`subscription:` list (not both)." },
+	{ .clause = CFG_CL_ARM, .name = "records-from", .type = CT_WORD, .off = A(records_from), .def = "zones",
+	  .min = ARM_RECORDS_FROM_ZONES, .words = records_from_words, .arg = "zones\\|resource-graph",
+	  .doc = "`discovery: resource-graph` only: `zones` lists the record sets of each zone from ARM; "
+		 "`resource-graph` takes them all from Resource Graph's `dnsresources` table in one paged "
+		 "query, and lists a zone directly when its count there differs from the zone's "
+		 "`numberOfRecordSets` (Resource Graph lags ARM)." },
+	{ .clause = CFG_CL_ARM, .name = "resource-graph-api-version", .type = CT_TOKEN, .off = A(rg_api_version),
+	  .def = "2024-04-01", .max = 32, .chars = "-.", .what = "an API version", .arg = "V",
+	  .doc = "Microsoft.ResourceGraph API version." },
+	{ .clause = CFG_CL_ARM, .name = "endpoint-api-version", .type = CT_TOKEN, .off = A(pe_api_version),
+	  .def = "2026-01-01", .max = 32, .chars = "-.", .what = "an API version", .arg = "V",
+	  .doc = "Microsoft.Network API version for the private endpoint lists." },
 };
 
 const size_t cfg_schema_len = FWD_ARRAY_LEN(cfg_schema);

@@ -41,6 +41,9 @@ struct route_zone {
 	struct zone *zone;
 	enum route_origin origin;  /* ORIGIN_ZONE_FILE or ORIGIN_ZONE_ARM */
 	int fallback_public;
+	uint8_t endpoints;         /* ORIGIN_ZONE_ARM: 0 = private DNS zone records only, 1 = also
+				    * records from private endpoints, 2 = made from private endpoints
+				    * only (arm_pe_zone.h) */
 };
 
 struct route_table;

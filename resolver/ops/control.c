@@ -314,6 +314,7 @@ static const struct {
 	{"stats", 0, 0, "stats"},        {"zones", 0, 0, "zones"},
 	{"sync", 0, 1, "sync [ZONE]"},   {"flush", 0, 1, "flush [NAME]"},
 	{"explain", 1, 2, "explain NAME [TYPE]"},
+	{"check", 1, 1, "check NAME"},
 };
 
 static cJSON *bad_arity(int ci, int argc, char **argv)
@@ -348,7 +349,7 @@ char *control_run(struct daemon *d, const char *line)
 	if (argc <= 0) {
 		o = ctl_err(argc == 0 ? "empty request" : "too many arguments");
 	} else if (ci < 0) {
-		o = ctl_err("unknown command '%s' (status, reload, stats, zones, flush, sync, explain)", argv[0]);
+		o = ctl_err("unknown command '%s' (status, reload, stats, zones, flush, sync, explain, check)", argv[0]);
 	} else if (argc - 1 < commands[ci].min || argc - 1 > commands[ci].max) {
 		o = bad_arity(ci, argc, argv);
 	} else if (strcmp(argv[0], "status") == 0) {
@@ -366,6 +367,8 @@ char *control_run(struct daemon *d, const char *line)
 		o = cmd_flush(d, argc == 2 ? argv[1] : NULL);
 	} else if (strcmp(argv[0], "explain") == 0) {
 		o = explain_json(d, argv[1], argc == 3 ? argv[2] : NULL);
+	} else if (strcmp(argv[0], "check") == 0) {
+		o = explain_check_json(d, argv[1]);
 	}
 	if (!o)
 		return NULL;

@@ -134,7 +134,13 @@ cJSON *ctl_zone_json(const struct snapshot *snap, const struct route_zone *rz, c
 	size_t alen;
 	wire_name_to_text(zone_apex(rz->zone, &alen), name, sizeof(name));
 	cJSON_AddStringToObject(o, "name", name);
-	cJSON_AddStringToObject(o, "source", rz->origin == ORIGIN_ZONE_ARM ? "arm" : "file");
+	/* a zone built from private endpoints alone is their kind of zone; an
+	 * ARM zone that also holds endpoint records says so beside "arm" */
+	cJSON_AddStringToObject(o, "source", rz->origin != ORIGIN_ZONE_ARM ? "file"
+					     : rz->endpoints == 2	   ? "endpoint"
+									   : "arm");
+	if (rz->origin == ORIGIN_ZONE_ARM && rz->endpoints == 1)
+		cJSON_AddBoolToObject(o, "endpoint_records", 1);
 	cJSON_AddBoolToObject(o, "served", 1);
 	ctl_add_u64(o, "records", zone_rr_count(rz->zone));
 	ctl_add_u64(o, "serial", zone_serial(rz->zone));

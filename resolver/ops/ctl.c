@@ -23,6 +23,7 @@
 #include "cfg_lex.h"
 #include "clock.h"
 #include "common.h"
+#include "ctl_check.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -54,7 +55,13 @@ static void usage(FILE *f)
 		"  flush [NAME]         empty the answer cache (or only NAME)\n"
 		"  sync [ZONE]          sync ARM zones now (or only ZONE)\n"
 		"  explain NAME [TYPE]  how NAME is resolved right now\n"
-		"exit status: 0 ok, 1 the command failed, 2 usage, 3 daemon not reachable\n");
+		"  check NAME [--connect PORT]\n"
+		"                       resolve NAME through the daemon: the chain and where each step\n"
+		"                       came from, whether the address is private, why a private\n"
+		"                       endpoint is not served; --connect: TCP to each address\n"
+		"exit status: 0 ok, 1 the command failed, 2 usage, 3 daemon not reachable;\n"
+		"  check: 0 private (and reachable), 4 public address, 5 does not resolve,\n"
+		"  6 private but unreachable on PORT\n");
 }
 
 /* ------------------------------------------------------------ transport */
@@ -314,7 +321,7 @@ static void print_zones(const cJSON *o)
 	cJSON_ArrayForEach(z, zs)
 	{
 		const char *src = jstr(z, "source");
-		int arm = src && strcmp(src, "arm") == 0;
+		int arm = src && (strcmp(src, "arm") == 0 || strcmp(src, "endpoint") == 0);
 		double last = jnum(z, "last_sync", 0);
 		const cJSON *srcs = cJSON_GetObjectItemCaseSensitive(z, "sources"), *e;
 		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(z, "serial")))
@@ -377,7 +384,9 @@ static void print_origin(const cJSON *og, int cache)
 	}
 	int arm = strcmp(src, "arm") == 0;
 	double line = jnum(og, "line", 0);
-	if (arm && jstr(og, "arm_id"))
+	if (arm && jstr(og, "arm_id") && strstr(jstr(og, "arm_id"), "/privateEndpoints/"))
+		printf("      %sprivate endpoint %s (connection Approved)\n", cache ? "" : "from ", jstr(og, "arm_id"));
+	else if (arm && jstr(og, "arm_id"))
 		printf("      %sARM record set %s\n", cache ? "" : "from ", jstr(og, "arm_id"));
 	else if (!arm && line > 0)
 		printf("      %s %s:%.0f\n", cache ? "at" : "from", jstr(og, "file") ? jstr(og, "file") : "?", line);
@@ -412,10 +421,15 @@ static void print_explain(const cJSON *o)
 			printf(")\n");
 			if (cJSON_IsObject(z)) {
 				const char *zsrc = jstr(z, "source");
-				if (zsrc && strcmp(zsrc, "arm") == 0) {
+				if (zsrc && (strcmp(zsrc, "arm") == 0 || strcmp(zsrc, "endpoint") == 0)) {
 					char b[64];
-					printf("   zone %s synced from ARM, %.0f records, serial %.0f, last sync %s, fallback %s\n",
-					       jstr(z, "name"), jnum(z, "records", 0), jnum(z, "serial", 0),
+					printf("   zone %s %s, %.0f records, serial %.0f, last sync %s, fallback %s\n",
+					       jstr(z, "name"),
+					       strcmp(zsrc, "endpoint") == 0 ? "built from private endpoints"
+					       : cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(z, "endpoint_records"))
+						       ? "synced from ARM, with private endpoint records"
+						       : "synced from ARM",
+					       jnum(z, "records", 0), jnum(z, "serial", 0),
 					       fmt_time(jnum(z, "last_sync", 0), b, sizeof(b)),
 					       jstr(z, "fallback") ? jstr(z, "fallback") : "?");
 					if (jstr(z, "last_error"))
@@ -455,6 +469,8 @@ static void print_explain(const cJSON *o)
 				printf("      from %s\n", jstr(r, "from") ? jstr(r, "from") : "?");
 				print_origin(cJSON_GetObjectItemCaseSensitive(r, "origin"), 1);
 			}
+		} else if (strcmp(act, "private-endpoint") == 0) {
+			printf("%d. private endpoint: %s\n", i, jstr(s, "note") ? jstr(s, "note") : "?");
 		} else if (strcmp(act, "forward") == 0) {
 			const cJSON *sv = cJSON_GetObjectItemCaseSensitive(s, "servers"), *e;
 			printf("%d. forward to group %s: %s\n", i, jstr(s, "group") ? jstr(s, "group") : "?",
@@ -518,6 +534,22 @@ static void print_text(const char *cmd, const cJSON *o)
 
 /* ------------------------------------------------------------ main */
 
+/* One request on a connection of its own (ctl_check.h's transport). */
+struct ctl_conn {
+	const char *sock;
+	int timeout_s;
+};
+
+static char *ctl_request(void *arg, const char *line)
+{
+	const struct ctl_conn *c = arg;
+	int fd = ctl_connect(c->sock);
+	char *resp = fd >= 0 ? ctl_exchange(fd, line, &fwd_clock_monotonic, c->timeout_s) : NULL;
+	if (fd >= 0)
+		close(fd);
+	return resp;
+}
+
 /* The control socket named in the server: clause of cfgpath, found by a
  * scan of its lines rather than a parse: a config the admin just broke
  * must not hide the daemon, whose reload reports what is wrong with it. */
@@ -555,10 +587,10 @@ int main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'}, {"socket", required_argument, NULL, 's'},
 		{"json", no_argument, NULL, 'j'},          {"timeout", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'v'},
-		{NULL, 0, NULL, 0}};
+		{"connect", required_argument, NULL, 'P'}, {NULL, 0, NULL, 0}};
 	const char *cfgpath = DEFAULT_CONFIG, *sock = NULL;
 	char *sock_found = NULL, optbuf[128];
-	int json = 0, timeout_s = 30, c;
+	int json = 0, timeout_s = 30, connect_port = 0, c;
 
 	/* Options anywhere on the line, as unbound-control and knotc take
 	 * them ("status -j"): getopt_long() permutes the words, so the
@@ -580,6 +612,16 @@ int main(int argc, char **argv)
 					optarg);
 				return EXIT_USAGE;
 			}
+			break;
+		}
+		case 'P': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end != '\0' || v < 1 || v > 65535) {
+				fprintf(stderr, "plinkfwd-ctl: bad port '%s' for --connect (1 to 65535)\n", optarg);
+				return EXIT_USAGE;
+			}
+			connect_port = (int)v;
 			break;
 		}
 		case 'h': usage(stdout); return EXIT_OK;
@@ -605,6 +647,26 @@ int main(int argc, char **argv)
 		fprintf(stderr, "plinkfwd-ctl: no command given\n");
 		usage(stderr);
 		return EXIT_USAGE;
+	}
+
+	if (connect_port > 0 && strcmp(argv[optind], "check") != 0) {
+		fprintf(stderr, "plinkfwd-ctl: --connect goes with check only\n");
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[optind], "check") == 0) {
+		if (argc - optind != 2 || argv[optind + 1][0] == '\0' || strpbrk(argv[optind + 1], " \t\r\n")) {
+			fprintf(stderr, "plinkfwd-ctl: usage: check NAME [--connect PORT] [--json]\n");
+			return EXIT_USAGE;
+		}
+		if (!sock) {
+			if (!(sock_found = socket_from_config(cfgpath)))
+				return EXIT_UNREACHABLE;
+			sock = sock_found;
+		}
+		struct ctl_conn conn = {sock, timeout_s};
+		int crc = ctl_check_run(ctl_request, &conn, argv[optind + 1], connect_port, json);
+		free(sock_found);
+		return crc;
 	}
 
 	char req[CTL_REQ_MAX];

@@ -9,6 +9,7 @@
 
 #include "explain.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <cjson/cJSON.h>
 #include <ldns/ldns.h>
 
+#include "arm_pe_zone.h"
 #include "arm_records.h"
 #include "arm_sync.h"
 #include "cache.h"
@@ -436,6 +438,40 @@ static void explain_cache(cJSON *steps, struct daemon *d, const struct snapshot 
 	free(buf);
 }
 
+static const char *pe_note_kind(enum arm_pe_note_kind k)
+{
+	switch (k) {
+	case ARM_PE_NOTE_SERVED: return "served";
+	case ARM_PE_NOTE_NOT_APPROVED: return "not-approved";
+	case ARM_PE_NOTE_UNMAPPED: return "no-zone";
+	case ARM_PE_NOTE_FILTERED: return "filtered";
+	case ARM_PE_NOTE_DUPLICATE: return "duplicate";
+	case ARM_PE_NOTE_CONFLICT: return "conflict";
+	case ARM_PE_NOTE_NKINDS: break;
+	}
+	return "unknown";
+}
+
+/* One "private-endpoint" step per thing the last endpoint listing says
+ * about the name: served from an endpoint, or why not (arm_pe_zone.h). */
+static void pe_note_step(void *arg, const struct arm_pe_note *n)
+{
+	cJSON *s = step(arg, "private-endpoint");
+	char text[2048];
+
+	arm_pe_note_text(n, text, sizeof(text));
+	cJSON_AddStringToObject(s, "kind", pe_note_kind(n->kind));
+	cJSON_AddStringToObject(s, "note", text);
+	cJSON_AddStringToObject(s, "endpoint", n->pe_id);
+	cJSON_AddStringToObject(s, "state", arm_pe_state_label(n->state));
+	if (n->zone[0])
+		cJSON_AddStringToObject(s, "zone", n->zone);
+	if (n->name[0])
+		cJSON_AddStringToObject(s, "served_as", n->name);
+	if (n->kind == ARM_PE_NOTE_CONFLICT)
+		cJSON_AddStringToObject(s, "zone_record_set", n->other);
+}
+
 cJSON *explain_json(struct daemon *d, const char *name, const char *type)
 {
 	uint8_t wname[WIRE_MAX_NAME];
@@ -496,6 +532,15 @@ cJSON *explain_json(struct daemon *d, const char *name, const char *type)
 			}
 	} else if (rt->origin == ORIGIN_CATALOGUE) {
 		cJSON_AddStringToObject(s, "cloud", cfg_cloud_name(cfg->cloud));
+	}
+
+	if (d->arm) {
+		char key[1025];
+		snprintf(key, sizeof(key), "%s", text);
+		for (char *c = key; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+		arm_sync_pe_find(d->arm, key, pe_note_step, steps);
 	}
 
 	if (rt->kind == ROUTE_ZONE) {
@@ -572,5 +617,238 @@ cJSON *explain_json(struct daemon *d, const char *name, const char *type)
 	cJSON_AddStringToObject(o, "answered_by", answered_by);
 	snapshot_unref(snap);
 	free(t);
+	return o;
+}
+
+/* ------------------------------------------------------------ check
+ *
+ * "check NAME": the chain explain gives for NAME, hop by hop through the
+ * CNAMEs, with where each record came from, the final addresses and
+ * whether each is private, and what the private endpoint listing says
+ * about any name of the chain.  It reads what explain reads (zones, the
+ * cache, the endpoint notes) and sends nothing: plinkfwd-ctl asks the
+ * daemon the question over DNS first, so that a forwarded or spliced
+ * answer is in the cache.
+ */
+
+#define CHECK_MAX_HOPS 12
+
+/* Why addr is private, or NULL: RFC 1918, RFC 6598 (shared address
+ * space), RFC 4193 (unique local), or served from a synced zone (Azure
+ * private DNS or a private endpoint) whatever the address. */
+static const char *check_private(const char *addr, int synced)
+{
+	unsigned char b[16];
+
+	if (inet_pton(AF_INET, addr, b) == 1) {
+		if (b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168))
+			return "RFC 1918";
+		if (b[0] == 100 && (b[1] & 0xc0) == 64)
+			return "RFC 6598";
+	} else if (inet_pton(AF_INET6, addr, b) == 1) {
+		if ((b[0] & 0xfe) == 0xfc)
+			return "RFC 4193 (ULA)";
+	}
+	return synced ? "synced record" : NULL;
+}
+
+/* The records of one explanation (zone answer or cache hit), appended to
+ * chain as {rr, from, origin}; *rcode gets the answer's rcode text. */
+static void check_records(const cJSON *ex, cJSON *chain, cJSON *endpoints, char *rcode, size_t rcap)
+{
+	const cJSON *steps = cJSON_GetObjectItemCaseSensitive(ex, "steps"), *s;
+
+	cJSON_ArrayForEach(s, steps)
+	{
+		const cJSON *act = cJSON_GetObjectItemCaseSensitive(s, "action");
+		const cJSON *rc = cJSON_GetObjectItemCaseSensitive(s, "rcode");
+		const cJSON *recs = cJSON_GetObjectItemCaseSensitive(s, "records"), *r;
+		const char *a = cJSON_IsString(act) ? act->valuestring : "";
+		if (strcmp(a, "private-endpoint") == 0) {
+			const cJSON *note = cJSON_GetObjectItemCaseSensitive(s, "note"), *e;
+			int seen = 0;
+			cJSON_ArrayForEach(e, endpoints)
+			{
+				const cJSON *en = cJSON_GetObjectItemCaseSensitive(e, "note");
+				seen |= cJSON_IsString(en) && cJSON_IsString(note) && strcmp(en->valuestring, note->valuestring) == 0;
+			}
+			if (!seen)
+				cJSON_AddItemToArray(endpoints, cJSON_Duplicate(s, 1));
+			continue;
+		}
+		if (cJSON_IsString(rc))
+			snprintf(rcode, rcap, "%s", rc->valuestring);
+		if (strcmp(a, "zone-lookup") == 0) {
+			const cJSON *ogs = cJSON_GetObjectItemCaseSensitive(s, "origins");
+			const cJSON *zst = cJSON_GetObjectItemCaseSensitive(s, "status");
+			int k = 0;
+			if (cJSON_IsString(zst) && strcmp(zst->valuestring, "nodata") == 0)
+				snprintf(rcode, rcap, "NODATA");
+			cJSON_ArrayForEach(r, recs)
+			{
+				const cJSON *og = cJSON_GetArrayItem(ogs, k++);
+				cJSON *c = cJSON_CreateObject();
+				cJSON_AddStringToObject(c, "rr", cJSON_IsString(r) ? r->valuestring : "?");
+				if (og)
+					cJSON_AddItemToObject(c, "origin", cJSON_Duplicate(og, 1));
+				cJSON_AddItemToArray(chain, c);
+			}
+		} else if (strcmp(a, "cache") == 0) {
+			const cJSON *st = cJSON_GetObjectItemCaseSensitive(s, "state");
+			if (cJSON_IsString(st) && strcmp(st->valuestring, "miss") == 0)
+				snprintf(rcode, rcap, "not in the cache");
+			cJSON_ArrayForEach(r, recs)
+				cJSON_AddItemToArray(chain, cJSON_Duplicate(r, 1));
+		}
+	}
+}
+
+/* The owner, type and (CNAME) target of a chain entry's record. */
+static int check_rr(const cJSON *c, char *owner, size_t ocap, uint16_t *type, char *target, size_t tcap)
+{
+	const cJSON *rr = cJSON_GetObjectItemCaseSensitive(c, "rr");
+	ldns_rr *r = NULL;
+
+	if (!cJSON_IsString(rr) || ldns_rr_new_frm_str(&r, rr->valuestring, 0, NULL, NULL) != LDNS_STATUS_OK)
+		return -1;
+	char *o = ldns_rdf2str(ldns_rr_owner(r));
+	snprintf(owner, ocap, "%s", o ? o : "");
+	free(o);
+	*type = (uint16_t)ldns_rr_get_type(r);
+	target[0] = '\0';
+	if (ldns_rr_rd_count(r) > 0) {
+		char *t = ldns_rdf2str(ldns_rr_rdf(r, 0));
+		snprintf(target, tcap, "%s", t ? t : "");
+		free(t);
+	}
+	ldns_rr_free(r);
+	for (char *p = owner; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+	for (char *p = target; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+	return 0;
+}
+
+/* Did the record come from a synced zone (origin source "arm")? */
+static int check_synced(const cJSON *c)
+{
+	const cJSON *og = cJSON_GetObjectItemCaseSensitive(c, "origin");
+	const cJSON *src = cJSON_GetObjectItemCaseSensitive(og, "source");
+	const cJSON *from = cJSON_GetObjectItemCaseSensitive(c, "from");
+
+	if (cJSON_IsString(src) && strcmp(src->valuestring, "arm") == 0)
+		return 1;
+	return cJSON_IsString(from) && strstr(from->valuestring, "synced from ARM") != NULL;
+}
+
+cJSON *explain_check_json(struct daemon *d, const char *name)
+{
+	uint8_t w[WIRE_MAX_NAME];
+	char cur[1100], rcode[64] = "", text[1025];
+	cJSON *o, *chain, *endpoints, *addrs;
+	int hops = 0, npriv = 0, npub = 0;
+
+	if (wire_name_from_text(name, w) < 0)
+		return ctl_err("'%s' is not a valid domain name", name);
+	wire_name_to_text(w, text, sizeof(text));
+	o = ctl_ok();
+	cJSON_AddStringToObject(o, "name", text);
+	chain = cJSON_AddArrayToObject(o, "chain");
+	endpoints = cJSON_AddArrayToObject(o, "endpoints");
+	addrs = cJSON_AddArrayToObject(o, "addresses");
+	snprintf(cur, sizeof(cur), "%s", text);
+	for (char *p = cur; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+	for (const char *qt = "A";; qt = "AAAA") {
+		/* A first, through the CNAMEs; then AAAA of the last name */
+		for (; hops < CHECK_MAX_HOPS; hops++) {
+			cJSON *ex = explain_json(d, cur, qt), *c;
+			int n0 = cJSON_GetArraySize(chain), moved = 0;
+			if (!ex || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ex, "ok"))) {
+				cJSON_Delete(ex);
+				break;
+			}
+			check_records(ex, chain, endpoints, rcode, sizeof(rcode));
+			cJSON_Delete(ex);
+			/* follow the chain: a CNAME at cur leads on, unless the
+			 * records already hold its target's data */
+			for (int i = n0; i < cJSON_GetArraySize(chain); i++) {
+				char owner[1100], target[1100];
+				uint16_t t;
+				c = cJSON_GetArrayItem(chain, i);
+				if (check_rr(c, owner, sizeof(owner), &t, target, sizeof(target)) < 0)
+					continue;
+				if (strcmp(owner, cur) == 0 && t == LDNS_RR_TYPE_CNAME && target[0]) {
+					snprintf(cur, sizeof(cur), "%s", target);
+					moved = 1;
+				}
+			}
+			if (!moved)
+				break;
+			/* the target's records may have come in the same answer */
+			int have = 0;
+			for (int i = n0; i < cJSON_GetArraySize(chain); i++) {
+				char owner[1100], target[1100];
+				uint16_t t;
+				if (check_rr(cJSON_GetArrayItem(chain, i), owner, sizeof(owner), &t, target, sizeof(target)) == 0 &&
+				    strcmp(owner, cur) == 0 && (t == LDNS_RR_TYPE_A || t == LDNS_RR_TYPE_AAAA))
+					have = 1;
+			}
+			if (have)
+				break;
+		}
+		if (strcmp(qt, "AAAA") == 0)
+			break;
+		{
+			/* AAAA of the final name, once */
+			cJSON *ex = explain_json(d, cur, "AAAA");
+			char rc2[64] = "";
+			if (ex && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ex, "ok"))) {
+				cJSON *tmp = cJSON_CreateArray();
+				check_records(ex, tmp, endpoints, rc2, sizeof(rc2));
+				cJSON *c;
+				cJSON_ArrayForEach(c, tmp)
+				{
+					char owner[1100], target[1100];
+					uint16_t t;
+					if (check_rr(c, owner, sizeof(owner), &t, target, sizeof(target)) == 0 &&
+					    t == LDNS_RR_TYPE_AAAA && strcmp(owner, cur) == 0)
+						cJSON_AddItemToArray(chain, cJSON_Duplicate(c, 1));
+				}
+				cJSON_Delete(tmp);
+			}
+			cJSON_Delete(ex);
+		}
+		break;
+	}
+	/* the final addresses */
+	{
+		cJSON *c;
+		cJSON_ArrayForEach(c, chain)
+		{
+			char owner[1100], target[1100];
+			uint16_t t;
+			const char *why;
+			cJSON *a;
+			if (check_rr(c, owner, sizeof(owner), &t, target, sizeof(target)) < 0 ||
+			    (t != LDNS_RR_TYPE_A && t != LDNS_RR_TYPE_AAAA) || strcmp(owner, cur) != 0)
+				continue;
+			why = check_private(target, check_synced(c));
+			a = cJSON_CreateObject();
+			cJSON_AddStringToObject(a, "address", target);
+			cJSON_AddBoolToObject(a, "private", why != NULL);
+			if (why)
+				cJSON_AddStringToObject(a, "why", why);
+			cJSON_AddItemToArray(addrs, a);
+			if (why)
+				npriv++;
+			else
+				npub++;
+		}
+	}
+	cJSON_AddStringToObject(o, "final_name", cur);
+	if (rcode[0])
+		cJSON_AddStringToObject(o, "rcode", rcode);
+	cJSON_AddStringToObject(o, "result", npub > 0 ? "public" : npriv > 0 ? "private" : "unresolved");
 	return o;
 }

@@ -25,4 +25,17 @@ struct daemon;
  * caller owns it; NULL when out of memory. */
 cJSON *explain_json(struct daemon *d, const char *name, const char *type);
 
+/*
+ * "check NAME": what a client gets for NAME now, as a chain of records
+ * (zone data, or the cache for forwarded and spliced answers), each with
+ * its origin as explain gives it; the final name's addresses with
+ * "private" (RFC 1918, RFC 6598, RFC 4193, or served from a synced zone)
+ * and why; the private endpoint notes about any name of the chain; and
+ * "result": "private", "public" (some address is public) or "unresolved"
+ * (with "rcode": NXDOMAIN, NODATA, "not in the cache", ...).  Sends
+ * nothing to anyone: plinkfwd-ctl asks the daemon the question over DNS
+ * first.  The caller owns the object; NULL when out of memory.
+ */
+cJSON *explain_check_json(struct daemon *d, const char *name);
+
 #endif

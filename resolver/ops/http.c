@@ -20,6 +20,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "arm_config.h"
 #include "arm_sync.h"
 #include "cache.h"
 #include "client.h"
@@ -441,6 +442,36 @@ static void metrics_arm_zones(struct evbuffer *b, const struct arm_sync *arm, in
 	}
 }
 
+/*
+ * Private endpoints (private-endpoints: yes), from the last complete
+ * endpoint listing: endpoints per connection state, and their names by
+ * what became of them.  Nothing before the first complete listing.
+ */
+static void metrics_arm_pe(struct evbuffer *b, const struct arm_sync *arm)
+{
+	static const char *const result[ARM_PE_NOTE_NKINDS] = {
+		[ARM_PE_NOTE_SERVED] = "served",          [ARM_PE_NOTE_NOT_APPROVED] = "not_approved",
+		[ARM_PE_NOTE_UNMAPPED] = "no_zone",       [ARM_PE_NOTE_FILTERED] = "filtered",
+		[ARM_PE_NOTE_DUPLICATE] = "duplicate",    [ARM_PE_NOTE_CONFLICT] = "conflict",
+	};
+	struct arm_pe_stats ps;
+
+	arm_sync_pe_stats(arm, &ps);
+	if (!ps.enabled || !ps.valid)
+		return;
+	m_head(b, "plinkfwd_arm_private_endpoints", "gauge",
+	       "Private endpoints in the last complete listing, by connection state (only approved ones are "
+	       "served).");
+	for (int i = 0; i < ARM_PE_NSTATES; i++)
+		evbuffer_add_printf(b, "plinkfwd_arm_private_endpoints{state=\"%s\"} %zu\n",
+				    arm_pe_state_label((enum arm_pe_state)i), ps.by_state[i]);
+	m_head(b, "plinkfwd_arm_private_endpoint_names", "gauge",
+	       "Names (customDnsConfigs FQDNs) of private endpoints, by what became of them.");
+	for (int i = 1; i < ARM_PE_NOTE_NKINDS; i++)
+		evbuffer_add_printf(b, "plinkfwd_arm_private_endpoint_names{result=\"%s\"} %zu\n", result[i],
+				    ps.names[i]);
+}
+
 static void metrics_zones(struct evbuffer *b, const struct daemon *d, const struct snapshot *snap)
 {
 	struct arm_sync_stats as;
@@ -471,8 +502,10 @@ static void metrics_zones(struct evbuffer *b, const struct daemon *d, const stru
 	}
 	if (!snap->cfg->arm)
 		return;
-	if (d->arm)
+	if (d->arm) {
 		metrics_arm_zones(b, d->arm, now);
+		metrics_arm_pe(b, d->arm);
+	}
 	m_head(b, "plinkfwd_arm_sync_rounds_total", "counter", "ARM sync rounds finished.");
 	evbuffer_add_printf(b, "plinkfwd_arm_sync_rounds_total %llu\n", (unsigned long long)as.rounds);
 	m_head(b, "plinkfwd_arm_sync_rounds_failed_total", "counter",
@@ -480,6 +513,18 @@ static void metrics_zones(struct evbuffer *b, const struct daemon *d, const stru
 	evbuffer_add_printf(b, "plinkfwd_arm_sync_rounds_failed_total %llu\n", (unsigned long long)as.rounds_failed);
 	m_head(b, "plinkfwd_arm_requests_total", "counter", "HTTP requests sent to Azure Resource Manager.");
 	evbuffer_add_printf(b, "plinkfwd_arm_requests_total %llu\n", (unsigned long long)as.requests);
+	if (snap->cfg->arm->discovery == ARM_DISCOVERY_RESOURCE_GRAPH) {
+		m_head(b, "plinkfwd_arm_resource_graph_quota_waits_total", "counter",
+		       "Times Resource Graph's quota was used up (x-ms-user-quota-remaining: 0) and sync waited "
+		       "for its reset.");
+		evbuffer_add_printf(b, "plinkfwd_arm_resource_graph_quota_waits_total %llu\n",
+				    (unsigned long long)as.rg_quota_waits);
+		m_head(b, "plinkfwd_arm_resource_graph_direct_listings_total", "counter",
+		       "Zones listed from ARM because Resource Graph's record count differed from the zone's "
+		       "(records-from: resource-graph).");
+		evbuffer_add_printf(b, "plinkfwd_arm_resource_graph_direct_listings_total %llu\n",
+				    (unsigned long long)as.rg_direct_listings);
+	}
 	m_head(b, "plinkfwd_arm_throttled_total", "counter", "ARM answers with status 429 (throttled).");
 	evbuffer_add_printf(b, "plinkfwd_arm_throttled_total %llu\n", (unsigned long long)as.throttled);
 	m_head(b, "plinkfwd_arm_retries_total", "counter", "ARM requests repeated after 429, 5xx, a timeout or 401.");

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """fake_arm.py -- a loopback HTTPS stand-in for the parts of Azure that ARM
-sync talks to: the Private DNS read API of Azure Resource Manager, the IMDS
-managed-identity token endpoint and the Entra ID v2 token endpoint.
+sync talks to: the Private DNS read API of Azure Resource Manager, the
+private endpoint lists of the Network API, Azure Resource Graph's resources
+query (POST /providers/Microsoft.ResourceGraph/resources: tables resources
+and dnsresources, $skipToken paging in the body, the quota headers), the
+IMDS managed-identity token endpoint and the Entra ID v2 token endpoint.
 
 It replays the published formats (tests/fixtures/arm: REST examples and SDK
 recordings) and generates large zones.  Tests steer it through a control
@@ -16,6 +19,13 @@ Datasets (also loadable later with {"op": "dataset"}):
                          the Go SDK recording
   big:SUB:RG:ZONE:N      ZONE with N A record sets (plus its SOA)
   many:SUB:RG:Z:R        Z zones zone<i>.many.test with R A record sets each
+  pe-examples:SUB        the private endpoints of the published ListAll example
+                         (network/PrivateEndpointListAll.json: Approved and
+                         Pending/manual connections, FQDNs no catalogue covers),
+                         ids moved into SUB, everything else verbatim
+  pe-many:SUB:RG:N[:FIRST]
+                         N Approved endpoints pe<i> (i from FIRST, default 0),
+                         each with the FQDN acct<i>.openai.azure.com
 
 Control (POST /_control, JSON body; answers {"ok": true, ...}):
   {"op": "set", KEY: VALUE, ...}    settings, see SETTINGS below
@@ -23,6 +33,13 @@ Control (POST /_control, JSON body; answers {"ok": true, ...}):
   {"op": "add_zone", "sub", "rg", "zone", "a": {"name": "ip", ...}, "ttl": N}
   {"op": "set_a", "sub", "zone", "name", "ip", "ttl"}   add or replace an A set
   {"op": "delete_zone", "sub", "zone"}
+  {"op": "add_pe", "sub", "rg", "name", "fqdns": {"fqdn": ["ip", ...]}, "status": "Approved",
+                   "manual": false}   add or replace a private endpoint (the shape of the
+                                      published example, its connection in
+                                      privateLinkServiceConnections or, manual,
+                                      manualPrivateLinkServiceConnections)
+  {"op": "set_pe_status", "sub", "name", "status"}
+  {"op": "delete_pe", "sub", "name"}
   {"op": "fail", "match": SUBSTRING, "count": N (-1 = forever), "status": CODE,
                  "retry_after": S, "malformed": true, "truncate": true, "hang": S, "delay": S,
                  "code": "...", "message": "..."}
@@ -68,14 +85,24 @@ SETTINGS = {
     "assertion": None,            # v2: expected client_assertion
     "assertion_file": None,       # v2: expected client_assertion = this file's content
     "gen_epoch": 0,               # shifts every synthetic address: all such zones change
+    "pe_page": 100,               # max private endpoints per page (Network lists: no $top)
+    "rg_page": 1000,              # max Resource Graph rows per page (and options.$top)
+    "rg_quota": 15,               # Resource Graph queries per window (x-ms-user-quota-remaining)
+    "rg_quota_window": 5,         # ... seconds (x-ms-user-quota-resets-after)
+    "rg_lag": {},                 # zone name -> record sets dnsresources leaves out (Resource
+                                  # Graph lagging ARM)
+    "mg": {},                     # management group -> [subscriptions]; unknown: every one
 }
 
 LOCK = threading.RLock()
 STATE = {
     "subs": {},        # sub (lower) -> {zone (lower): {"rg", "name", "sets": [...]}}
+    "pes": {},         # sub (lower) -> {name (lower): private endpoint JSON}
     "tokens": {},      # token -> expiry (unix)
     "faults": [],
-    "counters": {"token_requests": 0, "arm_requests": 0, "tokens_issued": 0},
+    "counters": {"token_requests": 0, "arm_requests": 0, "tokens_issued": 0, "rg_queries": 0,
+                 "rg_throttled": 0},
+    "rg_window": [0.0, 0],  # start of the current quota window, queries in it
     "assertions": [],  # digests of the client assertions received, in order
 }
 LOG = None
@@ -203,10 +230,59 @@ def ip_for(i):
     return "10.%d.%d.%d" % ((i >> 16) & 255, (i >> 8) & 255, (i & 255) or 1)
 
 
+def pe_id(sub, rg, name):
+    return "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/privateEndpoints/%s" % (sub, rg, name)
+
+
+def put_pe(sub, pe):
+    with LOCK:
+        STATE["subs"].setdefault(sub.lower(), {})
+        STATE["pes"].setdefault(sub.lower(), {})[pe["name"].lower()] = pe
+
+
+def load_pe_examples(sub):
+    body = fixture("network/PrivateEndpointListAll.json")["responses"]["200"]["body"]
+    for pe in body["value"]:
+        pe = json.loads(json.dumps(pe).replace("/subscriptions/subId/", "/subscriptions/%s/" % sub))
+        put_pe(sub, pe)
+
+
+def make_pe(sub, rg, name, fqdns, status="Approved", manual=False):
+    """A private endpoint in the shape of the published ListAll example."""
+    tmpl = fixture("network/PrivateEndpointListAll.json")["responses"]["200"]["body"]["value"][
+        1 if manual else 0]
+    pe = copy.deepcopy(tmpl)
+    pe["id"] = pe_id(sub, rg, name)
+    pe["name"] = name
+    props = pe["properties"]
+    conns = props["manualPrivateLinkServiceConnections" if manual else "privateLinkServiceConnections"]
+    conns[0]["id"] = "%s/%sprivateLinkServiceConnections/%s-conn" % (pe["id"], "manual" if manual else "", name)
+    st = conns[0]["properties"]["privateLinkServiceConnectionState"]
+    st["status"] = status
+    st["description"] = {"Approved": "Auto-approved", "Pending": "Awaiting approval"}.get(status, status)
+    props["customDnsConfigs"] = [{"fqdn": f, "ipAddresses": list(ips)} for f, ips in fqdns.items()]
+    return pe
+
+
 def load_dataset(spec):
     parts = spec.split(":")
     kind = parts[0]
-    if kind == "examples":
+    if kind == "pe-examples":
+        load_pe_examples(parts[1])
+    elif kind == "pe-many":
+        sub, rg, n = parts[1], parts[2], int(parts[3])
+        first = int(parts[4]) if len(parts) > 4 else 0
+        tmpl = make_pe(sub, rg, "pe", {})
+        for i in range(first, first + n):
+            # the template's shape, copied cheaply: 5,000 deep copies of the
+            # fixture cost more than the benchmark measures
+            pe = json.loads(json.dumps(tmpl))
+            pe["id"] = pe_id(sub, rg, "pe%d" % i)
+            pe["name"] = "pe%d" % i
+            pe["properties"]["customDnsConfigs"] = [{"fqdn": "acct%d.openai.azure.com" % i,
+                                                     "ipAddresses": [ip_for(i + 1)]}]
+            put_pe(sub, pe)
+    elif kind == "examples":
         load_examples(parts[1], parts[2])
     elif kind == "big":
         sub, rg, zone, n = parts[1], parts[2], parts[3], int(parts[4])
@@ -337,6 +413,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.entra(path, body)
         if low.startswith("/subscriptions/") and method == "GET":
             return self.arm(path, query)
+        if low == "/providers/microsoft.resourcegraph/resources" and method == "POST":
+            return self.resource_graph(query, body)
         self.arm_error(404, "NotFound", "no such endpoint", "arm")
 
     def control(self, body):
@@ -366,6 +444,17 @@ class Handler(BaseHTTPRequestHandler):
                                            req.get("ttl", 300)))
                 elif op == "delete_zone":
                     del STATE["subs"][req["sub"].lower()][req["zone"].lower()]
+                elif op == "add_pe":
+                    put_pe(req["sub"], make_pe(req["sub"], req["rg"], req["name"], req.get("fqdns", {}),
+                                               req.get("status", "Approved"), req.get("manual", False)))
+                elif op == "set_pe_status":
+                    pe = STATE["pes"][req["sub"].lower()][req["name"].lower()]
+                    props = pe["properties"]
+                    for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
+                        for c in props.get(key) or []:
+                            c["properties"]["privateLinkServiceConnectionState"]["status"] = req["status"]
+                elif op == "delete_pe":
+                    del STATE["pes"][req["sub"].lower()][req["name"].lower()]
                 elif op == "fail":
                     STATE["faults"].append({k: v for k, v in req.items() if k != "op"})
                 elif op == "clear_faults":
@@ -472,6 +561,92 @@ class Handler(BaseHTTPRequestHandler):
             resp["ext_expires_in"] = resp["expires_in"]
         self.send_json(200, resp, "token")
 
+    # -------------------------------------------------- Resource Graph
+    def resource_graph(self, query, body):
+        """POST /providers/Microsoft.ResourceGraph/resources: the shape of the
+        published examples (ResourcesFirstPageQuery / NextPageQuery): totalRecords,
+        count, resultTruncated "false", facets, $skipToken, data (objectArray).
+        Every answer carries the quota headers; a query past the quota gets 429
+        with the (unofficial) RateLimiting body and Retry-After."""
+        import re
+        with LOCK:
+            STATE["counters"]["arm_requests"] += 1
+        if self.apply_fault("arm"):
+            return
+        if not self.check_token():
+            return
+        if "api-version" not in query:
+            return self.arm_error(400, "MissingApiVersionParameter", "The api-version query parameter "
+                                  "(?api-version=) is required for all requests.")
+        now = time.time()
+        window = float(SETTINGS["rg_quota_window"])
+        quota = int(SETTINGS["rg_quota"])
+        with LOCK:
+            win = STATE["rg_window"]
+            if now - win[0] >= window:
+                win[0], win[1] = now, 0
+            over = win[1] >= quota
+            if over:
+                STATE["counters"]["rg_throttled"] += 1
+            else:
+                win[1] += 1
+                STATE["counters"]["rg_queries"] += 1
+            left = max(0, quota - win[1])
+            resets = max(0.0, win[0] + window - now)
+        secs = int(resets + 0.999)
+        hdrs = {"x-ms-user-quota-remaining": str(left),
+                "x-ms-user-quota-resets-after": "%02d:%02d:%02d" % (secs // 3600, secs // 60 % 60, secs % 60)}
+        if over:
+            hdrs["Retry-After"] = str(max(secs, 1))
+            return self.send_json(429, {"error": {
+                "code": "RateLimiting",
+                "message": "Please provide below info when asking for support: timestamp = %s, correlationId = "
+                           "00000000-0000-0000-0000-000000000000." % time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "details": [{"code": "RateLimiting",
+                             "message": "Client application has been throttled and should not attempt to repeat "
+                                        "the request until an amount of time has elapsed. Please see "
+                                        "https://aka.ms/resourcegraph-throttling for help."}]}}, "rg", hdrs)
+        try:
+            req = json.loads(body or b"{}")
+            q = req["query"]
+        except (ValueError, KeyError, TypeError):
+            return self.arm_error(400, "BadRequest", "Please provide a query.", extra=hdrs)
+        ql = q.lower()
+        if "dnsresources" in ql:
+            table = "dnsresources"
+        elif "microsoft.network/privatednszones'" in ql:
+            table = "privatednszones"
+        elif "microsoft.network/privateendpoints'" in ql:
+            table = "privateendpoints"
+        else:
+            return self.arm_error(400, "InvalidQuery", "Query is invalid for the fake server.", extra=hdrs)
+        if "| project id" not in ql:
+            return self.arm_error(400, "InvalidQuery", "the fake server wants id projected", extra=hdrs)
+        with LOCK:
+            all_subs = sorted(STATE["subs"])
+        if req.get("subscriptions"):
+            subs = [x.lower() for x in req["subscriptions"] if x.lower() in all_subs]
+        elif req.get("managementGroups"):
+            subs = []
+            for mg in req["managementGroups"]:
+                subs += [x.lower() for x in SETTINGS["mg"].get(mg, all_subs)]
+            subs = sorted(set(x for x in subs if x in all_subs))
+        else:
+            subs = all_subs
+        m = re.search(r"resourcegroup in~ \(([^)]*)\)", ql)
+        rgs = [x.strip().strip("'") for x in m.group(1).split(",")] if m else None
+        rows = rg_rows(table, subs, rgs)
+        opts = req.get("options") or {}
+        n = min(int(opts.get("$top") or 100), int(SETTINGS["rg_page"]))
+        tok = opts.get("$skipToken")
+        off = int(base64.b64decode(tok).decode().split(":")[1]) if tok else int(opts.get("$skip") or 0)
+        out = {"totalRecords": len(rows), "count": len(rows[off:off + n]), "resultTruncated": "false",
+               "facets": []}
+        if off + n < len(rows):
+            out["$skipToken"] = base64.b64encode(("rg:%d" % (off + n)).encode()).decode()
+        out["data"] = rows[off:off + n]
+        self.send_json(200, out, "rg", hdrs)
+
     # -------------------------------------------------- ARM
     def check_token(self):
         auth = self.headers.get("Authorization") or ""
@@ -543,6 +718,15 @@ class Handler(BaseHTTPRequestHandler):
         if zones is None:
             return self.arm_error(404, "SubscriptionNotFound", "The subscription '%s' could not be found."
                                   % seg[1])
+        with LOCK:
+            pes = sorted(STATE["pes"].get(sub, {}).values(), key=lambda p: p["id"].lower())
+        # /subscriptions/S/providers/Microsoft.Network/privateEndpoints
+        if low[2:] == ["providers", "microsoft.network", "privateendpoints"]:
+            return self.send_json(200, self.page(pes, query, path, SETTINGS["pe_page"]), "arm")
+        if len(low) == 7 and low[2] == "resourcegroups" and low[4:7] == [
+                "providers", "microsoft.network", "privateendpoints"]:
+            items = [p for p in pes if p["id"].lower().split("/")[4] == low[3]]
+            return self.send_json(200, self.page(items, query, path, SETTINGS["pe_page"]), "arm")
         # /subscriptions/S/providers/Microsoft.Network/privateDnsZones
         if low[2:] == ["providers", "microsoft.network", "privatednszones"]:
             items = [self.zone_json(z) for _, z in sorted(zones.items())]
@@ -567,6 +751,39 @@ class Handler(BaseHTTPRequestHandler):
                                           extra={"x-ms-failure-cause": "gateway"})
                 return self.send_json(200, self.page(z, query, path, SETTINGS["record_page"]), "arm")
         self.arm_error(404, "NotFound", "no such ARM path in the fake server")
+
+
+def rg_rows(table, subs, rgs):
+    """The rows of a Resource Graph query, sorted by id (stable paging)."""
+    rows = []
+    with LOCK:
+        for sub in subs:
+            zones = dict(STATE["subs"].get(sub, {}))
+            pes = list(STATE["pes"].get(sub, {}).values())
+            if table == "privatednszones":
+                for _, z in sorted(zones.items()):
+                    zj = Handler.zone_json(None, z)
+                    rows.append({"id": zj["id"], "name": zj["name"], "type": "microsoft.network/privatednszones",
+                                 "resourceGroup": z["rg"].lower(), "subscriptionId": z["sub"],
+                                 "properties": zj["properties"]})
+            elif table == "privateendpoints":
+                for pe in pes:
+                    rows.append({"id": pe["id"], "name": pe["name"], "type": "microsoft.network/privateendpoints",
+                                 "resourceGroup": pe["id"].split("/")[4].lower(), "subscriptionId": sub,
+                                 "properties": pe["properties"]})
+            else:
+                for _, z in sorted(zones.items()):
+                    sets = zone_slice(z, 0, zone_count(z))
+                    drop = int(SETTINGS["rg_lag"].get(z["name"].lower(), 0))
+                    if drop:
+                        sets = sets[:max(0, len(sets) - drop)]
+                    for rs in sets:
+                        rows.append({"id": rs["id"], "name": rs["name"], "type": rs["type"].lower(),
+                                     "properties": rs["properties"]})
+    if rgs is not None:
+        rows = [r for r in rows if r["id"].split("/")[4].lower() in rgs]
+    rows.sort(key=lambda r: r["id"].lower())
+    return rows
 
 
 def main():

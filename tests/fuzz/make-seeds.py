@@ -580,7 +580,108 @@ def http_seeds():
     return {"seed-" + k: v for k, v in reqs.items()}
 
 
+def arm_pe_seeds():
+    """The published endpoint lists (tests/fixtures/arm/network), and pages
+    made in their shape: every connection state, both FQDN spellings,
+    placeholders, IPv6, junk addresses, an FQDN no catalogue entry covers,
+    a nextLink."""
+    seeds = {}
+    d = os.path.join(TOP, "tests", "fixtures", "arm", "network")
+    for f in sorted(os.listdir(d)):
+        if f.startswith("PrivateEndpointList"):
+            body = fixture_json("tests", "fixtures", "arm", "network", f)["responses"]["200"]["body"]
+            seeds["seed-" + f] = jdump(body)
+    tmpl = fixture_json("tests", "fixtures", "arm", "network",
+                        "PrivateEndpointListAll.json")["responses"]["200"]["body"]["value"]
+
+    def pe(i, status, manual, fqdns):
+        p = json.loads(json.dumps(tmpl[1 if manual else 0]))
+        p["id"] = ("/subscriptions/%s/resourceGroups/rg%d/providers/Microsoft.Network/privateEndpoints/pe%d"
+                   % (SUB_A, i % 3, i))
+        p["name"] = "pe%d" % i
+        key = "manualPrivateLinkServiceConnections" if manual else "privateLinkServiceConnections"
+        p["properties"][key][0]["properties"]["privateLinkServiceConnectionState"]["status"] = status
+        p["properties"]["customDnsConfigs"] = [{"fqdn": f, "ipAddresses": ips} for f, ips in fqdns]
+        return p
+
+    page = {"value": [
+        pe(1, "Approved", False, [("contoso.openai.azure.com", ["10.5.0.4"]),
+                                   ("contoso.cognitiveservices.azure.com", ["10.5.0.4", "fd00::4"]),
+                                   ("contoso.services.ai.azure.com", ["10.5.0.6"])]),
+        pe(2, "Pending", True, [("other.openai.azure.com", ["10.5.0.9"])]),
+        pe(3, "Rejected", False, [("r.privatelink.blob.core.windows.net", ["10.6.0.1"])]),
+        pe(4, "Disconnected", False, [("d.blob.core.windows.net", ["10.6.0.2"])]),
+        pe(5, "Approved", False, [("contoso.privatelink.openai.azure.com", ["10.6.0.3"]),
+                                   ("c1.eastus.kusto.windows.net", ["10.6.0.4"]),
+                                   ("acct.eastus.batch.azure.com", ["10.6.0.5"]),
+                                   ("reg.westeurope.data.privatelink.azurecr.io", ["10.6.0.6"]),
+                                   ("app.apps.corp.example", ["10.8.0.1"]),
+                                   ("corp.example", ["10.8.0.2"]),
+                                   ("abc.cosmos.com", ["192.168.0.4"]),
+                                   ("x.privatelink.filtered.example", ["10.8.0.3"]),
+                                   ("BAD NAME", ["10.0.0.1"]),
+                                   ("junk.openai.azure.com", ["not-an-ip", 7, "10.0.0.300"])]),
+        pe(6, "Updating", False, [("u.openai.azure.com", ["10.6.0.7"])]),
+    ], "nextLink": "https://management.azure.com/subscriptions/%s/providers/Microsoft.Network/"
+                   "privateEndpoints?api-version=2026-01-01&$skipToken=abc" % SUB_A}
+    seeds["seed-states.json"] = jdump(page)
+    seeds["seed-empty.json"] = jdump({"value": []})
+    seeds["seed-no-id.json"] = jdump({"value": [{"name": "x", "properties": {}}]})
+    return seeds
+
+
+def arm_rg_seeds():
+    """The published Resource Graph answers (tests/fixtures/arm/resourcegraph),
+    and pages in their shape with the rows a sync reads: private DNS zones,
+    private endpoints, dnsresources record sets; a truncated answer; the
+    table format; a quota reset duration on the first line."""
+    seeds = {}
+    d = os.path.join(TOP, "tests", "fixtures", "arm", "resourcegraph")
+    for f in sorted(os.listdir(d)):
+        body = fixture_json("tests", "fixtures", "arm", "resourcegraph", f)["responses"]["200"]["body"]
+        seeds["seed-" + f] = jdump(body)
+    zid = ("/subscriptions/%s/resourceGroups/rg-a/providers/Microsoft.Network/privateDnsZones/"
+           "privatelink.blob.core.windows.net" % SUB_A)
+    rows = [
+        {"id": zid + "/SOA/@", "name": "@", "type": "microsoft.network/privatednszones/soa",
+         "properties": {"ttl": 3600, "soaRecord": {"email": "azureprivatedns-host.microsoft.com",
+                                                    "expireTime": 2419200, "host": "azureprivatedns.net",
+                                                    "minimumTtl": 10, "refreshTime": 3600, "retryTime": 300,
+                                                    "serialNumber": 1}}},
+        {"id": zid + "/A/sa1", "name": "sa1", "type": "microsoft.network/privatednszones/a",
+         "properties": {"ttl": 10, "aRecords": [{"ipv4Address": "10.3.0.4"}]}},
+        {"id": zid + "/CNAME/www", "name": "www", "type": "microsoft.network/privatednszones/cname",
+         "properties": {"ttl": 10, "cnameRecord": {"cname": "sa1.privatelink.blob.core.windows.net"}}},
+    ]
+    page = {"totalRecords": 5, "count": 3, "resultTruncated": "false", "facets": [],
+            "$skipToken": "cmc6Mw==", "data": rows}
+    seeds["seed-dnsresources.json"] = jdump(page)
+    seeds["seed-quota-duration.txt"] = b"00:00:05\n" + jdump(page)
+    pe = fixture_json("tests", "fixtures", "arm", "network",
+                      "PrivateEndpointListAll.json")["responses"]["200"]["body"]["value"]
+    erows = []
+    for p in pe:
+        p = json.loads(json.dumps(p))
+        p["properties"]["customDnsConfigs"][0]["fqdn"] = "acct.openai.azure.com"
+        erows.append({"id": p["id"], "name": p["name"], "resourceGroup": p["id"].split("/")[4].lower(),
+                      "subscriptionId": "subId", "properties": p["properties"]})
+    seeds["seed-endpoints.json"] = jdump({"totalRecords": 3, "count": 3, "resultTruncated": "false",
+                                          "facets": [], "data": erows})
+    seeds["seed-zones.json"] = jdump({"totalRecords": 1, "count": 1, "resultTruncated": "false", "facets": [],
+                                      "data": [{"id": zid, "name": "privatelink.blob.core.windows.net",
+                                                "resourceGroup": "rg-a", "subscriptionId": SUB_A,
+                                                "properties": {"numberOfRecordSets": 3}}]})
+    seeds["seed-truncated.json"] = jdump({"totalRecords": 5, "count": 1, "resultTruncated": "true",
+                                          "data": [{"id": zid}]})
+    seeds["seed-table.json"] = jdump({"totalRecords": 1, "count": 1, "resultTruncated": "false",
+                                      "data": {"columns": [{"name": "id", "type": "string"}],
+                                               "rows": [["x"]]}})
+    return seeds
+
+
 TARGETS = {
+    "arm_rg": arm_rg_seeds,
+    "arm_pe": arm_pe_seeds,
     "query": lambda: {k + ".bin": v for k, v in QUERY_SEEDS.items()},
     "reply": reply_seeds,
     "config": config_seeds,
