@@ -245,15 +245,15 @@ like "$out" "wild\\.conf:4: upstream onprem: server 127\\.0\\.0\\.9@$PORT is pli
 cat >"$T/warn.conf" <<EOF
 server:
     listen: 127.0.0.1@$PORT
-    allow: 10.20.0.0/16
+    allow: 127.20.0.0/16
 upstream: onprem
-    server: 10.20.1.53
+    server: 127.20.1.53
 forward: corp.example
     to: onprem
 EOF
 out=$("$PLINKFWD" -t -c "$T/warn.conf" 2>&1)
 is "$?" 0 "-t: a forward rule whose server is an allowed client passes"
-like "$out" "warn\\.conf:6: warning: forward: corp\\.example\\. sends to group onprem, whose server 10\\.20\\.1\\.53@53 may also query plinkfwd \\(allow: 10\\.20\\.0\\.0/16, line 3\\)" \
+like "$out" "warn\\.conf:6: warning: forward: corp\\.example\\. sends to group onprem, whose server 127\\.20\\.1\\.53@53 may also query plinkfwd \\(allow: 127\\.20\\.0\\.0/16, line 3\\)" \
 	"-t: ... with a warning that says why"
 
 done_testing
