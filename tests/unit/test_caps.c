@@ -73,15 +73,15 @@ static void test_config(void)
 	struct snapshot *s;
 
 	s = build("upstream: default\n"
-		  "    server: 192.0.2.53\n"
+		  "    server: 127.0.0.53\n"
 		  "upstream: azure\n"
 		  "    server: 168.63.129.16\n"
-		  "    server: 198.51.100.4\n"
+		  "    server: 127.0.0.54\n"
 		  "upstream: resolver\n"
-		  "    server: 198.51.100.5\n"
+		  "    server: 127.0.0.55\n"
 		  "    azure-dns: yes\n"
 		  "upstream: mixed\n"
-		  "    server: 203.0.113.1\n"
+		  "    server: 127.0.0.56\n"
 		  "    server: 168.63.129.16@53\n"
 		  "upstream: mapped\n"
 		  "    server: ::ffff:168.63.129.16\n",
@@ -109,13 +109,13 @@ static void test_config(void)
 		  "upstream: onprem\n"
 		  "    max-qps: 20000\n"
 		  "    max-outstanding: 2000\n"
-		  "    server: 192.0.2.1\n"
-		  "    server: 192.0.2.2 max-outstanding=10\n"
-		  "    server: 192.0.2.3 max-qps=5 max-outstanding=0\n"
+		  "    server: 127.0.2.1\n"
+		  "    server: 127.0.2.2 max-outstanding=10\n"
+		  "    server: 127.0.2.3 max-qps=5 max-outstanding=0\n"
 		  "upstream: uncapped-azure\n"
 		  "    azure-dns: yes\n"
 		  "    max-qps: 0\n"
-		  "    server: 192.0.2.4\n",
+		  "    server: 127.0.2.4\n",
 		  err, sizeof(err));
 	ok(s != NULL, "explicit caps: parses (%s)", err);
 	if (s) {
@@ -133,12 +133,12 @@ static void test_config(void)
 		  "    upstream-max-qps: 100\n"
 		  "    upstream-max-outstanding: 5\n"
 		  "upstream: default\n"
-		  "    server: 192.0.2.53\n"
+		  "    server: 127.0.2.53\n"
 		  "upstream: azure\n"
 		  "    server: 168.63.129.16\n"
 		  "upstream: own\n"
 		  "    max-qps: 7\n"
-		  "    server: 192.0.2.54\n",
+		  "    server: 127.0.2.54\n",
 		  err, sizeof(err));
 	ok(s != NULL, "upstream-max-*: parses (%s)", err);
 	if (s) {
@@ -151,10 +151,10 @@ static void test_config(void)
 	static const struct {
 		const char *text, *msg;
 	} bad[] = {
-		{"upstream: u\n server: 192.0.2.1 max-qps=x\n", ":2: server: max-qps: 'x' is not a number in 0..1000000"},
-		{"upstream: u\n server: 192.0.2.1 max-outstanding=2000000\n", ":2: server: max-outstanding: '2000000'"},
-		{"upstream: u\n server: 192.0.2.1 qps=5\n", ":2: server: unknown option 'qps=5'"},
-		{"upstream: u\n server: 192.0.2.1 max-qps=1 max-qps=2\n", ":2: server: max-qps given twice"},
+		{"upstream: u\n server: 127.0.2.1 max-qps=x\n", ":2: server: max-qps: 'x' is not a number in 0..1000000"},
+		{"upstream: u\n server: 127.0.2.1 max-outstanding=2000000\n", ":2: server: max-outstanding: '2000000'"},
+		{"upstream: u\n server: 127.0.2.1 qps=5\n", ":2: server: unknown option 'qps=5'"},
+		{"upstream: u\n server: 127.0.2.1 max-qps=1 max-qps=2\n", ":2: server: max-qps given twice"},
 		{"upstream: u\n max-qps: 1\n max-qps: 2\n", ":3: duplicate key 'max-qps' (first at line 2)"},
 		{"upstream: u\n azure-dns: maybe\n", ":2: azure-dns: expected yes or no"},
 		{"server:\n max-qps: 5\n", ":2: key 'max-qps' belongs in an upstream: clause, not in server:"},
