@@ -26,6 +26,7 @@
 #include <strings.h>
 
 #include "arm_config.h"
+#include "cfg_secondary.h"
 #include "cfg_lex.h"
 #include "cfg_loop.h"
 #include "common.h"
@@ -673,6 +674,29 @@ static enum fwd_err set_value(struct parser *p, const struct cfg_key *k, void *b
 		((struct cfg_forward *)base)->to_line = p->line; /* for "unknown upstream group" */
 		return FWD_OK;
 	}
+	case CT_PRIMARY: {
+		struct cfg_zone *z = base;
+		struct cfg_primary pr;
+		char pwhy[256];
+		if ((rc = cfg_primary_parse(val, &pr, pwhy, sizeof(pwhy))) != FWD_OK) {
+			if (rc == FWD_ENOMEM)
+				return perr_nomem(p);
+			perr(p, p->line, "%s: %s", k->name, pwhy);
+			return FWD_EPARSE;
+		}
+		pr.line = p->line;
+		if (cfg_primary_find(z->primaries, z->nprimaries, (const struct sockaddr *)&pr.ss) >= 0) {
+			perr(p, p->line, "%s: duplicate address '%s'", k->name, val);
+			free(pr.key);
+			return FWD_EPARSE;
+		}
+		if (list_room((void **)&z->primaries, z->nprimaries, sizeof(*z->primaries)) != FWD_OK) {
+			free(pr.key);
+			return perr_nomem(p);
+		}
+		z->primaries[z->nprimaries++] = pr;
+		return FWD_OK;
+	}
 	case CT_ZONEFILE: {
 		struct cfg_zone *z = base;
 		if (dup_str(p, &z->file, val) != FWD_OK)
@@ -874,6 +898,15 @@ static enum fwd_err clause_finish(struct parser *p)
 			return FWD_EPARSE;
 		}
 		return FWD_OK;
+	}
+	if (p->clause == CFG_CL_ZONE && p->cfg->nzones) {
+		/* file: or primary: (cfg_secondary.h) */
+		int line = p->clause_line;
+		msg[0] = '\0';
+		if (cfg_secondary_check_zone(&p->cfg->zones[p->cfg->nzones - 1], &line, msg, sizeof(msg)) != FWD_OK) {
+			perr(p, line, "%s", msg);
+			return FWD_EPARSE;
+		}
 	}
 	for (size_t i = 0; i < cfg_schema_len; i++) {
 		const struct cfg_key *k = &cfg_schema[i];
@@ -1121,6 +1154,8 @@ enum fwd_err cfg_check_files(const struct cfg *cfg, char *err, size_t errlen)
 	FILE *fp;
 
 	for (i = 0; i < cfg->nzones; i++) {
+		if (!cfg->zones[i].path)
+			continue; /* a secondary zone (primary:) */
 		fp = fopen(cfg->zones[i].path, "r");
 		if (fp == NULL) {
 			if (err != NULL && errlen > 0)

@@ -10,6 +10,7 @@
  *   upstream: NAME   server: addr[@port]   (repeatable)
  *   forward: SUFFIX  to: GROUP
  *   zone: NAME       file: PATH   fallback: public|none
+ *                    or primary: ADDR[@PORT] [key NAME] (repeatable; a secondary zone)
  *   arm:             keys parsed by arm_config.c (see arm_config.h)
  * Every key is a row of the schema table (schema.h), which the parser reads
  * keys, ranges and defaults from and docs/configuration.md's tables are
@@ -27,6 +28,7 @@
 #include "common.h"
 
 struct arm_cfg; /* arm_config.h */
+struct cfg_primary; /* cfg_secondary.h */
 
 
 struct cfg_addr {
@@ -89,6 +91,8 @@ struct cfg_zone {
 	char *file;        /* as written; relative paths are relative to the config file's directory */
 	char *path;        /* resolved path actually opened */
 	int fallback_public;
+	struct cfg_primary *primaries; /* primary: lines (cfg_secondary.h); none for a zone file */
+	size_t nprimaries;
 	int line;
 };
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "arm_config.h"
+#include "cfg_secondary.h"
 #include "cloud.h"
 #include "config.h"
 
@@ -305,8 +306,8 @@ const struct cfg_key cfg_schema[] = {
 		 "answer the client gets." },
 
 	/* ---------------------------------------------------------------- zone: NAME */
-	{ .clause = CFG_CL_ZONE, .name = "file", .type = CT_ZONEFILE, .flags = CK_REQUIRED, .off = Z(file),
-	  .arg = "PATH",
+	{ .clause = CFG_CL_ZONE, .name = "file", .type = CT_ZONEFILE, .off = Z(file),
+	  .arg = "PATH", .def_doc = "(required, unless `primary:`)",
 	  .doc = "RFC 1035 zone file with the zone's records; an SOA at the apex is required. A relative path "
 		 "is relative to the directory of the configuration file (so `conf/plinkfwd.conf` with "
 		 "`file: ../zones/x.zone` reads `conf/../zones/x.zone`, wherever it is started from)." },
@@ -315,6 +316,16 @@ const struct cfg_key cfg_schema[] = {
 	  .doc = "`public`: a name of the zone with no record (NXDOMAIN) is resolved through the `default` "
 		 "group instead, like Azure's \"fallback to internet\" (resolutionPolicy NxDomainRedirect). "
 		 "`none`: answer NXDOMAIN with the zone's SOA." },
+	{ .clause = CFG_CL_ZONE, .name = "primary", .type = CT_PRIMARY, .flags = CK_MULTI, .off = Z(primaries),
+	  .off_n = Z(nprimaries), .arg = "ADDR[@PORT] [key NAME]",
+	  .doc = "Makes the zone a secondary zone, transferred from this server (port 53 by default) instead "
+		 "of read from a file; repeatable, tried in order; excludes `file:`. plinkfwd asks the "
+		 "primary for its SOA at the zone's refresh interval (at its retry interval after a failure, "
+		 "and at once on a NOTIFY from a primary's address), transfers it by IXFR with AXFR as the "
+		 "fallback, keeps a copy in `state-dir` that serves from start-up on, and answers SERVFAIL "
+		 "once the SOA expire time has passed without a successful check. `key NAME` signs and "
+		 "verifies every message with the TSIG key of that `key:` clause. See docs/admin-guide.md, "
+		 "\"Secondary zones\"." },
 
 	/* ---------------------------------------------------------------- arm: */
 	{ .clause = CFG_CL_ARM, .name = "subscription", .type = CT_TOKENS, .flags = CK_MULTI,
@@ -530,6 +541,11 @@ void cfg_schema_free(enum cfg_clause c, void *base)
 		case CT_SERVER:
 			*n = 0;
 			break;
+		case CT_PRIMARY:
+			cfg_primary_list_free(*at, *n);
+			*n = 0;
+			*at = NULL;
+			continue;
 		case CT_LOGLEVEL:
 		case CT_STR:
 		case CT_NSID:

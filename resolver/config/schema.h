@@ -57,7 +57,8 @@ enum cfg_type {
 	CT_ENVNAME,    /* an environment variable's name -> char * (never echoed) */
 	CT_SECRET,     /* refused: secrets never go in the file */
 	CT_PATTERNS,   /* zone name globs, repeatable -> char ** list */
-	CT_ZFALLBACKS  /* "PATTERN public|none", repeatable -> struct arm_cfg_fallback list */
+	CT_ZFALLBACKS, /* "PATTERN public|none", repeatable -> struct arm_cfg_fallback list */
+	CT_PRIMARY     /* "ADDR[@PORT] [key NAME]", repeatable -> struct cfg_primary list */
 };
 
 /* flags */
