@@ -239,7 +239,10 @@ static void check_failed(struct xfr_zone *z)
 	z->failed_checks++;
 	z->last_failure_wall = clock_wall_s(x->clock);
 	soa_timer_failed(&z->timer, now_ms(x));
-	if (z->zone)
+	if (z->zone && z->timer.expired)
+		log_warn("xfr: zone %s: no primary could be checked (%s); the copy of serial %u has expired, "
+			 "SERVFAIL until one answers", z->name, z->last_error, z->serial);
+	else if (z->zone)
 		log_warn("xfr: zone %s: no primary could be checked (%s); serial %u keeps serving, next try in "
 			 "%" PRIu64 " s", z->name, z->last_error, z->serial,
 			 (z->timer.next_check - now_ms(x)) / 1000u);
