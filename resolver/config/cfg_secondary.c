@@ -142,3 +142,20 @@ enum fwd_err cfg_secondary_check_zone(const struct cfg_zone *z, int *line, char 
 	}
 	return FWD_OK;
 }
+
+enum fwd_err cfg_secondary_check_keys(const struct cfg *cfg, int *line, char *msg, size_t msglen)
+{
+	for (size_t i = 0; i < cfg->nzones; i++) {
+		const struct cfg_zone *z = &cfg->zones[i];
+		for (size_t j = 0; j < z->nprimaries; j++) {
+			const struct cfg_primary *p = &z->primaries[j];
+			if (p->key && !cfg_key_find(cfg, p->key)) {
+				*line = p->line;
+				snprintf(msg, msglen, "zone %s: primary: unknown key '%s' (no key: clause of that name)",
+					 z->name, p->key);
+				return FWD_EPARSE;
+			}
+		}
+	}
+	return FWD_OK;
+}

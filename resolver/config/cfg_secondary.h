@@ -53,4 +53,9 @@ int cfg_primary_find(const struct cfg_primary *list, size_t n, const struct sock
 struct cfg_zone;
 enum fwd_err cfg_secondary_check_zone(const struct cfg_zone *z, int *line, char *msg, size_t msglen);
 
+/* Every primary: ... key NAME names a key: clause of cfg (they may come
+ * later in the file, so this runs once it is read).  FWD_OK, or FWD_EPARSE
+ * with the message in msg and its line in *line. */
+enum fwd_err cfg_secondary_check_keys(const struct cfg *cfg, int *line, char *msg, size_t msglen);
+
 #endif

@@ -1086,6 +1086,15 @@ static enum fwd_err finish_file(struct parser *p)
 		return rc;
 	if ((rc = default_lists(p)) != FWD_OK)
 		return rc;
+	{
+		/* primary: ... key NAME (cfg_secondary.h) */
+		char msg[512];
+		int line = 0;
+		if (cfg_secondary_check_keys(cfg, &line, msg, sizeof(msg)) != FWD_OK) {
+			perr(p, line, "%s", msg);
+			return FWD_EPARSE;
+		}
+	}
 	if ((rc = ensure_group(p, "azure", &cfg->group_azure)) != FWD_OK ||
 	    (rc = ensure_group(p, "default", &cfg->group_default)) != FWD_OK)
 		return rc;

@@ -15,12 +15,14 @@
 #include <time.h>
 
 #include "cfg_secondary.h"
+#include "cfg_tsig.h"
 #include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "route.h"
 #include "snapshot.h"
 #include "soa_timer.h"
+#include "tsig.h"
 #include "xfr_in_conn.h"
 #include "xfr_in_store.h"
 #include "zone.h"
@@ -35,6 +37,7 @@ struct xfr_zone {
 	struct xfr_in *x;
 	char *name;                    /* lower case, trailing dot */
 	struct cfg_primary *primaries; /* copied: addresses and key names */
+	struct cfg_tsig_key *keys;     /* nprimaries copies of their key: clauses (name NULL: none) */
 	size_t nprimaries;
 	struct zone *placeholder;      /* served while down (one reference) */
 	struct zone *zone;             /* the copy, compiled (one reference); NULL = none */
@@ -48,6 +51,7 @@ struct xfr_zone {
 	size_t primary;                /* index being asked */
 	struct xfr_in_parse parse;
 	int parsing;
+	struct tsig_ctx tsig;          /* the query sent and the answers to it */
 	int notify_again;              /* a NOTIFY came during the check */
 	/* shown */
 	uint64_t last_refresh_wall, last_failure_wall;
@@ -198,6 +202,7 @@ static void check_close(struct xfr_zone *z)
 {
 	xfr_conn_free(z->conn);
 	z->conn = NULL;
+	tsig_ctx_clear(&z->tsig);
 	if (z->parsing)
 		xfr_in_parse_free(&z->parse);
 	z->parsing = 0;
@@ -292,6 +297,20 @@ static void rejected(struct xfr_zone *z, enum xfr_in_reject r)
 		log_warn("xfr: zone %s: %s", z->name, z->last_error);
 }
 
+/* The parser's check of each answer message: its TSIG (xfr_in_msg.h). */
+static int verify_msg(void *arg, const uint8_t *msg, size_t len, int first)
+{
+	struct xfr_zone *z = arg;
+	ldns_pkt *pkt = NULL;
+	uint16_t err = 0;
+	(void)first;
+	if (ldns_wire2pkt(&pkt, msg, len) != LDNS_STATUS_OK)
+		return 1;
+	enum fwd_err rc = tsig_verify(&z->tsig, pkt, msg, len, (int64_t)clock_wall_s(z->x->clock), &err);
+	ldns_pkt_free(pkt);
+	return rc != FWD_OK || err != 0;
+}
+
 /* Send the query of z->step on z->conn with a fresh parser. */
 static enum fwd_err send_query(struct xfr_zone *z)
 {
@@ -326,6 +345,15 @@ static enum fwd_err send_query(struct xfr_zone *z)
 			}
 		}
 	}
+	/* RFC 8945: with a key every query is signed and every answer
+	 * message must verify (verify_msg) */
+	const struct cfg_tsig_key *key = z->keys[z->primary].name ? &z->keys[z->primary] : NULL;
+	tsig_ctx_clear(&z->tsig);
+	tsig_ctx_start(&z->tsig, key);
+	z->parse.verify = key ? verify_msg : NULL;
+	z->parse.verify_arg = z;
+	if (tsig_sign(&z->tsig, q) != FWD_OK)
+		goto out;
 	if (ldns_pkt2wire(&wire, q, &wlen) != LDNS_STATUS_OK)
 		goto out;
 	rc = xfr_conn_send(z->conn, wire, wlen);
@@ -559,6 +587,8 @@ static void on_notify(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+uint64_t xfr_in_wall_s(const struct xfr_in *x) { return clock_wall_s(x->clock); }
+
 int xfr_in_refusal_log_ok(struct xfr_in *x)
 {
 	uint64_t now = now_ms(x), last = atomic_load(&x->refusal_logged_ms);
@@ -568,6 +598,41 @@ int xfr_in_refusal_log_ok(struct xfr_in *x)
 }
 
 /* ------------------------------------------------------------ zones */
+
+static void keys_free(struct xfr_zone *z)
+{
+	for (size_t i = 0; z->keys && i < z->nprimaries; i++)
+		cfg_tsig_key_free(&z->keys[i]);
+	free(z->keys);
+	z->keys = NULL;
+}
+
+/* Copies of the key: clauses the primaries name (a reload may change a
+ * secret without changing the name): FWD_OK or FWD_ENOMEM. */
+static enum fwd_err keys_set(struct xfr_zone *z, const struct cfg *cfg)
+{
+	struct cfg_tsig_key *k = calloc(z->nprimaries + 1, sizeof(*k));
+	if (!k)
+		return FWD_ENOMEM;
+	for (size_t i = 0; i < z->nprimaries; i++) {
+		const struct cfg_tsig_key *src = z->primaries[i].key ? cfg_key_find(cfg, z->primaries[i].key) : NULL;
+		if (!src)
+			continue;
+		k[i].name = strdup(src->name);
+		k[i].algorithm = strdup(src->algorithm);
+		k[i].secret_b64 = strdup(src->secret_b64);
+		k[i].line = src->line;
+		if (!k[i].name || !k[i].algorithm || !k[i].secret_b64) {
+			for (size_t j = 0; j <= i; j++)
+				cfg_tsig_key_free(&k[j]);
+			free(k);
+			return FWD_ENOMEM;
+		}
+	}
+	keys_free(z);
+	z->keys = k;
+	return FWD_OK;
+}
 
 static void zone_free(struct xfr_zone *z)
 {
@@ -579,12 +644,13 @@ static void zone_free(struct xfr_zone *z)
 	install(z, NULL, NULL, 0);
 	if (z->placeholder)
 		zone_unref(z->placeholder);
+	keys_free(z);
 	cfg_primary_list_free(z->primaries, z->nprimaries);
 	free(z->name);
 	free(z);
 }
 
-static struct xfr_zone *zone_new(struct xfr_in *x, const struct cfg_zone *cz)
+static struct xfr_zone *zone_new(struct xfr_in *x, const struct cfg *cfg, const struct cfg_zone *cz)
 {
 	char err[256];
 	struct xfr_zone *z = calloc(1, sizeof(*z));
@@ -607,6 +673,10 @@ static struct xfr_zone *zone_new(struct xfr_in *x, const struct cfg_zone *cz)
 			zone_free(z);
 			return NULL;
 		}
+	}
+	if (keys_set(z, cfg) != FWD_OK) {
+		zone_free(z);
+		return NULL;
 	}
 	soa_timer_init(&z->timer, now_ms(x));
 	load_copy(z);
@@ -639,11 +709,14 @@ enum fwd_err xfr_in_apply(struct xfr_in *x, const struct cfg *cfg)
 			    cfg_primaries_equal(o->primaries, o->nprimaries, cz->primaries, cz->nprimaries)) {
 				z = o; /* unchanged: copy, timers and counters stay */
 				x->zones[j] = NULL;
+				if (keys_set(z, cfg) != FWD_OK)
+					log_err("xfr: zone %s: out of memory reading its keys again; the old ones stay",
+						z->name);
 				break;
 			}
 		}
 		if (!z) {
-			z = zone_new(x, cz);
+			z = zone_new(x, cfg, cz);
 			if (!z) {
 				for (size_t j = 0; j < n; j++)
 					zone_free(nz[j]);

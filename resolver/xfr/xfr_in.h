@@ -67,6 +67,8 @@ void xfr_in_notified(struct xfr_in *x, const char *zone);
 /* 1 at most once a second (any thread): refused NOTIFYs are logged, not
  * a flood of them. */
 int xfr_in_refusal_log_ok(struct xfr_in *x);
+/* The wall clock of x's clock (TSIG times; any thread). */
+uint64_t xfr_in_wall_s(const struct xfr_in *x);
 
 /*
  * A NOTIFY (RFC 1996) that reached a worker (query.h's query_notify_fn,

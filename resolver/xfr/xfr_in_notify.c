@@ -13,9 +13,13 @@
 #include "config.h"
 #include "log.h"
 #include "snapshot.h"
+#include "tsig.h"
 #include "xfr_in.h"
 
-static size_t answer(const ldns_pkt *q, ldns_pkt_rcode rcode, uint8_t *out, size_t cap)
+/* The answer to q with rcode; signed by ctx when it has a key, or with the
+ * unsigned error TSIG of tsig_error (RFC 8945 5.3.2) when that is set. */
+static size_t answer_tsig(const ldns_pkt *q, ldns_pkt_rcode rcode, struct tsig_ctx *ctx, uint16_t tsig_error,
+			  uint8_t *out, size_t cap)
 {
 	ldns_pkt *r = ldns_pkt_new();
 	uint8_t *wire = NULL;
@@ -38,6 +42,10 @@ static size_t answer(const ldns_pkt *q, ldns_pkt_rcode rcode, uint8_t *out, size
 			return 0;
 		}
 	}
+	if ((tsig_error && tsig_error_reply(r, q, tsig_error) != FWD_OK) || (ctx && tsig_sign(ctx, r) != FWD_OK)) {
+		ldns_pkt_free(r);
+		return 0;
+	}
 	if (ldns_pkt2wire(&wire, r, &wlen) == LDNS_STATUS_OK && wlen <= cap) {
 		memcpy(out, wire, wlen);
 		n = wlen;
@@ -45,6 +53,11 @@ static size_t answer(const ldns_pkt *q, ldns_pkt_rcode rcode, uint8_t *out, size
 	LDNS_FREE(wire);
 	ldns_pkt_free(r);
 	return n;
+}
+
+static size_t answer(const ldns_pkt *q, ldns_pkt_rcode rcode, uint8_t *out, size_t cap)
+{
+	return answer_tsig(q, rcode, NULL, 0, out, cap);
 }
 
 static void from_text(const struct sockaddr_storage *ss, char *out, size_t len)
@@ -92,7 +105,30 @@ size_t xfr_in_notify_answer(void *arg, const struct snapshot *snap, const uint8_
 		ldns_pkt_free(q);
 		return n;
 	}
-	n = answer(q, LDNS_RCODE_NOERROR, out, cap);
+	/* a primary with a key must sign its NOTIFY with it (RFC 8945) */
+	const struct cfg_primary *pr = &cz->primaries[cfg_primary_find(cz->primaries, cz->nprimaries,
+								      (const struct sockaddr *)from)];
+	struct tsig_ctx ctx;
+	uint16_t terr = 0;
+	tsig_ctx_start(&ctx, NULL);
+	if (pr->key) {
+		if (tsig_check_request(snap->cfg, q, pkt, len, (int64_t)xfr_in_wall_s(x), &ctx, &terr) != FWD_OK) {
+			ldns_pkt_free(q);
+			return 0;
+		}
+		if (terr || !ctx.key || strcmp(ctx.key->name, pr->key) != 0) {
+			if (xfr_in_refusal_log_ok(x))
+				log_warn("xfr: NOTIFY for %s from %s refused: %s", name, addr,
+					 terr ? "its TSIG does not verify" : "not signed with the primary's key");
+			n = terr ? answer_tsig(q, LDNS_RCODE_NOTAUTH, NULL, terr, out, cap)
+				 : answer(q, LDNS_RCODE_REFUSED, out, cap);
+			tsig_ctx_clear(&ctx);
+			ldns_pkt_free(q);
+			return n;
+		}
+	}
+	n = answer_tsig(q, LDNS_RCODE_NOERROR, ctx.key ? &ctx : NULL, 0, out, cap);
+	tsig_ctx_clear(&ctx);
 	ldns_pkt_free(q);
 	if (n)
 		xfr_in_notified(x, cz->name);

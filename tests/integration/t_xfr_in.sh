@@ -34,6 +34,21 @@ $3
 EOF
 }
 sec_zone 1 192.0.2.1
+# tsig.test: the same primary, transfers and NOTIFY signed with xfr.test.
+# (hmac-sha256); refresh 1 s so that a changed key is tried soon
+tsig_zone() { # SERIAL WWW-ADDR
+	cat >"$T/knot/tsig.test.zone" <<EOF
+\$ORIGIN tsig.test.
+\$TTL 300
+@    IN SOA ns.tsig.test. hostmaster.tsig.test. $1 1 1 1209600 60
+@    IN NS  ns
+ns   IN A   192.0.2.53
+www  IN A   $2
+EOF
+}
+tsig_zone 1 192.0.2.31
+SECRET=$(openssl rand -base64 32)
+printf '%s\n' "$SECRET" >"$T/xfr.key"
 cat >"$T/knot/knot.conf" <<EOF
 server:
     rundir: "$T/knot"
@@ -43,13 +58,25 @@ log:
     any: info
 database:
     storage: "$T/knot"
+key:
+  - id: xfr.test
+    algorithm: hmac-sha256
+    secret: $SECRET
 remote:
   - id: plinkfwd
     address: 127.0.0.1@$PORT
     via: $KN
+  - id: plinkfwd-tsig
+    address: 127.0.0.1@$PORT
+    via: $KN
+    key: xfr.test
 acl:
   - id: transfer
     address: 127.0.0.0/8
+    action: transfer
+  - id: transfer-tsig
+    address: 127.0.0.0/8
+    key: xfr.test
     action: transfer
 template:
   - id: default
@@ -63,6 +90,10 @@ template:
 zone:
   - domain: sec.test
     file: "$T/knot/sec.test.zone"
+  - domain: tsig.test
+    file: "$T/knot/tsig.test.zone"
+    notify: plinkfwd-tsig
+    acl: transfer-tsig
 EOF
 spawn knot knotd -c "$T/knot/knot.conf"
 KNOT_PID=$LAST_PID
@@ -84,6 +115,11 @@ zone: sec.test
     primary: $KN@$KP
 zone: bad.test
     primary: $BAD@$BP
+key: xfr.test
+    algorithm: hmac-sha256
+    secret-file: $T/xfr.key
+zone: tsig.test
+    primary: $KN@$KP key xfr.test
 EOF
 ok "the configuration checks" quiet "$PLINKFWD" -t -c "$T/xfr.conf"
 
@@ -134,6 +170,32 @@ like "$(cat "$T/notify-primary.txt")" 'opcode: NOTIFY, status: NOERROR' "a NOTIF
 like "$(cat "$T/notify-primary.txt")" 'flags: qr aa' "... authoritative, a response"
 ok "... and a check follows" wait_log 'xfr: zone sec\.test\.: NOTIFY from a primary, checking now' 5 "$MARK"
 ok "... which finds the copy current" wait_until m_ge 'plinkfwd_secondary_checks_total{zone="sec.test.",result="uptodate"}' 1
+
+# ---------------------------------------------------------------- TSIG
+ok "tsig.test: transferred with the key" wait_log 'xfr: zone tsig\.test\.: serial 1 by AXFR' 10
+q www.tsig.test A
+like "$Q_ANSWER" '^www\.tsig\.test\. 300 IN A 192\.0\.2\.31$' "tsig.test serves"
+MARK=$(log_mark)
+tsig_zone 2 192.0.2.32
+ok "knotc zone-reload tsig.test" quiet knotc -c "$T/knot/knot.conf" zone-reload tsig.test
+ok "Knot's signed NOTIFY is accepted" wait_log 'xfr: zone tsig\.test\.: NOTIFY from a primary' 10 "$MARK"
+ok "serial 2 by IXFR, every message verified" wait_log 'xfr: zone tsig\.test\.: serial 1 -> 2 by IXFR' 10 "$MARK"
+dig @127.0.0.1 -p "$PORT" -b "$KN" +opcode=notify +norec +time=5 +tries=1 tsig.test SOA >"$T/notify-unsigned.txt" 2>&1
+like "$(cat "$T/notify-unsigned.txt")" 'status: REFUSED' "an unsigned NOTIFY for a zone with a key: REFUSED"
+q www.tsig.test A
+like "$Q_ANSWER" 'IN A 192\.0\.2\.32$' "tsig.test serves serial 2"
+# a wrong secret under the same key name: the primary's answers no longer verify
+MARK=$(log_mark)
+openssl rand -base64 32 >"$T/xfr.key"
+sighup_plinkfwd
+ok "with a wrong key the transfer is rejected" wait_log 'xfr: zone tsig\.test\.: SOA answer from 127\.0\.0\.2@5301 rejected \(tsig\).*serial 2 keeps serving' 15 "$MARK"
+ok "... counted" wait_until m_ge 'plinkfwd_secondary_rejected_total{zone="tsig.test.",reason="tsig"}' 1
+q www.tsig.test A
+like "$Q_ANSWER" 'IN A 192\.0\.2\.32$' "the old data keeps serving"
+before=$(m 'plinkfwd_secondary_checks_total{zone="tsig.test.",result="uptodate"}')
+printf '%s\n' "$SECRET" >"$T/xfr.key"
+sighup_plinkfwd
+ok "the right key again: checks succeed" wait_until m_ge 'plinkfwd_secondary_checks_total{zone="tsig.test.",result="uptodate"}' $((before + 1))
 
 # ---------------------------------------------------------------- bad transfers keep the good copy
 ok "bad.test: the good copy, serial 10" wait_log 'xfr: zone bad\.test\.: serial 10 by AXFR' 10
