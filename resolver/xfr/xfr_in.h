@@ -74,10 +74,12 @@ uint64_t xfr_in_wall_s(const struct xfr_in *x);
  * A NOTIFY (RFC 1996) that reached a worker (query.h's query_notify_fn,
  * arg the struct xfr_in): for a secondary zone of snap from one of its
  * primary: addresses it is answered NOERROR (QR, AA, opcode NOTIFY, the
- * question echoed) and the zone is checked at once; for any other zone or
- * source it is answered REFUSED with a rate-limited log line.  A message
- * that is not one question of class IN gets FORMERR.  Returns the reply's
- * length, or 0 when out is too small.
+ * question echoed) and the zone is checked at once; from any other source
+ * it is answered REFUSED with a rate-limited log line (with a key: REFUSED
+ * unsigned, NOTAUTH badly signed).  A message that is not one question of
+ * class IN gets FORMERR.  Returns the reply's length, or 0 -- NOTIMP, as
+ * for any opcode but QUERY -- for a zone that is not a secondary zone here,
+ * a message ldns cannot read, or out too small.
  */
 struct snapshot;
 struct sockaddr_storage;

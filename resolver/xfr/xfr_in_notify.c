@@ -97,10 +97,16 @@ size_t xfr_in_notify_answer(void *arg, const struct snapshot *snap, const uint8_
 	for (size_t i = 0; i < snap->cfg->nzones; i++)
 		if (snap->cfg->zones[i].nprimaries && strcmp(snap->cfg->zones[i].name, name) == 0)
 			cz = &snap->cfg->zones[i];
-	if (!cz || cfg_primary_find(cz->primaries, cz->nprimaries, (const struct sockaddr *)from) < 0) {
+	if (!cz) {
+		/* not a secondary zone here: NOTIFY means nothing to plinkfwd
+		 * for it, the NOTIMP every other opcode gets */
+		ldns_pkt_free(q);
+		return 0;
+	}
+	if (cfg_primary_find(cz->primaries, cz->nprimaries, (const struct sockaddr *)from) < 0) {
 		if (xfr_in_refusal_log_ok(x))
-			log_warn("xfr: NOTIFY for %s from %s refused: %s", name, addr,
-				 cz ? "not one of the zone's primary: addresses" : "not a secondary zone here");
+			log_warn("xfr: NOTIFY for %s from %s refused: not one of the zone's primary: addresses", name,
+				 addr);
 		n = answer(q, LDNS_RCODE_REFUSED, out, cap);
 		ldns_pkt_free(q);
 		return n;
