@@ -10,7 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+
+#include "cfg_secondary.h"
 #include "clock.h"
+#include "config.h"
 #include "soa_timer.h"
 #include "tap.h"
 #include "xfr_in_msg.h"
@@ -390,8 +394,79 @@ static void test_rejects(void)
 		ok(strcmp(xfr_in_reject_name((enum xfr_in_reject)r), "unknown") != 0, "reason %d has a name", r);
 }
 
+/* ------------------------------------------------------------ config */
+
+static enum fwd_err load(const char *text, struct cfg **cfg, char *err, size_t errlen)
+{
+	char path[] = "/tmp/test_xfr_in_cfg.XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		return FWD_EIO;
+	close(fd);
+	enum fwd_err rc = cfg_load(path, cfg, err, errlen);
+	unlink(path);
+	return rc;
+}
+
+static void cfg_case(const char *text, int line, const char *want)
+{
+	struct cfg *cfg = NULL;
+	char err[512] = "", at[32];
+	enum fwd_err rc = load(text, &cfg, err, sizeof(err));
+	snprintf(at, sizeof(at), ":%d: ", line);
+	ok(rc != FWD_OK && strstr(err, at) && strstr(err, want), "config error at line %d: %s (got: %s)", line, want,
+	   err);
+	cfg_free(cfg);
+}
+
+static void test_config(void)
+{
+	struct cfg *cfg = NULL;
+	char err[512] = "", kpath[] = "/tmp/test_xfr_in_key.XXXXXX", text[1024];
+	int kfd = mkstemp(kpath);
+	ok(kfd >= 0 && write(kfd, "c2VjcmV0c2VjcmV0c2VjcmV0\n", 25) == 25, "a key file");
+	close(kfd);
+	snprintf(text, sizeof(text),
+		 "server:\n listen: 127.0.0.1@5399\nzone: A.Test\n primary: 192.0.2.1\n"
+		 " primary: [2001:db8::1]@5353 key Xfr.Test\nkey: xfr.test.\n secret-file: %s\n", kpath);
+	ok(load(text, &cfg, err, sizeof(err)) == FWD_OK, "a secondary zone parses (%s)", err);
+	if (cfg) {
+		const struct cfg_zone *z = &cfg->zones[0];
+		is_int(z->nprimaries, 2, "two primaries");
+		ok(z->file == NULL && z->path == NULL, "no file");
+		is_int(ntohs(((const struct sockaddr_in *)&z->primaries[0].ss)->sin_port), 53, "port 53 by default");
+		ok(z->primaries[0].key == NULL, "the first has no key");
+		is_int(ntohs(((const struct sockaddr_in6 *)&z->primaries[1].ss)->sin6_port), 5353, "the second's port");
+		is_str(z->primaries[1].key, "xfr.test.", "its key name, lower case with the dot");
+		ok(cfg_key_find(cfg, z->primaries[1].key) != NULL, "... names the key: clause");
+		struct sockaddr_in from = {.sin_family = AF_INET, .sin_port = htons(40000)};
+		from.sin_addr.s_addr = htonl(0xc0000201);
+		is_int(cfg_primary_find(z->primaries, z->nprimaries, (struct sockaddr *)&from), 0,
+		       "a NOTIFY from 192.0.2.1, any port, is the first primary's");
+		from.sin_addr.s_addr = htonl(0xc0000202);
+		is_int(cfg_primary_find(z->primaries, z->nprimaries, (struct sockaddr *)&from), -1,
+		       "192.0.2.2 is no primary");
+		ok(cfg_primaries_equal(z->primaries, 2, z->primaries, 2), "a list equals itself");
+		ok(!cfg_primaries_equal(z->primaries, 2, z->primaries, 1), "a shorter list differs");
+		ok(!cfg_primaries_equal(z->primaries, 1, z->primaries + 1, 1), "another address and key differ");
+	}
+	cfg_free(cfg);
+	unlink(kpath);
+	cfg_case("zone: a.test\n primary: 127.0.0.1 key nokey\n", 2, "unknown key 'nokey.'");
+	cfg_case("zone: a.test\n file: /dev/null\n primary: 127.0.0.1\n", 3, "file: and primary: exclude each other");
+	cfg_case("zone: a.test\n primary: 127.0.0.1 kee x\n", 2, "only 'key NAME' may follow");
+	cfg_case("zone: a.test\n primary: 127.0.0.1 key\n", 2, "only 'key NAME' may follow");
+	cfg_case("zone: a.test\n primary: 127.0.0.1 key a b\n", 2, "only 'key NAME' may follow");
+	cfg_case("zone: a.test\n primary: 300.0.0.1\n", 2, "bad address");
+	cfg_case("zone: a.test\n primary: 127.0.0.1 key a/b\n", 2, "bad key name");
+	cfg_case("zone: a.test\n primary: 127.0.0.1\n fallback: public\n", 1, "fallback: public is for zone files");
+	cfg_case("zone: a.test\n primary: 127.0.0.1\n primary: 127.0.0.1@54\n", 3, "duplicate address");
+	cfg_case("zone: a.test\n fallback: none\n", 1, "has no 'file:' line (nor 'primary:')");
+}
+
 int main(void)
 {
+	test_config();
 	test_timers();
 	test_serials();
 	test_axfr();
