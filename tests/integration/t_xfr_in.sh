@@ -243,8 +243,10 @@ like "$Q_ANSWER" '^new\.sec\.test\. 300 IN A 192\.0\.2\.7$' "... the IXFR'd data
 
 # ---------------------------------------------------------------- reload keeps the copies
 MARK=$(log_mark)
+ax_before=$(m 'plinkfwd_secondary_checks_total{zone="bad.test.",result="started"}')
 sighup_plinkfwd
 ok "reloaded" wait_log 'reloaded ' 10 "$MARK"
+is "$(m 'plinkfwd_secondary_checks_total{zone="bad.test.",result="started"}')" "$ax_before" "the reload started no check of bad.test (its counters kept)"
 q www.bad.test A
 like "$Q_ANSWER" 'IN A 192\.0\.2\.12$' "bad.test serves on after the reload"
 ok "no copy was read again from disk on reload" sh -c "! (tail -c +$((MARK + 1)) '$PLINKFWD_LOG' | grep -q 'serving the saved copy')"
