@@ -383,6 +383,7 @@ static void check_start(struct xfr_zone *z)
 	z->step = STEP_SOA;
 	log_debug("xfr: zone %s: checking the primary's serial", z->name);
 	try_primary(z);
+	zone_arm(z);
 }
 
 /* On the same connection, the next query. */
@@ -534,11 +535,20 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 static void zone_arm(struct xfr_zone *z)
 {
-	uint64_t now = now_ms(z->x), at = soa_timer_next(&z->timer);
+	uint64_t now = now_ms(z->x), at;
+	if (z->conn) {
+		/* a check runs (its end arms the next one); a copy may still
+		 * expire meanwhile, since a check can wait on slow primaries */
+		if (!z->timer.has_copy || z->timer.expired) {
+			evtimer_del(z->ev);
+			return;
+		}
+		at = z->timer.expire_at;
+	} else {
+		at = soa_timer_next(&z->timer);
+	}
 	uint64_t ms = at > now ? at - now : 0;
 	struct timeval tv = {(time_t)(ms / 1000u), (suseconds_t)((ms % 1000u) * 1000u)};
-	if (z->conn)
-		return; /* the check's end arms it */
 	evtimer_add(z->ev, &tv);
 }
 
