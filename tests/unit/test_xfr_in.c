@@ -2,7 +2,8 @@
  * test_xfr_in.c -- secondary zones without a network: the SOA timers on a
  * test clock (refresh, retry, expire, NOTIFY, a saved copy's age), RFC 1982
  * serials, the transfer-in parser's rejection rules, IXFR application, and
- * the copy in state-dir.  Messages are built with ldns.
+ * the copy in state-dir, the primary: key and NOTIFY answers.  Messages are
+ * built with ldns.
  */
 #include <ldns/ldns.h>
 #include <stdio.h>
@@ -14,6 +15,10 @@
 
 #include "cfg_secondary.h"
 #include "clock.h"
+#include "snapshot.h"
+#include "tsig.h"
+#include "xfr_in.h"
+#include <event2/event.h>
 #include "config.h"
 #include "soa_timer.h"
 #include "tap.h"
@@ -464,9 +469,119 @@ static void test_config(void)
 	cfg_case("zone: a.test\n fallback: none\n", 1, "has no 'file:' line (nor 'primary:')");
 }
 
+/* ------------------------------------------------------------ NOTIFY */
+
+/* A NOTIFY for zone, signed with key when not NULL; its wire in *m. */
+static struct msg notify_msg(const char *zone, uint16_t id, int nq, const struct cfg_tsig_key *key)
+{
+	struct msg m = {0};
+	ldns_pkt *p = NULL;
+	ldns_pkt_query_new_frm_str(&p, zone, LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 0);
+	ldns_pkt_set_id(p, id);
+	ldns_pkt_set_opcode(p, LDNS_PACKET_NOTIFY);
+	ldns_pkt_set_aa(p, true);
+	if (nq == 2) {
+		ldns_rr *q2 = ldns_rr_clone(ldns_rr_list_rr(ldns_pkt_question(p), 0));
+		ldns_pkt_push_rr(p, LDNS_SECTION_QUESTION, q2);
+	}
+	if (key) {
+		struct tsig_ctx ctx;
+		tsig_ctx_start(&ctx, key);
+		tsig_sign(&ctx, p);
+		tsig_ctx_clear(&ctx);
+	}
+	ldns_pkt2wire(&m.wire, p, &m.len);
+	ldns_pkt_free(p);
+	return m;
+}
+
+static ldns_pkt *notify_answer(struct xfr_in *x, const struct snapshot *snap, struct msg m, uint32_t from_ip,
+			       size_t *n)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	uint8_t out[4096];
+	ldns_pkt *r = NULL;
+	memset(&ss, 0, sizeof(ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(53000);
+	sin->sin_addr.s_addr = htonl(from_ip);
+	*n = xfr_in_notify_answer(x, snap, m.wire, m.len, &ss, out, sizeof(out));
+	if (*n)
+		ldns_wire2pkt(&r, out, *n);
+	free(m.wire);
+	return r;
+}
+
+static void test_notify(void)
+{
+	char kpath[] = "/tmp/test_xfr_in_key.XXXXXX", cpath[] = "/tmp/test_xfr_in_notify.XXXXXX", text[1024];
+	char err[512] = "";
+	int kfd = mkstemp(kpath), cfd = mkstemp(cpath);
+	ok(kfd >= 0 && write(kfd, "c2VjcmV0c2VjcmV0c2VjcmV0\n", 25) == 25, "a key file");
+	close(kfd);
+	int tl = snprintf(text, sizeof(text),
+			  "server:\n listen: 127.0.0.1@5399\n cloud: none\nkey: k.test.\n secret-file: %s\n"
+			  "zone: s.test\n primary: 192.0.2.1\nzone: t.test\n primary: 192.0.2.2 key k.test\n",
+			  kpath);
+	ok(cfd >= 0 && write(cfd, text, (size_t)tl) == tl, "a configuration with two secondary zones");
+	close(cfd);
+	struct snapshot *snap = snapshot_build(cpath, NULL, 0, err, sizeof(err));
+	ok(snap != NULL, "its snapshot builds (%s)", err);
+	struct event_base *base = event_base_new();
+	struct xfr_in *x = NULL;
+	ok(xfr_in_new(base, &fwd_clock_monotonic, NULL, NULL, &x) == FWD_OK, "a transfer client");
+	if (!snap || !x)
+		return;
+	ok(snap->zones[0].secondary && snap->zones[0].down == 1, "a secondary zone without a copy is down (SERVFAIL)");
+	const struct cfg_tsig_key *key = cfg_key_find(snap->cfg, "k.test.");
+	size_t n;
+	ldns_pkt *r;
+
+	r = notify_answer(x, snap, notify_msg("s.test.", 101, 1, NULL), 0xc0000201, &n);
+	ok(r && ldns_pkt_get_rcode(r) == LDNS_RCODE_NOERROR, "NOTIFY from the primary: NOERROR");
+	ok(r && ldns_pkt_qr(r) && ldns_pkt_aa(r) && ldns_pkt_get_opcode(r) == LDNS_PACKET_NOTIFY && ldns_pkt_id(r) == 101,
+	   "... QR, AA, opcode NOTIFY, the ID echoed");
+	ok(r && ldns_pkt_qdcount(r) == 1, "... the question echoed");
+	ldns_pkt_free(r);
+	r = notify_answer(x, snap, notify_msg("S.Test.", 102, 1, NULL), 0xc0000201, &n);
+	ok(r && ldns_pkt_get_rcode(r) == LDNS_RCODE_NOERROR, "the zone name in any case");
+	ldns_pkt_free(r);
+	r = notify_answer(x, snap, notify_msg("s.test.", 103, 1, NULL), 0xc0000209, &n);
+	ok(r && ldns_pkt_get_rcode(r) == LDNS_RCODE_REFUSED && !ldns_pkt_aa(r), "from another address: REFUSED");
+	ldns_pkt_free(r);
+	r = notify_answer(x, snap, notify_msg("other.test.", 104, 1, NULL), 0xc0000201, &n);
+	ok(!r && n == 0, "for a zone that is not a secondary zone here: left to NOTIMP");
+	r = notify_answer(x, snap, notify_msg("s.test.", 105, 2, NULL), 0xc0000201, &n);
+	ok(r && ldns_pkt_get_rcode(r) == LDNS_RCODE_FORMERR, "two questions: FORMERR");
+	ldns_pkt_free(r);
+	r = notify_answer(x, snap, notify_msg("t.test.", 106, 1, NULL), 0xc0000202, &n);
+	ok(r && ldns_pkt_get_rcode(r) == LDNS_RCODE_REFUSED, "unsigned from a primary with a key: REFUSED");
+	ldns_pkt_free(r);
+	r = notify_answer(x, snap, notify_msg("t.test.", 107, 1, key), 0xc0000202, &n);
+	ok(r && ldns_pkt_get_rcode(r) == LDNS_RCODE_NOERROR, "signed with its key: NOERROR");
+	ok(r && ldns_pkt_tsig(r) != NULL, "... and the answer is signed");
+	ldns_pkt_free(r);
+	struct cfg_tsig_key wrong = *key;
+	wrong.secret_b64 = "d3Jvbmd3cm9uZ3dyb25n";
+	r = notify_answer(x, snap, notify_msg("t.test.", 108, 1, &wrong), 0xc0000202, &n);
+	ok(r && ldns_pkt_get_rcode(r) == LDNS_RCODE_NOTAUTH, "signed with another secret: NOTAUTH");
+	ldns_pkt_free(r);
+	r = notify_answer(x, snap, notify_msg("s.test.", 109, 1, NULL), 0xc0000202, &n);
+	ok(r && ldns_pkt_get_rcode(r) == LDNS_RCODE_REFUSED, "the other zone's primary is not this zone's: REFUSED");
+	ldns_pkt_free(r);
+
+	xfr_in_free(x);
+	event_base_free(base);
+	snapshot_unref(snap);
+	unlink(cpath);
+	unlink(kpath);
+}
+
 int main(void)
 {
 	test_config();
+	test_notify();
 	test_timers();
 	test_serials();
 	test_axfr();
