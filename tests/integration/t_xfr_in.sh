@@ -265,11 +265,16 @@ server:
     http-listen: 127.0.0.1@$((PORT + 1000))
 zone: exp.test
     primary: $EXP@$BP
+zone: never.test
+    primary: 127.0.0.5@$BP
 EOF
 ok "plinkfwd starts with exp.test" start_plinkfwd "$T/exp.conf"
 ok "exp.test arrives (SOA expire 3 s)" wait_log 'xfr: zone exp\.test\.: serial 20 by AXFR' 10
 q www.exp.test A
 is "$Q_STATUS" NOERROR "exp.test serves"
+q www.never.test A
+is "$Q_STATUS" SERVFAIL "a secondary zone whose primary never answered: SERVFAIL"
+like "$Q_OUT" 'EDE: 14' "... with EDE 14 (Not Ready)"
 echo "dead 20" >"$T/exp.mode"
 ok "with its primary gone it expires" wait_log 'xfr: zone exp\.test\.: expired' 15
 q www.exp.test A

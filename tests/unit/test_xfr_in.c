@@ -15,7 +15,9 @@
 
 #include "cfg_secondary.h"
 #include "clock.h"
+#include "route.h"
 #include "snapshot.h"
+#include "zone.h"
 #include "tsig.h"
 #include "xfr_in.h"
 #include <event2/event.h>
@@ -534,6 +536,30 @@ static void test_notify(void)
 	if (!snap || !x)
 		return;
 	ok(snap->zones[0].secondary && snap->zones[0].down == 1, "a secondary zone without a copy is down (SERVFAIL)");
+	{
+		/* a copy arrives: the new snapshot serves it, the other zone stays down */
+		struct zone *z = zone_load_text("s.test.", "s.test. 60 IN SOA ns.s.test. h.s.test. 7 1 1 1 1\n"
+							   "www.s.test. 60 IN A 192.0.2.7\n", "t", err, sizeof(err));
+		struct route_zone rz = {.zone = z, .secondary = 1};
+		struct snapshot *s2 = z ? snapshot_with_secondary(snap, &rz, 1, err, sizeof(err)) : NULL;
+		ok(s2 != NULL, "snapshot_with_secondary (%s)", err);
+		if (s2) {
+			const struct route_target *rt = route_lookup(s2->routes, (const uint8_t *)"\3www\1s\4test", 12);
+			ok(rt->kind == ROUTE_ZONE && rt->zone == z && !rt->down && rt->secondary, "the copy serves");
+			rt = route_lookup(s2->routes, (const uint8_t *)"\3www\1t\4test", 12);
+			ok(rt->kind == ROUTE_ZONE && rt->down == 1, "the zone without a copy is still down");
+			is_int(s2->nfile_zones, 2, "both stay zone: clause zones");
+			rz.down = 2;
+			struct snapshot *s3 = snapshot_with_secondary(s2, &rz, 1, err, sizeof(err));
+			rt = s3 ? route_lookup(s3->routes, (const uint8_t *)"\3www\1s\4test", 12) : NULL;
+			ok(rt && rt->down == 2, "an expired copy: down 2 (SERVFAIL, EDE 22)");
+			if (s3)
+				snapshot_unref(s3);
+			snapshot_unref(s2);
+		}
+		if (z)
+			zone_unref(z);
+	}
 	const struct cfg_tsig_key *key = cfg_key_find(snap->cfg, "k.test.");
 	size_t n;
 	ldns_pkt *r;
