@@ -717,6 +717,11 @@ static void splice_start(struct query_engine *e, const struct query_step *st, co
 		return;
 	}
 	const struct route_target *tr = route_lookup(snap->routes, cut->target, cut->target_len);
+	if (FWD_UNLIKELY(tr->kind == ROUTE_ZONE && tr->down)) {
+		/* a secondary zone with no copy: its placeholder holds nothing */
+		send_error(e, st, q, RCODE_SERVFAIL);
+		return;
+	}
 	if (tr->kind == ROUTE_ZONE) {
 		enum zone_status zst;
 		uint16_t cnt = 0, nscnt = 0;
