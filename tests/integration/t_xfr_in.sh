@@ -139,6 +139,13 @@ is "$Q_STATUS" NXDOMAIN "a name the primary does not have: NXDOMAIN"
 like "$Q_AUTHORITY" 'sec\.test\. 60 IN SOA ns\.sec\.test\. hostmaster\.sec\.test\. 1 ' "with the zone's SOA"
 is "$(m 'plinkfwd_secondary_transfers_total{zone="sec.test.",type="axfr"}')" 1 "one AXFR counted"
 is "$(m 'plinkfwd_secondary_zone_serial{zone="sec.test."}')" 1 "/metrics: serial 1"
+curl -sS --max-time "$WAIT_FLOOR" "http://127.0.0.1:$((PORT + 1000))/metrics" >"$T/metrics.txt" 2>/dev/null
+if command -v promtool >/dev/null 2>&1; then
+	out=$(promtool check metrics <"$T/metrics.txt" 2>&1)
+	is "$?:$out" "0:" "promtool check metrics: the secondary zone families pass"
+else
+	skip "promtool check metrics" "promtool not installed (Debian package prometheus)"
+fi
 ok "the copy is saved in state-dir" grep -q '^www\.sec\.test\.[[:space:]].*192\.0\.2\.1' "$T/state/sec.test.secondary.zone"
 ZJ=$("$CTL" -s "$T/run/control.sock" -j zones 2>/dev/null)
 like "$ZJ" '"name":[[:space:]]*"sec\.test\."' "plinkfwd-ctl -j zones lists sec.test"
