@@ -357,6 +357,9 @@ int main(int argc, char **argv)
 		goto out;
 	if (daemon_loops_start(&d) != FWD_OK)
 		goto out;
+	/* saved copies of secondary zones serve from the first query on */
+	if (daemon_xfr_start(&d) != FWD_OK)
+		goto out;
 	static const int signums[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
 	for (size_t i = 0; i < FWD_ARRAY_LEN(signums); i++) {
 		sigs[i] = evsignal_new(d.base, signums[i], on_signal, &d);
@@ -431,6 +434,7 @@ out:
 	daemon_cookies_stop(&d);
 	cache_free(d.cache); /* every worker has stopped */
 	daemon_loops_stop(&d);
+	daemon_xfr_stop(&d); /* after the workers: they call its NOTIFY hook */
 	tls_store_free(d.tls);
 	if (d.arm)
 		arm_sync_free(d.arm);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "arm_config.h"
+#include "cfg_secondary.h"
 #include "cloud.h"
 #include "config.h"
 
@@ -25,10 +26,13 @@
 #define F(f) offsetof(struct cfg_forward, f)
 #define Z(f) offsetof(struct cfg_zone, f)
 #define A(f) offsetof(struct arm_cfg, f)
+#define K(f) offsetof(struct cfg_tsig_key, f)
 
 static const char *const auth_words[] = {"managed-identity", "client-secret", "workload-identity", NULL};
 static const char *const discovery_words[] = {"subscriptions", "resource-graph", NULL};
 static const char *const records_from_words[] = {"zones", "resource-graph", NULL};
+/* TSIG algorithms (RFC 8945 sec. 6): the ones ldns signs with, MD5 left out */
+const char *const cfg_tsig_alg_words[] = {"hmac-sha256", "hmac-sha512", "hmac-sha384", "hmac-sha1", NULL};
 
 const struct cfg_key cfg_schema[] = {
 	/* ---------------------------------------------------------------- server: */
@@ -305,8 +309,8 @@ const struct cfg_key cfg_schema[] = {
 		 "answer the client gets." },
 
 	/* ---------------------------------------------------------------- zone: NAME */
-	{ .clause = CFG_CL_ZONE, .name = "file", .type = CT_ZONEFILE, .flags = CK_REQUIRED, .off = Z(file),
-	  .arg = "PATH",
+	{ .clause = CFG_CL_ZONE, .name = "file", .type = CT_ZONEFILE, .off = Z(file),
+	  .arg = "PATH", .def_doc = "(required, unless `primary:`)",
 	  .doc = "RFC 1035 zone file with the zone's records; an SOA at the apex is required. A relative path "
 		 "is relative to the directory of the configuration file (so `conf/plinkfwd.conf` with "
 		 "`file: ../zones/x.zone` reads `conf/../zones/x.zone`, wherever it is started from)." },
@@ -315,6 +319,16 @@ const struct cfg_key cfg_schema[] = {
 	  .doc = "`public`: a name of the zone with no record (NXDOMAIN) is resolved through the `default` "
 		 "group instead, like Azure's \"fallback to internet\" (resolutionPolicy NxDomainRedirect). "
 		 "`none`: answer NXDOMAIN with the zone's SOA." },
+	{ .clause = CFG_CL_ZONE, .name = "primary", .type = CT_PRIMARY, .flags = CK_MULTI, .off = Z(primaries),
+	  .off_n = Z(nprimaries), .arg = "ADDR[@PORT] [key NAME]",
+	  .doc = "Makes the zone a secondary zone, transferred from this server (port 53 by default) instead "
+		 "of read from a file; repeatable, tried in order; excludes `file:`. plinkfwd asks the "
+		 "primary for its SOA at the zone's refresh interval (at its retry interval after a failure, "
+		 "and at once on a NOTIFY from a primary's address), transfers it by IXFR with AXFR as the "
+		 "fallback, keeps a copy in `state-dir` that serves from start-up on, and answers SERVFAIL "
+		 "once the SOA expire time has passed without a successful check. `key NAME` signs and "
+		 "verifies every message with the TSIG key of that `key:` clause. See docs/admin-guide.md, "
+		 "\"Secondary zones\"." },
 
 	/* ---------------------------------------------------------------- arm: */
 	{ .clause = CFG_CL_ARM, .name = "subscription", .type = CT_TOKENS, .flags = CK_MULTI,
@@ -426,6 +440,21 @@ const struct cfg_key cfg_schema[] = {
 	{ .clause = CFG_CL_ARM, .name = "endpoint-api-version", .type = CT_TOKEN, .off = A(pe_api_version),
 	  .def = "2026-01-01", .max = 32, .chars = "-.", .what = "an API version", .arg = "V",
 	  .doc = "Microsoft.Network API version for the private endpoint lists." },
+	/* ---------------------------------------------------------------- key: NAME */
+	{ .clause = CFG_CL_KEY, .name = "algorithm", .type = CT_TSIGALG, .off = K(algorithm), .def = "hmac-sha256",
+	  .words = cfg_tsig_alg_words, .arg = "NAME",
+	  .doc = "The TSIG algorithm (RFC 8945) of the key, case-insensitive. `hmac-sha256` or `hmac-sha512` "
+		 "for new keys; `hmac-sha1` only for a peer that knows nothing newer." },
+	{ .clause = CFG_CL_KEY, .name = "secret-file", .type = CT_KEYFILE, .flags = CK_REQUIRED,
+	  .off = K(secret_file), .arg = "PATH",
+	  .doc = "File holding the key's secret in base64 (as `tsig-keygen`, `keymgr -t` or `openssl rand "
+		 "-base64 32` print it; blanks and line breaks are ignored). A relative path is relative to the "
+		 "directory of the configuration file. Read at start-up, on every reload and by `plinkfwd -t`; "
+		 "unreadable, empty or not base64 is an error. The secret is never logged nor shown by "
+		 "`plinkfwd-ctl`; keep the file readable by the daemon's user only." },
+	{ .clause = CFG_CL_KEY, .name = "secret", .type = CT_SECRET, .arg = "(refused)", .def_doc = "—",
+	  .doc = "Refused: a secret never goes in the configuration text (the error does not echo it). Use "
+		 "`secret-file:`." },
 };
 
 const size_t cfg_schema_len = FWD_ARRAY_LEN(cfg_schema);
@@ -434,7 +463,7 @@ const size_t cfg_schema_len = FWD_ARRAY_LEN(cfg_schema);
 _Static_assert(sizeof(enum cfg_cloud) == sizeof(int), "enum cfg_cloud is an int");
 _Static_assert(sizeof(enum arm_auth_kind) == sizeof(int), "enum arm_auth_kind is an int");
 
-static const char *const clause_names[CFG_NCLAUSES] = {"server", "upstream", "forward", "zone", "arm"};
+static const char *const clause_names[CFG_NCLAUSES] = {"server", "upstream", "forward", "zone", "arm", "key"};
 
 const char *cfg_clause_name(enum cfg_clause c)
 {
@@ -530,12 +559,19 @@ void cfg_schema_free(enum cfg_clause c, void *base)
 		case CT_SERVER:
 			*n = 0;
 			break;
+		case CT_PRIMARY:
+			cfg_primary_list_free(*at, *n);
+			*n = 0;
+			*at = NULL;
+			continue;
 		case CT_LOGLEVEL:
 		case CT_STR:
 		case CT_NSID:
 		case CT_HTTP:
 		case CT_GROUP:
 		case CT_ZONEFILE:
+		case CT_TSIGALG:
+		case CT_KEYFILE:
 		case CT_URL:
 		case CT_TOKEN:
 		case CT_ENVNAME:
@@ -570,6 +606,7 @@ static void md_range(FILE *out, const struct cfg_key *k)
 		fputs("`public`, `none`", out);
 		return;
 	case CT_WORD:
+	case CT_TSIGALG:
 		md_words(out, k->words);
 		return;
 	case CT_SIZE: {

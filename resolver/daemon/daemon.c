@@ -6,6 +6,7 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -21,6 +22,7 @@
 #include "snapshot.h"
 #include "tls.h"
 #include "worker.h"
+#include "xfr_in.h"
 
 struct snapshot *daemon_acquire(struct daemon *d) { return snapshot_pub_acquire(&d->pub); }
 
@@ -187,6 +189,72 @@ static void daemon_arm_publish(void *ctx, const struct route_zone *zones, size_t
 		  (unsigned long long)s->generation);
 }
 
+/* s with the secondary zones' current copies (a new snapshot; s's
+ * reference is dropped), or s itself when there are none. */
+static struct snapshot *with_secondary(struct daemon *d, struct snapshot *s, char *err, size_t errlen)
+{
+	struct route_zone *rz = NULL;
+	size_t n = 0;
+	if (!d->xfr || xfr_in_count(d->xfr) == 0)
+		return s;
+	if (xfr_in_route_zones(d->xfr, &rz, &n) != FWD_OK) {
+		snprintf(err, errlen, "out of memory listing secondary zones");
+		snapshot_unref(s);
+		return NULL;
+	}
+	struct snapshot *s2 = snapshot_with_secondary(s, rz, n, err, errlen);
+	free(rz);
+	snapshot_unref(s);
+	return s2;
+}
+
+/* The transfer client hands over its zones: serve them from now on. */
+static void daemon_xfr_publish(void *ctx, const struct route_zone *zones, size_t n)
+{
+	struct daemon *d = ctx;
+	char err[512] = "";
+	struct snapshot *cur = daemon_acquire(d);
+	struct snapshot *s = snapshot_with_secondary(cur, zones, n, err, sizeof(err));
+	snapshot_unref(cur);
+	if (!s) {
+		log_err("xfr: cannot publish secondary zones, previous copies keep serving: %s", err);
+		return;
+	}
+	daemon_publish(d, s);
+}
+
+enum fwd_err daemon_xfr_start(struct daemon *d)
+{
+	char err[512] = "";
+	struct snapshot *cur = daemon_acquire(d);
+	if (xfr_in_new(d->base, d->clock, daemon_xfr_publish, d, &d->xfr) != FWD_OK ||
+	    xfr_in_apply(d->xfr, cur->cfg) != FWD_OK) {
+		snapshot_unref(cur);
+		log_err("xfr: out of memory starting secondary zones");
+		return FWD_ENOMEM;
+	}
+	struct snapshot *s = with_secondary(d, cur, err, sizeof(err));
+	if (!s) {
+		log_err("xfr: %s", err);
+		return FWD_ENOMEM;
+	}
+	if (s != cur)
+		daemon_publish(d, s);
+	else
+		snapshot_unref(s);
+	for (int i = 0; i < d->nworkers; i++) {
+		d->workers[i].qe.notify = xfr_in_notify_answer;
+		d->workers[i].qe.notify_arg = d->xfr;
+	}
+	return FWD_OK;
+}
+
+void daemon_xfr_stop(struct daemon *d)
+{
+	xfr_in_free(d->xfr);
+	d->xfr = NULL;
+}
+
 enum fwd_err daemon_arm_apply(struct daemon *d)
 {
 	struct snapshot *cur = daemon_acquire(d);
@@ -242,6 +310,17 @@ enum fwd_err daemon_reload(struct daemon *d)
 		log_err("reload failed, still serving the previous configuration: %s", err);
 		snapshot_unref(cur);
 		return rc;
+	}
+	/* secondary zones keep their copies and timers when their primaries
+	 * are unchanged (xfr_in.h); the new snapshot serves them at once */
+	if (d->xfr && xfr_in_apply(d->xfr, s->cfg) != FWD_OK)
+		log_err("reload: out of memory updating secondary zones; they keep their previous state");
+	if (d->xfr && !(s = with_secondary(d, s, err, sizeof(err)))) {
+		d->reloads_failed++;
+		snprintf(d->last_reload_error, sizeof(d->last_reload_error), "%s", err);
+		log_err("reload failed, still serving the previous configuration: %s", err);
+		snapshot_unref(cur);
+		return FWD_ENOMEM;
 	}
 	if (!daemon_listen_applied(d, s->cfg))
 		log_warn("reload: listen: and workers: changes take effect only after a restart "

@@ -26,6 +26,7 @@ struct loop_guard;
 struct loop_probe;
 struct querylog;
 struct tls_store;
+struct xfr_in;
 
 struct daemon {
 	const char *cfgpath;             /* argv, not owned */
@@ -48,6 +49,7 @@ struct daemon {
 	struct loop_guard *loop;         /* forwarding loops (upstream/loop.h): the workers' shared table */
 	struct loop_probe *loop_probe;   /* the route probes, on the main loop (upstream/loop_probe.h) */
 	struct tls_store *tls;           /* DoT/DoH certificates the workers share (tls.h); owned */
+	struct xfr_in *xfr;              /* secondary zones (resolver/xfr/xfr_in.h); owned */
 };
 
 /* Take a reference on the current snapshot (worker threads). */
@@ -71,6 +73,13 @@ int daemon_listen_applied(const struct daemon *d, const struct cfg *cfg);
  * persisted zones from state-dir, then syncs now and every interval.
  * Main thread only; FWD_OK or FWD_EIO (logged). */
 enum fwd_err daemon_arm_apply(struct daemon *d);
+/* Secondary zones (zone: with primary:): create the transfer client on
+ * d->base, read the saved copies from state-dir, publish them, and point
+ * every worker's NOTIFY hook at it.  Main thread, after the workers are
+ * initialised and before they start; FWD_OK or FWD_ENOMEM (logged).
+ * daemon_xfr_stop() frees it after the workers are gone. */
+enum fwd_err daemon_xfr_start(struct daemon *d);
+void daemon_xfr_stop(struct daemon *d);
 /* Draw the DNS cookie secret (RFC 9018) and start its rotation timer on
  * d->base; every worker's query engine is pointed at d->cookies.  Main
  * thread, after the workers are initialised and before they start; FWD_OK

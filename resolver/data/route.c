@@ -266,6 +266,8 @@ static int route_add_zones(struct route_table *rt, const struct route_zone *zone
 		e->target.origin = zones[i].origin == ORIGIN_ZONE_ARM ? ORIGIN_ZONE_ARM : ORIGIN_ZONE_FILE;
 		e->target.zone = zones[i].zone;
 		e->target.fallback_public = zones[i].fallback_public ? 1 : 0;
+		e->target.secondary = zones[i].secondary;
+		e->target.down = zones[i].down;
 		e->target.nlabels = e->nlabels;
 		zone_ref(zones[i].zone);
 		route_insert(rt, e);

@@ -32,6 +32,9 @@ struct route_target {
 	struct zone *zone;        /* ROUTE_ZONE */
 	size_t group;             /* ROUTE_FORWARD: index into cfg->upstreams */
 	int fallback_public;      /* ROUTE_ZONE: NXDOMAIN goes to the default group */
+	uint8_t secondary;        /* ROUTE_ZONE: transferred from primaries (resolver/xfr/) */
+	uint8_t down;             /* ROUTE_ZONE, secondary: no usable copy (never transferred, or
+				   * expired): every question gets SERVFAIL; 1 = not loaded, 2 = expired */
 	uint8_t nlabels;          /* labels in the matched suffix (0 = default) */
 	const char *name;         /* the rule or zone name as text (owned by the table) */
 };
@@ -44,6 +47,8 @@ struct route_zone {
 	uint8_t endpoints;         /* ORIGIN_ZONE_ARM: 0 = private DNS zone records only, 1 = also
 				    * records from private endpoints, 2 = made from private endpoints
 				    * only (arm_pe_zone.h) */
+	uint8_t secondary;         /* a zone: with primary: (ORIGIN_ZONE_FILE; resolver/xfr/) */
+	uint8_t down;              /* secondary: see route_target.down; zone is then a placeholder */
 };
 
 struct route_table;

@@ -93,6 +93,15 @@ fail:
 	return NULL;
 }
 
+struct zone *snapshot_placeholder_zone(const char *apex, char *err, size_t errlen)
+{
+	char text[600];
+	/* only its apex matters: route.c keys the zone by it and query.c
+	 * answers SERVFAIL for a down zone before looking at the data */
+	snprintf(text, sizeof(text), "%s 0 IN SOA invalid. invalid. 0 0 0 0 0\n", apex);
+	return zone_load_text(apex, text, "(secondary zone not loaded)", err, errlen);
+}
+
 struct snapshot *snapshot_build_cfg(struct cfg *cfg, const struct route_zone *arm_zones, size_t narm,
 				    char *err, size_t errlen)
 {
@@ -124,7 +133,8 @@ struct snapshot *snapshot_build_cfg(struct cfg *cfg, const struct route_zone *ar
 	}
 	for (size_t i = 0; i < cfg->nzones; i++) {
 		const struct cfg_zone *cz = &cfg->zones[i];
-		fz[i].zone = zone_load_file(cz->name, cz->path, err, errlen);
+		fz[i].zone = cz->nprimaries ? snapshot_placeholder_zone(cz->name, err, errlen)
+					    : zone_load_file(cz->name, cz->path, err, errlen);
 		if (!fz[i].zone) {
 			for (size_t j = 0; j < i; j++)
 				zone_unref(fz[j].zone);
@@ -134,6 +144,10 @@ struct snapshot *snapshot_build_cfg(struct cfg *cfg, const struct route_zone *ar
 		}
 		fz[i].origin = ORIGIN_ZONE_FILE;
 		fz[i].fallback_public = cz->fallback_public;
+		/* a secondary zone's data comes from its transfers
+		 * (snapshot_with_secondary); until then it is down */
+		fz[i].secondary = cz->nprimaries ? 1 : 0;
+		fz[i].down = cz->nprimaries ? 1 : 0;
 	}
 	return assemble(base, fz, cfg->nzones, arm_zones, narm, err, errlen);
 }
@@ -161,6 +175,37 @@ struct snapshot *snapshot_with_arm(const struct snapshot *prev, const struct rou
 	}
 	atomic_fetch_add(&prev->base->refs, 1);
 	return assemble(prev->base, fz, prev->nfile_zones, arm_zones, narm, err, errlen);
+}
+
+struct snapshot *snapshot_with_secondary(const struct snapshot *prev, const struct route_zone *sec, size_t nsec,
+					 char *err, size_t errlen)
+{
+	struct route_zone *fz = calloc(prev->nfile_zones + 1, sizeof(*fz));
+	if (!fz) {
+		snprintf(err, errlen, "out of memory building snapshot");
+		return NULL;
+	}
+	for (size_t i = 0; i < prev->nfile_zones; i++) {
+		fz[i] = prev->zones[i];
+		if (fz[i].secondary) {
+			size_t alen, blen;
+			const uint8_t *a = zone_apex(fz[i].zone, &alen);
+			for (size_t j = 0; j < nsec; j++) {
+				const uint8_t *b = zone_apex(sec[j].zone, &blen);
+				if (alen == blen && memcmp(a, b, alen) == 0) {
+					fz[i] = sec[j];
+					fz[i].origin = ORIGIN_ZONE_FILE;
+					fz[i].secondary = 1;
+					fz[i].fallback_public = 0;
+					break;
+				}
+			}
+		}
+		zone_ref(fz[i].zone);
+	}
+	atomic_fetch_add(&prev->base->refs, 1);
+	return assemble(prev->base, fz, prev->nfile_zones, prev->zones + prev->nfile_zones,
+			prev->nzones - prev->nfile_zones, err, errlen);
 }
 
 /* ------------------------------------------------------------ publishing */

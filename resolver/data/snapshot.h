@@ -36,7 +36,8 @@ struct snapshot {
 	struct route_table *routes; /* owned; holds its own zone references */
 	struct route_zone *zones;   /* owned array (files first, then ARM); one zone reference each */
 	size_t nzones;
-	size_t nfile_zones;         /* zones[0..nfile_zones) came from zone: files */
+	size_t nfile_zones;         /* zones[0..nfile_zones) came from zone: clauses: files, and
+				     * secondary zones (route_zone.secondary; resolver/xfr/) */
 };
 
 /*
@@ -53,6 +54,16 @@ struct snapshot *snapshot_build_cfg(struct cfg *cfg, const struct route_zone *ar
 /* A new snapshot sharing prev's config but with a new set of ARM zones. */
 struct snapshot *snapshot_with_arm(const struct snapshot *prev, const struct route_zone *arm_zones,
 				   size_t narm, char *err, size_t errlen);
+
+/* A new snapshot sharing prev's config and ARM zones, with the secondary
+ * zones (zone: with primary:) replaced by those of sec[0..nsec) of the same
+ * apex (borrowed; references are taken; their down flag is kept).  A
+ * secondary zone that sec does not name stays as it was. */
+struct snapshot *snapshot_with_secondary(const struct snapshot *prev, const struct route_zone *sec, size_t nsec,
+					 char *err, size_t errlen);
+/* The zone a secondary zone serves before its first copy: its apex with a
+ * dummy SOA (one reference), or NULL with the reason in err. */
+struct zone *snapshot_placeholder_zone(const char *apex, char *err, size_t errlen);
 
 void snapshot_ref(struct snapshot *s);
 void snapshot_unref(struct snapshot *s);

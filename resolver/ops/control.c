@@ -42,6 +42,7 @@
 #include "status_json.h"
 #include "wire.h"
 #include "worker.h"
+#include "xfr_in.h"
 #include "zone.h"
 
 #ifndef PACKAGE_VERSION
@@ -215,6 +216,45 @@ static cJSON *cmd_stats(struct daemon *d)
 	return o;
 }
 
+/* Secondary zones (xfr_in.h): their entries say so and carry the state
+ * of their transfers. */
+static void ctl_secondary_fields(cJSON *zl, const struct xfr_in *x)
+{
+	cJSON *z;
+	for (size_t i = 0; i < xfr_in_count(x); i++) {
+		struct xfr_in_info in;
+		if (xfr_in_info(x, i, &in) != FWD_OK)
+			continue;
+		cJSON_ArrayForEach(z, zl)
+		{
+			const cJSON *n = cJSON_GetObjectItemCaseSensitive(z, "name");
+			if (!cJSON_IsString(n) || strcmp(n->valuestring, in.name) != 0)
+				continue;
+			cJSON_ReplaceItemInObjectCaseSensitive(z, "source", cJSON_CreateString("secondary"));
+			cJSON_DeleteItemFromObjectCaseSensitive(z, "serial");
+			if (in.has_copy)
+				ctl_add_u64(z, "serial", in.serial);
+			else
+				cJSON_AddNullToObject(z, "serial");
+			cJSON_AddBoolToObject(z, "expired", in.expired);
+			ctl_add_time(z, "last_refresh", (int64_t)in.last_refresh_wall);
+			ctl_add_time(z, "last_failure", (int64_t)in.last_failure_wall);
+			if (in.last_error[0])
+				cJSON_AddStringToObject(z, "last_error", in.last_error);
+			if (in.expires_in_s >= 0)
+				ctl_add_u64(z, "expires_in_s", (uint64_t)in.expires_in_s);
+			else
+				cJSON_AddNullToObject(z, "expires_in_s");
+			ctl_add_u64(z, "axfr", in.axfr);
+			ctl_add_u64(z, "ixfr", in.ixfr);
+			ctl_add_u64(z, "notifies", in.notifies);
+			cJSON *r = cJSON_AddObjectToObject(z, "rejected");
+			for (int k = 1; k < XFR_IN_NREJECT; k++)
+				ctl_add_u64(r, xfr_in_reject_name((enum xfr_in_reject)k), in.rejected[k]);
+		}
+	}
+}
+
 static cJSON *cmd_zones(struct daemon *d)
 {
 	struct snapshot *snap = daemon_acquire(d);
@@ -223,7 +263,9 @@ static cJSON *cmd_zones(struct daemon *d)
 	if (have_arm)
 		arm_sync_stats(d->arm, &as);
 	cJSON *o = ctl_ok();
-	cJSON_AddItemToObject(o, "zones", ctl_zone_list(snap, d->arm));
+	cJSON *zl = ctl_zone_list(snap, d->arm);
+	cJSON_AddItemToObject(o, "zones", zl);
+	ctl_secondary_fields(zl, d->xfr);
 	if (have_arm) {
 		cJSON *a = cJSON_AddObjectToObject(o, "arm");
 		cJSON_AddBoolToObject(a, "running", as.running);

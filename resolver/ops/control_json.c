@@ -152,7 +152,8 @@ cJSON *ctl_zone_json(const struct snapshot *snap, const struct route_zone *rz, c
 	} else {
 		const struct cfg_zone *cz = ctl_cfg_zone(snap->cfg, name);
 		if (cz) {
-			cJSON_AddStringToObject(o, "file", cz->path);
+			if (cz->path) /* none for a secondary zone (primary:) */
+				cJSON_AddStringToObject(o, "file", cz->path);
 			char where[1100];
 			snprintf(where, sizeof(where), "%s:%d", snap->cfg->file, cz->line);
 			cJSON_AddStringToObject(o, "config", where);

@@ -334,6 +334,22 @@ static void print_zones(const cJSON *o)
 		       arm && last > 0 ? fmt_dur(jnum(z, "age_s", 0), b2, sizeof(b2)) : "-",
 		       arm ? (jstr(z, "last_error") ? jstr(z, "last_error") : "-")
 			   : (jstr(z, "file") ? jstr(z, "file") : "-"));
+		if (src && strcmp(src, "secondary") == 0) {
+			/* a secondary zone (zone: with primary:): its transfers */
+			const cJSON *ex = cJSON_GetObjectItemCaseSensitive(z, "expires_in_s");
+			printf("    last refresh %s, last failure %s, %s%s\n",
+			       fmt_time(jnum(z, "last_refresh", 0), b1, sizeof(b1)),
+			       fmt_time(jnum(z, "last_failure", 0), b2, sizeof(b2)),
+			       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(z, "expired")) ? "EXPIRED (SERVFAIL)"
+			       : cJSON_IsNumber(ex)                                         ? "expires in "
+											    : "no copy yet (SERVFAIL)",
+			       cJSON_IsNumber(ex) && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(z, "expired"))
+				       ? fmt_dur(ex->valuedouble, serial, sizeof(serial))
+				       : "");
+			if (jstr(z, "last_error"))
+				printf("    last error: %s\n", jstr(z, "last_error"));
+			continue;
+		}
 		if (!arm)
 			continue;
 		if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(z, "served")))

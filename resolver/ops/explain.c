@@ -33,6 +33,7 @@
 #include "route.h"
 #include "snapshot.h"
 #include "wire.h"
+#include "xfr_in_store.h"
 #include "zone.h"
 
 static const char *origin_name(enum route_origin o)
@@ -248,10 +249,14 @@ static void origins_resolve(struct daemon *d, const struct snapshot *snap, struc
 				problem = "out of memory";
 		} else {
 			const struct cfg_zone *cz = ctl_cfg_zone(snap->cfg, name);
-			if (cz)
+			if (cz && cz->path)
 				snprintf(path, sizeof(path), "%s", cz->path);
+			else if (cz && snap->cfg->state_dir) /* a secondary zone: its saved copy */
+				xfr_store_path(snap->cfg->state_dir, cz->name, path, sizeof(path));
 			if (!cz)
 				problem = "no zone: clause for it in the configuration";
+			else if (!path[0])
+				problem = "a secondary zone without state-dir: its copy is in memory only";
 			else if (zone_file_records(apex, alen, path, NULL, origins_match, &sc) != FWD_OK)
 				problem = "the zone file cannot be read now";
 		}

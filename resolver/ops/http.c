@@ -38,6 +38,7 @@
 #include "status_page.h"
 #include "status_ring.h"
 #include "wire.h"
+#include "xfr_in.h"
 #include "zone.h"
 
 #ifndef PACKAGE_VERSION
@@ -472,6 +473,76 @@ static void metrics_arm_pe(struct evbuffer *b, const struct arm_sync *arm)
 				    ps.names[i]);
 }
 
+/* Secondary zones (xfr_in.h): serial, refresh, failure, expiry, transfers. */
+static void metrics_secondary(struct evbuffer *b, const struct xfr_in *x)
+{
+	size_t n = xfr_in_count(x);
+	char e[1100];
+	struct xfr_in_info in;
+	if (n == 0)
+		return;
+	m_head(b, "plinkfwd_secondary_zone_serial", "gauge", "SOA serial of each secondary zone's copy (absent without one).");
+	for (size_t i = 0; i < n; i++)
+		if (xfr_in_info(x, i, &in) == FWD_OK && in.has_copy)
+			evbuffer_add_printf(b, "plinkfwd_secondary_zone_serial{zone=\"%s\"} %lu\n", esc(in.name, e, sizeof(e)),
+					    (unsigned long)in.serial);
+	m_head(b, "plinkfwd_secondary_zone_last_refresh_timestamp_seconds", "gauge",
+	       "When a primary last confirmed the copy (Unix time; 0 = never).");
+	for (size_t i = 0; i < n; i++)
+		if (xfr_in_info(x, i, &in) == FWD_OK)
+			evbuffer_add_printf(b, "plinkfwd_secondary_zone_last_refresh_timestamp_seconds{zone=\"%s\"} %llu\n",
+					    esc(in.name, e, sizeof(e)), (unsigned long long)in.last_refresh_wall);
+	m_head(b, "plinkfwd_secondary_zone_last_failure_timestamp_seconds", "gauge",
+	       "When a check or transfer last failed (Unix time; 0 = never).");
+	for (size_t i = 0; i < n; i++)
+		if (xfr_in_info(x, i, &in) == FWD_OK)
+			evbuffer_add_printf(b, "plinkfwd_secondary_zone_last_failure_timestamp_seconds{zone=\"%s\"} %llu\n",
+					    esc(in.name, e, sizeof(e)), (unsigned long long)in.last_failure_wall);
+	m_head(b, "plinkfwd_secondary_zone_expires_in_seconds", "gauge",
+	       "Seconds until the copy expires without a successful check (0: expired, SERVFAIL; absent without a copy).");
+	for (size_t i = 0; i < n; i++)
+		if (xfr_in_info(x, i, &in) == FWD_OK && in.expires_in_s >= 0)
+			evbuffer_add_printf(b, "plinkfwd_secondary_zone_expires_in_seconds{zone=\"%s\"} %lld\n",
+					    esc(in.name, e, sizeof(e)), (long long)in.expires_in_s);
+	m_head(b, "plinkfwd_secondary_zone_expired", "gauge", "1 while the zone's copy has expired (answers SERVFAIL).");
+	for (size_t i = 0; i < n; i++)
+		if (xfr_in_info(x, i, &in) == FWD_OK)
+			evbuffer_add_printf(b, "plinkfwd_secondary_zone_expired{zone=\"%s\"} %d\n", esc(in.name, e, sizeof(e)),
+					    in.expired ? 1 : 0);
+	m_head(b, "plinkfwd_secondary_transfers_total", "counter", "Transfers applied, by type (axfr, ixfr).");
+	for (size_t i = 0; i < n; i++)
+		if (xfr_in_info(x, i, &in) == FWD_OK) {
+			evbuffer_add_printf(b, "plinkfwd_secondary_transfers_total{zone=\"%s\",type=\"axfr\"} %llu\n",
+					    esc(in.name, e, sizeof(e)), (unsigned long long)in.axfr);
+			evbuffer_add_printf(b, "plinkfwd_secondary_transfers_total{zone=\"%s\",type=\"ixfr\"} %llu\n",
+					    esc(in.name, e, sizeof(e)), (unsigned long long)in.ixfr);
+		}
+	m_head(b, "plinkfwd_secondary_checks_total", "counter",
+	       "SOA checks started, and those that found the copy current (result=\"uptodate\") or reached no primary (result=\"failed\").");
+	for (size_t i = 0; i < n; i++)
+		if (xfr_in_info(x, i, &in) == FWD_OK) {
+			evbuffer_add_printf(b, "plinkfwd_secondary_checks_total{zone=\"%s\",result=\"started\"} %llu\n",
+					    esc(in.name, e, sizeof(e)), (unsigned long long)in.checks);
+			evbuffer_add_printf(b, "plinkfwd_secondary_checks_total{zone=\"%s\",result=\"uptodate\"} %llu\n",
+					    esc(in.name, e, sizeof(e)), (unsigned long long)in.uptodate);
+			evbuffer_add_printf(b, "plinkfwd_secondary_checks_total{zone=\"%s\",result=\"failed\"} %llu\n",
+					    esc(in.name, e, sizeof(e)), (unsigned long long)in.failed_checks);
+		}
+	m_head(b, "plinkfwd_secondary_notifies_total", "counter", "NOTIFYs accepted from a primary.");
+	for (size_t i = 0; i < n; i++)
+		if (xfr_in_info(x, i, &in) == FWD_OK)
+			evbuffer_add_printf(b, "plinkfwd_secondary_notifies_total{zone=\"%s\"} %llu\n",
+					    esc(in.name, e, sizeof(e)), (unsigned long long)in.notifies);
+	m_head(b, "plinkfwd_secondary_rejected_total", "counter",
+	       "Answers and transfers rejected, by reason (docs/bad-input.md); the copy serving stayed.");
+	for (size_t i = 0; i < n; i++)
+		if (xfr_in_info(x, i, &in) == FWD_OK)
+			for (int k = 1; k < XFR_IN_NREJECT; k++)
+				evbuffer_add_printf(b, "plinkfwd_secondary_rejected_total{zone=\"%s\",reason=\"%s\"} %llu\n",
+						    esc(in.name, e, sizeof(e)), xfr_in_reject_name((enum xfr_in_reject)k),
+						    (unsigned long long)in.rejected[k]);
+}
+
 static void metrics_zones(struct evbuffer *b, const struct daemon *d, const struct snapshot *snap)
 {
 	struct arm_sync_stats as;
@@ -566,6 +637,7 @@ enum fwd_err http_metrics(struct daemon *d, struct evbuffer *b)
 	metrics_upstream(b, t, snap->cfg);
 	metrics_cache(b, d, t, snap->cfg);
 	metrics_zones(b, d, snap);
+	metrics_secondary(b, d->xfr);
 	loop_view_metrics(d, snap->cfg, b);
 
 	m_head(b, "plinkfwd_reloads_total", "counter", "Configuration reloads (SIGHUP or control), by result.");

@@ -423,6 +423,14 @@ static size_t handle(struct query_engine *e, const uint8_t *pkt, size_t len, con
 		STATS_INC(e->stats.dropped);
 		return 0;
 	}
+	/* RFC 1996: a NOTIFY is a primary's, not a client's question: the
+	 * hook (resolver/xfr/xfr_in_notify.c) decides by the zone's primary:
+	 * lines, before allow: does; 0 = not for a secondary zone here */
+	if (FWD_UNLIKELY(v == WIRE_NOTIMP && WIRE_OPCODE(q.flags) == QUERY_OPCODE_NOTIFY && e->notify)) {
+		n = e->notify(e->notify_arg, snap, pkt, len, &cl->addr, out, cap);
+		if (n)
+			return n;
+	}
 
 	/* EDNS of this hop: cookie checked, NSID asked; every answer below
 	 * carries an OPT built for this client (docs/edns.md) */
@@ -507,6 +515,17 @@ static size_t handle(struct query_engine *e, const uint8_t *pkt, size_t len, con
 	const struct route_target *rt = route_lookup(snap->routes, q.qname, q.qname_len);
 	if (rt->kind == ROUTE_ZONE) {
 		enum zone_status st;
+		if (FWD_UNLIKELY(rt->down)) {
+			/* a secondary zone with no copy to serve, as BIND and Knot
+			 * answer it (docs/admin-guide.md, "Secondary zones") */
+			struct edns_ede_list ede = {0};
+			if (rt->down == 2)
+				edns_ede_add(&ede, EDE_NO_REACHABLE_AUTHORITY, "secondary zone expired");
+			else
+				edns_ede_add(&ede, EDE_NOT_READY, "secondary zone not transferred yet");
+			r.ede = &ede;
+			return error_reply(e, &q, RCODE_SERVFAIL, 1, &r, out, cap);
+		}
 		size_t limit = reply_limit(cl, &q);
 		/* RFC 8482: one RRset for ANY over UDP, all of them over TCP */
 		n = client_is_stream(cl->transport) ? zone_answer_tcp(rt->zone, &q, limit, out, cap, &st)
@@ -698,6 +717,11 @@ static void splice_start(struct query_engine *e, const struct query_step *st, co
 		return;
 	}
 	const struct route_target *tr = route_lookup(snap->routes, cut->target, cut->target_len);
+	if (FWD_UNLIKELY(tr->kind == ROUTE_ZONE && tr->down)) {
+		/* a secondary zone with no copy: its placeholder holds nothing */
+		send_error(e, st, q, RCODE_SERVFAIL);
+		return;
+	}
 	if (tr->kind == ROUTE_ZONE) {
 		enum zone_status zst;
 		uint16_t cnt = 0, nscnt = 0;

@@ -44,6 +44,18 @@ struct upstream;
  * during the call. */
 typedef void (*query_send_fn)(void *arg, const struct client *cl, const uint8_t *msg, size_t len);
 
+/* The opcode of a NOTIFY (RFC 1996). */
+#define QUERY_OPCODE_NOTIFY 4
+
+/*
+ * Who answers a NOTIFY: called on the worker's thread with the snapshot in
+ * use, the raw message and its source; returns the reply's length written
+ * to out[0..cap), or 0 when the message is not for it (then NOTIMP).
+ */
+struct snapshot;
+typedef size_t (*query_notify_fn)(void *arg, const struct snapshot *snap, const uint8_t *pkt, size_t len,
+				  const struct sockaddr_storage *from, uint8_t *out, size_t cap);
+
 struct query_engine {
 	struct snapshot_pub *pub;      /* borrowed: where snapshots are published */
 	struct snapshot *snap;         /* one reference: the snapshot new questions use */
@@ -59,6 +71,8 @@ struct query_engine {
 	 * snap's upstream servers by address (owned, rebuilt with snap) */
 	struct loop_guard *loop;
 	struct loop_addrs *laddrs;
+	query_notify_fn notify;        /* NOTIFY messages (secondary zones); NULL = NOTIMP */
+	void *notify_arg;
 	query_send_fn send;            /* late answers; set before the first query */
 	void *send_arg;
 	struct worker_stats stats;     /* this worker's counters (stats.h) */
