@@ -84,7 +84,7 @@ enum fwd_err cfg_line_split(char *s, char **key, char **val, const char **why)
  * 0 another clause, -1 not a clause line. */
 static int clause_of(const char *key, const char *val)
 {
-	static const char *const others[] = {"upstream", "forward", "zone", "arm"};
+	static const char *const others[] = {"upstream", "forward", "zone", "arm", "key"};
 
 	if (strcmp(key, "server") == 0 && *val == '\0')
 		return 1;

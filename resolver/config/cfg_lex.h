@@ -26,7 +26,7 @@ enum fwd_err cfg_line_split(char *s, char **key, char **val, const char **why);
  * (that is the point: an admin who broke the file can still reach the
  * daemon, which then reports the error itself).  Clauses are recognised as
  * the parser recognises them ("server:" with no value; upstream:, forward:,
- * zone:, arm:).
+ * zone:, arm:, key:).
  * FWD_OK: *val is a malloc'd copy the caller frees, *line its line number
  * (line may be NULL).  FWD_ENOENT: no such key in any server: clause.
  * FWD_EIO: the file cannot be read (err says why, as "path: reason").

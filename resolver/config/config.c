@@ -5,7 +5,8 @@
  * plain line reader.  Every key is a row of the schema table (schema.h): it
  * says which clause a key belongs to, where its value goes, its range and
  * its default.  This file parses the values of the server:, upstream:,
- * forward: and zone: clauses (arm_config.c those of arm:), applies the
+ * forward:, zone: and key: clauses (arm_config.c those of arm:, cfg_tsig.c
+ * the algorithm and secret of key:), applies the
  * defaults through the same setters, and validates everything, so that a
  * struct cfg handed out is always usable as it is: no reader applies a
  * default of its own.
@@ -28,6 +29,7 @@
 #include "arm_config.h"
 #include "cfg_lex.h"
 #include "cfg_loop.h"
+#include "cfg_tsig.h"
 #include "common.h"
 #include "config.h"
 #include "log.h"
@@ -319,6 +321,7 @@ struct parser {
 	int seen_server[CFG_MAX_CLAUSE_KEYS];
 	int seen[CFG_MAX_CLAUSE_KEYS];
 	int defaults;                     /* applying defaults: nothing is "seen" */
+	int indented;                     /* the current line starts with a blank */
 	int arm_line;
 };
 
@@ -681,6 +684,42 @@ static enum fwd_err set_value(struct parser *p, const struct cfg_key *k, void *b
 		z->path = resolve_path(p->file, val);
 		return z->path ? FWD_OK : perr_nomem(p);
 	}
+	case CT_TSIGALG: {
+		char *alg = NULL;
+		if ((rc = cfg_tsig_alg(val, &alg)) != FWD_OK) {
+			if (rc == FWD_ENOMEM)
+				return perr_nomem(p);
+			perr(p, p->line, "%s: unknown TSIG algorithm '%s' (hmac-sha256, hmac-sha512, hmac-sha384 or hmac-sha1)",
+			     k->name, val);
+			return FWD_EPARSE;
+		}
+		free(*sv);
+		*sv = alg;
+		return FWD_OK;
+	}
+	case CT_KEYFILE: {
+		/* read now: -t, start-up and reload all see a bad secret file */
+		struct cfg_tsig_key *key = base;
+		char msg[512], *path = resolve_path(p->file, val), *b64 = NULL;
+		if (path == NULL)
+			return perr_nomem(p);
+		rc = cfg_tsig_read_secret(path, &b64, msg, sizeof(msg));
+		free(path);
+		if (rc != FWD_OK) {
+			if (rc == FWD_ENOMEM)
+				return perr_nomem(p);
+			perr(p, p->line, "key %s: %s: %s", key->name, k->name, msg);
+			return FWD_EPARSE;
+		}
+		cfg_tsig_secret_free(key->secret_b64);
+		key->secret_b64 = b64;
+		return dup_str(p, sv, val);
+	}
+	case CT_SECRET:
+		/* never echo the value: it is the secret */
+		perr(p, p->line, "%s: a secret is never accepted in the configuration text; use secret-file: PATH",
+		     k->name);
+		return FWD_EPARSE;
 	default:
 		/* the arm: types are arm_config.c's */
 		perr(p, p->line, "%s: not a key of the %s: clause", k->name, cfg_clause_name(p->clause));
@@ -761,6 +800,9 @@ static const struct named_clause named_clauses[CFG_NCLAUSES] = {
 	[CFG_CL_ZONE] = {"zone name", "bad name", "duplicate zone: %s", name_norm, sizeof(struct cfg_zone),
 			 offsetof(struct cfg, zones), offsetof(struct cfg, nzones), offsetof(struct cfg_zone, name),
 			 offsetof(struct cfg_zone, line)},
+	[CFG_CL_KEY] = {"key name", "bad key name", "duplicate key: %s", name_norm, sizeof(struct cfg_tsig_key),
+			offsetof(struct cfg, keys), offsetof(struct cfg, nkeys), offsetof(struct cfg_tsig_key, name),
+			offsetof(struct cfg_tsig_key, line)},
 };
 
 #define ELEM(arr, nc, i) ((char *)(arr) + (i) * (nc)->size)
@@ -905,7 +947,17 @@ static int try_clause(struct parser *p, const char *key, const char *val, enum f
 		c = CFG_CL_ZONE;
 	else if (strcmp(key, "arm") == 0)
 		c = CFG_CL_ARM;
+	else if (strcmp(key, "key") == 0)
+		c = CFG_CL_KEY;
 	else
+		return 0;
+	/*
+	 * "key: NAME" also names a key inside a clause that has a key: row (a
+	 * secondary zone's TSIG key): an indented line there is that clause's
+	 * key, a line at the start of the line opens a key: clause.
+	 */
+	if (c == CFG_CL_KEY && p->indented && p->open && p->clause != CFG_CL_ARM &&
+	    cfg_schema_find(p->clause, key) != NULL)
 		return 0;
 	if ((*rc = clause_finish(p)) == FWD_OK)
 		*rc = clause_open(p, c, val);
@@ -924,7 +976,7 @@ static enum fwd_err handle_line(struct parser *p, const char *key, const char *v
 	if (p->open && p->clause == CFG_CL_ARM)
 		return arm_set(p, key, val);
 	if (*val == '\0' && cfg_schema_home(key, &home) != FWD_OK && strcmp(key, "include") != 0) {
-		perr(p, p->line, "unknown clause '%s:' (clauses are server:, upstream:, forward:, zone:, arm:)",
+		perr(p, p->line, "unknown clause '%s:' (clauses are server:, upstream:, forward:, zone:, arm:, key:)",
 		     key);
 		return FWD_EPARSE;
 	}
@@ -1096,8 +1148,10 @@ enum fwd_err cfg_load(const char *path, struct cfg **out, char *err, size_t errl
 			perr(&p, p.line, "%s", why);
 			break;
 		}
-		if (key != NULL)
+		if (key != NULL) {
+			p.indented = isspace((unsigned char)buf[0]);
 			rc = handle_line(&p, key, val);
+		}
 	}
 	if (rc == FWD_OK && (ferror(fp) || !feof(fp))) {
 		perr(&p, p.line, "read error: %s", strerror(errno));
@@ -1158,6 +1212,11 @@ void cfg_free(struct cfg *cfg)
 		cfg_schema_free(CFG_CL_ZONE, &cfg->zones[i]);
 	}
 	free(cfg->zones);
+	for (i = 0; i < cfg->nkeys; i++) {
+		cfg_schema_free(CFG_CL_KEY, &cfg->keys[i]);
+		cfg_tsig_key_free(&cfg->keys[i]);
+	}
+	free(cfg->keys);
 	if (cfg->arm != NULL)
 		arm_cfg_free(cfg->arm);
 	free(cfg);

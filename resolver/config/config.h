@@ -11,6 +11,7 @@
  *   forward: SUFFIX  to: GROUP
  *   zone: NAME       file: PATH   fallback: public|none
  *   arm:             keys parsed by arm_config.c (see arm_config.h)
+ *   key: NAME        algorithm: hmac-sha256|...   secret-file: PATH (TSIG)
  * Every key is a row of the schema table (schema.h), which the parser reads
  * keys, ranges and defaults from and docs/configuration.md's tables are
  * generated from; conf/plinkfwd.conf shows each one.  A struct cfg handed
@@ -92,6 +93,23 @@ struct cfg_zone {
 	int line;
 };
 
+/*
+ * key: NAME -- a TSIG key (RFC 8945) for zone transfers and NOTIFY.  The
+ * secret is read from secret-file: when the configuration is loaded; it
+ * lives in secret_b64 (base64, as ldns's TSIG functions take it) and is
+ * never logged.  cfg_free() wipes it before freeing it.
+ */
+struct cfg_tsig_key {
+	char *name;         /* lower-case fqdn with the trailing dot: "xfr.example." */
+	char *algorithm;    /* ldns's name, lower case with the dot: "hmac-sha256." */
+	char *secret_file;  /* as written */
+	char *secret_b64;   /* the secret, base64, no blanks */
+	int line;
+};
+
+/* The algorithm names key: accepts (without the dot), NULL-terminated. */
+extern const char *const cfg_tsig_alg_words[];
+
 struct cfg {
 	char *file;                     /* path of the config file */
 	/* server: */
@@ -166,6 +184,8 @@ struct cfg {
 	struct cfg_zone *zones;
 	size_t nzones;
 	struct arm_cfg *arm;            /* NULL when no arm: clause */
+	struct cfg_tsig_key *keys;      /* key: clauses, in file order */
+	size_t nkeys;
 };
 
 /*
@@ -184,6 +204,10 @@ void cfg_free(struct cfg *cfg);
  * in err.
  */
 enum fwd_err cfg_check_files(const struct cfg *cfg, char *err, size_t errlen);
+
+/* The key: clause named name (any case, trailing dot optional), or NULL.
+ * The result points into cfg and lives as long as it. */
+const struct cfg_tsig_key *cfg_key_find(const struct cfg *cfg, const char *name);
 
 /* Index of the group named name (any case) in *idx: FWD_OK, or FWD_ENOENT. */
 enum fwd_err cfg_group_find(const struct cfg *cfg, const char *name, size_t *idx);

@@ -25,10 +25,13 @@
 #define F(f) offsetof(struct cfg_forward, f)
 #define Z(f) offsetof(struct cfg_zone, f)
 #define A(f) offsetof(struct arm_cfg, f)
+#define K(f) offsetof(struct cfg_tsig_key, f)
 
 static const char *const auth_words[] = {"managed-identity", "client-secret", "workload-identity", NULL};
 static const char *const discovery_words[] = {"subscriptions", "resource-graph", NULL};
 static const char *const records_from_words[] = {"zones", "resource-graph", NULL};
+/* TSIG algorithms (RFC 8945 sec. 6): the ones ldns signs with, MD5 left out */
+const char *const cfg_tsig_alg_words[] = {"hmac-sha256", "hmac-sha512", "hmac-sha384", "hmac-sha1", NULL};
 
 const struct cfg_key cfg_schema[] = {
 	/* ---------------------------------------------------------------- server: */
@@ -426,6 +429,21 @@ const struct cfg_key cfg_schema[] = {
 	{ .clause = CFG_CL_ARM, .name = "endpoint-api-version", .type = CT_TOKEN, .off = A(pe_api_version),
 	  .def = "2026-01-01", .max = 32, .chars = "-.", .what = "an API version", .arg = "V",
 	  .doc = "Microsoft.Network API version for the private endpoint lists." },
+	/* ---------------------------------------------------------------- key: NAME */
+	{ .clause = CFG_CL_KEY, .name = "algorithm", .type = CT_TSIGALG, .off = K(algorithm), .def = "hmac-sha256",
+	  .words = cfg_tsig_alg_words, .arg = "NAME",
+	  .doc = "The TSIG algorithm (RFC 8945) of the key, case-insensitive. `hmac-sha256` or `hmac-sha512` "
+		 "for new keys; `hmac-sha1` only for a peer that knows nothing newer." },
+	{ .clause = CFG_CL_KEY, .name = "secret-file", .type = CT_KEYFILE, .flags = CK_REQUIRED,
+	  .off = K(secret_file), .arg = "PATH",
+	  .doc = "File holding the key's secret in base64 (as `tsig-keygen`, `keymgr -t` or `openssl rand "
+		 "-base64 32` print it; blanks and line breaks are ignored). A relative path is relative to the "
+		 "directory of the configuration file. Read at start-up, on every reload and by `plinkfwd -t`; "
+		 "unreadable, empty or not base64 is an error. The secret is never logged nor shown by "
+		 "`plinkfwd-ctl`; keep the file readable by the daemon's user only." },
+	{ .clause = CFG_CL_KEY, .name = "secret", .type = CT_SECRET, .arg = "(refused)", .def_doc = "—",
+	  .doc = "Refused: a secret never goes in the configuration text (the error does not echo it). Use "
+		 "`secret-file:`." },
 };
 
 const size_t cfg_schema_len = FWD_ARRAY_LEN(cfg_schema);
@@ -434,7 +452,7 @@ const size_t cfg_schema_len = FWD_ARRAY_LEN(cfg_schema);
 _Static_assert(sizeof(enum cfg_cloud) == sizeof(int), "enum cfg_cloud is an int");
 _Static_assert(sizeof(enum arm_auth_kind) == sizeof(int), "enum arm_auth_kind is an int");
 
-static const char *const clause_names[CFG_NCLAUSES] = {"server", "upstream", "forward", "zone", "arm"};
+static const char *const clause_names[CFG_NCLAUSES] = {"server", "upstream", "forward", "zone", "arm", "key"};
 
 const char *cfg_clause_name(enum cfg_clause c)
 {
@@ -536,6 +554,8 @@ void cfg_schema_free(enum cfg_clause c, void *base)
 		case CT_HTTP:
 		case CT_GROUP:
 		case CT_ZONEFILE:
+		case CT_TSIGALG:
+		case CT_KEYFILE:
 		case CT_URL:
 		case CT_TOKEN:
 		case CT_ENVNAME:
@@ -570,6 +590,7 @@ static void md_range(FILE *out, const struct cfg_key *k)
 		fputs("`public`, `none`", out);
 		return;
 	case CT_WORD:
+	case CT_TSIGALG:
 		md_words(out, k->words);
 		return;
 	case CT_SIZE: {

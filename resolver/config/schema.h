@@ -4,11 +4,11 @@
  * One row per key (struct cfg_key): the clause it belongs to, its name, its
  * type, where its value lives (an offset into the clause's struct: struct
  * cfg for server:, struct cfg_upstream, struct cfg_forward, struct
- * cfg_zone, struct arm_cfg), its default as it would be written in the
+ * cfg_zone, struct arm_cfg, struct cfg_tsig_key), its default as it would be written in the
  * file, its range and its documentation.
  *
  *  - The parsers look every key up here and check values against the row:
- *    config.c for server:, upstream:, forward: and zone:, arm_config.c for
+ *    config.c for server:, upstream:, forward:, zone: and key:, arm_config.c for
  *    arm:.  A key no row names is unknown; a key of another clause is
  *    reported as belonging there.
  *  - Defaults are applied from the rows, in one place
@@ -31,7 +31,7 @@
 
 #include "common.h"
 
-enum cfg_clause { CFG_CL_SERVER = 0, CFG_CL_UPSTREAM, CFG_CL_FORWARD, CFG_CL_ZONE, CFG_CL_ARM, CFG_NCLAUSES };
+enum cfg_clause { CFG_CL_SERVER = 0, CFG_CL_UPSTREAM, CFG_CL_FORWARD, CFG_CL_ZONE, CFG_CL_ARM, CFG_CL_KEY, CFG_NCLAUSES };
 
 enum cfg_type {
 	CT_INT,        /* decimal, min..max -> int */
@@ -57,7 +57,11 @@ enum cfg_type {
 	CT_ENVNAME,    /* an environment variable's name -> char * (never echoed) */
 	CT_SECRET,     /* refused: secrets never go in the file */
 	CT_PATTERNS,   /* zone name globs, repeatable -> char ** list */
-	CT_ZFALLBACKS  /* "PATTERN public|none", repeatable -> struct arm_cfg_fallback list */
+	CT_ZFALLBACKS, /* "PATTERN public|none", repeatable -> struct arm_cfg_fallback list */
+	CT_TSIGALG,    /* one of words[] (any case) -> char *, ldns's name: "hmac-sha256." */
+	CT_KEYFILE     /* a path (relative to the config file's directory) holding a base64
+			* secret, read at once -> char * as written; the secret goes to
+			* struct cfg_tsig_key's secret_b64 */
 };
 
 /* flags */

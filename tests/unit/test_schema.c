@@ -174,6 +174,9 @@ static char *conf_text(int with_defaults)
 	fputs("arm:\n    subscription: 00000000-0000-0000-0000-000000000000\n", f);
 	if (with_defaults)
 		put_defaults(f, CFG_CL_ARM);
+	fputs("key: k.test\n    secret-file: k.key\n", f);
+	if (with_defaults)
+		put_defaults(f, CFG_CL_KEY);
 	fclose(f);
 	return buf;
 }
@@ -233,6 +236,7 @@ static void test_defaults(void)
 			case CFG_CL_FORWARD: a = &empty->forwards[0]; b = &full->forwards[0]; break;
 			case CFG_CL_ZONE: a = &empty->zones[0]; b = &full->zones[0]; break;
 			case CFG_CL_ARM: a = empty->arm; b = full->arm; break;
+			case CFG_CL_KEY: a = &empty->keys[0]; b = &full->keys[0]; break;
 			default: break;
 			}
 			ok(a && b && same_value(k, a, b), "default of %s: %s is what an empty %s: clause gets ('%s')",
@@ -264,7 +268,19 @@ int main(void)
 	}
 	test_rows();
 	test_docs();
-	test_defaults();
+	{
+		/* the key: clause's secret file, beside the configuration */
+		char kp[160];
+		FILE *kf;
+		snprintf(kp, sizeof(kp), "%s/k.key", tmpdir);
+		kf = fopen(kp, "w");
+		if (kf != NULL) {
+			fputs("c2VjcmV0\n", kf);
+			fclose(kf);
+		}
+		test_defaults();
+		unlink(kp);
+	}
 	rmdir(tmpdir);
 	return tap_done();
 }
