@@ -85,11 +85,30 @@ struct cfg_forward {
 	int to_line;          /* line of its to: */
 };
 
+/* allow-transfer: PREFIX [key NAME] -- a source that may transfer a zone;
+ * with a key, only requests signed with it (cfg_xfr.h). */
+struct cfg_xfr_acl {
+	struct cfg_cidr net;
+	char *key;         /* key name, lower-case with the dot; NULL: no TSIG needed */
+	int line;
+};
+
+/* notify: ADDR[@PORT] [key NAME] -- a secondary told of each new version. */
+struct cfg_notify {
+	struct cfg_addr addr;
+	char *key;         /* NULL: unsigned NOTIFY */
+	int line;
+};
+
 struct cfg_zone {
 	char *name;        /* text, lower-case, with trailing dot */
 	char *file;        /* as written; relative paths are relative to the config file's directory */
 	char *path;        /* resolved path actually opened */
 	int fallback_public;
+	struct cfg_xfr_acl *allow_transfer; /* none: no transfers of this zone */
+	size_t nallow_transfer;
+	struct cfg_notify *notify;
+	size_t nnotify;
 	int line;
 };
 

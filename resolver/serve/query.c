@@ -468,6 +468,24 @@ static size_t handle(struct query_engine *e, const uint8_t *pkt, size_t len, con
 		return error_reply(e, &q, RCODE_BADCOOKIE, 1, &r, out, cap);
 	if (q.qclass != CLASS_IN)
 		return error_reply(e, &q, RCODE_REFUSED, 1, &r, out, cap);
+	if (q.qtype == TYPE_IXFR && cl->transport == CLIENT_UDP) {
+		/* RFC 1995 sec. 2: over UDP an IXFR gets the current SOA alone
+		 * (checked like a transfer: TSIG, allow-transfer), and asks
+		 * again over TCP when it is behind (xfr/xfr_out.h) */
+		struct xfr_out *x = NULL;
+		enum xfr_outcome oc;
+		if (xfr_out_start(snap, q.pkt, q.len, (const struct sockaddr *)&cl->addr, clock_wall_s(e->clock), 1,
+				  &e->xfr_log, out, cap, &n, &x, &oc) == FWD_OK && x == NULL && n > 0 &&
+		    n <= reply_limit(cl, &q)) {
+			STATS_INC(e->stats.xfr[oc]);
+			*src = STATS_SRC_LOCAL;
+			return n;
+		}
+		xfr_out_free(x);
+	}
+	/* transfers over TCP and DoT never get here (serve/stream.c hands
+	 * them to xfr/); AXFR over UDP or DoH is not implemented (RFC 5936
+	 * sec. 4.2: TCP only) */
 	if (q.qtype == TYPE_AXFR || q.qtype == TYPE_IXFR)
 		return error_reply(e, &q, RCODE_NOTIMP, 0, &r, out, cap);
 
