@@ -31,6 +31,7 @@
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
+#include "xfr_notify.h"
 #include "http.h"
 #include "log.h"
 #include "querylog.h"
@@ -396,6 +397,8 @@ int main(int argc, char **argv)
 		}
 	if (daemon_arm_apply(&d) != FWD_OK)
 		goto out;
+	if (daemon_notify_start(&d) != FWD_OK)
+		goto out;
 	daemon_loops_check(&d); /* the workers serve: a probe coming back is seen */
 	/* snap belonged to d.pub from the publish on, and daemon_arm_apply()
 	 * may have replaced it (zones from the state directory): a worker
@@ -434,6 +437,7 @@ out:
 	tls_store_free(d.tls);
 	if (d.arm)
 		arm_sync_free(d.arm);
+	xfr_notify_free(d.notify);
 	for (size_t i = 0; i < FWD_ARRAY_LEN(sigs); i++)
 		if (sigs[i])
 			event_free(sigs[i]);

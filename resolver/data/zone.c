@@ -384,6 +384,40 @@ size_t zone_rr_count(const struct zone *z) { return z->nrr; }
 
 uint32_t zone_serial(const struct zone *z) { return z->serial; }
 
+/* The serial field of an SOA RDATA at rd (two uncompressed names first). */
+static uint8_t *soa_serial_at(uint8_t *rd)
+{
+	size_t off = 0;
+
+	for (int i = 0; i < 2; i++) {
+		while (rd[off] != 0)
+			off += 1 + (size_t)rd[off];
+		off++;
+	}
+	return rd + off;
+}
+
+void zone_set_serial(struct zone *z, uint32_t serial)
+{
+	uint32_t off = node_find(z, z->apex, 0);
+
+	z->serial = serial;
+	/* the authority SOA: owner, type, class, TTL, RDLENGTH, RDATA */
+	wire_put32(soa_serial_at(z->arena + z->soa_off + z->apex_len + 10), serial);
+	if (off == NO_NODE)
+		return;
+	const uint8_t *n = z->arena + off;
+	const uint8_t *p = node_sets(n);
+	for (unsigned i = 0; i < n[2]; i++) {
+		if (wire_get16(p) == TYPE_SOA) {
+			/* one record: the owner pointer, 10 fixed bytes, RDATA */
+			wire_put32(soa_serial_at(z->arena + (p - z->arena) + SET_HDR + 12), serial);
+			return;
+		}
+		p += SET_HDR + wire_get16(p + 4);
+	}
+}
+
 /* The set at index `set` of the node at off into *out; 0 when the node has fewer. */
 static int rrset_at(const struct zone *z, uint32_t off, unsigned set, struct zone_rrset *out)
 {

@@ -67,6 +67,10 @@ const uint8_t *zone_apex(const struct zone *z, size_t *len);
 /* Number of resource records loaded, and the SOA serial. */
 size_t zone_rr_count(const struct zone *z);
 uint32_t zone_serial(const struct zone *z);
+/* Give a zone just loaded, not yet shared with anyone, another SOA serial
+ * (a synced zone's own serial, xfr/xfr_serials.h): in its SOA record, in
+ * the SOA of negative answers, and what zone_serial() says. */
+void zone_set_serial(struct zone *z, uint32_t serial);
 
 /*
  * Every RRset of a zone, for zone transfers (xfr/): a cursor walks the

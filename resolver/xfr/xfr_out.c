@@ -27,13 +27,13 @@
 
 #include <ldns/ldns.h>
 
-#include "arm_config.h"
 #include "config.h"
 #include "log.h"
 #include "route.h"
 #include "serial.h"
 #include "snapshot.h"
 #include "tsig.h"
+#include "xfr_cfg.h"
 #include "wire.h"
 #include "zone.h"
 
@@ -256,28 +256,6 @@ static void log_limited(struct xfr_log_limit *ll, int64_t now, const char *fmt, 
 	log_warn("%s", line);
 }
 
-/* The allow-transfer list of the zone a route points to. */
-static void zone_acl(const struct cfg *cfg, const struct route_target *rt, const struct cfg_xfr_acl **acl,
-		     size_t *n)
-{
-	*acl = NULL;
-	*n = 0;
-	if (rt->origin == ORIGIN_ZONE_ARM) {
-		if (cfg->arm) {
-			*acl = cfg->arm->allow_transfer;
-			*n = cfg->arm->nallow_transfer;
-		}
-		return;
-	}
-	for (size_t i = 0; i < cfg->nzones; i++) {
-		if (strcmp(cfg->zones[i].name, rt->name) == 0) {
-			*acl = cfg->zones[i].allow_transfer;
-			*n = cfg->zones[i].nallow_transfer;
-			return;
-		}
-	}
-}
-
 static int acl_admits(const struct cfg_xfr_acl *acl, size_t n, const struct sockaddr *from,
 		      const struct cfg_tsig_key *key)
 {
@@ -395,10 +373,10 @@ enum fwd_err xfr_out_start(const struct snapshot *snap, const uint8_t *msg, size
 		rc = reply_rcode(&q, msg, RCODE_NOTAUTH, &ctx, out, cap, outlen);
 		goto done;
 	}
-	const struct cfg_xfr_acl *acl;
-	size_t nacl;
-	zone_acl(snap->cfg, rt, &acl, &nacl);
-	if (!acl_admits(acl, nacl, from, ctx.key)) {
+	struct xfr_zone_cfg zc;
+	xfr_zone_cfg(snap->cfg, rt->origin, rt->name, &zc);
+	const size_t nacl = zc.nacl;
+	if (!acl_admits(zc.acl, nacl, from, ctx.key)) {
 		*outcome = XFR_OUT_REFUSED;
 		log_limited(ll, now, "xfr: %s of %s from %s refused: %s", qt, zname, who,
 			    nacl == 0 ? "no allow-transfer for the zone"
