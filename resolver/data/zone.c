@@ -451,6 +451,17 @@ enum fwd_err zone_next_rrset(const struct zone *z, struct zone_cursor *c, struct
 	return FWD_ENOENT;
 }
 
+int zone_apex_has(const struct zone *z, uint16_t type)
+{
+	uint32_t off = node_find(z, z->apex, 0);
+	struct zone_rrset s;
+
+	for (unsigned i = 0; off != NO_NODE && rrset_at(z, off, i, &s); i++)
+		if (s.type == type)
+			return 1;
+	return 0;
+}
+
 enum fwd_err zone_soa_rrset(const struct zone *z, struct zone_rrset *out)
 {
 	uint32_t off = node_find(z, z->apex, 0);

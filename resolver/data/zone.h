@@ -95,6 +95,8 @@ struct zone_cursor {
 };
 /* The next RRset: FWD_OK with *out, FWD_ENOENT after the last. */
 enum fwd_err zone_next_rrset(const struct zone *z, struct zone_cursor *c, struct zone_rrset *out);
+/* 1 when the apex has an RRset of type, else 0. */
+int zone_apex_has(const struct zone *z, uint16_t type);
 /* The apex SOA (its RRset of one record, TTL as loaded): FWD_OK, or
  * FWD_ENOENT (never for a loaded zone). */
 enum fwd_err zone_soa_rrset(const struct zone *z, struct zone_rrset *out);

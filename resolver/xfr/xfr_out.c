@@ -60,6 +60,8 @@ struct xfr_out {
 	size_t set_off;                /* bytes of set.rrs already written */
 	int have_set;
 	struct zone_rrset soa;
+	struct zone_rrset ns;          /* synthesised apex NS (no NS in the zone): count 0 = none */
+	uint8_t ns_rr[12 + WIRE_MAX_NAME];
 	unsigned msgs;
 	size_t rrs;
 };
@@ -138,6 +140,8 @@ enum fwd_err xfr_out_next(struct xfr_out *x, uint8_t *out, size_t cap, size_t *l
 	*last = 0;
 	if (x->phase == PH_SOA1) {
 		if (!put_rr(out, &n, limit, &x->soa, x->soa.rrs))
+			return FWD_EINVAL;
+		if (x->ns.count && !put_rr(out, &n, limit, &x->ns, x->ns.rrs))
 			return FWD_EINVAL;
 		x->phase = PH_BODY;
 	}
@@ -404,6 +408,25 @@ enum fwd_err xfr_out_start(const struct snapshot *snap, const uint8_t *msg, size
 		rc = FWD_EINVAL;
 		goto done;
 	}
+	if (!zone_apex_has(t->zone, TYPE_NS)) {
+		/* Azure's private zones have no NS record set, and BIND and
+		 * Windows DNS refuse a zone without one ("has no NS records"):
+		 * transfers carry "@ NS <the SOA's MNAME>" (azureprivatedns.net.) */
+		const uint8_t *soa = t->soa.rrs;
+		const uint8_t *mname = soa + 12;
+		int ml = wire_name_len(mname, wire_get16(soa + 10));
+		if (ml > 0) {
+			t->ns = t->soa;
+			t->ns.type = TYPE_NS;
+			t->ns.count = 1;
+			memcpy(t->ns_rr, soa, 12);
+			wire_put16(t->ns_rr + 2, TYPE_NS);
+			wire_put16(t->ns_rr + 10, (uint16_t)ml);
+			memcpy(t->ns_rr + 12, mname, (size_t)ml);
+			t->ns.rrs = t->ns_rr;
+			t->ns.len = 12 + (size_t)ml;
+		}
+	}
 	*outcome = XFR_OUT_AXFR;
 	if (q.qtype == TYPE_IXFR) {
 		uint32_t cs;
@@ -440,5 +463,34 @@ enum fwd_err xfr_out_start(const struct snapshot *snap, const uint8_t *msg, size
 done:
 	tsig_ctx_clear(&ctx);
 	ldns_pkt_free(req);
+	return rc;
+}
+
+enum fwd_err xfr_sign_reply(const struct snapshot *snap, const uint8_t *req, size_t reqlen, int64_t now,
+			    uint8_t *reply, size_t cap, size_t *len)
+{
+	ldns_pkt *q = NULL;
+	struct tsig_ctx ctx;
+	uint16_t terr = 0;
+	enum fwd_err rc;
+
+	if (ldns_wire2pkt(&q, req, reqlen) != LDNS_STATUS_OK)
+		return FWD_OK; /* not for ldns either: answered as it is */
+	if (ldns_pkt_tsig(q) == NULL) {
+		ldns_pkt_free(q);
+		return FWD_OK;
+	}
+	rc = tsig_check_request(snap->cfg, q, req, reqlen, now, &ctx, &terr);
+	if (rc == FWD_OK && terr != 0) {
+		struct wire_query wq;
+		if (wire_parse_query(req, reqlen, &wq) == WIRE_DROP)
+			rc = FWD_EINVAL;
+		else
+			rc = reply_tsig_error(&wq, req, q, terr, reply, cap, len);
+	} else if (rc == FWD_OK) {
+		rc = sign_msg(&ctx, reply, cap, len);
+	}
+	tsig_ctx_clear(&ctx);
+	ldns_pkt_free(q);
 	return rc;
 }

@@ -78,6 +78,18 @@ void xfr_out_progress(const struct xfr_out *x, unsigned *msgs, size_t *rrs);
 
 void xfr_out_free(struct xfr_out *x);
 
+/*
+ * A reply plinkfwd built from one of its zones (reply[0..*len), room for cap
+ * bytes) to a query req[0..reqlen) that carries a TSIG record -- a
+ * secondary's SOA check, signed like its transfers: the TSIG is checked
+ * (RFC 8945 sec. 5.2) and the reply signed with the request's key, or
+ * replaced with NOTAUTH and the TSIG error.  A request without TSIG leaves
+ * the reply as it is.  FWD_OK with *len updated; FWD_EINVAL (the caller
+ * answers SERVFAIL); FWD_ENOMEM.
+ */
+enum fwd_err xfr_sign_reply(const struct snapshot *snap, const uint8_t *req, size_t reqlen, int64_t now,
+			    uint8_t *reply, size_t cap, size_t *len);
+
 /* The outcome's name for logs and metric labels ("axfr", "refused", ...). */
 const char *xfr_outcome_name(enum xfr_outcome o);
 
