@@ -67,7 +67,7 @@ struct xfr_out {
 };
 
 static const char *const outcome_names[XFR_OUT_NOUTCOMES] = {
-	"axfr", "ixfr", "ixfr_full", "uptodate", "refused", "notauth", "formerr",
+	"axfr", "ixfr", "ixfr_full", "uptodate", "refused", "notauth", "formerr", "notimp",
 };
 
 const char *xfr_outcome_name(enum xfr_outcome o)
@@ -354,6 +354,11 @@ enum fwd_err xfr_out_start(const struct snapshot *snap, const uint8_t *msg, size
 	if (q.qdcount != 1 || ldns_wire2pkt(&req, msg, len) != LDNS_STATUS_OK) {
 		*outcome = XFR_OUT_FORMERR;
 		return reply_rcode(&q, msg, RCODE_FORMERR, &ctx, out, cap, outlen);
+	}
+	if (udp && q.qtype != TYPE_IXFR) {
+		*outcome = XFR_OUT_NOTIMP;
+		rc = reply_rcode(&q, msg, RCODE_NOTIMP, &ctx, out, cap, outlen);
+		goto done;
 	}
 	/* TSIG first (RFC 8945 sec. 5.2): a bad signature is answered before
 	 * anything about the zone is looked at */

@@ -35,6 +35,7 @@ enum xfr_outcome {
 	XFR_OUT_REFUSED,       /* no allow-transfer line admits the client (or its key) */
 	XFR_OUT_NOTAUTH,       /* a bad TSIG (BADKEY, BADSIG, BADTIME), or not a zone served here */
 	XFR_OUT_FORMERR,       /* a malformed request (IXFR without its SOA, more than one question) */
+	XFR_OUT_NOTIMP,        /* AXFR over UDP (RFC 5936 sec. 4.2: TCP only) */
 	XFR_OUT_NOUTCOMES
 };
 
@@ -53,7 +54,7 @@ struct xfr_log_limit {
  * takes its own reference), the wall clock now (TSIG's time check, the
  * log's rate limit) and udp set when it came over UDP (then an IXFR is
  * always answered with the single SOA, RFC 1995 sec. 2: the client asks
- * again over TCP; an AXFR over UDP is the caller's NOTIMP).
+ * again over TCP; an AXFR over UDP gets NOTIMP).
  *
  * FWD_OK with *outcome set and either
  *   *x == NULL: the whole answer is out[0..*outlen) (cap >= 65535);
