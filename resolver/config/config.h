@@ -193,6 +193,7 @@ struct cfg {
 	int loop_probe;                 /* probe every route for a loop at start-up and reload, default no */
 	int loop_probe_interval_s;      /* a route is probed at most this often, default 60 */
 	int loop_ready_fail;            /* /readyz fails while a probed route loops, default no */
+	uint64_t xfr_journal_size;      /* bytes of IXFR differences kept per zone, default 1 MiB; 0 = none */
 	/* groups: "azure" and "default" always exist (maybe with no server) */
 	struct cfg_upstream *upstreams;
 	size_t nupstreams;

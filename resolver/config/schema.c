@@ -271,6 +271,13 @@ const struct cfg_key cfg_schema[] = {
 	  .doc = "`/readyz` answers 503 while the last probe of some route came back (`loop-probe`). "
 		 "`/healthz` only reports it." },
 
+	{ .clause = CFG_CL_SERVER, .name = "xfr-journal-size", .type = CT_SIZE, .off = S(xfr_journal_size),
+	  .def = "1m", .max = 1L << 30, .arg = "SIZE",
+	  .doc = "Differences between published versions kept per zone that some `allow-transfer:` line lets "
+		 "secondaries transfer, for IXFR (RFC 1995): the newest versions that fit, oldest dropped first. "
+		 "A secondary whose serial is older than the journal reaches back gets the whole zone. Kept in "
+		 "memory: after a restart the first IXFR of each zone is a whole zone. `0`: no journal." },
+
 	/* ---------------------------------------------------------------- upstream: NAME */
 	{ .clause = CFG_CL_UPSTREAM, .name = "server", .type = CT_SERVER, .flags = CK_MULTI, .off = U(servers),
 	  .off_n = U(nservers), .arg = "ADDR[@PORT] [max-qps=N] [max-outstanding=N]", .def_doc = "none",

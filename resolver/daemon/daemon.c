@@ -21,6 +21,7 @@
 #include "snapshot.h"
 #include "tls.h"
 #include "worker.h"
+#include "xfr_journal.h"
 #include "xfr_notify.h"
 
 struct snapshot *daemon_acquire(struct daemon *d) { return snapshot_pub_acquire(&d->pub); }
@@ -28,10 +29,12 @@ struct snapshot *daemon_acquire(struct daemon *d) { return snapshot_pub_acquire(
 void daemon_publish(struct daemon *d, struct snapshot *s)
 {
 	snapshot_pub_publish(&d->pub, s);
-	if (d->notify) {
+	if (d->notify || d->journal) {
 		/* s belongs to the publisher now: hold a reference while reading it */
 		struct snapshot *cur = daemon_acquire(d);
-		if (cur)
+		if (cur && d->journal)
+			xfr_journal_publish(d->journal, cur);
+		if (cur && d->notify)
 			xfr_notify_publish(d->notify, cur);
 		snapshot_unref(cur);
 	}
@@ -45,6 +48,8 @@ enum fwd_err daemon_notify_start(struct daemon *d)
 	if (rc != FWD_OK)
 		return rc;
 	cur = daemon_acquire(d);
+	if (cur && d->journal)
+		xfr_journal_publish(d->journal, cur);
 	if (cur)
 		xfr_notify_publish(d->notify, cur);
 	snapshot_unref(cur);

@@ -49,6 +49,7 @@ struct daemon {
 	struct loop_probe *loop_probe;   /* the route probes, on the main loop (upstream/loop_probe.h) */
 	struct tls_store *tls;           /* DoT/DoH certificates the workers share (tls.h); owned */
 	struct xfr_notify *notify;       /* NOTIFY to secondaries (xfr/xfr_notify.h); NULL until the loop runs */
+	struct xfr_journal *journal;     /* IXFR differences (xfr/xfr_journal.h), read by the workers; owned */
 };
 
 /* Take a reference on the current snapshot (worker threads). */

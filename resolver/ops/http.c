@@ -175,7 +175,7 @@ static void metrics_queries(struct evbuffer *b, const struct stats_total *t)
 			    (unsigned long long)t->tcp_deadline);
 
 	m_head(b, "plinkfwd_xfr_requests_total", "counter",
-	       "Zone transfer requests (AXFR, IXFR) by outcome: axfr, ixfr (from the journal), ixfr_full (IXFR "
+	       "Zone transfer requests (AXFR, IXFR) by outcome: axfr, ixfr (the differences, from the journal), ixfr_full (IXFR "
 	       "answered with the whole zone), uptodate (the single SOA), refused (allow-transfer), notauth "
 	       "(a bad TSIG, or not a zone served here), formerr, notimp (AXFR over UDP).");
 	for (int o = 0; o < XFR_OUT_NOUTCOMES; o++)

@@ -474,7 +474,7 @@ static size_t handle(struct query_engine *e, const uint8_t *pkt, size_t len, con
 		 * again over TCP when it is behind (xfr/xfr_out.h) */
 		struct xfr_out *x = NULL;
 		enum xfr_outcome oc;
-		if (xfr_out_start(snap, q.pkt, q.len, (const struct sockaddr *)&cl->addr, clock_wall_s(e->clock), 1,
+		if (xfr_out_start(snap, NULL, q.pkt, q.len, (const struct sockaddr *)&cl->addr, clock_wall_s(e->clock), 1,
 				  &e->xfr_log, out, cap, &n, &x, &oc) == FWD_OK && x == NULL && n > 0 &&
 		    n <= reply_limit(cl, &q)) {
 			STATS_INC(e->stats.xfr[oc]);

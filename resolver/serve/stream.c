@@ -176,7 +176,7 @@ static void xfr_serve(struct tcp_conn *c, size_t mlen)
 	enum xfr_outcome oc;
 	size_t n = 0;
 
-	if (xfr_out_start(qe->snap, p->in, mlen, (const struct sockaddr *)&c->addr, clock_wall_s(qe->clock), 0,
+	if (xfr_out_start(qe->snap, qe->journal, p->in, mlen, (const struct sockaddr *)&c->addr, clock_wall_s(qe->clock), 0,
 			  &qe->xfr_log, p->out, WIRE_MAX_MSG, &n, &x, &oc) != FWD_OK) {
 		conn_close(c);
 		return;

@@ -34,6 +34,7 @@
 #include "snapshot.h"
 #include "tsig.h"
 #include "xfr_cfg.h"
+#include "xfr_journal.h"
 #include "wire.h"
 #include "zone.h"
 
@@ -62,6 +63,8 @@ struct xfr_out {
 	struct zone_rrset soa;
 	struct zone_rrset ns;          /* synthesised apex NS (no NS in the zone): count 0 = none */
 	uint8_t ns_rr[12 + WIRE_MAX_NAME];
+	uint8_t *jbuf;                 /* owned: an IXFR from the journal, records with full owners */
+	size_t jlen, joff;
 	unsigned msgs;
 	size_t rrs;
 };
@@ -131,6 +134,23 @@ static enum fwd_err sign_msg(struct tsig_ctx *ctx, uint8_t *out, size_t cap, siz
 	return rc;
 }
 
+/* Append records from the journal answer until the message is full. */
+static int put_journal(struct xfr_out *x, uint8_t *out, size_t *n, size_t limit)
+{
+	while (x->joff < x->jlen) {
+		const uint8_t *r = x->jbuf + x->joff;
+		int ol = wire_name_len(r, x->jlen - x->joff);
+		size_t l = (size_t)ol + 10 + wire_get16(r + ol + 8);
+		if (*n + l > limit)
+			return 0;
+		memcpy(out + *n, r, l);
+		*n += l;
+		x->joff += l;
+		wire_put16(out + 6, (uint16_t)(wire_get16(out + 6) + 1));
+	}
+	return 1;
+}
+
 enum fwd_err xfr_out_next(struct xfr_out *x, uint8_t *out, size_t cap, size_t *len, int *last)
 {
 	size_t n = msg_begin(out, x->id, x->flags, x->question, x->qlen);
@@ -138,6 +158,15 @@ enum fwd_err xfr_out_next(struct xfr_out *x, uint8_t *out, size_t cap, size_t *l
 	unsigned before = 0;
 
 	*last = 0;
+	if (x->jbuf) {
+		if (put_journal(x, out, &n, limit)) {
+			x->phase = PH_DONE;
+			*last = 1;
+		} else if (wire_get16(out + 6) == 0) {
+			return FWD_EINVAL;
+		}
+		goto full;
+	}
 	if (x->phase == PH_SOA1) {
 		if (!put_rr(out, &n, limit, &x->soa, x->soa.rrs))
 			return FWD_EINVAL;
@@ -192,6 +221,7 @@ void xfr_out_free(struct xfr_out *x)
 {
 	if (x == NULL)
 		return;
+	free(x->jbuf);
 	tsig_ctx_clear(&x->tsig);
 	snapshot_unref(x->snap);
 	free(x);
@@ -331,9 +361,9 @@ static enum fwd_err ixfr_serial(const ldns_pkt *req, uint32_t *serial)
 	return FWD_ENOENT;
 }
 
-enum fwd_err xfr_out_start(const struct snapshot *snap, const uint8_t *msg, size_t len, const struct sockaddr *from,
-			   int64_t now, int udp, struct xfr_log_limit *ll, uint8_t *out, size_t cap, size_t *outlen,
-			   struct xfr_out **x, enum xfr_outcome *outcome)
+enum fwd_err xfr_out_start(const struct snapshot *snap, struct xfr_journal *jr, const uint8_t *msg, size_t len,
+			   const struct sockaddr *from, int64_t now, int udp, struct xfr_log_limit *ll, uint8_t *out,
+			   size_t cap, size_t *outlen, struct xfr_out **x, enum xfr_outcome *outcome)
 {
 	struct wire_query q;
 	ldns_pkt *req = NULL;
@@ -454,16 +484,22 @@ enum fwd_err xfr_out_start(const struct snapshot *snap, const uint8_t *msg, size
 			free(t);
 			goto done;
 		}
-		/* no journal: the whole zone, in the AXFR form (RFC 1995 sec. 4) */
-		*outcome = XFR_OUT_IXFR_FULL;
+		/* the differences since cs from the journal, else the whole
+		 * zone in the AXFR form (RFC 1995 sec. 4) */
+		size_t cnt = 0;
+		if (xfr_journal_ixfr(jr, t->zone, cs, &t->jbuf, &t->jlen, &cnt) == FWD_OK)
+			*outcome = XFR_OUT_IXFR;
+		else
+			*outcome = XFR_OUT_IXFR_FULL;
 	}
 	/* the reference count is the one mutable part of a snapshot */
 	t->snap = (struct snapshot *)(uintptr_t)snap;
 	snapshot_ref(t->snap);
 	t->phase = PH_SOA1;
 	*x = t;
-	log_info("xfr: %s of %s serial %u to %s%s%s", qt, zname, zone_serial(t->zone), who,
-		 t->tsig.key ? " key " : "", t->tsig.key ? t->tsig.key->name : "");
+	log_info("xfr: %s of %s serial %u to %s%s%s%s", qt, zname, zone_serial(t->zone), who,
+		 t->tsig.key ? " key " : "", t->tsig.key ? t->tsig.key->name : "",
+		 t->jbuf ? " (incremental)" : q.qtype == TYPE_IXFR ? " (whole zone)" : "");
 	rc = FWD_OK;
 done:
 	tsig_ctx_clear(&ctx);

@@ -24,6 +24,7 @@
 #include "common.h"
 
 struct snapshot;
+struct xfr_journal;
 struct xfr_out;
 
 /* What a request got, for the counters (serve/stats.h) and the log. */
@@ -51,7 +52,8 @@ struct xfr_log_limit {
 /*
  * A request msg[0..len) (opcode QUERY, qtype AXFR or IXFR, already framed)
  * from `from`, answered with the snapshot snap (borrowed; the transfer
- * takes its own reference), the wall clock now (TSIG's time check, the
+ * takes its own reference), the IXFR journal jr (borrowed; NULL: none,
+ * every IXFR that is behind gets the whole zone), the wall clock now (TSIG's time check, the
  * log's rate limit) and udp set when it came over UDP (then an IXFR is
  * always answered with the single SOA, RFC 1995 sec. 2: the client asks
  * again over TCP; an AXFR over UDP gets NOTIMP).
@@ -63,9 +65,9 @@ struct xfr_log_limit {
  * FWD_EPARSE: msg is no DNS message at all (the caller drops it);
  * FWD_ENOMEM.
  */
-enum fwd_err xfr_out_start(const struct snapshot *snap, const uint8_t *msg, size_t len, const struct sockaddr *from,
-			   int64_t now, int udp, struct xfr_log_limit *ll, uint8_t *out, size_t cap, size_t *outlen,
-			   struct xfr_out **x, enum xfr_outcome *outcome);
+enum fwd_err xfr_out_start(const struct snapshot *snap, struct xfr_journal *jr, const uint8_t *msg, size_t len,
+			   const struct sockaddr *from, int64_t now, int udp, struct xfr_log_limit *ll, uint8_t *out,
+			   size_t cap, size_t *outlen, struct xfr_out **x, enum xfr_outcome *outcome);
 
 /*
  * The next message of the transfer into out (cap >= 65535): FWD_OK with

@@ -83,7 +83,7 @@ static void one(const uint8_t *data, size_t size, const struct sockaddr *from, i
 	enum xfr_outcome oc;
 	size_t n = 0;
 
-	if (xfr_out_start(fuzz_snap, data, size, from, 1800000000, udp, &ll, out, sizeof(out), &n, &x, &oc) != FWD_OK)
+	if (xfr_out_start(fuzz_snap, NULL, data, size, from, 1800000000, udp, &ll, out, sizeof(out), &n, &x, &oc) != FWD_OK)
 		return;
 	if (oc >= XFR_OUT_NOUTCOMES || n > sizeof(out))
 		abort();
