@@ -275,8 +275,9 @@ const struct cfg_key cfg_schema[] = {
 	  .def = "1m", .max = 1L << 30, .arg = "SIZE",
 	  .doc = "Differences between published versions kept per zone that some `allow-transfer:` line lets "
 		 "secondaries transfer, for IXFR (RFC 1995): the newest versions that fit, oldest dropped first. "
-		 "A secondary whose serial is older than the journal reaches back gets the whole zone. Kept in "
-		 "memory: after a restart the first IXFR of each zone is a whole zone. `0`: no journal." },
+		 "A secondary whose serial is older than the journal reaches back gets the whole zone. Saved in "
+		 "`state-dir:` (`xfr-journal/ZONE`) after every change and read back at start-up; without "
+		 "`state-dir:` it starts empty after a restart. `0`: no journal." },
 
 	/* ---------------------------------------------------------------- upstream: NAME */
 	{ .clause = CFG_CL_UPSTREAM, .name = "server", .type = CT_SERVER, .flags = CK_MULTI, .off = U(servers),

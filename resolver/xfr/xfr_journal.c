@@ -13,9 +13,13 @@
 
 #include "xfr_journal.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -282,6 +286,102 @@ static struct jversion *version_make(const struct zone *old, const struct zone *
 	return v;
 }
 
+
+/* ------------------------------------------------------------ state-dir */
+
+/*
+ * STATE/xfr-journal/ZONE (ZONE: the name with its dot): "PLJ1", then per
+ * version, oldest first, from, to, count and length (4 bytes each, big
+ * endian) and the data.  Written whole (temporary file and rename) after
+ * every change; read when a zone is first seen after a start, and used only
+ * when its newest version is the serial being served.
+ */
+#define JMAGIC "PLJ1"
+
+static int jpath(const char *state_dir, const char *zone, char *out, size_t cap, int mkd)
+{
+	if (state_dir == NULL || strchr(zone, '/') != NULL)
+		return 0;
+	snprintf(out, cap, "%s/xfr-journal", state_dir);
+	if (mkd && mkdir(out, 0700) != 0 && errno != EEXIST)
+		return 0;
+	snprintf(out, cap, "%s/xfr-journal/%s", state_dir, zone);
+	return 1;
+}
+
+static void jsave(const char *state_dir, const struct jzone *jz)
+{
+	char path[4096], tmp[4200];
+	uint8_t h[16];
+	FILE *f;
+	int bad = 0;
+
+	if (!jpath(state_dir, jz->name, path, sizeof(path), 1))
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((f = fopen(tmp, "w")) == NULL) {
+		log_warn("xfr: cannot write %s: %s", tmp, strerror(errno));
+		return;
+	}
+	bad |= fwrite(JMAGIC, 1, 4, f) != 4;
+	for (const struct jversion *v = jz->oldest; v && !bad; v = v->next) {
+		wire_put32(h, v->from);
+		wire_put32(h + 4, v->to);
+		wire_put32(h + 8, (uint32_t)v->count);
+		wire_put32(h + 12, (uint32_t)v->len);
+		bad |= fwrite(h, 1, 16, f) != 16 || fwrite(v->data, 1, v->len, f) != v->len;
+	}
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+		bad = 1;
+	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
+		log_warn("xfr: cannot write %s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+}
+
+/* The saved versions of jz's zone, when they lead to serial `now`. */
+static void jload(const char *state_dir, struct jzone *jz, uint32_t now)
+{
+	char path[4096];
+	uint8_t h[16];
+	FILE *f;
+
+	if (!jpath(state_dir, jz->name, path, sizeof(path), 0) || (f = fopen(path, "r")) == NULL)
+		return;
+	if (fread(h, 1, 4, f) != 4 || memcmp(h, JMAGIC, 4) != 0) {
+		log_warn("xfr: %s is not a journal; ignored", path);
+		fclose(f);
+		return;
+	}
+	while (fread(h, 1, 16, f) == 16) {
+		struct jversion *v = calloc(1, sizeof(*v));
+		size_t len = wire_get32(h + 12);
+		if (v == NULL || len > ((size_t)1 << 30) || (v->data = malloc(len ? len : 1)) == NULL ||
+		    fread(v->data, 1, len, f) != len) {
+			if (v)
+				free(v->data);
+			free(v);
+			log_warn("xfr: %s is cut short; its last versions are ignored", path);
+			break;
+		}
+		v->from = wire_get32(h);
+		v->to = wire_get32(h + 4);
+		v->count = wire_get32(h + 8);
+		v->len = len;
+		if (jz->newest)
+			jz->newest->next = v;
+		else
+			jz->oldest = v;
+		jz->newest = v;
+		jz->bytes += len;
+	}
+	fclose(f);
+	if (jz->newest && jz->newest->to != now) {
+		/* it describes other versions than the one served: useless */
+		versions_free(jz);
+	}
+}
+
 void xfr_journal_publish(struct xfr_journal *j, const struct snapshot *snap)
 {
 	uint64_t limit = snap->cfg->xfr_journal_size;
@@ -307,6 +407,7 @@ void xfr_journal_publish(struct xfr_journal *j, const struct snapshot *snap)
 			memcpy(jz->name, name, sizeof(jz->name));
 			zone_ref(rz->zone);
 			jz->last = rz->zone;
+			jload(snap->cfg->state_dir, jz, zone_serial(rz->zone));
 			pthread_mutex_lock(&j->mu);
 			jz->next = j->zones;
 			j->zones = jz;
@@ -341,6 +442,8 @@ void xfr_journal_publish(struct xfr_journal *j, const struct snapshot *snap)
 			 * no longer leads to this version */
 			versions_free(jz);
 		}
+		if (was != now)
+			jsave(snap->cfg->state_dir, jz);
 		zone_ref(rz->zone);
 		zone_unref(jz->last);
 		jz->last = rz->zone;

@@ -9,8 +9,9 @@
  * the newest versions whose differences fit in the size the snapshot's
  * xfr-journal-size: allows (oldest dropped first).  Workers read it
  * (xfr_journal_ixfr()) under the journal's mutex, which is held only to
- * copy the answer out.  The journal lives in memory: after a restart the
- * first IXFR of a zone is answered with the whole zone.
+ * copy the answer out.  With state-dir: each zone's journal is saved
+ * there (STATE/xfr-journal/ZONE, temporary file and rename) after every
+ * change and read back at start-up when it leads to the serial served.
  */
 #ifndef PLINKFWD_XFR_JOURNAL_H
 #define PLINKFWD_XFR_JOURNAL_H

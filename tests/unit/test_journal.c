@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -39,8 +40,9 @@ static struct snapshot *snap_of(unsigned serial, const char *records, int acl, c
 		serial, records);
 	fclose(f);
 	f = fopen(cp, "w");
-	fprintf(f, "server:\n    listen: 127.0.0.1@5399\n    xfr-journal-size: %s\nzone: j.test\n    file: %s\n%s", jsize,
-		zp, acl ? "    allow-transfer: 127.0.0.0/8\n" : "");
+	fprintf(f, "server:\n    listen: 127.0.0.1@5399\n    state-dir: %s/state\n    xfr-journal-size: %s\n"
+		   "zone: j.test\n    file: %s\n%s",
+		dir, jsize, zp, acl ? "    allow-transfer: 127.0.0.0/8\n" : "");
 	fclose(f);
 	struct snapshot *s = snapshot_build(cp, NULL, 0, err, sizeof(err));
 	if (!s)
@@ -143,15 +145,51 @@ static void test_bound(void)
 	snapshot_unref(n2);
 }
 
+/* A restart: a new journal reads the saved versions back when they lead to
+ * the serial served. */
+static void test_persist(void)
+{
+	struct xfr_journal *j = NULL;
+	char path[400];
+	struct snapshot *s1 = snap_of(11, "a IN A 10.0.0.1\n", 1, "1m");
+	struct snapshot *s2 = snap_of(12, "a IN A 10.0.0.2\n", 1, "1m");
+	struct snapshot *s3 = snap_of(13, "a IN A 10.0.0.3\n", 1, "1m");
+
+	xfr_journal_new(&j);
+	xfr_journal_publish(j, s1);
+	xfr_journal_publish(j, s2);
+	xfr_journal_publish(j, s3);
+	xfr_journal_free(j);
+	snprintf(path, sizeof(path), "%s/state/xfr-journal/j.test.", dir);
+	ok(access(path, R_OK) == 0, "saved in state-dir/xfr-journal/j.test.");
+	j = NULL;
+	xfr_journal_new(&j);
+	xfr_journal_publish(j, s3);
+	is_int((int)ixfr_count(j, s3, 11), 10, "after a restart: IXFR from 11 comes from the saved journal");
+	xfr_journal_free(j);
+	j = NULL;
+	xfr_journal_new(&j);
+	xfr_journal_publish(j, s2); /* served at 12, journal leads to 13 */
+	is_int((int)ixfr_count(j, s2, 11), -1, "a saved journal that does not lead to the served serial is dropped");
+	xfr_journal_free(j);
+	snapshot_unref(s1);
+	snapshot_unref(s2);
+	snapshot_unref(s3);
+}
+
 int main(void)
 {
 	char cmd[300];
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
+	snprintf(cmd, sizeof(cmd), "%s/state", dir);
+	if (mkdir(cmd, 0700) != 0)
+		return 1;
 	test_diff();
 	test_publish();
 	test_bound();
+	test_persist();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		printf("# could not remove %s\n", dir);
