@@ -197,5 +197,9 @@ out=$(kdig @127.0.0.1 -p "$PORT" -y "$KS" +notcp IXFR=11 $ZONE 2>&1)
 like "$out" "$ZONE\\..*SOA.* 11 " "IXFR over UDP from the current serial: the SOA alone"
 out=$(kdig @127.0.0.1 -p "$PORT" -y "$KS" IXFR=11 $ZONE 2>&1)
 like "$out" '1 records' "IXFR over TCP from the current serial: the SOA alone"
+# the control socket: the counters, and the serial each zone is served with
+ok "plinkfwd-ctl stats counts the transfers (xfr.axfr ${axfr1:-0})" test "$(ctl_stat xfr.axfr)" = "$(metric_value 'plinkfwd_xfr_requests_total{outcome="axfr"}')"
+ok "plinkfwd-ctl stats counts the NOTIFYs (notify.answered)" test "$(ctl_stat notify.answered)" -ge 6
+like "$("$CTL" -s "$T/run/control.sock" zones 2>&1)" "$SYNCED\. .* $P_SYNC_SERIAL2" "plinkfwd-ctl zones shows the synced zone's serial"
 ok "plinkfwd still runs" plinkfwd_alive
 done_testing
