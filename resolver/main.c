@@ -31,6 +31,8 @@
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
+#include "xfr_journal.h"
+#include "xfr_notify.h"
 #include "http.h"
 #include "log.h"
 #include "querylog.h"
@@ -346,12 +348,17 @@ int main(int argc, char **argv)
 		log_err("%s", err[0] ? err : "out of memory");
 		goto out;
 	}
+	if (xfr_journal_new(&d.journal) != FWD_OK) {
+		log_err("cannot allocate the IXFR journal");
+		goto out;
+	}
 	for (int i = 0; i < d.nworkers; i++) {
 		enum fwd_err r = worker_init(&d.workers[i], i, &d.pub, d.cache, d.tls);
 		if (r != 0) {
 			log_err("worker %d: cannot start: %s", i, fwd_strerror(r));
 			goto out;
 		}
+		d.workers[i].qe.journal = d.journal; /* outlives the workers: freed after them */
 	}
 	if (daemon_cookies_start(&d) != FWD_OK)
 		goto out;
@@ -399,6 +406,8 @@ int main(int argc, char **argv)
 		}
 	if (daemon_arm_apply(&d) != FWD_OK)
 		goto out;
+	if (daemon_notify_start(&d) != FWD_OK)
+		goto out;
 	daemon_loops_check(&d); /* the workers serve: a probe coming back is seen */
 	/* snap belonged to d.pub from the publish on, and daemon_arm_apply()
 	 * may have replaced it (zones from the state directory): a worker
@@ -438,6 +447,8 @@ out:
 	tls_store_free(d.tls);
 	if (d.arm)
 		arm_sync_free(d.arm);
+	xfr_notify_free(d.notify);
+	xfr_journal_free(d.journal); /* every worker has stopped */
 	for (size_t i = 0; i < FWD_ARRAY_LEN(sigs); i++)
 		if (sigs[i])
 			event_free(sigs[i]);

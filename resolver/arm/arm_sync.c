@@ -35,6 +35,7 @@
 #include "clock.h"
 #include "common.h"
 #include "log.h"
+#include "xfr_serials.h"
 #include "zone.h"
 
 #define ARM_SYNC_MAX_PAGES 100000   /* per job: a nextLink loop guard */
@@ -122,6 +123,7 @@ struct arm_sync {
 	char *state_dir;
 	arm_publish_fn publish;
 	void *ctx;
+	struct xfr_serials *serials; /* synced zones' own serials (xfr/xfr_serials.h); NULL: out of memory */
 	struct arm_http *http;
 	struct arm_auth *auth;
 
@@ -242,6 +244,18 @@ struct arm_loaded {
 };
 
 /* arm_state_take_fn: one saved zone becomes a published one. */
+/* A synced zone serves the serial plinkfwd gives its content, not Azure's
+ * (which stays put while records change): see xfr/xfr_serials.h. */
+static void arm_apply_serial(struct arm_sync *s, const char *name, struct zone *z, uint64_t hash)
+{
+	uint32_t serial;
+
+	if (s->serials == NULL ||
+	    xfr_serials_assign(s->serials, name, hash, zone_serial(z), (uint32_t)time(NULL), &serial) != FWD_OK)
+		return; /* out of memory: Azure's serial it is */
+	zone_set_serial(z, serial);
+}
+
 static int arm_take_saved(void *arg, struct arm_saved *z)
 {
 	struct arm_loaded *l = arg;
@@ -249,6 +263,7 @@ static int arm_take_saved(void *arg, struct arm_saved *z)
 	struct arm_pub p = {0};
 	struct arm_zstat *st;
 
+	arm_apply_serial(s, z->name, z->zone, z->hash);
 	p.name = z->name;
 	p.zone = z->zone;
 	p.hash = z->hash;
@@ -1215,6 +1230,7 @@ static int arm_build_zone(struct arm_sync *s, struct arm_src **srcs, size_t n,
 		arm_buf_free(&txt);
 		return FWD_EPARSE;
 	}
+	arm_apply_serial(s, zone, z, hash);
 	*nsets_out = arm_records_count_sets(txt.p + body_off, txt.len - body_off);
 	if (s->state_dir != NULL)
 		arm_state_write(s->state_dir, zone, txt.p, txt.len); /* failure logged; still serve */
@@ -1751,6 +1767,8 @@ struct arm_sync *arm_sync_new(struct event_base *main_base, const struct fwd_clo
 		goto nomem_free;
 	while (strlen(s->arm) > 0 && s->arm[strlen(s->arm) - 1] == '/')
 		s->arm[strlen(s->arm) - 1] = '\0';
+	if (xfr_serials_open(state_dir, &s->serials) != FWD_OK)
+		s->serials = NULL; /* out of memory: Azure's serials are served */
 	if (state_dir != NULL && (s->state_dir = strdup(state_dir)) == NULL)
 		goto nomem_free;
 	if (state_dir == NULL)
@@ -1837,6 +1855,7 @@ void arm_sync_free(struct arm_sync *s)
 	arm_http_free(s->http);
 	arm_auth_free(s->auth);
 	arm_round_free(s->round);
+	xfr_serials_free(s->serials);
 	if (s->tick_ev != NULL)
 		event_free(s->tick_ev);
 	if (s->kick_ev != NULL)

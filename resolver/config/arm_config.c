@@ -9,6 +9,7 @@
  * resource we read.
  */
 #include "arm_config.h"
+#include "cfg_xfr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -269,6 +270,10 @@ static enum fwd_err arm_cfg_value(struct arm_cfg *ac, const struct cfg_key *k, c
 		return FWD_OK;
 	case CT_ZFALLBACKS:
 		return arm_cfg_set_fallback(ac, k->name, v, err, errlen);
+	case CT_XFRACL:
+		return cfg_xfr_acl_add(AT(ac, k, struct cfg_xfr_acl *), COUNT(ac, k), k->name, v, ac->cur_line, err, errlen);
+	case CT_NOTIFY:
+		return cfg_xfr_notify_add(AT(ac, k, struct cfg_notify *), COUNT(ac, k), k->name, v, ac->cur_line, err, errlen);
 	case CT_SECRET:
 		/* Never echo the value: it is the secret. */
 		fwd_errf(err, errlen,
@@ -432,6 +437,14 @@ struct arm_cfg *arm_cfg_dup(const struct arm_cfg *ac)
 	}
 	d->fallbacks = NULL;
 	d->nfallbacks = 0;
+	d->allow_transfer = NULL;
+	d->notify = NULL;
+	bad = cfg_xfr_acl_dup(ac->allow_transfer, ac->nallow_transfer, &d->allow_transfer) != FWD_OK ||
+	      cfg_xfr_notify_dup(ac->notify, ac->nnotify, &d->notify) != FWD_OK;
+	if (bad) {
+		d->nallow_transfer = d->allow_transfer ? ac->nallow_transfer : 0;
+		d->nnotify = d->notify ? ac->nnotify : 0;
+	}
 	for (size_t i = 0; i < cfg_schema_len && !bad; i++) {
 		const struct cfg_key *k = &cfg_schema[i];
 		if (k->clause != CFG_CL_ARM)

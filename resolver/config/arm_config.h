@@ -21,6 +21,9 @@
 
 #include "common.h"
 
+struct cfg_xfr_acl; /* config.h */
+struct cfg_notify;
+
 enum arm_auth_kind {
 	ARM_AUTH_MANAGED_IDENTITY = 1, /* IMDS, system- or user-assigned (client-id) */
 	ARM_AUTH_CLIENT_SECRET,        /* Entra v2 client credentials */
@@ -81,6 +84,11 @@ struct arm_cfg {
 	size_t nmanagement_groups;
 	int records_from;            /* enum arm_records_from, default zones */
 	char *rg_api_version;        /* Microsoft.ResourceGraph API version, default "2024-04-01" */
+	struct cfg_xfr_acl *allow_transfer; /* who may transfer the synced zones (config.h) */
+	size_t nallow_transfer;
+	struct cfg_notify *notify;   /* secondaries told of each published version */
+	size_t nnotify;
+	int cur_line;                /* the line config.c is parsing: the lists above keep it */
 	uint64_t given;              /* keys given in the file (bit: the key's index among the arm:
 				      * rows of the schema): a single-valued key is given once */
 };

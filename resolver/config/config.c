@@ -31,6 +31,7 @@
 #include "cfg_lex.h"
 #include "cfg_loop.h"
 #include "cfg_tsig.h"
+#include "cfg_xfr.h"
 #include "common.h"
 #include "config.h"
 #include "log.h"
@@ -739,6 +740,19 @@ static enum fwd_err set_value(struct parser *p, const struct cfg_key *k, void *b
 		key->secret_b64 = b64;
 		return dup_str(p, sv, val);
 	}
+	case CT_XFRACL:
+	case CT_NOTIFY: {
+		char msg[512];
+		rc = k->type == CT_XFRACL
+			     ? cfg_xfr_acl_add((struct cfg_xfr_acl **)(void *)at, nv, k->name, val, p->line, msg, sizeof(msg))
+			     : cfg_xfr_notify_add((struct cfg_notify **)(void *)at, nv, k->name, val, p->line, msg,
+						  sizeof(msg));
+		if (rc == FWD_ENOMEM)
+			return perr_nomem(p);
+		if (rc != FWD_OK)
+			perr(p, p->line, "%s", msg);
+		return rc;
+	}
 	case CT_SECRET:
 		/* never echo the value: it is the secret */
 		perr(p, p->line, "%s: a secret is never accepted in the configuration text; use secret-file: PATH",
@@ -793,6 +807,7 @@ static enum fwd_err arm_set(struct parser *p, const char *key, const char *val)
 	enum fwd_err rc;
 
 	msg[0] = '\0';
+	p->cfg->arm->cur_line = p->line;
 	if ((rc = arm_cfg_set(p->cfg->arm, key, val, msg, sizeof(msg))) != FWD_OK) {
 		perr(p, p->line, "%s", msg[0] ? msg : "bad arm: key");
 		return rc == FWD_ENOMEM ? FWD_ENOMEM : FWD_EPARSE;
@@ -1137,6 +1152,9 @@ static enum fwd_err finish_file(struct parser *p)
 		     "cache-min-ttl (%d) is larger than cache-max-ttl (%d)", cfg->cache_min_ttl, cfg->cache_max_ttl);
 		return FWD_EPARSE;
 	}
+	/* every key an allow-transfer: or notify: line names exists */
+	if (cfg_xfr_check_keys(cfg, p->err, p->errlen) != FWD_OK)
+		return FWD_EPARSE;
 	/* an upstream that is plinkfwd itself (cfg_loop.h) */
 	char none[1];
 	if (cfg_check_self_forward(cfg, p->err && p->errlen ? p->err : none, p->err && p->errlen ? p->errlen : 1) !=

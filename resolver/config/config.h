@@ -87,6 +87,21 @@ struct cfg_forward {
 	int to_line;          /* line of its to: */
 };
 
+/* allow-transfer: PREFIX [key NAME] -- a source that may transfer a zone;
+ * with a key, only requests signed with it (cfg_xfr.h). */
+struct cfg_xfr_acl {
+	struct cfg_cidr net;
+	char *key;         /* key name, lower-case with the dot; NULL: no TSIG needed */
+	int line;
+};
+
+/* notify: ADDR[@PORT] [key NAME] -- a secondary told of each new version. */
+struct cfg_notify {
+	struct cfg_addr addr;
+	char *key;         /* NULL: unsigned NOTIFY */
+	int line;
+};
+
 struct cfg_zone {
 	char *name;        /* text, lower-case, with trailing dot */
 	char *file;        /* as written; relative paths are relative to the config file's directory */
@@ -94,6 +109,10 @@ struct cfg_zone {
 	int fallback_public;
 	struct cfg_primary *primaries; /* primary: lines (cfg_secondary.h); none for a zone file */
 	size_t nprimaries;
+	struct cfg_xfr_acl *allow_transfer; /* none: no transfers of this zone */
+	size_t nallow_transfer;
+	struct cfg_notify *notify;
+	size_t nnotify;
 	int line;
 };
 
@@ -178,6 +197,7 @@ struct cfg {
 	int loop_probe;                 /* probe every route for a loop at start-up and reload, default no */
 	int loop_probe_interval_s;      /* a route is probed at most this often, default 60 */
 	int loop_ready_fail;            /* /readyz fails while a probed route loops, default no */
+	uint64_t xfr_journal_size;      /* bytes of IXFR differences kept per zone, default 1 MiB; 0 = none */
 	/* groups: "azure" and "default" always exist (maybe with no server) */
 	struct cfg_upstream *upstreams;
 	size_t nupstreams;

@@ -272,6 +272,14 @@ const struct cfg_key cfg_schema[] = {
 	  .doc = "`/readyz` answers 503 while the last probe of some route came back (`loop-probe`). "
 		 "`/healthz` only reports it." },
 
+	{ .clause = CFG_CL_SERVER, .name = "xfr-journal-size", .type = CT_SIZE, .off = S(xfr_journal_size),
+	  .def = "1m", .max = 1L << 30, .arg = "SIZE",
+	  .doc = "Differences between published versions kept per zone that some `allow-transfer:` line lets "
+		 "secondaries transfer, for IXFR (RFC 1995): the newest versions that fit, oldest dropped first. "
+		 "A secondary whose serial is older than the journal reaches back gets the whole zone. Saved in "
+		 "`state-dir:` (`xfr-journal/ZONE`) after every change and read back at start-up; without "
+		 "`state-dir:` it starts empty after a restart. `0`: no journal." },
+
 	/* ---------------------------------------------------------------- upstream: NAME */
 	{ .clause = CFG_CL_UPSTREAM, .name = "server", .type = CT_SERVER, .flags = CK_MULTI, .off = U(servers),
 	  .off_n = U(nservers), .arg = "ADDR[@PORT] [max-qps=N] [max-outstanding=N]", .def_doc = "none",
@@ -329,6 +337,18 @@ const struct cfg_key cfg_schema[] = {
 		 "once the SOA expire time has passed without a successful check. `key NAME` signs and "
 		 "verifies every message with the TSIG key of that `key:` clause. See docs/admin-guide.md, "
 		 "\"Secondary zones\"." },
+	{ .clause = CFG_CL_ZONE, .name = "allow-transfer", .type = CT_XFRACL, .flags = CK_MULTI,
+	  .off = Z(allow_transfer), .off_n = Z(nallow_transfer), .arg = "PREFIX [key NAME]", .def_doc = "none",
+	  .doc = "Sources that may transfer the zone (AXFR, IXFR; RFC 5936, RFC 1995), as a CIDR; with "
+		 "`key NAME`, only requests signed with that `key:` (TSIG). No line: no transfers. A refused "
+		 "request gets REFUSED, a request with a bad signature NOTAUTH; both are logged (rate-limited) "
+		 "and counted. The source must also be allowed to query (`allow:`). See "
+		 "`docs/admin-guide.md`, \"Fleet\"." },
+	{ .clause = CFG_CL_ZONE, .name = "notify", .type = CT_NOTIFY, .flags = CK_MULTI, .off = Z(notify),
+	  .off_n = Z(nnotify), .arg = "ADDR[@PORT] [key NAME]", .def_doc = "none",
+	  .doc = "A secondary told with a NOTIFY (RFC 1996), signed with `key NAME` when given, whenever a new "
+		 "version of the zone is published (start-up, a reload that changes the zone); retried until "
+		 "it answers or the retries run out." },
 
 	/* ---------------------------------------------------------------- arm: */
 	{ .clause = CFG_CL_ARM, .name = "subscription", .type = CT_TOKENS, .flags = CK_MULTI,
@@ -440,6 +460,15 @@ const struct cfg_key cfg_schema[] = {
 	{ .clause = CFG_CL_ARM, .name = "endpoint-api-version", .type = CT_TOKEN, .off = A(pe_api_version),
 	  .def = "2026-01-01", .max = 32, .chars = "-.", .what = "an API version", .arg = "V",
 	  .doc = "Microsoft.Network API version for the private endpoint lists." },
+	{ .clause = CFG_CL_ARM, .name = "allow-transfer", .type = CT_XFRACL, .flags = CK_MULTI,
+	  .off = A(allow_transfer), .off_n = A(nallow_transfer), .arg = "PREFIX [key NAME]", .def_doc = "none",
+	  .doc = "Like `allow-transfer` of `zone:`, for every synced zone: secondaries (plinkfwd, BIND, NSD, "
+		 "Knot, Windows DNS, Infoblox) transfer them from here instead of each syncing from ARM." },
+	{ .clause = CFG_CL_ARM, .name = "notify", .type = CT_NOTIFY, .flags = CK_MULTI, .off = A(notify),
+	  .off_n = A(nnotify), .arg = "ADDR[@PORT] [key NAME]", .def_doc = "none",
+	  .doc = "Like `notify` of `zone:`, for every synced zone: each sync round that changes a zone "
+		 "publishes a new version and notifies these secondaries." },
+
 	/* ---------------------------------------------------------------- key: NAME */
 	{ .clause = CFG_CL_KEY, .name = "algorithm", .type = CT_TSIGALG, .off = K(algorithm), .def = "hmac-sha256",
 	  .words = cfg_tsig_alg_words, .arg = "NAME",
@@ -552,6 +581,16 @@ void cfg_schema_free(enum cfg_clause c, void *base)
 		case CT_ZFALLBACKS:
 			for (size_t j = 0; j < *n; j++)
 				free(((struct arm_cfg_fallback *)*at)[j].pattern);
+			*n = 0;
+			break;
+		case CT_XFRACL:
+			for (size_t j = 0; j < *n; j++)
+				free(((struct cfg_xfr_acl *)*at)[j].key);
+			*n = 0;
+			break;
+		case CT_NOTIFY:
+			for (size_t j = 0; j < *n; j++)
+				free(((struct cfg_notify *)*at)[j].key);
 			*n = 0;
 			break;
 		case CT_LISTEN:

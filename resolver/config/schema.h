@@ -59,6 +59,8 @@ enum cfg_type {
 	CT_PATTERNS,   /* zone name globs, repeatable -> char ** list */
 	CT_ZFALLBACKS, /* "PATTERN public|none", repeatable -> struct arm_cfg_fallback list */
 	CT_TSIGALG,    /* one of words[] (any case) -> char *, ldns's name: "hmac-sha256." */
+	CT_XFRACL,     /* "PREFIX [key NAME]", repeatable -> struct cfg_xfr_acl list */
+	CT_NOTIFY,     /* "ADDR[@PORT] [key NAME]", repeatable -> struct cfg_notify list */
 	CT_KEYFILE,    /* a path (relative to the config file's directory) holding a base64
 			* secret, read at once -> char * as written; the secret goes to
 			* struct cfg_tsig_key's secret_b64 */

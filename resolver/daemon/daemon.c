@@ -23,10 +23,40 @@
 #include "tls.h"
 #include "worker.h"
 #include "xfr_in.h"
+#include "xfr_journal.h"
+#include "xfr_notify.h"
 
 struct snapshot *daemon_acquire(struct daemon *d) { return snapshot_pub_acquire(&d->pub); }
 
-void daemon_publish(struct daemon *d, struct snapshot *s) { snapshot_pub_publish(&d->pub, s); }
+void daemon_publish(struct daemon *d, struct snapshot *s)
+{
+	snapshot_pub_publish(&d->pub, s);
+	if (d->notify || d->journal) {
+		/* s belongs to the publisher now: hold a reference while reading it */
+		struct snapshot *cur = daemon_acquire(d);
+		if (cur && d->journal)
+			xfr_journal_publish(d->journal, cur);
+		if (cur && d->notify)
+			xfr_notify_publish(d->notify, cur);
+		snapshot_unref(cur);
+	}
+}
+
+enum fwd_err daemon_notify_start(struct daemon *d)
+{
+	enum fwd_err rc = xfr_notify_new(d->base, &d->notify);
+	struct snapshot *cur;
+
+	if (rc != FWD_OK)
+		return rc;
+	cur = daemon_acquire(d);
+	if (cur && d->journal)
+		xfr_journal_publish(d->journal, cur);
+	if (cur)
+		xfr_notify_publish(d->notify, cur);
+	snapshot_unref(cur);
+	return FWD_OK;
+}
 
 /* 16 bytes from the kernel's CSPRNG; a secret that could be guessed would
  * let anyone forge cookies, so there is no weaker fallback. */

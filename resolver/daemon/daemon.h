@@ -50,6 +50,8 @@ struct daemon {
 	struct loop_probe *loop_probe;   /* the route probes, on the main loop (upstream/loop_probe.h) */
 	struct tls_store *tls;           /* DoT/DoH certificates the workers share (tls.h); owned */
 	struct xfr_in *xfr;              /* secondary zones (resolver/xfr/xfr_in.h); owned */
+	struct xfr_notify *notify;       /* NOTIFY to secondaries (xfr/xfr_notify.h); NULL until the loop runs */
+	struct xfr_journal *journal;     /* IXFR differences (xfr/xfr_journal.h), read by the workers; owned */
 };
 
 /* Take a reference on the current snapshot (worker threads). */
@@ -57,6 +59,10 @@ struct snapshot *daemon_acquire(struct daemon *d);
 /* Install s (its reference passes to the daemon) and drop the old one.
  * Main thread only. */
 void daemon_publish(struct daemon *d, struct snapshot *s);
+/* Start sending NOTIFYs: from now on every publish notifies the
+ * secondaries of the zones it changed; the zones serving now are notified
+ * at once.  Main thread, once its loop exists. */
+enum fwd_err daemon_notify_start(struct daemon *d);
 /* Re-read the config file and publish it: FWD_OK; on any error log it with
  * file:line, keep the current snapshot and return it (FWD_EPARSE for a
  * configuration or zone file error).  Main thread only. */

@@ -384,6 +384,96 @@ size_t zone_rr_count(const struct zone *z) { return z->nrr; }
 
 uint32_t zone_serial(const struct zone *z) { return z->serial; }
 
+/* The serial field of an SOA RDATA at rd (two uncompressed names first). */
+static uint8_t *soa_serial_at(uint8_t *rd)
+{
+	size_t off = 0;
+
+	for (int i = 0; i < 2; i++) {
+		while (rd[off] != 0)
+			off += 1 + (size_t)rd[off];
+		off++;
+	}
+	return rd + off;
+}
+
+void zone_set_serial(struct zone *z, uint32_t serial)
+{
+	uint32_t off = node_find(z, z->apex, 0);
+
+	z->serial = serial;
+	/* the authority SOA: owner, type, class, TTL, RDLENGTH, RDATA */
+	wire_put32(soa_serial_at(z->arena + z->soa_off + z->apex_len + 10), serial);
+	if (off == NO_NODE)
+		return;
+	const uint8_t *n = z->arena + off;
+	const uint8_t *p = node_sets(n);
+	for (unsigned i = 0; i < n[2]; i++) {
+		if (wire_get16(p) == TYPE_SOA) {
+			/* one record: the owner pointer, 10 fixed bytes, RDATA */
+			wire_put32(soa_serial_at(z->arena + (p - z->arena) + SET_HDR + 12), serial);
+			return;
+		}
+		p += SET_HDR + wire_get16(p + 4);
+	}
+}
+
+/* The set at index `set` of the node at off into *out; 0 when the node has fewer. */
+static int rrset_at(const struct zone *z, uint32_t off, unsigned set, struct zone_rrset *out)
+{
+	const uint8_t *n = z->arena + off;
+	const uint8_t *p = node_sets(n);
+
+	if (set >= n[2])
+		return 0;
+	for (unsigned i = 0; i < set; i++)
+		p += SET_HDR + wire_get16(p + 4);
+	out->rel_len = n[0];
+	memcpy(out->owner, n + NODE_HDR, n[0]);
+	memcpy(out->owner + n[0], z->apex, z->apex_len);
+	out->owner_len = n[0] + z->apex_len;
+	out->type = wire_get16(p);
+	out->count = wire_get16(p + 2);
+	out->len = wire_get16(p + 4);
+	out->rrs = p + SET_HDR;
+	return 1;
+}
+
+enum fwd_err zone_next_rrset(const struct zone *z, struct zone_cursor *c, struct zone_rrset *out)
+{
+	for (; c->slot <= z->mask; c->slot++, c->set = 0) {
+		uint32_t off = z->slots[c->slot].off;
+		if (off != NO_NODE && rrset_at(z, off, c->set, out)) {
+			c->set++;
+			return FWD_OK;
+		}
+	}
+	return FWD_ENOENT;
+}
+
+int zone_apex_has(const struct zone *z, uint16_t type)
+{
+	uint32_t off = node_find(z, z->apex, 0);
+	struct zone_rrset s;
+
+	for (unsigned i = 0; off != NO_NODE && rrset_at(z, off, i, &s); i++)
+		if (s.type == type)
+			return 1;
+	return 0;
+}
+
+enum fwd_err zone_soa_rrset(const struct zone *z, struct zone_rrset *out)
+{
+	uint32_t off = node_find(z, z->apex, 0);
+
+	if (off == NO_NODE)
+		return FWD_ENOENT;
+	for (unsigned i = 0; rrset_at(z, off, i, out); i++)
+		if (out->type == TYPE_SOA)
+			return FWD_OK;
+	return FWD_ENOENT;
+}
+
 /* --------------------------------------------------------------- building */
 
 /* A growable byte buffer for build-time data. */

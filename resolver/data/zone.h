@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "wire.h"
 
 struct wire_query;
 struct zone;
@@ -66,6 +67,39 @@ const uint8_t *zone_apex(const struct zone *z, size_t *len);
 /* Number of resource records loaded, and the SOA serial. */
 size_t zone_rr_count(const struct zone *z);
 uint32_t zone_serial(const struct zone *z);
+/* Give a zone just loaded, not yet shared with anyone, another SOA serial
+ * (a synced zone's own serial, xfr/xfr_serials.h): in its SOA record, in
+ * the SOA of negative answers, and what zone_serial() says. */
+void zone_set_serial(struct zone *z, uint32_t serial);
+
+/*
+ * Every RRset of a zone, for zone transfers (xfr/): a cursor walks the
+ * owner table in its order (stable for one zone; the apex is one owner
+ * among the others) and hands out each RRset as the answer data the zone
+ * answers queries with.  Nothing is allocated; the data points into the
+ * zone and lives as long as the caller's reference on it.
+ */
+struct zone_rrset {
+	uint8_t owner[WIRE_MAX_NAME];  /* the full owner, lower-cased, uncompressed */
+	size_t owner_len;
+	size_t rel_len;                /* owner[0..rel_len) are the labels below the apex */
+	uint16_t type;
+	unsigned count;                /* records in rrs */
+	const uint8_t *rrs;            /* count records, each: the 2-byte owner pointer 0xC00C, then
+					* type, class, TTL, RDLENGTH and RDATA (names uncompressed) */
+	size_t len;
+};
+struct zone_cursor {
+	size_t slot;                   /* start both at 0 */
+	unsigned set;
+};
+/* The next RRset: FWD_OK with *out, FWD_ENOENT after the last. */
+enum fwd_err zone_next_rrset(const struct zone *z, struct zone_cursor *c, struct zone_rrset *out);
+/* 1 when the apex has an RRset of type, else 0. */
+int zone_apex_has(const struct zone *z, uint16_t type);
+/* The apex SOA (its RRset of one record, TTL as loaded): FWD_OK, or
+ * FWD_ENOENT (never for a loaded zone). */
+enum fwd_err zone_soa_rrset(const struct zone *z, struct zone_rrset *out);
 
 /*
  * Build the complete reply to q (whose name is at or below the apex) into

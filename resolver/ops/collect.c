@@ -111,6 +111,9 @@ void stats_collect(const struct daemon *d, struct stats_total *t)
 		t->tcp_denied += STATS_GET(ws->tcp_denied);
 		t->tcp_over_limit += STATS_GET(ws->tcp_over_limit);
 		t->tcp_deadline += STATS_GET(ws->tcp_deadline);
+		for (int o = 0; o < XFR_OUT_NOUTCOMES; o++)
+			t->xfr[o] += STATS_GET(ws->xfr[o]);
+		t->xfr_aborted += STATS_GET(ws->xfr_aborted);
 		t->queries_tls += STATS_GET(ws->queries_tls);
 		t->queries_https += STATS_GET(ws->queries_https);
 		conns_add(&t->tls, &ws->tls);

@@ -51,6 +51,7 @@ struct stats_total {
 	uint64_t tcp_conns;    /* client TCP connections open now */
 	uint64_t cache_hits, cache_misses, cache_stale;
 	uint64_t spliced, fallbacks, splice_too_deep;
+	uint64_t xfr[XFR_OUT_NOUTCOMES], xfr_aborted; /* transfer requests by outcome */
 	struct upstream_stats up;                     /* summed over workers */
 	struct stats_server servers[STATS_MAX_SERVERS];
 	size_t nservers;

@@ -39,6 +39,7 @@
 #include "querylog.h"
 #include "route.h"
 #include "snapshot.h"
+#include "xfr_notify.h"
 #include "status_json.h"
 #include "wire.h"
 #include "worker.h"
@@ -127,6 +128,17 @@ static cJSON *cmd_stats(struct daemon *d)
 	ctl_add_u64(tc, "denied", t->tcp_denied);
 	ctl_add_u64(tc, "over_limit", t->tcp_over_limit);
 	ctl_add_u64(tc, "deadline", t->tcp_deadline);
+	cJSON *xf = cJSON_AddObjectToObject(o, "xfr");
+	for (int oc = 0; oc < XFR_OUT_NOUTCOMES; oc++)
+		ctl_add_u64(xf, xfr_outcome_name((enum xfr_outcome)oc), t->xfr[oc]);
+	ctl_add_u64(xf, "aborted", t->xfr_aborted);
+	struct xfr_notify_stats ns;
+	xfr_notify_get_stats(d->notify, &ns);
+	cJSON *nf = cJSON_AddObjectToObject(o, "notify");
+	ctl_add_u64(nf, "sent", ns.sent);
+	ctl_add_u64(nf, "retries", ns.retries);
+	ctl_add_u64(nf, "answered", ns.answered);
+	ctl_add_u64(nf, "failed", ns.failed);
 	ctl_add_u64(q, "tls", t->queries_tls);
 	ctl_add_u64(q, "https", t->queries_https);
 	conns_json(cJSON_AddObjectToObject(o, "tls"), &t->tls, t->tls_conns);

@@ -32,6 +32,7 @@
 #include "querylog.h"
 #include "route.h"
 #include "snapshot.h"
+#include "xfr_notify.h"
 #include "collect.h"
 #include "http_auth.h"
 #include "status_json.h"
@@ -173,6 +174,17 @@ static void metrics_queries(struct evbuffer *b, const struct stats_total *t)
 			    (unsigned long long)t->tcp_over_limit);
 	evbuffer_add_printf(b, "plinkfwd_tcp_closed_total{reason=\"deadline\"} %llu\n",
 			    (unsigned long long)t->tcp_deadline);
+
+	m_head(b, "plinkfwd_xfr_requests_total", "counter",
+	       "Zone transfer requests (AXFR, IXFR) by outcome: axfr, ixfr (the differences, from the journal), ixfr_full (IXFR "
+	       "answered with the whole zone), uptodate (the single SOA), refused (allow-transfer), notauth "
+	       "(a bad TSIG, or not a zone served here), formerr, notimp (AXFR over UDP).");
+	for (int o = 0; o < XFR_OUT_NOUTCOMES; o++)
+		evbuffer_add_printf(b, "plinkfwd_xfr_requests_total{outcome=\"%s\"} %llu\n",
+				    xfr_outcome_name((enum xfr_outcome)o), (unsigned long long)t->xfr[o]);
+	m_head(b, "plinkfwd_xfr_aborted_total", "counter",
+	       "Zone transfers cut short: the client closed the connection, or a message could not be built.");
+	evbuffer_add_printf(b, "plinkfwd_xfr_aborted_total %llu\n", (unsigned long long)t->xfr_aborted);
 
 	m_head(b, "plinkfwd_answers_total", "counter",
 	       "Answers sent, by transport, answer source and response code.");
@@ -639,6 +651,16 @@ enum fwd_err http_metrics(struct daemon *d, struct evbuffer *b)
 	metrics_zones(b, d, snap);
 	metrics_secondary(b, d->xfr);
 	loop_view_metrics(d, snap->cfg, b);
+
+	struct xfr_notify_stats ns;
+	xfr_notify_get_stats(d->notify, &ns);
+	m_head(b, "plinkfwd_notify_total", "counter",
+	       "NOTIFY messages to secondaries (RFC 1996): sent (retries included), retries, answered (a "
+	       "secondary acknowledged), failed (no answer after every retry).");
+	evbuffer_add_printf(b, "plinkfwd_notify_total{result=\"sent\"} %llu\n", (unsigned long long)ns.sent);
+	evbuffer_add_printf(b, "plinkfwd_notify_total{result=\"retries\"} %llu\n", (unsigned long long)ns.retries);
+	evbuffer_add_printf(b, "plinkfwd_notify_total{result=\"answered\"} %llu\n", (unsigned long long)ns.answered);
+	evbuffer_add_printf(b, "plinkfwd_notify_total{result=\"failed\"} %llu\n", (unsigned long long)ns.failed);
 
 	m_head(b, "plinkfwd_reloads_total", "counter", "Configuration reloads (SIGHUP or control), by result.");
 	evbuffer_add_printf(b, "plinkfwd_reloads_total{result=\"ok\"} %llu\n", (unsigned long long)d->reloads_ok);

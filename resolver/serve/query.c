@@ -476,6 +476,24 @@ static size_t handle(struct query_engine *e, const uint8_t *pkt, size_t len, con
 		return error_reply(e, &q, RCODE_BADCOOKIE, 1, &r, out, cap);
 	if (q.qclass != CLASS_IN)
 		return error_reply(e, &q, RCODE_REFUSED, 1, &r, out, cap);
+	if (q.qtype == TYPE_IXFR && cl->transport == CLIENT_UDP) {
+		/* RFC 1995 sec. 2: over UDP an IXFR gets the current SOA alone
+		 * (checked like a transfer: TSIG, allow-transfer), and asks
+		 * again over TCP when it is behind (xfr/xfr_out.h) */
+		struct xfr_out *x = NULL;
+		enum xfr_outcome oc;
+		if (xfr_out_start(snap, NULL, q.pkt, q.len, (const struct sockaddr *)&cl->addr, clock_wall_s(e->clock), 1,
+				  &e->xfr_log, out, cap, &n, &x, &oc) == FWD_OK && x == NULL && n > 0 &&
+		    n <= reply_limit(cl, &q)) {
+			STATS_INC(e->stats.xfr[oc]);
+			*src = STATS_SRC_LOCAL;
+			return n;
+		}
+		xfr_out_free(x);
+	}
+	/* transfers over TCP and DoT never get here (serve/stream.c hands
+	 * them to xfr/); AXFR over UDP or DoH is not implemented (RFC 5936
+	 * sec. 4.2: TCP only) */
 	if (q.qtype == TYPE_AXFR || q.qtype == TYPE_IXFR)
 		return error_reply(e, &q, RCODE_NOTIMP, 0, &r, out, cap);
 
@@ -547,6 +565,11 @@ static size_t handle(struct query_engine *e, const uint8_t *pkt, size_t len, con
 			if ((n = finish_opts(out, n, cap, limit, &r)) == 0)
 				return error_reply(e, &q, RCODE_SERVFAIL, 1, NULL, out, cap);
 		}
+		/* a record beside the OPT: perhaps a TSIG (a secondary checking
+		 * the SOA signs its query as it signs its transfers) */
+		if (FWD_UNLIKELY(q.arcount > q.has_edns) && n > 0 &&
+		    xfr_sign_reply(snap, q.pkt, q.len, (int64_t)clock_wall_s(e->clock), out, cap, &n) != FWD_OK)
+			return error_reply(e, &q, RCODE_SERVFAIL, 1, NULL, out, cap);
 		STATS_INC(e->stats.answers_local);
 		*src = rt->origin == ORIGIN_ZONE_ARM ? STATS_SRC_SYNCED : STATS_SRC_LOCAL;
 		return n;

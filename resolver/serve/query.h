@@ -26,6 +26,7 @@
 
 #include "common.h"
 #include "stats.h"
+#include "xfr_out.h"
 
 struct cache;
 struct client;
@@ -77,6 +78,8 @@ struct query_engine {
 	void *send_arg;
 	struct worker_stats stats;     /* this worker's counters (stats.h) */
 	uint64_t deep_warn_ms;         /* last "CNAME chain too deep to splice" warning */
+	struct xfr_log_limit xfr_log;  /* refused transfer requests' log lines (UDP and TCP) */
+	struct xfr_journal *journal;   /* borrowed: IXFR differences (xfr/xfr_journal.h); NULL = none */
 	uint8_t scratch[65535];        /* a reply being adjusted on its way out */
 };
 

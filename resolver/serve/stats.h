@@ -26,6 +26,7 @@
 
 #include "counter.h"
 #include "labels.h"
+#include "xfr_out.h"
 
 struct client;
 struct querylog_writer;
@@ -90,6 +91,8 @@ struct worker_stats {
 	uint64_t cache_hits, cache_misses, cache_stale;  /* stale: served past expiry (RFC 8767) */
 	uint64_t splice_too_deep;     /* public CNAME chains longer than SPLICE_MAX_CHAIN: not spliced */
 	uint64_t spliced, fallbacks;  /* CNAME chains completed privately; NXDOMAIN sent to "default" */
+	uint64_t xfr[XFR_OUT_NOUTCOMES]; /* transfer requests by outcome (xfr/xfr_out.h) */
+	uint64_t xfr_aborted;         /* transfers cut short: the connection closed, or signing failed */
 	struct stats_worker ops;      /* answers by transport/source/rcode, latency, groups */
 };
 

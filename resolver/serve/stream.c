@@ -24,6 +24,16 @@
 #include "stats.h"
 #include "tls.h"
 #include "wire.h"
+#include "xfr_out.h"
+
+/*
+ * A transfer is written while the connection's output holds less than
+ * XFR_HIGH bytes; the write callback runs again once it has drained to
+ * XFR_LOW (the bufferevent's write low-watermark).  Each turn adds one or
+ * two messages, then the loop serves other sockets.
+ */
+#define XFR_LOW (64 * 1024)
+#define XFR_HIGH (160 * 1024)
 
 struct tcp_conn {
 	struct stream_pool *p;
@@ -37,6 +47,7 @@ struct tcp_conn {
 	int ready;                   /* TCP: always; TLS: the handshake is done */
 	int deadline_armed;          /* part of a message is buffered: it must complete in time */
 	struct event *deadline;      /* owned: closes a connection whose message does not complete */
+	struct xfr_out *xfr;         /* owned: a zone transfer being written; reading waits for it */
 	struct tcp_conn *next_free;
 };
 
@@ -60,6 +71,11 @@ static void conn_close(struct tcp_conn *c)
 		return;
 	bufferevent_free(c->bev); /* closes the socket (and frees the SSL) */
 	c->bev = NULL;
+	if (c->xfr) {
+		STATS_INC(p->qe->stats.xfr_aborted);
+		xfr_out_free(c->xfr);
+		c->xfr = NULL;
+	}
 	if (c->deadline_armed)
 		event_del(c->deadline);
 	c->deadline_armed = 0;
@@ -90,12 +106,91 @@ static void write_msg(struct tcp_conn *c, const uint8_t *msg, size_t len)
 	evbuffer_add(out, msg, len);
 }
 
+static void read_cb(struct bufferevent *bev, void *arg);
+
+/* Add messages of c's transfer while the output is below XFR_HIGH; at the
+ * end, go back to reading the connection's next queries. */
+static void xfr_pump(struct tcp_conn *c)
+{
+	struct stream_pool *p = c->p;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	while (c->xfr && evbuffer_get_length(out) < XFR_HIGH) {
+		size_t n = 0;
+		int last = 0;
+		if (xfr_out_next(c->xfr, p->out, WIRE_MAX_MSG, &n, &last) != FWD_OK) {
+			log_warn("xfr: could not build the next message, transfer aborted");
+			conn_close(c);
+			return;
+		}
+		write_msg(c, p->out, n);
+		if (last) {
+			unsigned msgs;
+			size_t rrs;
+			xfr_out_progress(c->xfr, &msgs, &rrs);
+			log_debug("xfr: done, %zu records in %u messages", rrs, msgs);
+			xfr_out_free(c->xfr);
+			c->xfr = NULL;
+			bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+			if (!c->eof) {
+				c->read_paused = 0;
+				bufferevent_enable(c->bev, EV_READ);
+				read_cb(c->bev, c); /* queries may already be buffered */
+			}
+		}
+	}
+}
+
 /* The connection may close once every answer is written (client EOF). */
 static void write_cb(struct bufferevent *bev, void *arg)
 {
 	struct tcp_conn *c = arg;
+	if (c->xfr) {
+		xfr_pump(c);
+		return;
+	}
 	if (c->eof && c->inflight == 0 && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		conn_close(c);
+}
+
+/* A transfer request (AXFR, IXFR): opcode QUERY, one question of that type.
+ * A cheap look at the question; xfr_out_start() parses it properly. */
+static int is_xfr(const uint8_t *m, size_t len)
+{
+	if (len < WIRE_HDR_LEN + 5 || (m[2] & 0x80) || WIRE_OPCODE(wire_get16(m + 2)) != 0 || wire_get16(m + 4) != 1)
+		return 0;
+	size_t off = wire_skip_name(m, len, WIRE_HDR_LEN);
+	if (off == 0 || off + 4 > len)
+		return 0;
+	uint16_t t = wire_get16(m + off);
+	return t == TYPE_AXFR || t == TYPE_IXFR;
+}
+
+/* Answer a transfer request in p->in[0..mlen): one message, or a transfer
+ * that xfr_pump() writes as the output drains (reading paused meanwhile). */
+static void xfr_serve(struct tcp_conn *c, size_t mlen)
+{
+	struct stream_pool *p = c->p;
+	struct query_engine *qe = p->qe;
+	struct xfr_out *x = NULL;
+	enum xfr_outcome oc;
+	size_t n = 0;
+
+	if (xfr_out_start(qe->snap, qe->journal, p->in, mlen, (const struct sockaddr *)&c->addr, clock_wall_s(qe->clock), 0,
+			  &qe->xfr_log, p->out, WIRE_MAX_MSG, &n, &x, &oc) != FWD_OK) {
+		conn_close(c);
+		return;
+	}
+	STATS_INC(qe->stats.xfr[oc]);
+	if (x == NULL) {
+		write_msg(c, p->out, n);
+		return;
+	}
+	c->xfr = x;
+	c->read_paused = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, XFR_LOW, 0);
+	xfr_pump(c);
 }
 
 /*
@@ -172,6 +267,16 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		}
 		evbuffer_drain(in, 2);
 		evbuffer_remove(in, p->in, mlen);
+		if (FWD_UNLIKELY(is_xfr(p->in, mlen))) {
+			if (p->tr == CLIENT_TLS)
+				STATS_INC(qe->stats.queries_tls);
+			else
+				STATS_INC(qe->stats.queries_tcp);
+			xfr_serve(c, mlen);
+			if (!c->bev)
+				return;
+			continue;
+		}
 
 		struct client cl;
 		int fwd;
@@ -250,7 +355,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
-		if (c->inflight > 0 || evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+		if (c->inflight > 0 || c->xfr || evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
 			c->eof = 1;
 			bufferevent_disable(bev, EV_READ);
 			return;
@@ -339,7 +444,7 @@ void stream_send(const struct client *cl, const uint8_t *msg, size_t len)
 	write_msg(c, msg, len);
 	if (c->inflight > 0)
 		c->inflight--;
-	if (c->read_paused && c->inflight < p->lim.max_inflight && !c->eof) {
+	if (c->read_paused && c->inflight < p->lim.max_inflight && !c->eof && !c->xfr) {
 		c->read_paused = 0;
 		bufferevent_enable(c->bev, EV_READ);
 		read_cb(c->bev, c); /* messages may already be buffered */

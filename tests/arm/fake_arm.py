@@ -33,6 +33,7 @@ Control (POST /_control, JSON body; answers {"ok": true, ...}):
   {"op": "add_zone", "sub", "rg", "zone", "a": {"name": "ip", ...}, "ttl": N}
   {"op": "set_a", "sub", "zone", "name", "ip", "ttl"}   add or replace an A set
   {"op": "delete_zone", "sub", "zone"}
+  {"op": "delete_set", "sub", "zone", "name", "type"}   remove a record set (type: "A", ...)
   {"op": "add_pe", "sub", "rg", "name", "fqdns": {"fqdn": ["ip", ...]}, "status": "Approved",
                    "manual": false}   add or replace a private endpoint (the shape of the
                                       published example, its connection in
@@ -444,6 +445,10 @@ class Handler(BaseHTTPRequestHandler):
                                            req.get("ttl", 300)))
                 elif op == "delete_zone":
                     del STATE["subs"][req["sub"].lower()][req["zone"].lower()]
+                elif op == "delete_set":
+                    z = STATE["subs"][req["sub"].lower()][req["zone"].lower()]
+                    z["sets"] = [s for s in zone_sets(z) if not (
+                        s["name"] == req["name"] and s["type"].endswith("/" + req["type"]))]
                 elif op == "add_pe":
                     put_pe(req["sub"], make_pe(req["sub"], req["rg"], req["name"], req.get("fqdns", {}),
                                                req.get("status", "Approved"), req.get("manual", False)))

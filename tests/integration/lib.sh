@@ -31,6 +31,9 @@
 #            copy_conf SRC DST [LISTEN...]  copy a config, make its file: paths absolute,
 #            replace its listen: lines (default 127.0.0.1@$PORT) and move run-time paths into $T
 #   peers    start_nsd ADDR@PORT ZONE=FILE...      start_knot ADDR@PORT ZONE=FILE...
+#            start_nsd_secondary / start_knot_secondary / start_named_secondary
+#            ADDR@PORT PRIMARY-ADDR@PORT KEYNAME:ALG:SECRET ZONE...  secondaries of the
+#            primary (zone transfers and NOTIFY signed with the key)
 #            spawn_responder NAME ADDR [ARGS...]   the scripted upstream peers/forward/responder.py
 #            on ADDR port 5301 (log $T/NAME-queries.log; $RESPONDER overrides the command)
 #            start_unbound ADDR@PORT [EXTRA-CONFIG-TEXT]   start_testns PORT DATAFILE
@@ -566,6 +569,124 @@ EOF
 	done
 	spawn "knot$PEER_N" knotd -c "$d/knot.conf"
 	wait_dns "$L_ADDR" "$L_PORT" 5 || { diag "knotd on $L_ADDR@$L_PORT did not start"; return 1; }
+}
+
+# Secondaries of a primary (zone transfers, TSIG).  Each takes
+#   ADDR@PORT PRIMARY-ADDR@PORT KEYNAME:ALGORITHM:SECRET ZONE...
+# and serves the zones transferred from PRIMARY, accepting NOTIFY from its
+# address; transfers and NOTIFY are signed with the key.  The log of each
+# is $T/<name>N.log (NSD: its logfile), in NSD_LOG, KNOT_LOG, NAMED_LOG.
+start_nsd_secondary() {
+	split_listen "$1"
+	local addr=$L_ADDR port=$L_PORT primary=$2 key=$3 z
+	shift 3
+	peer_dir nsd
+	local d=$PEER_DIR kname=${key%%:*} rest=${key#*:}
+	local alg=${rest%%:*} secret=${rest#*:}
+	split_listen "$primary"
+	cat >"$d/nsd.conf" <<EOF
+server:
+    ip-address: $addr
+    port: $port
+    username: ""
+    chroot: ""
+    zonesdir: "$d"
+    database: ""
+    pidfile: "$d/nsd.pid"
+    xfrdfile: "$d/xfrd.state"
+    zonelistfile: "$d/zone.list"
+    xfrdir: "$d"
+    logfile: "$d/nsd.log"
+    server-count: 1
+    verbosity: 2
+remote-control:
+    control-enable: no
+key:
+    name: "$kname"
+    algorithm: $alg
+    secret: "$secret"
+EOF
+	for z in "$@"; do
+		printf 'zone:\n    name: "%s"\n    zonefile: "%s/%s.zone"\n    request-xfr: %s@%s %s\n    allow-notify: %s %s\n' \
+			"$z" "$d" "$z" "$L_ADDR" "$L_PORT" "$kname" "$L_ADDR" "$kname" >>"$d/nsd.conf"
+	done
+	spawn "nsd$PEER_N" nsd -d -c "$d/nsd.conf"
+	NSD_LOG=$d/nsd.log
+	wait_port "$port" udp 5 || { diag "nsd secondary on $addr@$port did not start"; return 1; }
+}
+
+start_knot_secondary() {
+	split_listen "$1"
+	local addr=$L_ADDR port=$L_PORT primary=$2 key=$3 z
+	shift 3
+	peer_dir knot
+	local d=$PEER_DIR kname=${key%%:*} rest=${key#*:}
+	local alg=${rest%%:*} secret=${rest#*:}
+	split_listen "$primary"
+	cat >"$d/knot.conf" <<EOF
+server:
+    rundir: "$d"
+    listen: $addr@$port
+log:
+  - target: stderr
+    any: info
+database:
+    storage: "$d"
+key:
+  - id: $kname
+    algorithm: $alg
+    secret: $secret
+remote:
+  - id: primary
+    address: $L_ADDR@$L_PORT
+    key: $kname
+acl:
+  - id: notify_from_primary
+    address: $L_ADDR
+    key: $kname
+    action: notify
+template:
+  - id: default
+    storage: "$d"
+    zonefile-sync: -1
+zone:
+EOF
+	for z in "$@"; do
+		printf '  - domain: "%s"\n    master: primary\n    acl: notify_from_primary\n' "$z" >>"$d/knot.conf"
+	done
+	spawn "knot$PEER_N" knotd -c "$d/knot.conf"
+	KNOT_LOG=$T/knot$PEER_N.log
+	wait_port "$port" udp 5 || { diag "knotd secondary on $addr@$port did not start"; return 1; }
+}
+
+start_named_secondary() {
+	split_listen "$1"
+	local addr=$L_ADDR port=$L_PORT primary=$2 key=$3 z
+	shift 3
+	peer_dir named
+	local d=$PEER_DIR kname=${key%%:*} rest=${key#*:}
+	local alg=${rest%%:*} secret=${rest#*:}
+	split_listen "$primary"
+	cat >"$d/named.conf" <<EOF
+options {
+    directory "$d";
+    pid-file "$d/named.pid";
+    listen-on port $port { $addr; };
+    listen-on-v6 { none; };
+    recursion no;
+    dnssec-validation no;
+    notify no;
+};
+controls { };
+key "$kname" { algorithm $alg; secret "$secret"; };
+EOF
+	for z in "$@"; do
+		printf 'zone "%s" { type secondary; file "%s/%s.bak"; primaries port %s { %s key "%s"; }; allow-notify { %s; }; };\n' \
+			"$z" "$d" "$z" "$L_PORT" "$L_ADDR" "$kname" "$L_ADDR" >>"$d/named.conf"
+	done
+	spawn "named$PEER_N" named -g -c "$d/named.conf"
+	NAMED_LOG=$T/named$PEER_N.log
+	wait_port "$port" udp 5 || { diag "named secondary on $addr@$port did not start"; return 1; }
 }
 
 # start_unbound ADDR@PORT [EXTRA]   unbound with EXTRA appended to its config
