@@ -87,7 +87,7 @@ static void write_msg(struct tcp_conn *c, const uint8_t *msg, size_t len)
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	struct evbuffer_iovec v;
 	if (c->p->tls)
-		tls_io_reserve(c->bev);
+		(void)tls_io_reserve(c->bev); /* without it: the same bytes, in more records */
 	/* the length and the message in one piece: one chain (one SSL_write
 	 * for a TLS batch) and one output-buffer callback, not two */
 	if (evbuffer_reserve_space(out, (ev_ssize_t)(2 + len), &v, 1) == 1 && v.iov_len >= 2 + len) {

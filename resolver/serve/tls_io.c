@@ -46,12 +46,13 @@ void tls_io_connected(struct bufferevent *bev)
 		event_active(&bev->ev_read, EV_READ, 1);
 }
 
-void tls_io_reserve(struct bufferevent *bev)
+enum fwd_err tls_io_reserve(struct bufferevent *bev)
 {
 	struct evbuffer *out = bufferevent_get_output(bev);
 	/* an empty buffer has no chain: the one it gets now holds the whole
 	 * batch, where evbuffer_add would start at 1 KB and double, each
 	 * chain its own SSL_write and record */
-	if (evbuffer_get_length(out) == 0)
-		evbuffer_expand(out, TLS_IO_BATCH);
+	if (evbuffer_get_length(out) == 0 && evbuffer_expand(out, TLS_IO_BATCH) != 0)
+		return FWD_ENOMEM;
+	return FWD_OK;
 }

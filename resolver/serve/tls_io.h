@@ -1,12 +1,13 @@
 /*
  * tls_io.h -- how DoT and DoH drive libevent's OpenSSL bufferevent so that
- * a pass of the event loop costs one read() and one TLS record out, however
- * many queries it answers.
+ * a pass of the event loop costs one read() and, on DoT, one TLS record and
+ * one write() out, however many queries it answers (DoH writes a record per
+ * answer: doh.c says why).
  *
  * libevent 2.1 reads one TLS record per SSL_read and writes only when epoll
  * says the socket is writable, so by default every query costs two read()s
  * (record header, then body), an epoll_ctl to watch for writability, one to
- * stop, and one record and write() per answer batch chain.  With OpenSSL's
+ * stop, and a record and a write() per chain of the output buffer.  With OpenSSL's
  * read-ahead (set on the SSL_CTX by tls.c) one read() takes every record
  * the client has sent; these functions make libevent finish them and write
  * the answers at once:
@@ -32,6 +33,8 @@
 #ifndef PLINKFWD_TLS_IO_H
 #define PLINKFWD_TLS_IO_H
 
+#include "common.h"
+
 struct bufferevent;
 
 /* Output chains start this large (a TLS record carries at most 16 KB). */
@@ -39,7 +42,9 @@ struct bufferevent;
 
 void tls_io_after_read(struct bufferevent *bev);
 void tls_io_connected(struct bufferevent *bev);
-void tls_io_reserve(struct bufferevent *bev);
+/* FWD_OK, or FWD_ENOMEM when the chain could not be had: the answers then
+ * take chains as evbuffer_add finds them, correct but in more records. */
+enum fwd_err tls_io_reserve(struct bufferevent *bev);
 void tls_io_flush(struct bufferevent *bev);
 
 #endif
