@@ -279,6 +279,15 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		if (c->inflight > 0 || evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
 			c->eof = 1;
 			bufferevent_disable(bev, EV_READ);
+			if (p->tls) {
+				/* the client half-closed after its last queries (its
+				 * close_notify may come in the same read as they do,
+				 * OpenSSL reading ahead).  libevent stopped watching
+				 * for writability when it read the end: watch again,
+				 * and write what is queued now */
+				bufferevent_enable(bev, EV_WRITE);
+				tls_io_flush(bev);
+			}
 			return;
 		}
 	}
