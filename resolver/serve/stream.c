@@ -23,6 +23,7 @@
 #include "snapshot.h"
 #include "stats.h"
 #include "tls.h"
+#include "tls_io.h"
 #include "wire.h"
 #include "xfr_out.h"
 
@@ -99,9 +100,21 @@ static void count_deadline(struct stream_pool *p)
 
 static void write_msg(struct tcp_conn *c, const uint8_t *msg, size_t len)
 {
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct evbuffer_iovec v;
+	if (c->p->tls)
+		(void)tls_io_reserve(c->bev); /* without it: the same bytes, in more records */
+	/* the length and the message in one piece: one chain (one SSL_write
+	 * for a TLS batch) and one output-buffer callback, not two */
+	if (evbuffer_reserve_space(out, (ev_ssize_t)(2 + len), &v, 1) == 1 && v.iov_len >= 2 + len) {
+		wire_put16(v.iov_base, (uint16_t)len);
+		memcpy((uint8_t *)v.iov_base + 2, msg, len);
+		v.iov_len = 2 + len;
+		if (evbuffer_commit_space(out, &v, 1) == 0)
+			return;
+	}
 	uint8_t hdr[2];
 	wire_put16(hdr, (uint16_t)len);
-	struct evbuffer *out = bufferevent_get_output(c->bev);
 	evbuffer_add(out, hdr, 2);
 	evbuffer_add(out, msg, len);
 }
@@ -235,9 +248,10 @@ static void deadline_update(struct tcp_conn *c, size_t buffered)
 	}
 }
 
-static void read_cb(struct bufferevent *bev, void *arg)
+/* Every complete message buffered on c, answered in turn (the answers
+ * queue in the output buffer). */
+static void read_msgs(struct tcp_conn *c, struct bufferevent *bev)
 {
-	struct tcp_conn *c = arg;
 	struct stream_pool *p = c->p;
 	struct query_engine *qe = p->qe;
 	struct evbuffer *in = bufferevent_get_input(bev);
@@ -313,6 +327,16 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	deadline_update(c, 0); /* paused: the wait is ours */
 }
 
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+	struct tcp_conn *c = arg;
+	read_msgs(c, bev);
+	/* TLS: records OpenSSL read ahead are this batch too; then the
+	 * answers leave together (tls_io.h) */
+	if (c->bev && c->p->tls)
+		tls_io_after_read(bev);
+}
+
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct tcp_conn *c = arg;
@@ -324,8 +348,10 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 			event_del(c->deadline);
 			c->deadline_armed = 0;
 		}
-		if (p->tls)
+		if (p->tls) {
 			tls_conn_established(bev, p->tls);
+			tls_io_connected(bev);
+		}
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
@@ -358,6 +384,15 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		if (c->inflight > 0 || c->xfr || evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
 			c->eof = 1;
 			bufferevent_disable(bev, EV_READ);
+			if (p->tls) {
+				/* the client half-closed after its last queries (its
+				 * close_notify may come in the same read as they do,
+				 * OpenSSL reading ahead).  libevent stopped watching
+				 * for writability when it read the end: watch again,
+				 * and write what is queued now */
+				bufferevent_enable(bev, EV_WRITE);
+				tls_io_flush(bev);
+			}
 			return;
 		}
 	}
@@ -429,8 +464,14 @@ enum fwd_err stream_pool_attach(struct stream_pool *p, struct bufferevent *bev, 
 	struct timeval tv = {p->lim.idle_ms / 1000, (p->lim.idle_ms % 1000) * 1000};
 	bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
 	bufferevent_set_timeouts(bev, &tv, &tv);
-	/* bound what one client can make us buffer: one message and a bit */
-	bufferevent_setwatermark(bev, EV_READ, 0, 2 * (2 + WIRE_MAX_MSG));
+	/* bound what one client can make us buffer: one message and a bit.
+	 * TLS needs no watermark for that: libevent reads one record (16 KB
+	 * at most) per pass and read_msgs() takes every complete message, so
+	 * the input holds a part of one message and one record at most; and a
+	 * watermark costs a callback on every change of the input and a
+	 * 256 KB chain reserved for every read */
+	if (!p->tls)
+		bufferevent_setwatermark(bev, EV_READ, 0, 2 * (2 + WIRE_MAX_MSG));
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	return FWD_OK;
 }
@@ -442,6 +483,8 @@ void stream_send(const struct client *cl, const uint8_t *msg, size_t len)
 		return; /* the connection closed while the query was out */
 	struct stream_pool *p = c->p;
 	write_msg(c, msg, len);
+	if (p->tls)
+		tls_io_flush(c->bev); /* with the other answers of this pass */
 	if (c->inflight > 0)
 		c->inflight--;
 	if (c->read_paused && c->inflight < p->lim.max_inflight && !c->eof && !c->xfr) {

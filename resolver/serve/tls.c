@@ -79,6 +79,10 @@ static SSL_CTX *ctx_build(const struct cfg *cfg, enum tls_kind k, char *err, siz
 	 * SSL_MODE_RELEASE_BUFFERS: a connection keeps its record buffers, so
 	 * that a query on an open connection does not allocate them again */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
+	/* one read() takes every record the client sent, not two per record
+	 * (header, then body); tls_io.c makes libevent finish what OpenSSL
+	 * holds, since no epoll event will come for it */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, (void *)(k == TLS_DOT ? alpn_dot : alpn_h2));
 	ERR_clear_error();
 	errno = 0;

@@ -14,6 +14,12 @@
 # the tickets TLS 1.3 sends after the handshake), the server's CPU time per
 # connection.  Same certificate for both servers: ECDSA P-256, made here.
 #
+# Allocations: each server runs with tests/bench/malloc_count.c preloaded
+# (built here with cc), which counts every malloc, calloc, realloc and
+# aligned allocation of the process in a shared counter file; a row reports
+# the count over the measured run divided by the answers, i.e. allocations
+# per answer on an open connection (0 is the goal: docs/performance.md).
+#
 # Pinning, CPU accounting and environment as in run.sh (lib.sh).  Results:
 # markdown on stdout and in $BENCH_OUT/results-enc.md.
 
@@ -23,12 +29,21 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BENCH_TRANSPORT="DoT or DoH as the row says"
 bench_init enc.sh "dnsperf and openssl s_time on CPU 0, server on CPU 1, NSD on CPU 0" \
-	dnsperf unbound nsd ldns-read-zone taskset openssl
+	dnsperf unbound nsd ldns-read-zone taskset openssl cc od
 
 DOT_PORT=5853
 DOH_PORT=5443
 
 bench_local_queries || exit 1
+
+# ------------------------------------------------------------ allocation counter
+MC_SO=$W/malloc_count.so
+MC_FILE=$W/malloc-count
+cc -shared -fPIC -O2 -o "$MC_SO" "$BENCH_DIR/malloc_count.c" >>"$W/cc.log" 2>&1 ||
+	{ echo "enc.sh: cc could not build malloc_count.so" >&2; exit 1; }
+# the server starts through env, which sets the preload for it alone
+PIN_SERVER="env LD_PRELOAD=$MC_SO PLINKFWD_MALLOC_COUNT=$MC_FILE $PIN_SERVER"
+mc_get() { od -An -tu8 -N8 "$MC_FILE" 2>/dev/null | tr -d ' ' || echo 0; }
 
 # ------------------------------------------------------------ certificate
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=bench" \
@@ -38,7 +53,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
 # ------------------------------------------------------------ measuring
 # enc_measure WORKLOAD SERVER MODE FILE  -> a row in $W/rows
 enc_measure() {
-	local wl=$1 server=$2 mode=$3 file=$4 t0 t1 fail port=$DOT_PORT opts=()
+	local wl=$1 server=$2 mode=$3 file=$4 t0 t1 m0 m1 fail port=$DOT_PORT opts=()
 	if [ "$mode" = doh ]; then
 		port=$DOH_PORT
 		opts=(-O "doh-uri=https://127.0.0.1:$DOH_PORT/dns-query")
@@ -46,25 +61,29 @@ enc_measure() {
 	# warm-up: the cache, the connections' first handshakes, page faults
 	$PIN_CLIENT dnsperf -m "$mode" -s 127.0.0.1 -p "$port" "${opts[@]}" -d "$file" -l 2 -c "$CLIENTS" \
 		>/dev/null 2>&1
+	m0=$(mc_get)
 	t0=$(bench_cpu_ticks "$SERVER_PID")
 	DP_OUT=$($PIN_CLIENT dnsperf -m "$mode" -s 127.0.0.1 -p "$port" "${opts[@]}" -d "$file" -l "$SECS" \
 		-c "$CLIENTS" 2>&1)
 	t1=$(bench_cpu_ticks "$SERVER_PID")
+	m1=$(mc_get)
 	printf '%s\n' "$DP_OUT" >"$OUT/dnsperf-$wl-$mode-$server.txt"
 	bench_dnsperf_parse "$DP_OUT"
 	fail=$(printf '%s\n' "$DP_OUT" | sed -n 's/.*Response codes: *//p' | tr ',' '\n' |
 		awk '$1 != "NOERROR" && $1 != "NXDOMAIN" { n += $2 } END { print n + 0 }')
 	awk -v w="$wl" -v m="$mode" -v s="$server" -v c="${DP_COMPLETED:-0}" -v lo="${DP_LOST:-?}" \
 		-v q="${DP_QPS:-0}" -v lat="${DP_LAT:-0}" -v f="$fail" -v d="$((t1 - t0))" -v hz="$CLK_TCK" \
-		-v secs="$SECS" 'BEGIN {
+		-v secs="$SECS" -v ma="$((m1 - m0))" 'BEGIN {
 		cpu = (c - f > 0) ? d / hz / (c - f) * 1e6 : 0
-		printf "%s\t%s\t%s\t%.0f\t%.1f\t%.2f\t%d\t%s\t%d\t%.0f%%\n", w, m, s, q, lat * 1e6, cpu, c, lo, f, d / hz / secs * 100
+		al = (c > 0) ? ma / c : 0
+		printf "%s\t%s\t%s\t%.0f\t%.1f\t%.2f\t%d\t%s\t%d\t%.0f%%\t%.3f\n", w, m, s, q, lat * 1e6, cpu, c, lo, f, d / hz / secs * 100, al
 	}' >>"$W/rows"
 }
 
 # enc_handshake SERVER KIND  (KIND: new or reuse) -> a row in $W/hs
 enc_handshake() {
-	local server=$1 kind=$2 t0 t1 out n
+	local server=$1 kind=$2 t0 t1 m0 m1 out n
+	m0=$(mc_get)
 	t0=$(bench_cpu_ticks "$SERVER_PID")
 	# s_time reads nothing after a handshake, so it never gets TLS 1.3's
 	# tickets (sent after the handshake): resumption is measured on TLS 1.2
@@ -74,10 +93,12 @@ enc_handshake() {
 		out=$($PIN_CLIENT openssl s_time -connect "127.0.0.1:$DOT_PORT" -new -time "$SECS" 2>&1)
 	fi
 	t1=$(bench_cpu_ticks "$SERVER_PID")
+	m1=$(mc_get)
 	printf '%s\n' "$out" >"$OUT/s_time-$kind-$server.txt"
 	n=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) connections in [0-9.]* real seconds.*/\1/p' | tail -n 1)
-	awk -v s="$server" -v k="$kind" -v n="${n:-0}" -v d="$((t1 - t0))" -v hz="$CLK_TCK" -v secs="$SECS" 'BEGIN {
-		printf "%s\t%s\t%d\t%.0f\t%.1f\t%.0f%%\n", s, k, n, n / secs, n ? d / hz / n * 1e6 : 0, d / hz / secs * 100
+	awk -v s="$server" -v k="$kind" -v n="${n:-0}" -v d="$((t1 - t0))" -v hz="$CLK_TCK" -v secs="$SECS" \
+		-v ma="$((m1 - m0))" 'BEGIN {
+		printf "%s\t%s\t%d\t%.0f\t%.1f\t%.0f%%\t%.0f\n", s, k, n, n / secs, n ? d / hz / n * 1e6 : 0, d / hz / secs * 100, n ? ma / n : 0
 	}' >>"$W/hs"
 }
 
@@ -161,9 +182,9 @@ bench_stop_server
 	echo "- local: $(wc -l <"$W/local.queries") queries from the demo zones; cached: 1000 names forwarded to NSD, answered from the cache"
 	echo "- connections: dnsperf -c $CLIENTS opens $CLIENTS connections and keeps them (one handshake each, during the warm-up); DoH is HTTP/2 GET"
 	echo
-	echo "| workload | transport | server | QPS | avg latency (µs) | server CPU per answer (µs) | completed | lost | errors | server CPU busy |"
-	echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
-	awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }' "$W/rows"
+	echo "| workload | transport | server | QPS | avg latency (µs) | server CPU per answer (µs) | completed | lost | errors | server CPU busy | allocations per answer |"
+	echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 }' "$W/rows"
 	echo
 	echo "| workload, transport: plinkfwd / unbound | QPS ratio | CPU per answer ratio |"
 	echo "|---|---:|---:|"
@@ -181,10 +202,12 @@ bench_stop_server
 	echo
 	echo "TLS handshakes on the DoT port (openssl s_time, ${SECS} s, one connection at a time, no query):"
 	echo
-	echo "| server | handshake | connections | per second | server CPU per connection (µs) | server CPU busy |"
-	echo "|---|---|---:|---:|---:|---:|"
-	awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, ($2 == "new" ? "full (TLS 1.3, ECDHE + ECDSA P-256)" : "resumed (TLS 1.2 session ticket)"), $3, $4, $5, $6 }' "$W/hs"
+	echo "| server | handshake | connections | per second | server CPU per connection (µs) | server CPU busy | allocations per connection |"
+	echo "|---|---|---:|---:|---:|---:|---:|"
+	awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, ($2 == "new" ? "full (TLS 1.3, ECDHE + ECDSA P-256)" : "resumed (TLS 1.2 session ticket)"), $3, $4, $5, $6, $7 }' "$W/hs"
 	echo
 	echo "\"server CPU busy\" well below 100% means the one dnsperf (or s_time) CPU set the pace, not"
-	echo "the server: compare CPU per answer (per connection) then."
+	echo "the server: compare CPU per answer (per connection) then.  \"allocations per answer\": every"
+	echo "allocation of the server process during the measured run (malloc_count.c preloaded), divided"
+	echo "by the answers."
 } | tee "$OUT/results-enc.md"

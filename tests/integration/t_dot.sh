@@ -3,7 +3,8 @@
 # local, forwarded and spliced names; 100 pipelined queries answered out of
 # order on one connection; session resumption; the ACL at accept; garbage
 # inside and outside TLS; the idle timeout and the connection cap; a bad
-# certificate on reload keeps the old one, a good one replaces it.
+# certificate on reload keeps the old one, a good one replaces it; a client
+# that half-closes (close_notify) after its queries still gets every answer.
 #
 # Events only: a close is the client seeing EOF and the daemon's counters
 # saying why (plinkfwd-ctl stats: tls.idle, tls.over_limit, tls.bad_stream,
@@ -145,6 +146,14 @@ like "$R" ' alpn=dot$' "ALPN dot negotiated"
 like "$R" ' last=1 ' "the slow forwarded query, sent first, is answered last (out of order)"
 unlike "$R" ' first=1 ' "the first answer is not the first query's"
 is "$(wc -l <"$T/slow-queries.log")" 1 "the slow upstream got its one query"
+
+# the queries and the client's close_notify in one write (OpenSSL reads them
+# ahead together): every answer still comes, local ones (queued when the
+# end is read) and a forwarded one (answered after it)
+R=$($TLSCLIENT halfclose 127.0.0.1 "$TLS_PORT" "$CA" 20 $names)
+is "$R" "sent=20 answered=20" "a client that half-closes (close_notify) after 20 pipelined local queries gets every answer"
+R=$($TLSCLIENT halfclose 127.0.0.1 "$TLS_PORT" "$CA" 20 q2.slow.test $names)
+is "$R" "sent=20 answered=20" "... and after 20 with a forwarded one among them"
 
 R=$($TLSCLIENT resume 127.0.0.1 "$TLS_PORT" "$CA")
 is "$R" "resumed=1" "a second connection resumes the first one's session (ticket)"

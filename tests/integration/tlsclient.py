@@ -11,6 +11,12 @@ own CA) for the address it connects to (an IP subjectAltName), offers ALPN
         "sent=N answered=M ids=ok|bad questions=ok|bad first=ID last=ID
         alpn=PROTO" (first/last: the IDs of the first and last answer read,
         which shows the order answers came in).
+  halfclose ADDR PORT CA COUNT NAME...
+        one connection, COUNT queries (cycling over the names) and the TLS
+        close_notify together in a single write, then read until every
+        query is answered or the server closes; print "sent=N answered=M".
+        A client may half-close after its last query (TLS 1.3 allows it)
+        and must still get every answer.
   hold ADDR PORT CA WAIT
         handshake, send nothing, wait up to WAIT seconds; print "closed"
         when the server closed the connection, or "open".
@@ -113,6 +119,63 @@ def cmd_pipeline(a):
         order[0] if order else "-", order[-1] if order else "-", s.selected_alpn_protocol()))
 
 
+def cmd_halfclose(a):
+    addr, port, ca, count, names = a[0], a[1], a[2], int(a[3]), a[4:]
+    # memory BIOs: the queries and the close_notify leave in one send
+    inc, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context(ca).wrap_bio(inc, outgoing, server_hostname=addr)
+    raw = socket.create_connection((addr, int(port)), timeout=10)
+
+    def flush():
+        data = outgoing.read()
+        if data:
+            raw.sendall(data)
+
+    def feed():
+        data = raw.recv(65536)
+        if data:
+            inc.write(data)
+        return bool(data)
+
+    while True:
+        try:
+            tls.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            flush()
+            if not feed():
+                print("sent=0 answered=0")
+                return
+    flush()
+    for i in range(count):
+        tls.write(frame(build_query(names[i % len(names)], "A", qid=i + 1)))
+    try:
+        tls.unwrap()  # sends close_notify; the server's comes later, or not
+    except ssl.SSLWantReadError:
+        pass
+    flush()
+    buf, got, ids = b"", 0, set()
+    deadline = time.time() + 30
+    while got < count and time.time() < deadline:
+        raw.settimeout(max(0.1, deadline - time.time()))
+        try:
+            if not feed():
+                break
+        except OSError:
+            break
+        while True:
+            try:
+                buf += tls.read(65536)
+            except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                break
+        while len(buf) >= 2 and len(buf) >= 2 + struct.unpack("!H", buf[:2])[0]:
+            n = struct.unpack("!H", buf[:2])[0]
+            ids.add(struct.unpack("!H", buf[2:4])[0])
+            buf = buf[2 + n:]
+            got = len(ids)
+    print("sent=%d answered=%d" % (count, got))
+
+
 def cmd_hold(a):
     s = connect(a[0], a[1], a[2])
     print(wait_closed(s, a[3]))
@@ -191,7 +254,7 @@ def cmd_resume(a):
     s2.close()
 
 
-CMDS = {"pipeline": cmd_pipeline, "hold": cmd_hold, "garbage": cmd_garbage, "rawgarbage": cmd_rawgarbage,
+CMDS = {"pipeline": cmd_pipeline, "halfclose": cmd_halfclose, "hold": cmd_hold, "garbage": cmd_garbage, "rawgarbage": cmd_rawgarbage,
         "cap": cmd_cap, "conns": cmd_conns, "verify": cmd_verify, "resume": cmd_resume}
 
 if __name__ == "__main__":
