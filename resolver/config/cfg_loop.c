@@ -2,6 +2,7 @@
  * cfg_loop.c -- loops the configuration alone shows (see cfg_loop.h).
  */
 #include "cfg_loop.h"
+#include "cfg_types.h"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -9,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
 
 static int port_of(const struct sockaddr_storage *ss)
 {

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "cfg_tsig.h"
+#include "cfg_types.h"
+#include "cfg_value.h"
 
 /* A key name as NSD and Knot write it: a domain name; kept lower-case with
  * its trailing dot so that "K" and "k." are the same key. */

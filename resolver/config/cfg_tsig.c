@@ -1,6 +1,6 @@
 /*
  * cfg_tsig.c -- the values of a key: clause (see cfg_tsig.h), and
- * cfg_key_find() (config.h).
+ * cfg_key_find() (cfg_tsig.h).
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L

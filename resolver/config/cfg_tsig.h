@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "common.h"
-#include "config.h"
+#include "cfg_types.h"
 
 /* Longest secret file accepted: a 512-bit key is 88 base64 characters; the
  * rest is room for line breaks and a generous key. */
@@ -36,5 +36,9 @@ void cfg_tsig_secret_free(char *b64);
 
 /* Free what one key: element owns (its texts; the secret wiped). */
 void cfg_tsig_key_free(struct cfg_tsig_key *k);
+
+/* The key: clause named name (any case, trailing dot optional), or NULL.
+ * The result points into cfg and lives as long as it. */
+const struct cfg_tsig_key *cfg_key_find(const struct cfg *cfg, const char *name);
 
 #endif

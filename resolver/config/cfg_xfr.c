@@ -12,7 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "arm_config.h"
+#include "cfg_tsig.h"
+#include "cfg_value.h"
 
 /* "WHAT [key NAME]": the first word into w0, the key name (lower case,
  * with the dot) into *key or NULL.  FWD_EPARSE with a message. */
@@ -170,27 +171,14 @@ static enum fwd_err check_one(const struct cfg *cfg, const char *what, const cha
 	return FWD_EPARSE;
 }
 
-enum fwd_err cfg_xfr_check_keys(const struct cfg *cfg, char *err, size_t errlen)
+enum fwd_err cfg_xfr_check_keys(const struct cfg *cfg, const struct cfg_xfr_acl *acl, size_t nacl,
+			       const struct cfg_notify *nt, size_t nnt, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < cfg->nzones; i++) {
-		const struct cfg_zone *z = &cfg->zones[i];
-		for (size_t j = 0; j < z->nallow_transfer; j++)
-			if (check_one(cfg, "allow-transfer", z->allow_transfer[j].key, z->allow_transfer[j].line, err,
-				      errlen) != FWD_OK)
-				return FWD_EPARSE;
-		for (size_t j = 0; j < z->nnotify; j++)
-			if (check_one(cfg, "notify", z->notify[j].key, z->notify[j].line, err, errlen) != FWD_OK)
-				return FWD_EPARSE;
-	}
-	if (cfg->arm != NULL) {
-		const struct arm_cfg *a = cfg->arm;
-		for (size_t j = 0; j < a->nallow_transfer; j++)
-			if (check_one(cfg, "allow-transfer", a->allow_transfer[j].key, a->allow_transfer[j].line, err,
-				      errlen) != FWD_OK)
-				return FWD_EPARSE;
-		for (size_t j = 0; j < a->nnotify; j++)
-			if (check_one(cfg, "notify", a->notify[j].key, a->notify[j].line, err, errlen) != FWD_OK)
-				return FWD_EPARSE;
-	}
+	for (size_t j = 0; j < nacl; j++)
+		if (check_one(cfg, "allow-transfer", acl[j].key, acl[j].line, err, errlen) != FWD_OK)
+			return FWD_EPARSE;
+	for (size_t j = 0; j < nnt; j++)
+		if (check_one(cfg, "notify", nt[j].key, nt[j].line, err, errlen) != FWD_OK)
+			return FWD_EPARSE;
 	return FWD_OK;
 }

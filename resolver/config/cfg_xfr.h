@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #include "common.h"
-#include "config.h"
+#include "cfg_types.h"
 
 /* Parse one value and append it to *arr (grown with realloc; *n counted).
  * FWD_OK; FWD_EPARSE with the message (naming the key `what`) in err;
@@ -30,10 +30,11 @@ enum fwd_err cfg_xfr_acl_dup(const struct cfg_xfr_acl *arr, size_t n, struct cfg
 enum fwd_err cfg_xfr_notify_dup(const struct cfg_notify *arr, size_t n, struct cfg_notify **out);
 
 /*
- * Every key named by an allow-transfer: or notify: line of cfg (zone: and
- * arm: clauses) has a key: clause: FWD_OK, or FWD_EPARSE with
+ * Every key named by these allow-transfer: and notify: lines (of one zone:
+ * clause, or of arm:) has a key: clause in cfg: FWD_OK, or FWD_EPARSE with
  * "file:line: allow-transfer: no key: clause named NAME" in err.
  */
-enum fwd_err cfg_xfr_check_keys(const struct cfg *cfg, char *err, size_t errlen);
+enum fwd_err cfg_xfr_check_keys(const struct cfg *cfg, const struct cfg_xfr_acl *acl, size_t nacl,
+				const struct cfg_notify *nt, size_t nnt, char *err, size_t errlen);
 
 #endif

@@ -19,7 +19,7 @@
 #include "arm_config.h"
 #include "cfg_secondary.h"
 #include "cloud.h"
-#include "config.h"
+#include "cfg_types.h"
 
 #define S(f) offsetof(struct cfg, f)
 #define U(f) offsetof(struct cfg_upstream, f)
