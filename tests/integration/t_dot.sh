@@ -69,6 +69,7 @@ forward: slow.test
     to: slow
 zone: lab.test
     file: $T/lab.test.zone
+    allow-transfer: 127.0.0.1/32
 zone: privatelink.blob.core.windows.net
     file: $LIBDIR/peers/splice/privatelink.blob.core.windows.net.local.zone
 EOF2
@@ -119,6 +120,14 @@ same_as_udp plain.openai.azure.com A "forwarded (default group)"
 same_as_udp acct.openai.azure.com A "spliced (public chain into a privatelink name)"
 like "$K_ANSWER" 'acct\.privatelink\.openai\.azure\.com\. [0-9]+ IN A 10\.0\.0\.5' "spliced over TLS: the private address"
 same_as_udp sa1.blob.core.windows.net A "spliced into a local zone"
+# zone transfers over TLS (RFC 9103's transport; the same xfr_out.c as TCP):
+# the whole zone, as over TCP, on the batched DoT write path
+X_TCP=$(dig @127.0.0.1 -p "$PORT" +tcp +time=5 +tries=1 lab.test AXFR 2>&1 | grep -v '^;' | grep -v '^$' | tr -s ' \t' ' ')
+X_TLS=$(kdig @127.0.0.1 -p "$TLS_PORT" +tls +tls-ca="$CA" +tls-hostname=dns.lab.test +time=5 +retry=0 \
+	lab.test AXFR 2>&1 | grep -v '^;' | grep -v '^$' | tr -s ' \t' ' ')
+is "$(printf '%s\n' "$X_TLS" | grep -c ' IN SOA ')" 2 "AXFR over TLS: opened and closed by the SOA"
+is "$(printf '%s\n' "$X_TLS" | sort)" "$(printf '%s\n' "$X_TCP" | sort)" "AXFR over TLS: the records TCP's AXFR gets"
+like "$X_TLS" 'www\.lab\.test\. 300 IN A 192\.0\.2\.1' "AXFR over TLS: the zone's records"
 # (kdig and dig print SVCB differently: dig against dig)
 q _dns.resolver.arpa SVCB
 dq tls "$CA" _dns.resolver.arpa SVCB
