@@ -131,6 +131,23 @@ static ldns_pkt *roundtrip(ldns_pkt *pkt, uint8_t **wire, size_t *len)
 }
 
 /* The primary checks a request the client signed with key ck. */
+/* The time the TSIG record of p was signed at (0 without one).  The checks
+ * below put "our clock" at that time plus a skew: time(2) reads a coarser
+ * clock than the gettimeofday(2) ldns signs with, and can still be a second
+ * behind it. */
+static int64_t signed_at(const ldns_pkt *p)
+{
+	const ldns_rr *rr = ldns_pkt_tsig(p);
+	const ldns_rdf *t = rr ? ldns_rr_rdf(rr, 1) : NULL;
+	int64_t v = 0;
+
+	if (t == NULL || ldns_rdf_size(t) != 6)
+		return 0;
+	for (int i = 0; i < 6; i++)
+		v = (v << 8) | ldns_rdf_data(t)[i];
+	return v;
+}
+
 static uint16_t check(const struct cfg *cfg, const struct cfg_tsig_key *ck, int64_t skew, struct tsig_ctx *srv,
 		      int tamper)
 {
@@ -146,7 +163,8 @@ static uint16_t check(const struct cfg *cfg, const struct cfg_tsig_key *ck, int6
 	got = roundtrip(q, &wire, &len);
 	if (tamper)
 		wire[5] ^= 1; /* qdcount */
-	if (got && tsig_check_request(cfg, got, wire, len, (int64_t)time(NULL) + skew, srv, &e) != FWD_OK)
+	if (got && tsig_check_request(cfg, got, wire, len, (ck ? signed_at(got) : (int64_t)time(NULL)) + skew, srv,
+				      &e) != FWD_OK)
 		e = 0xfffd;
 	tsig_ctx_clear(&cli);
 	ldns_pkt_free(q);
