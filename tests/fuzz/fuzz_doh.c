@@ -18,9 +18,9 @@
  * with GOAWAY (it found the client at fault) or the mirror could not
  * repeat the input (nghttp2's client refused a stream ID or a SETTINGS
  * frame the input sent), that session must take every byte without a
- * protocol error -- no invalid frame, no RST_STREAM or
- * GOAWAY with an error of its own (nghttp2 checks HTTP messaging too:
- * :status, content-length against the body).  Every complete response has
+ * protocol error -- no invalid frame, no RST_STREAM or GOAWAY with an
+ * error of its own (nghttp2 checks HTTP messaging too: :status,
+ * content-length against the body).  Every complete response has
  * a status doh.h lists; a 200 is application/dns-message whose body is a
  * well-formed DNS response (fuzz_dns_check()); any other status has no
  * body.  Everything is freed per input, so LeakSanitizer sees a leak.
@@ -28,9 +28,9 @@
  * FUZZ_DEBUG=1 prints the responses and any complaint.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
