@@ -4,6 +4,7 @@
  */
 #include "doh.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -493,28 +494,38 @@ enum fwd_err doh_admit(struct doh_pool *p, const struct sockaddr_storage *ss)
 enum fwd_err doh_accept(struct doh_pool *p, struct tls_store *tls, int fd, const struct sockaddr_storage *ss,
 			socklen_t sl)
 {
-	struct doh_conn *c = p->free_conns;
-	SSL_CTX *ctx = c ? tls_store_get(tls, TLS_DOH) : NULL;
+	(void)sl; /* doh_attach() takes the length from the address family */
+	SSL_CTX *ctx = p->free_conns ? tls_store_get(tls, TLS_DOH) : NULL;
 	SSL *ssl = ctx ? SSL_new(ctx) : NULL;
 	SSL_CTX_free(ctx);
-	struct doh_stream *streams = ssl ? calloc((size_t)p->lim.max_inflight, sizeof(*streams)) : NULL;
 	struct bufferevent *bev =
-		streams ? bufferevent_openssl_socket_new(p->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-							 BEV_OPT_CLOSE_ON_FREE)
-			: NULL;
+		ssl ? bufferevent_openssl_socket_new(p->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
+		    : NULL;
 	if (!bev) {
-		free(streams);
 		SSL_free(ssl);
 		close(fd);
-		return c ? FWD_ENOMEM : FWD_EFULL;
+		return p->free_conns ? FWD_ENOMEM : FWD_EFULL;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return doh_attach(p, bev, ss);
+}
+
+enum fwd_err doh_attach(struct doh_pool *p, struct bufferevent *bev, const struct sockaddr_storage *ss)
+{
+	struct doh_conn *c = p->free_conns;
+	struct doh_stream *streams = c ? calloc((size_t)p->lim.max_inflight, sizeof(*streams)) : NULL;
+	if (!streams) {
+		bufferevent_free(bev);
+		return c ? FWD_ENOMEM : FWD_EFULL;
+	}
 	p->free_conns = c->next_free;
 	STATS_INC(p->open_conns);
 	c->bev = bev;
 	c->h2 = NULL;
 	memcpy(&c->addr, ss, sizeof(*ss));
-	c->addrlen = sl;
+	c->addrlen = ss->ss_family == AF_INET6  ? sizeof(struct sockaddr_in6)
+		     : ss->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+						: sizeof(*ss);
 	c->inflight = 0;
 	c->streams = streams;
 	c->free_streams = NULL;
@@ -525,11 +536,16 @@ enum fwd_err doh_accept(struct doh_pool *p, struct tls_store *tls, int fd, const
 	}
 	STATS_INC(p->qe->stats.https.accepted);
 	struct timeval tv = {p->lim.idle_ms / 1000, (p->lim.idle_ms % 1000) * 1000};
-	event_add(c->deadline, &tv);
 	bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
 	bufferevent_set_timeouts(bev, &tv, &tv);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
-	return FWD_OK;
+	if (bufferevent_openssl_get_ssl(bev)) {
+		event_add(c->deadline, &tv); /* HTTP/2 starts when the handshake is done */
+		return FWD_OK;
+	}
+	/* no handshake to wait for (a plain socket, as the fuzz target's) */
+	h2_start(c);
+	return c->bev ? FWD_OK : FWD_ENOMEM;
 }
 
 void doh_send(const struct client *cl, const uint8_t *msg, size_t len)

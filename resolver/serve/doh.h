@@ -28,6 +28,7 @@
 
 #include "common.h"
 
+struct bufferevent;
 struct client;
 struct event_base;
 struct query_engine;
@@ -46,9 +47,18 @@ void doh_pool_free(struct doh_pool *p);
 enum fwd_err doh_admit(struct doh_pool *p, const struct sockaddr_storage *ss);
 
 /* An admitted socket fd: a TLS session from the store's DoH context, then
- * HTTP/2 once the handshake is done.  FWD_OK, or fd closed and an error. */
+ * HTTP/2 once the handshake is done (through doh_attach()).  FWD_OK, or fd
+ * closed and an error. */
 enum fwd_err doh_accept(struct doh_pool *p, struct tls_store *tls, int fd, const struct sockaddr_storage *ss,
 			socklen_t sl);
+
+/* Give an admitted connection from ss a slot: bev, whose ownership passes
+ * to the pool (which frees it, and so closes its socket).  A TLS
+ * bufferevent (bufferevent_openssl_*) starts HTTP/2 when its handshake is
+ * done, within the idle timeout; any other bufferevent (a plain socket, as
+ * the fuzz target's socketpair) starts it at once.  FWD_OK, or FWD_EFULL /
+ * FWD_ENOMEM with bev freed. */
+enum fwd_err doh_attach(struct doh_pool *p, struct bufferevent *bev, const struct sockaddr_storage *ss);
 
 /* A late answer for cl (CLIENT_HTTPS): sent on its stream when the
  * connection and stream are still there, dropped otherwise.  msg is only

@@ -14,6 +14,10 @@ The output is deterministic; re-running rewrites the same files.  Seeds are
 named seed-* (query: the names below, *.bin); inputs found by libFuzzer sit
 beside them under their SHA-1.
 
+doh is not here: its seeds are HTTP/2 byte streams, which the standard
+library cannot write; tests/fuzz/make_doh_seeds.c (built by make fuzz) makes
+them with nghttp2's client.
+
 query: each seed is one raw DNS message as a client would send it over UDP
 (the target also replays it as a TCP message).  The names match the zone
 that tests/fuzz/fuzz_query.c builds (fuzz.test: a, c -> a, d -> c, out ->
