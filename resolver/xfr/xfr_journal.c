@@ -87,7 +87,8 @@ static int vec_put(struct rrvec *v, const uint8_t *owner, size_t olen, const uin
 	}
 	v->off[v->n++] = v->len;
 	memcpy(v->buf + v->len, owner, olen);
-	memcpy(v->buf + v->len + olen, rest, rlen);
+	if (rlen > 0) /* rest may be NULL for an empty RDATA */
+		memcpy(v->buf + v->len + olen, rest, rlen);
 	v->len += olen + rlen;
 	return 0;
 }

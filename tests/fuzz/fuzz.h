@@ -9,6 +9,7 @@
 #ifndef PLINKFWD_FUZZ_H
 #define PLINKFWD_FUZZ_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -72,16 +73,39 @@ static inline char *fuzz_strdup(const uint8_t *data, size_t size)
 
 /* ------------------------------------------------------------ files */
 
-/* A private directory under $TMPDIR for the target's files (never removed
- * while the process runs: libFuzzer ends with exit()). */
+static char fuzz_tmpdir_path[512];
+
+/* Remove the files fuzz_tmpdir() holds (no subdirectories are made there). */
+static inline void fuzz_tmpdir_remove(void)
+{
+	DIR *d = opendir(fuzz_tmpdir_path);
+	struct dirent *e;
+	char path[1024];
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", fuzz_tmpdir_path, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(fuzz_tmpdir_path);
+}
+
+/* A private directory under $TMPDIR for the target's files: kept while the
+ * process runs, removed at exit() (libFuzzer and the replay both end with
+ * it), so that neither a campaign nor make check leaves one behind. */
 static inline const char *fuzz_tmpdir(const char *tag)
 {
-	static char dir[512];
 	const char *t = getenv("TMPDIR");
-	snprintf(dir, sizeof(dir), "%s/plinkfwd-fuzz-%s-XXXXXX", t && *t ? t : "/tmp", tag);
-	if (!mkdtemp(dir))
+	snprintf(fuzz_tmpdir_path, sizeof(fuzz_tmpdir_path), "%s/plinkfwd-fuzz-%s-XXXXXX", t && *t ? t : "/tmp",
+		 tag);
+	if (!mkdtemp(fuzz_tmpdir_path))
 		abort();
-	return dir;
+	atexit(fuzz_tmpdir_remove);
+	return fuzz_tmpdir_path;
 }
 
 static inline void fuzz_write_file(const char *path, const void *data, size_t len)
