@@ -178,7 +178,7 @@ static void metrics_queries(struct evbuffer *b, const struct stats_total *t)
 	m_head(b, "plinkfwd_xfr_requests_total", "counter",
 	       "Zone transfer requests (AXFR, IXFR) by outcome: axfr, ixfr (the differences, from the journal), ixfr_full (IXFR "
 	       "answered with the whole zone), uptodate (the single SOA), refused (allow-transfer), notauth "
-	       "(a bad TSIG, or not a zone served here), formerr, notimp (AXFR over UDP).");
+	       "(a bad TSIG, also on a signed SOA query, or not a zone served here), formerr, notimp (AXFR over UDP).");
 	for (int o = 0; o < XFR_OUT_NOUTCOMES; o++)
 		evbuffer_add_printf(b, "plinkfwd_xfr_requests_total{outcome=\"%s\"} %llu\n",
 				    xfr_outcome_name((enum xfr_outcome)o), (unsigned long long)t->xfr[o]);
