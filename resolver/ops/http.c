@@ -656,10 +656,12 @@ enum fwd_err http_metrics(struct daemon *d, struct evbuffer *b)
 	xfr_notify_get_stats(d->notify, &ns);
 	m_head(b, "plinkfwd_notify_total", "counter",
 	       "NOTIFY messages to secondaries (RFC 1996): sent (retries included), retries, answered (a "
-	       "secondary acknowledged), failed (no answer after every retry).");
+	       "secondary acknowledged), unverified (an answer whose TSIG was missing or did not verify: a failed try), "
+	       "failed (no answer after every retry).");
 	evbuffer_add_printf(b, "plinkfwd_notify_total{result=\"sent\"} %llu\n", (unsigned long long)ns.sent);
 	evbuffer_add_printf(b, "plinkfwd_notify_total{result=\"retries\"} %llu\n", (unsigned long long)ns.retries);
 	evbuffer_add_printf(b, "plinkfwd_notify_total{result=\"answered\"} %llu\n", (unsigned long long)ns.answered);
+	evbuffer_add_printf(b, "plinkfwd_notify_total{result=\"unverified\"} %llu\n", (unsigned long long)ns.unverified);
 	evbuffer_add_printf(b, "plinkfwd_notify_total{result=\"failed\"} %llu\n", (unsigned long long)ns.failed);
 
 	m_head(b, "plinkfwd_reloads_total", "counter", "Configuration reloads (SIGHUP or control), by result.");

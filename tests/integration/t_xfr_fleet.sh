@@ -246,6 +246,8 @@ ok "both secondaries answer as the restarted primary does" same_answers $S1_PORT
 Q_SERVER=127.0.0.1 Q_PORT=$S2_PORT q web.$SYNCED A
 like "$Q_ANSWER" '10\.1\.0\.5$' "secondary 2 (restarted from disk) serves the new record"
 is "$(p_metric 'plinkfwd_xfr_aborted_total')" 0 "no transfer was cut short"
+ok "the secondaries acknowledged the restarted primary's NOTIFYs" ge 2 p_metric 'plinkfwd_notify_total{result="answered"}'
+is "$(p_metric 'plinkfwd_notify_total{result="unverified"}')" 0 "every NOTIFY answer carried a TSIG that verified"
 ok "the primary still runs" plinkfwd_alive
 for s in 1 2; do
 	ok "secondary $s still runs" kill -0 "${SEC_PID[$s]}"
