@@ -16,6 +16,7 @@
 #include "arm_config.h"
 #include "arm_records.h"
 #include "common.h"
+#include "file_replace.h"
 #include "log.h"
 #include "zone.h"
 
@@ -46,55 +47,17 @@ void arm_state_header(struct arm_buf *b, const char *zone, const char *const *id
 	arm_buf_printf(b, "; synced: %s\n", stamp);
 }
 
-/* temp file + fsync + rename + fsync of the directory: after a crash the
- * file is the old copy or the new one, never a torn mix. */
+/* One writer for every state file (file_replace.h): temp file, fsync,
+ * rename, fsync of the directory. */
 int arm_state_write(const char *dir, const char *zone, const char *text, size_t len)
 {
-	char tmp[4096], path[4096], suffix[32];
-	size_t off = 0;
-	int fd, dfd;
+	char path[4096];
 
-	snprintf(suffix, sizeof(suffix), ".tmp.%ld", (long)getpid());
-	if (arm_state_path(dir, zone, suffix, tmp, sizeof(tmp)) < 0 ||
-	    arm_state_path(dir, zone, "", path, sizeof(path)) < 0) {
+	if (arm_state_path(dir, zone, "", path, sizeof(path)) < 0) {
 		log_err("arm: state-dir path too long for zone %s", zone);
 		return FWD_EINVAL;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		log_err("arm: cannot write %s: %s", tmp, strerror(errno));
-		return FWD_EIO;
-	}
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			log_err("arm: cannot write %s: %s", tmp, strerror(errno));
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0) {
-		log_err("arm: fsync %s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		log_err("arm: rename %s to %s: %s", tmp, path, strerror(errno));
-		unlink(tmp);
-		return FWD_EIO;
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return 0;
-fail:
-	close(fd);
-	unlink(tmp);
-	return FWD_EIO;
+	return fwd_file_replace("arm", dir, path, text, len);
 }
 
 void arm_state_remove(const char *dir, const char *zone)

@@ -44,7 +44,7 @@ void daemon_publish(struct daemon *d, struct snapshot *s)
 
 enum fwd_err daemon_notify_start(struct daemon *d)
 {
-	enum fwd_err rc = xfr_notify_new(d->base, &d->notify);
+	enum fwd_err rc = xfr_notify_new(d->base, d->clock, &d->notify);
 	struct snapshot *cur;
 
 	if (rc != FWD_OK)

@@ -138,6 +138,7 @@ static cJSON *cmd_stats(struct daemon *d)
 	ctl_add_u64(nf, "sent", ns.sent);
 	ctl_add_u64(nf, "retries", ns.retries);
 	ctl_add_u64(nf, "answered", ns.answered);
+	ctl_add_u64(nf, "unverified", ns.unverified);
 	ctl_add_u64(nf, "failed", ns.failed);
 	ctl_add_u64(q, "tls", t->queries_tls);
 	ctl_add_u64(q, "https", t->queries_https);

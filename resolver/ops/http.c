@@ -178,7 +178,7 @@ static void metrics_queries(struct evbuffer *b, const struct stats_total *t)
 	m_head(b, "plinkfwd_xfr_requests_total", "counter",
 	       "Zone transfer requests (AXFR, IXFR) by outcome: axfr, ixfr (the differences, from the journal), ixfr_full (IXFR "
 	       "answered with the whole zone), uptodate (the single SOA), refused (allow-transfer), notauth "
-	       "(a bad TSIG, or not a zone served here), formerr, notimp (AXFR over UDP).");
+	       "(a bad TSIG, also on a signed SOA query, or not a zone served here), formerr, notimp (AXFR over UDP).");
 	for (int o = 0; o < XFR_OUT_NOUTCOMES; o++)
 		evbuffer_add_printf(b, "plinkfwd_xfr_requests_total{outcome=\"%s\"} %llu\n",
 				    xfr_outcome_name((enum xfr_outcome)o), (unsigned long long)t->xfr[o]);
@@ -656,10 +656,12 @@ enum fwd_err http_metrics(struct daemon *d, struct evbuffer *b)
 	xfr_notify_get_stats(d->notify, &ns);
 	m_head(b, "plinkfwd_notify_total", "counter",
 	       "NOTIFY messages to secondaries (RFC 1996): sent (retries included), retries, answered (a "
-	       "secondary acknowledged), failed (no answer after every retry).");
+	       "secondary acknowledged), unverified (an answer whose TSIG was missing or did not verify: a failed try), "
+	       "failed (no answer after every retry).");
 	evbuffer_add_printf(b, "plinkfwd_notify_total{result=\"sent\"} %llu\n", (unsigned long long)ns.sent);
 	evbuffer_add_printf(b, "plinkfwd_notify_total{result=\"retries\"} %llu\n", (unsigned long long)ns.retries);
 	evbuffer_add_printf(b, "plinkfwd_notify_total{result=\"answered\"} %llu\n", (unsigned long long)ns.answered);
+	evbuffer_add_printf(b, "plinkfwd_notify_total{result=\"unverified\"} %llu\n", (unsigned long long)ns.unverified);
 	evbuffer_add_printf(b, "plinkfwd_notify_total{result=\"failed\"} %llu\n", (unsigned long long)ns.failed);
 
 	m_head(b, "plinkfwd_reloads_total", "counter", "Configuration reloads (SIGHUP or control), by result.");

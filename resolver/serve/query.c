@@ -567,9 +567,14 @@ static size_t handle(struct query_engine *e, const uint8_t *pkt, size_t len, con
 		}
 		/* a record beside the OPT: perhaps a TSIG (a secondary checking
 		 * the SOA signs its query as it signs its transfers) */
-		if (FWD_UNLIKELY(q.arcount > q.has_edns) && n > 0 &&
-		    xfr_sign_reply(snap, q.pkt, q.len, (int64_t)clock_wall_s(e->clock), out, cap, &n) != FWD_OK)
-			return error_reply(e, &q, RCODE_SERVFAIL, 1, NULL, out, cap);
+		if (FWD_UNLIKELY(q.arcount > q.has_edns) && n > 0) {
+			int refused = 0;
+			if (xfr_sign_reply(snap, q.pkt, q.len, (const struct sockaddr *)&cl->addr,
+					   (int64_t)clock_wall_s(e->clock), &e->xfr_log, out, cap, &n, &refused) != FWD_OK)
+				return error_reply(e, &q, RCODE_SERVFAIL, 1, NULL, out, cap);
+			if (refused)
+				STATS_INC(e->stats.xfr[XFR_OUT_NOTAUTH]);
+		}
 		STATS_INC(e->stats.answers_local);
 		*src = rt->origin == ORIGIN_ZONE_ARM ? STATS_SRC_SYNCED : STATS_SRC_LOCAL;
 		return n;

@@ -4,6 +4,7 @@
  * and its records become a zone through the zone loader anyway.
  */
 #include "xfr_in_msg.h"
+#include "serial.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,13 +27,6 @@ static const char *const reject_names[XFR_IN_NREJECT] = {
 const char *xfr_in_reject_name(enum xfr_in_reject r)
 {
 	return (unsigned)r < XFR_IN_NREJECT ? reject_names[r] : "unknown";
-}
-
-int xfr_serial_gt(uint32_t a, uint32_t b)
-{
-	/* RFC 1982 3.2 with SERIAL_BITS 32; a difference of exactly 2^31 is
-	 * undefined there and taken as "not greater" here */
-	return a != b && (uint32_t)(a - b) < 0x80000000u;
 }
 
 FWD_PRINTF(4, 5)
@@ -103,7 +97,7 @@ static int first_record(struct xfr_in_parse *p, const ldns_rr *rr, enum xfr_in_r
 	if (!is_soa(rr) || !is_apex(p, rr))
 		return reject(p, XFR_IN_R_MALFORMED, why, "the first record is not the zone's SOA");
 	p->new_serial = soa_field(rr, 2);
-	if (p->have_copy && p->new_serial != p->have_serial && !xfr_serial_gt(p->new_serial, p->have_serial))
+	if (p->have_copy && p->new_serial != p->have_serial && !serial_lt(p->have_serial, p->new_serial))
 		return reject(p, XFR_IN_R_SERIAL, why, "the primary's serial %u is behind ours (%u)", p->new_serial,
 			      p->have_serial);
 	if (p->qtype == LDNS_RR_TYPE_SOA) {

@@ -12,7 +12,7 @@
  * not ours' is not ours; then a non-NOERROR rcode, TC set, a wrong
  * question, a record outside the zone or of a class other than IN, a first
  * record that is not the zone's SOA, a serial that went backwards (RFC
- * 1982 arithmetic), records after the closing SOA, a stream that ends
+ * 1982 arithmetic, serial.h), records after the closing SOA, a stream that ends
  * before its closing SOA, and an IXFR that does not apply to the copy
  * held (its first SOA is not ours, a record to delete is missing) each
  * reject the whole transfer; the copy serving stays.
@@ -49,9 +49,6 @@ const char *xfr_in_reject_name(enum xfr_in_reject r);
 
 /* What a complete stream turned out to be. */
 enum xfr_in_kind { XFR_IN_NONE = 0, XFR_IN_UPTODATE, XFR_IN_AXFR, XFR_IN_IXFR };
-
-/* RFC 1982: 1 when serial a is after b. */
-int xfr_serial_gt(uint32_t a, uint32_t b);
 
 /* Called for every message before it is read (TSIG verification); nonzero
  * rejects the transfer with XFR_IN_R_TSIG. */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "file_replace.h"
 #include "log.h"
 
 enum fwd_err xfr_store_path(const char *dir, const char *zone, char *out, size_t outlen)
@@ -89,16 +90,14 @@ char *xfr_store_text(const ldns_rr_list *rrs, size_t *len)
 
 enum fwd_err xfr_store_write(const char *dir, const char *zone, const ldns_rr_list *rrs, uint64_t refreshed_wall)
 {
-	char path[4096], tmp[4200], head[512];
+	char path[4096], head[512];
 	struct sbuf b = {0};
-	size_t off = 0;
-	int fd, dfd;
+	enum fwd_err rc;
 
 	if (xfr_store_path(dir, zone, path, sizeof(path)) != FWD_OK) {
 		log_err("xfr: state-dir path too long for zone %s", zone);
 		return FWD_EINVAL;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
 	snprintf(head, sizeof(head),
 		 XFR_STORE_MAGIC "%s\n; Transferred from its primaries; replaced at every transfer, do not edit.\n"
 				 "; refreshed: %" PRIu64 "\n",
@@ -110,44 +109,9 @@ enum fwd_err xfr_store_write(const char *dir, const char *zone, const ldns_rr_li
 		log_err("xfr: out of memory writing the copy of %s", zone);
 		return FWD_ENOMEM;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		log_err("xfr: cannot write %s: %s", tmp, strerror(errno));
-		free(b.p);
-		return FWD_EIO;
-	}
-	while (off < b.len) {
-		ssize_t n = write(fd, b.p + off, b.len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			log_err("xfr: cannot write %s: %s", tmp, strerror(errno));
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0) {
-		log_err("xfr: fsync %s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	close(fd);
+	rc = fwd_file_replace("xfr", dir, path, b.p, b.len);
 	free(b.p);
-	if (rename(tmp, path) < 0) {
-		log_err("xfr: rename %s to %s: %s", tmp, path, strerror(errno));
-		unlink(tmp);
-		return FWD_EIO;
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return FWD_OK;
-fail:
-	close(fd);
-	unlink(tmp);
-	free(b.p);
-	return FWD_EIO;
+	return rc;
 }
 
 enum fwd_err xfr_store_touch(const char *dir, const char *zone, const ldns_rr_list *rrs, uint64_t refreshed_wall)

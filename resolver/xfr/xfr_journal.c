@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "file_replace.h"
 #include "log.h"
 #include "route.h"
 #include "serial.h"
@@ -312,16 +313,17 @@ static int jpath(const char *state_dir, const char *zone, char *out, size_t cap,
 
 static void jsave(const char *state_dir, const struct jzone *jz)
 {
-	char path[4096], tmp[4200];
+	char path[4096], *buf = NULL;
+	size_t len = 0;
 	uint8_t h[16];
 	FILE *f;
 	int bad = 0;
 
 	if (!jpath(state_dir, jz->name, path, sizeof(path), 1))
 		return;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((f = fopen(tmp, "w")) == NULL) {
-		log_warn("xfr: cannot write %s: %s", tmp, strerror(errno));
+	/* built in memory, then written by the one state-file writer */
+	if ((f = open_memstream(&buf, &len)) == NULL) {
+		log_warn("xfr: cannot save %s: %s", path, strerror(errno));
 		return;
 	}
 	bad |= fwrite(JMAGIC, 1, 4, f) != 4;
@@ -332,12 +334,11 @@ static void jsave(const char *state_dir, const struct jzone *jz)
 		wire_put32(h + 12, (uint32_t)v->len);
 		bad |= fwrite(h, 1, 16, f) != 16 || fwrite(v->data, 1, v->len, f) != v->len;
 	}
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-		bad = 1;
-	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-		log_warn("xfr: cannot write %s: %s", path, strerror(errno));
-		unlink(tmp);
-	}
+	if (fclose(f) != 0 || bad)
+		log_warn("xfr: cannot save %s: out of memory", path);
+	else
+		fwd_file_replace("xfr", NULL, path, buf, len);
+	free(buf);
 }
 
 /* The saved versions of jz's zone, when they lead to serial `now`. */

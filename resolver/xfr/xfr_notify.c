@@ -5,8 +5,9 @@
  * source port), a random message id, and a timer.  The message is built
  * once per attempt (a signed one carries the time, so each attempt is
  * signed again).  An answer is any message from the target with the id,
- * QR set and opcode NOTIFY; its TSIG is not checked (nothing but a retry
- * depends on it).
+ * QR set and opcode NOTIFY; when the NOTIFY was signed, the answer's TSIG
+ * must verify against that request's MAC, or anyone who can send to our
+ * port could stop the retries of a NOTIFY the secondary never saw.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
@@ -27,6 +28,7 @@
 #include <ldns/ldns.h>
 
 #include "cfg_tsig.h"
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "route.h"
@@ -49,6 +51,7 @@ struct notify_job {
 	socklen_t addrlen;
 	char target[INET6_ADDRSTRLEN + 8];
 	struct cfg_tsig_key key;           /* copies; name NULL: unsigned */
+	struct tsig_ctx tsig;              /* the last attempt's MAC, which its answer chains to */
 	int fd;
 	struct event *ev;
 	uint16_t id;
@@ -64,6 +67,7 @@ struct notified {
 
 struct xfr_notify {
 	struct event_base *base;
+	const struct fwd_clock *clock;
 	struct notify_job *jobs;
 	struct notified *seen;
 	size_t nseen, capseen;
@@ -76,6 +80,7 @@ static void job_free(struct notify_job *j)
 		event_free(j->ev);
 	if (j->fd >= 0)
 		close(j->fd);
+	tsig_ctx_clear(&j->tsig);
 	free(j->key.name);
 	free(j->key.algorithm);
 	cfg_tsig_secret_free(j->key.secret_b64);
@@ -108,18 +113,21 @@ static void job_send(struct notify_job *j)
 	wire_put16(msg + WIRE_HDR_LEN + j->apex_len, TYPE_SOA);
 	wire_put16(msg + WIRE_HDR_LEN + j->apex_len + 2, CLASS_IN);
 	n = WIRE_HDR_LEN + j->apex_len + 4;
+	tsig_ctx_clear(&j->tsig);
+	tsig_ctx_start(&j->tsig, NULL);
 	if (j->key.name) {
-		struct tsig_ctx ctx;
-		tsig_ctx_start(&ctx, &j->key);
-		if (ldns_wire2pkt(&pkt, msg, n) == LDNS_STATUS_OK && tsig_sign(&ctx, pkt) == FWD_OK &&
+		/* a fresh exchange per attempt: the answer chains to this MAC */
+		tsig_ctx_start(&j->tsig, &j->key);
+		if (ldns_wire2pkt(&pkt, msg, n) == LDNS_STATUS_OK && tsig_sign(&j->tsig, pkt) == FWD_OK &&
 		    ldns_pkt2wire(&w, pkt, &wl) == LDNS_STATUS_OK) {
 			out = w;
 			n = wl;
 		} else {
+			/* unsigned: no answer can verify, the tries run out and
+			 * the NOTIFY counts as failed */
 			log_warn("notify: %s to %s: cannot sign with key %s, sending unsigned", j->zone, j->target,
 				 j->key.name);
 		}
-		tsig_ctx_clear(&ctx);
 		ldns_pkt_free(pkt);
 	}
 	if (send(j->fd, out, n, 0) < 0)
@@ -142,9 +150,19 @@ static void job_cb(evutil_socket_t fd, short what, void *arg)
 		uint8_t buf[4096];
 		ssize_t r;
 		while ((r = recv(fd, buf, sizeof(buf), 0)) >= 0) {
-			if (r < WIRE_HDR_LEN || wire_get16(buf) != j->id || !(buf[2] & 0x80) ||
-			    WIRE_OPCODE(wire_get16(buf + 2)) != OPCODE_NOTIFY)
+			enum xfr_notify_answer a =
+				xfr_notify_check_answer(&j->tsig, j->id, buf, (size_t)r, (int64_t)clock_wall_s(n->clock));
+			if (a == XFR_NOTIFY_NOT_ANSWER)
 				continue; /* not the answer: keep waiting */
+			if (a == XFR_NOTIFY_UNVERIFIED) {
+				/* a failed try: the timer (still armed) sends
+				 * the next one, or gives up after the last */
+				n->st.unverified++;
+				log_warn("notify: %s serial %u: the answer from %s is unsigned or its TSIG does not "
+					 "verify (key %s), trying again",
+					 j->zone, j->serial, j->target, j->key.name);
+				continue;
+			}
 			unsigned rcode = WIRE_RCODE(wire_get16(buf + 2));
 			n->st.answered++;
 			if (rcode != 0)
@@ -292,13 +310,33 @@ void xfr_notify_publish(struct xfr_notify *n, const struct snapshot *snap)
 	}
 }
 
-enum fwd_err xfr_notify_new(struct event_base *base, struct xfr_notify **out)
+enum xfr_notify_answer xfr_notify_check_answer(struct tsig_ctx *ctx, uint16_t id, const uint8_t *msg, size_t len,
+					       int64_t now)
+{
+	ldns_pkt *pkt = NULL;
+	uint16_t err = 0;
+	enum fwd_err rc;
+
+	if (len < WIRE_HDR_LEN || wire_get16(msg) != id || !(msg[2] & 0x80) ||
+	    WIRE_OPCODE(wire_get16(msg + 2)) != OPCODE_NOTIFY)
+		return XFR_NOTIFY_NOT_ANSWER;
+	if (ctx->key == NULL)
+		return XFR_NOTIFY_ANSWERED;
+	if (ldns_wire2pkt(&pkt, msg, len) != LDNS_STATUS_OK)
+		return XFR_NOTIFY_UNVERIFIED;
+	rc = tsig_verify(ctx, pkt, msg, len, now, &err);
+	ldns_pkt_free(pkt);
+	return rc == FWD_OK && err == 0 ? XFR_NOTIFY_ANSWERED : XFR_NOTIFY_UNVERIFIED;
+}
+
+enum fwd_err xfr_notify_new(struct event_base *base, const struct fwd_clock *clock, struct xfr_notify **out)
 {
 	struct xfr_notify *n = calloc(1, sizeof(*n));
 
 	if (n == NULL)
 		return FWD_ENOMEM;
 	n->base = base;
+	n->clock = clock;
 	*out = n;
 	return FWD_OK;
 }

@@ -507,14 +507,15 @@ done:
 	return rc;
 }
 
-enum fwd_err xfr_sign_reply(const struct snapshot *snap, const uint8_t *req, size_t reqlen, int64_t now,
-			    uint8_t *reply, size_t cap, size_t *len)
+enum fwd_err xfr_sign_reply(const struct snapshot *snap, const uint8_t *req, size_t reqlen, const struct sockaddr *from,
+			    int64_t now, struct xfr_log_limit *ll, uint8_t *reply, size_t cap, size_t *len, int *refused)
 {
 	ldns_pkt *q = NULL;
 	struct tsig_ctx ctx;
 	uint16_t terr = 0;
 	enum fwd_err rc;
 
+	*refused = 0;
 	if (ldns_wire2pkt(&q, req, reqlen) != LDNS_STATUS_OK)
 		return FWD_OK; /* not for ldns either: answered as it is */
 	if (ldns_pkt_tsig(q) == NULL) {
@@ -524,10 +525,21 @@ enum fwd_err xfr_sign_reply(const struct snapshot *snap, const uint8_t *req, siz
 	rc = tsig_check_request(snap->cfg, q, req, reqlen, now, &ctx, &terr);
 	if (rc == FWD_OK && terr != 0) {
 		struct wire_query wq;
-		if (wire_parse_query(req, reqlen, &wq) == WIRE_DROP)
+		if (wire_parse_query(req, reqlen, &wq) == WIRE_DROP) {
 			rc = FWD_EINVAL;
-		else
+		} else {
+			/* a secondary with a wrong secret fails here, at its SOA
+			 * check, before it ever asks for a transfer: counted and
+			 * logged like a refused transfer */
+			char who[INET6_ADDRSTRLEN], zname[WIRE_MAX_NAME * 4 + 1];
+			addr_text(from, who, sizeof(who));
+			wire_name_to_text(wq.qname, zname, sizeof(zname));
+			*refused = 1;
+			log_limited(ll, now, "xfr: signed query for %s from %s refused: TSIG %s", zname, who,
+				    terr == TSIG_BADKEY ? "BADKEY (unknown key or algorithm)"
+				    : terr == TSIG_BADTIME ? "BADTIME (clock skew)" : "BADSIG (wrong secret)");
 			rc = reply_tsig_error(&wq, req, q, terr, reply, cap, len);
+		}
 	} else if (rc == FWD_OK) {
 		rc = sign_msg(&ctx, reply, cap, len);
 	}

@@ -86,12 +86,14 @@ void xfr_out_free(struct xfr_out *x);
  * bytes) to a query req[0..reqlen) that carries a TSIG record -- a
  * secondary's SOA check, signed like its transfers: the TSIG is checked
  * (RFC 8945 sec. 5.2) and the reply signed with the request's key, or
- * replaced with NOTAUTH and the TSIG error.  A request without TSIG leaves
- * the reply as it is.  FWD_OK with *len updated; FWD_EINVAL (the caller
- * answers SERVFAIL); FWD_ENOMEM.
+ * replaced with NOTAUTH and the TSIG error (then *refused is 1, for the
+ * caller to count as XFR_OUT_NOTAUTH, and a line naming the client from is
+ * logged under ll's rate limit).  A request without TSIG leaves the reply as
+ * it is.  FWD_OK with *len updated; FWD_EINVAL (the caller answers
+ * SERVFAIL); FWD_ENOMEM.
  */
-enum fwd_err xfr_sign_reply(const struct snapshot *snap, const uint8_t *req, size_t reqlen, int64_t now,
-			    uint8_t *reply, size_t cap, size_t *len);
+enum fwd_err xfr_sign_reply(const struct snapshot *snap, const uint8_t *req, size_t reqlen, const struct sockaddr *from,
+			    int64_t now, struct xfr_log_limit *ll, uint8_t *reply, size_t cap, size_t *len, int *refused);
 
 /* The outcome's name for logs and metric labels ("axfr", "refused", ...). */
 const char *xfr_outcome_name(enum xfr_outcome o);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "file_replace.h"
 #include "log.h"
 #include "serial.h"
 
@@ -86,28 +87,24 @@ static void load(struct xfr_serials *t)
 
 static void save(const struct xfr_serials *t)
 {
-	char tmp[4200];
+	char *buf = NULL;
+	size_t len = 0;
 	FILE *f;
 
 	if (t->path == NULL)
 		return;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", t->path);
-	f = fopen(tmp, "w");
-	if (f == NULL) {
-		log_warn("xfr: cannot write %s: %s", tmp, strerror(errno));
+	/* built in memory, then written by the one state-file writer */
+	if ((f = open_memstream(&buf, &len)) == NULL) {
+		log_warn("xfr: cannot save %s: %s", t->path, strerror(errno));
 		return;
 	}
 	for (size_t i = 0; i < t->n; i++)
 		fprintf(f, "%s %" PRIu32 " %016" PRIx64 "\n", t->rows[i].zone, t->rows[i].serial, t->rows[i].hash);
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0) {
-		log_warn("xfr: cannot write %s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		return;
-	}
-	if (rename(tmp, t->path) != 0) {
-		log_warn("xfr: cannot rename %s: %s", tmp, strerror(errno));
-		unlink(tmp);
-	}
+	if (fclose(f) != 0)
+		log_warn("xfr: cannot save %s: out of memory", t->path);
+	else
+		fwd_file_replace("xfr", NULL, t->path, buf, len);
+	free(buf);
 }
 
 enum fwd_err xfr_serials_open(const char *state_dir, struct xfr_serials **out)

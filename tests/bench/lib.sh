@@ -198,7 +198,11 @@ bench_dnsperf() { # WARMFILE QUERYFILE LABEL SERVER
 	# warm-up: fills caches, faults pages in, settles the CPU frequency
 	$PIN_CLIENT dnsperf -s 127.0.0.1 -p "$PORT" -d "$1" -l 2 -c "$CLIENTS" >/dev/null 2>&1
 	t0=$(bench_cpu_ticks "$SERVER_PID")
-	DP_OUT=$($PIN_CLIENT dnsperf -s 127.0.0.1 -p "$PORT" -d "$2" -l "$SECS" -c "$CLIENTS" 2>&1)
+	DP_NS0=$(date +%s%N) # the measured window, for work counted beside it
+	# DP_ARGS: more dnsperf options for the measured run (e.g. -Q RATE)
+	# shellcheck disable=SC2086
+	DP_OUT=$($PIN_CLIENT dnsperf -s 127.0.0.1 -p "$PORT" -d "$2" -l "$SECS" -c "$CLIENTS" ${DP_ARGS:-} 2>&1)
+	DP_NS1=$(date +%s%N)
 	t1=$(bench_cpu_ticks "$SERVER_PID")
 	DP_TICKS=$((t1 - t0))
 	printf '%s\n' "$DP_OUT" >"$OUT/dnsperf-$3-$4.txt"

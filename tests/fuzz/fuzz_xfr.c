@@ -124,9 +124,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* a signed query's answer: the reply here is a copy of the input with QR */
 	if (size >= WIRE_HDR_LEN) {
 		size_t n = size;
+		int refused = 0;
+		struct xfr_log_limit ll = {0, 0, 0};
 		memcpy(reply, data, size);
 		reply[2] |= 0x80;
-		if (xfr_sign_reply(fuzz_snap, data, size, 1800000000, reply, sizeof(reply), &n) == FWD_OK &&
+		if (xfr_sign_reply(fuzz_snap, data, size, (const struct sockaddr *)&sin, 1800000000, &ll, reply,
+				   sizeof(reply), &n, &refused) == FWD_OK &&
 		    n > sizeof(reply))
 			abort();
 	}

@@ -25,6 +25,8 @@ static void test_rfc1982(void)
 	ok(!serial_lt(5, 5), "not 5 < 5");
 	ok(serial_lt(0xffffffffu, 0), "2^32-1 < 0 (wraps)");
 	ok(serial_lt(0xfffffff0u, 5), "a serial just past the wrap is newer");
+	ok(serial_lt(0xffffffffu, 1) && !serial_lt(1, 0xffffffffu),
+	   "a secondary's copy 2^32-1, the primary's 1: the primary's is newer (transfer), not the reverse");
 	ok(serial_lt(0, 0x7fffffffu), "0 < 2^31-1 (the largest step)");
 	ok(!serial_lt(0, 0x80000000u) && !serial_lt(0x80000000u, 0), "2^31 apart: neither is newer");
 	ok(serial_le(7, 7) && serial_le(7, 8) && !serial_le(8, 7), "serial_le");

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "tap.h"
 #include "tsig.h"
+#include "xfr_notify.h"
 
 static char dir[] = "/tmp/test_tsig.XXXXXX";
 
@@ -293,6 +294,80 @@ static void test_error_reply(const struct cfg *cfg)
 	tsig_ctx_clear(&cli);
 }
 
+/* A NOTIFY we sign with key (NULL: unsigned), answered by a secondary as
+ * mode says; what xfr_notify_check_answer() makes of the answer. */
+enum notify_mode { NA_SIGNED, NA_UNSIGNED, NA_OTHER_SECRET, NA_TAMPERED, NA_OTHER_ID };
+static int notify_answer(const struct cfg *cfg, const struct cfg_tsig_key *key, enum notify_mode mode)
+{
+	struct cfg_tsig_key other = *cfg_key_find(cfg, "xfr.example.");
+	struct tsig_ctx cli, srv;
+	ldns_pkt *q = query("zone.example.", LDNS_RR_TYPE_SOA), *got, *a;
+	uint8_t *wire = NULL;
+	size_t len = 0;
+	uint16_t e = 0;
+	int r;
+
+	other.secret_b64 = SECRET2;
+	ldns_pkt_set_opcode(q, LDNS_PACKET_NOTIFY);
+	ldns_pkt_set_aa(q, 1);
+	tsig_ctx_start(&cli, key);
+	tsig_sign(&cli, q);
+	got = roundtrip(q, &wire, &len);
+	tsig_ctx_start(&srv, NULL);
+	if (got == NULL || tsig_check_request(cfg, got, wire, len, (int64_t)time(NULL), &srv, &e) != FWD_OK || e != 0)
+		r = -1;
+	else
+		r = 0;
+	ldns_pkt_free(got);
+	free(wire);
+	if (r == 0) {
+		a = ldns_pkt_new();
+		ldns_pkt_set_id(a, mode == NA_OTHER_ID ? 4243 : 4242);
+		ldns_pkt_set_qr(a, 1);
+		ldns_pkt_set_aa(a, 1);
+		ldns_pkt_set_opcode(a, LDNS_PACKET_NOTIFY);
+		ldns_rr *qr = ldns_rr_clone(ldns_rr_list_rr(ldns_pkt_question(q), 0));
+		ldns_pkt_push_rr(a, LDNS_SECTION_QUESTION, qr);
+		if (mode == NA_OTHER_SECRET) {
+			/* the same key name and algorithm, another secret */
+			struct tsig_ctx forged;
+			tsig_ctx_start(&forged, &other);
+			tsig_sign(&forged, a);
+			tsig_ctx_clear(&forged);
+		} else if (mode != NA_UNSIGNED) {
+			tsig_sign(&srv, a);
+		}
+		wire = NULL;
+		if (ldns_pkt2wire(&wire, a, &len) != LDNS_STATUS_OK) {
+			r = -2;
+		} else {
+			if (mode == NA_TAMPERED)
+				wire[3] ^= 0x0f; /* the rcode */
+			r = (int)xfr_notify_check_answer(&cli, 4242, wire, len, (int64_t)time(NULL));
+		}
+		free(wire);
+		ldns_pkt_free(a);
+	}
+	tsig_ctx_clear(&srv);
+	tsig_ctx_clear(&cli);
+	ldns_pkt_free(q);
+	return r;
+}
+
+static void test_notify_answer(const struct cfg *cfg)
+{
+	const struct cfg_tsig_key *k = cfg_key_find(cfg, "xfr.example.");
+
+	is_int(notify_answer(cfg, k, NA_SIGNED), XFR_NOTIFY_ANSWERED, "NOTIFY: a signed answer that verifies");
+	is_int(notify_answer(cfg, k, NA_UNSIGNED), XFR_NOTIFY_UNVERIFIED, "NOTIFY: an unsigned answer to a signed NOTIFY fails");
+	is_int(notify_answer(cfg, k, NA_OTHER_SECRET), XFR_NOTIFY_UNVERIFIED,
+	       "NOTIFY: an answer signed with another secret fails");
+	is_int(notify_answer(cfg, k, NA_TAMPERED), XFR_NOTIFY_UNVERIFIED, "NOTIFY: an answer changed after signing fails");
+	is_int(notify_answer(cfg, k, NA_OTHER_ID), XFR_NOTIFY_NOT_ANSWER, "NOTIFY: another id is not the answer");
+	is_int(notify_answer(cfg, NULL, NA_UNSIGNED), XFR_NOTIFY_ANSWERED, "NOTIFY without a key: an unsigned answer");
+	is_int(notify_answer(cfg, NULL, NA_OTHER_ID), XFR_NOTIFY_NOT_ANSWER, "NOTIFY without a key: another id is not it");
+}
+
 int main(void)
 {
 	struct cfg *cfg = NULL;
@@ -309,6 +384,7 @@ int main(void)
 		test_request(cfg);
 		test_transfer(cfg);
 		test_error_reply(cfg);
+		test_notify_answer(cfg);
 		cfg_free(cfg);
 	} else {
 		ok(0, "config loads: %s", err);
