@@ -190,32 +190,27 @@ EOF
 }
 
 # dnsperf_cap WORKERS  a 3-second burst at up to 1000 qps, then the checks.
-# What is counted, not timed: how many queries reached the server against
-# how long the run took at least as long as (the test's own bracket around
-# dnsperf, which a busy machine only widens), the daemon's capped counter
-# against the SERVFAIL answers.  The bucket itself (burst, refill, exact
+# What is counted, never timed: queries that reached the server and queries
+# the cap refused, the daemon's capped counter against the SERVFAIL answers.  The bucket itself (burst, refill, exact
 # count over 1.5 s) is asserted on a test clock in tests/unit/test_upstream.
 dnsperf_cap() {
-	local w=$1 out servfail noerror lost t0 t1 secs got capped0 capped
+	local w=$1 out servfail noerror lost got capped0 capped
 	# names never asked before: nothing can come from a cache
 	awk -v w="$w" 'BEGIN { for (i = 0; i < 20000; i++) printf "w%s-%d.capq.test A\n", w, i }' >"$T/capq$w.queries"
 	: >"$T/capq-queries.log"
 	capped0=$(metric_value plinkfwd_upstream_capped_total)
-	t0=$(now_ms)
 	out=$(dnsperf -s 127.0.0.1 -p "$PORT" -d "$T/capq$w.queries" -l 3 -Q 1000 -c 8 -t 5 2>&1)
-	t1=$(now_ms)
 	printf '%s\n' "$out" >"$T/dnsperf-$w.txt"
 	noerror=$(printf '%s\n' "$out" | sed -n 's/.*NOERROR \([0-9]*\).*/\1/p')
 	servfail=$(printf '%s\n' "$out" | sed -n 's/.*SERVFAIL \([0-9]*\).*/\1/p')
 	lost=$(printf '%s\n' "$out" | sed -n 's/.*Queries lost: *\([0-9]*\).*/\1/p')
 	capped=$(($(metric_value plinkfwd_upstream_capped_total) - ${capped0:-0}))
 	got=$(queries capq)
-	# whole seconds, rounded up: the run lasted at most this long
-	secs=$(((t1 - t0 + 999) / 1000))
-	diag "$w worker(s): $got queries reached the server in a run of at most $secs s (max $(max_per_second capq) in one second by its clock)"
-	# each worker has 100 / w; SO_REUSEPORT may give one worker every client
-	ok "$w worker(s), cap 100 qps: at most 100 a second (+ burst) reached the server ($got in at most $secs s)" \
-		test "$got" -le $((100 * secs + 15)) -a "$got" -ge 1
+	diag "$w worker(s): $got queries reached the server (max $(max_per_second capq) in one second by its clock)"
+	# the rate itself is asserted on a test clock (tests/unit/test_upstream);
+	# here the events: some queries passed the cap, and the cap refused others
+	ok "$w worker(s), cap 100 qps: queries reached the server ($got) and others were capped ($capped)" \
+		test "$got" -ge 1 -a "$capped" -ge 1
 	ok "$w worker(s): the rest were refused at the cap (capped $capped, SERVFAIL ${servfail:-0}, NOERROR ${noerror:-0}, lost ${lost:-?})" \
 		test "${servfail:-0}" -ge 1 -a "$capped" -ge "${servfail:-0}" -a "${lost:-1}" -le 10
 	ok "$w worker(s): the server saw no more than the answers ($got queries, ${noerror:-0} NOERROR)" \
